@@ -1,0 +1,146 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BertfuseError } from '../errors.js';
+import { BERT_EMBEDDINGS, BERT_POOLER, LEGACY_ALIASES, expectedTensors } from './bert-names.js';
+import { readBertConfig, type BertConfig } from './config.js';
+import { SafetensorsFile, ShardedSafetensors } from './safetensors.js';
+import type { Tensor, TensorInfo, TensorStore } from './tensor-store.js';
+import { loadTokenizer, type BertTokenizer } from './tokenizer.js';
+
+/** A Hugging Face BERT folder, opened: config and tokenizer in memory, weights lazy. */
+export interface Checkpoint {
+  readonly dir: string;
+  readonly name: string;
+  readonly config: BertConfig;
+  /** "bert." for task models; "" for bare BertModel folders saved without the prefix. */
+  readonly prefix: string;
+  readonly tensors: TensorStore;
+  readonly tokenizer: BertTokenizer;
+  /** The weights file(s) as found on disk, for hashing and provenance. */
+  readonly weightFiles: readonly string[];
+  close(): void;
+}
+
+/**
+ * Resolves legacy names (gamma/beta) so the rest of the code only sees modern names. Only the
+ * header is consulted here; bytes are read on demand.
+ */
+class AliasedStore implements TensorStore {
+  readonly source: string;
+  private readonly inner: TensorStore;
+  private readonly aliases = new Map<string, string>();
+  constructor(inner: TensorStore) {
+    this.inner = inner;
+    this.source = inner.source;
+    for (const n of inner.names()) {
+      for (const [modern, legacy] of LEGACY_ALIASES) {
+        if (n.endsWith(legacy)) this.aliases.set(n.slice(0, -legacy.length) + modern, n);
+      }
+    }
+  }
+  names(): string[] {
+    return this.inner.names().map((n) => {
+      for (const [modern, legacy] of LEGACY_ALIASES) if (n.endsWith(legacy)) return n.slice(0, -legacy.length) + modern;
+      return n;
+    });
+  }
+  has(name: string): boolean {
+    return this.inner.has(this.aliases.get(name) ?? name);
+  }
+  info(name: string): TensorInfo {
+    return { ...this.inner.info(this.aliases.get(name) ?? name), name };
+  }
+  read(name: string): Tensor {
+    return this.inner.read(this.aliases.get(name) ?? name);
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/** Opens the weights of a folder; pytorch_model.bin support is plugged in by the pickle reader. */
+export type BinOpener = (file: string) => TensorStore;
+let binOpener: BinOpener | null = null;
+export function registerBinOpener(open: BinOpener): void {
+  binOpener = open;
+}
+
+function openWeights(dir: string): { store: TensorStore; files: string[] } {
+  const single = path.join(dir, 'model.safetensors');
+  const index = path.join(dir, 'model.safetensors.index.json');
+  const bin = path.join(dir, 'pytorch_model.bin');
+  if (fs.existsSync(single)) return { store: SafetensorsFile.open(single), files: [single] };
+  if (fs.existsSync(index)) {
+    const store = new ShardedSafetensors(index);
+    const shards = [...new Set(Object.values((JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map))];
+    return { store, files: [index, ...shards.sort().map((s) => path.join(dir, s))] };
+  }
+  if (fs.existsSync(bin)) {
+    if (!binOpener) throw new BertfuseError('E_MISSING_FILE', 'pytorch_model.bin found but no reader is registered', bin);
+    return { store: binOpener(bin), files: [bin] };
+  }
+  throw new BertfuseError('E_MISSING_FILE', 'no weights: expected model.safetensors, model.safetensors.index.json or pytorch_model.bin', dir);
+}
+
+function detectPrefix(store: TensorStore, cfg: BertConfig): string {
+  for (const p of ['bert.', '']) if (store.has(p + BERT_EMBEDDINGS.word)) return p;
+  throw new BertfuseError('E_MISSING_TENSOR', `no word embeddings found (looked for "bert.${BERT_EMBEDDINGS.word}" and "${BERT_EMBEDDINGS.word}") in a ${cfg.architecture}`, store.source);
+}
+
+/** Every tensor the config implies must exist with the config's shape. Checked from headers only. */
+function validateShapes(store: TensorStore, cfg: BertConfig, prefix: string): void {
+  const expected = expectedTensors(cfg, prefix);
+  for (const [name, shape] of expected) {
+    const optional = cfg.architecture === 'BertModel' && name.startsWith(prefix + BERT_POOLER);
+    if (!store.has(name)) {
+      if (optional) continue;
+      throw new BertfuseError('E_MISSING_TENSOR', `missing tensor "${name}" required by ${cfg.architecture}`, store.source);
+    }
+    const got = store.info(name).shape;
+    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+      throw new BertfuseError('E_SHAPE_MISMATCH', `tensor "${name}" has shape [${got.join(', ')}] but config.json implies [${shape.join(', ')}]`, store.source);
+    }
+  }
+}
+
+export function loadCheckpoint(dirOrFile: string): Checkpoint {
+  const dir = path.resolve(dirOrFile);
+  if (!fs.existsSync(dir)) throw new BertfuseError('E_MISSING_FILE', 'no such model folder', dirOrFile);
+  if (!fs.statSync(dir).isDirectory()) throw new BertfuseError('E_MISSING_FILE', 'expected a model folder (config.json + weights)', dirOrFile);
+  const config = readBertConfig(path.join(dir, 'config.json'));
+  const { store: raw, files } = openWeights(dir);
+  try {
+    const tensors = new AliasedStore(raw);
+    const prefix = detectPrefix(tensors, config);
+    validateShapes(tensors, config, prefix);
+    const tokenizer = loadTokenizer(dir, config.maxPositions);
+    if (tokenizer.vocabSize > config.vocabSize) {
+      throw new BertfuseError(
+        'E_BAD_TOKENIZER',
+        `tokenizer can produce ids up to ${tokenizer.vocabSize - 1} but the model's vocab_size is ${config.vocabSize} (embedding table too small: wrong tokenizer for this model?)`,
+        Object.values(tokenizer.files)[0] ?? dir,
+      );
+    }
+    return { dir, name: path.basename(dir), config, prefix, tensors, tokenizer, weightFiles: files, close: () => tensors.close() };
+  } catch (e) {
+    raw.close();
+    throw e;
+  }
+}
+
+/** sha256 of the weight files, streamed (BERT-base is 440 MB). */
+export function hashFiles(files: readonly string[]): string {
+  const h = crypto.createHash('sha256');
+  const buf = Buffer.alloc(1 << 20);
+  for (const f of files) {
+    const fd = fs.openSync(f, 'r');
+    try {
+      let n: number;
+      while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return h.digest('hex');
+}

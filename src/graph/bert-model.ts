@@ -1,0 +1,34 @@
+import { GraphBuilder, type ModelProto } from './onnx-builder.js';
+import { emitBert, type BertWeights } from './bert-graph.js';
+
+export interface SingleModelOptions {
+  /** Also expose pooled and [CLS] hidden states as outputs `pooled` and `cls_hidden`. */
+  readonly embeddings?: boolean;
+}
+
+/** The standard one-model graph: inputs input_ids / attention_mask / token_type_ids, output logits. */
+export function buildBertGraph(w: BertWeights, opts: SingleModelOptions = {}): GraphBuilder {
+  const g = new GraphBuilder(`bertfuse_${w.config.architecture}`);
+  const inputs = {
+    inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
+    attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
+    tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
+  };
+  const out = emitBert(g, w, inputs);
+  const H = w.config.hiddenSize;
+  if (out.logits) {
+    const dims = w.config.architecture === 'BertForMaskedLM' ? ['batch', 'sequence', w.config.vocabSize] : ['batch', w.config.labels?.length ?? 2];
+    g.output(out.logits, 'logits', 'float', dims);
+  } else {
+    g.output(out.hidden, 'last_hidden_state', 'float', ['batch', 'sequence', H]);
+  }
+  if (opts.embeddings || !out.logits) {
+    if (out.pooled) g.output(out.pooled, 'pooled', 'float', ['batch', H]);
+    g.output(out.cls, 'cls_hidden', 'float', ['batch', H]);
+  }
+  return g;
+}
+
+export function buildBertModel(w: BertWeights, opts: SingleModelOptions = {}): ModelProto {
+  return buildBertGraph(w, opts).toModel();
+}

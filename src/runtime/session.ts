@@ -1,0 +1,45 @@
+import os from 'node:os';
+import ort from 'onnxruntime-node';
+import { BertfuseError } from '../errors.js';
+
+export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface RuntimeOptions {
+  /** Intra-op threads; default one per core. */
+  readonly threads?: number;
+  readonly optimization?: OptimizationLevel;
+  /** `parallel` lets independent branches (two members) run at once. */
+  readonly executionMode?: 'sequential' | 'parallel';
+}
+
+export type Session = ort.InferenceSession;
+
+export async function createSession(model: Uint8Array | string, opts: RuntimeOptions = {}, source = typeof model === 'string' ? model : '<model bytes>'): Promise<Session> {
+  try {
+    return await ort.InferenceSession.create(model as Uint8Array, {
+      intraOpNumThreads: opts.threads ?? os.availableParallelism(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: opts.optimization ?? 'all',
+      executionMode: opts.executionMode ?? 'sequential',
+    });
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0] ?? String(e);
+    throw new BertfuseError('E_BAD_ONNX', `onnxruntime cannot load the model (${msg})`, source);
+  }
+}
+
+export interface FloatOutput {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export async function runSession(session: Session, feeds: Record<string, ort.Tensor>, outputs?: readonly string[]): Promise<Record<string, FloatOutput>> {
+  const res = outputs ? await session.run(feeds, [...outputs]) : await session.run(feeds);
+  const out: Record<string, FloatOutput> = {};
+  for (const [k, v] of Object.entries(res)) out[k] = { data: v.data as Float32Array, dims: v.dims };
+  return out;
+}
+
+export function int64Tensor(data: BigInt64Array, dims: readonly number[]): ort.Tensor {
+  return new ort.Tensor('int64', data, dims);
+}
