@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import type { TextInput } from '../../checkpoint/tokenizer.js';
+import { readTextInputs } from '../../data/texts.js';
+import { BertfuseError } from '../../errors.js';
+import { loadClassifier } from '../../runtime/classifier.js';
+import { predict } from '../../runtime/predict.js';
+import { positiveInt, printLine } from '../output.js';
+import { progressBar } from '../progress.js';
+import { renderTable } from '../table.js';
+
+interface PredictFlags {
+  text?: string[];
+  textPair?: string;
+  input?: string;
+  encoding?: string;
+  json?: boolean;
+  batchSize: number;
+  threads?: number;
+  quiet?: boolean;
+}
+
+function clip(s: string, n: number): string {
+  const one = s.replace(/\s+/g, ' ');
+  return one.length > n ? one.slice(0, n - 1) + '…' : one;
+}
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description('classify texts with a model folder, an .onnx file, or a combined bertfuse model')
+    .argument('<model>', 'model folder, .onnx file (with config/tokenizer beside it), or combined folder')
+    .option('-t, --text <text...>', 'text(s) to classify')
+    .option('--text-pair <text>', 'second text of a pair (with a single --text)')
+    .option('-i, --input <file>', 'JSONL with "text" (and optional "text_pair"), or plain text one per line')
+    .option('--encoding <name>', 'input encoding: utf8 (default), latin1, utf16le')
+    .option('--json', 'one JSON record per input line (JSON Lines)')
+    .option('-b, --batch-size <n>', 'batch size', positiveInt('--batch-size'), 32)
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (modelPath: string, f: PredictFlags) => {
+      let inputs: TextInput[];
+      if (f.input && f.text) throw new BertfuseError('E_USAGE', 'give --text or --input, not both');
+      if (f.input) inputs = readTextInputs(f.input, f.encoding);
+      else if (f.text) {
+        if (f.textPair !== undefined && f.text.length !== 1) throw new BertfuseError('E_USAGE', '--text-pair needs exactly one --text');
+        inputs = f.text.map((t) => ({ text: t, textPair: f.textPair ?? null }));
+      } else throw new BertfuseError('E_USAGE', 'nothing to predict: give --text "..." or --input <file>');
+      const model = await loadClassifier(modelPath, { runtime: f.threads ? { threads: f.threads } : {} });
+      const bar = progressBar('predict', f.quiet || inputs.length < 64);
+      try {
+        const preds = await predict(model, inputs, { batchSize: f.batchSize, onProgress: (d, t) => bar.update(d, t) });
+        bar.stop();
+        if (f.json) {
+          preds.forEach((p, i) => printLine(JSON.stringify({ index: i, text: inputs[i]!.text, ...(inputs[i]!.textPair ? { text_pair: inputs[i]!.textPair } : {}), label: p.label, score: p.score, probs: p.probs })));
+          return;
+        }
+        const header = ['#', 'label', ...model.labels.map((l) => `p(${l})`), 'text'];
+        const rows = preds.map((p, i) => [i, p.label, ...model.labels.map((l) => p.probs[l]!), clip(inputs[i]!.text + (inputs[i]!.textPair ? ` ‖ ${inputs[i]!.textPair}` : ''), 60)]);
+        printLine(renderTable(header, rows));
+      } finally {
+        bar.stop();
+        await model.close();
+      }
+    });
+}

@@ -1,0 +1,35 @@
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+const silent: Progress = { update() {}, stop() {} };
+
+/**
+ * A bar on stderr when stderr is a TTY and not `--quiet`; nothing otherwise (pipes and CI stay
+ * clean). onnxruntime blocks the event loop during a run, so we redraw on each update.
+ */
+export function progressBar(label: string, quiet = false): Progress {
+  if (quiet || !process.stderr.isTTY) return silent;
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {percentage}% | {value}/{total} | eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 10 },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
+      bar.setTotal(total);
+      bar.update(done);
+      bar.render();
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { main } from './main.js';
+
+// Entry for running the CLI from source (`node --import tsx src/cli/run.ts ...`), as the tests do.
+process.exitCode = await main(process.argv);

@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { readBertConfig } from '../checkpoint/config.js';
+import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
+import { loadTokenizer, type TextInput } from '../checkpoint/tokenizer.js';
+import { BertfuseError } from '../errors.js';
+import { buildBertModel } from '../graph/bert-model.js';
+import { encodeModel } from '../graph/onnx-builder.js';
+import { GraphRunner, type RunOptions } from './runner.js';
+import type { RuntimeOptions } from './session.js';
+import { softmaxRows } from '../util/math.js';
+
+/** Anything that turns texts into label probabilities: a member, an ONNX export, a combined model. */
+export interface Classifier {
+  readonly name: string;
+  readonly source: string;
+  readonly labels: readonly string[];
+  /** Row-major probabilities [n, labels.length], labels in `labels` order. */
+  predictProba(inputs: readonly TextInput[], opts?: RunOptions): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** A single BERT classifier run through our ONNX graph (built in memory from its checkpoint). */
+export class BertClassifier implements Classifier {
+  readonly name: string;
+  readonly source: string;
+  readonly labels: readonly string[];
+  constructor(
+    readonly runner: GraphRunner,
+    labels: readonly string[],
+    source: string,
+    readonly checkpoint: Checkpoint | null,
+  ) {
+    this.labels = labels;
+    this.source = source;
+    this.name = path.basename(source);
+  }
+
+  async predictProba(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<Float32Array> {
+    const out = await this.runner.run(inputs, { ...opts, outputs: ['logits'] });
+    return softmaxRows(out['logits']!.data, this.labels.length);
+  }
+
+  async close(): Promise<void> {
+    await this.runner.close();
+    this.checkpoint?.close();
+  }
+}
+
+export interface LoadOptions {
+  readonly runtime?: RuntimeOptions;
+  /** Also expose pooled / [CLS] embeddings (for embedding fusion). */
+  readonly embeddings?: boolean;
+}
+
+/** A Hugging Face folder becomes a graph built in memory; its weights are read once, here. */
+export async function classifierFromCheckpoint(ckpt: Checkpoint, opts: LoadOptions = {}): Promise<BertClassifier> {
+  if (!ckpt.config.labels) {
+    throw new BertfuseError('E_UNSUPPORTED_ARCH', `${ckpt.config.architecture} has no classification head; predict needs a BertForSequenceClassification`, path.join(ckpt.dir, 'config.json'));
+  }
+  const bytes = encodeModel(buildBertModel(ckpt, { embeddings: opts.embeddings ?? false }));
+  const runner = await GraphRunner.create(bytes, [{ suffix: '', tokenizer: ckpt.tokenizer }], opts.runtime);
+  return new BertClassifier(runner, ckpt.config.labels, ckpt.dir, ckpt);
+}
+
+/** An exported `.onnx` with its folder (config.json for labels, tokenizer files). */
+export async function classifierFromOnnx(file: string, opts: LoadOptions = {}): Promise<BertClassifier> {
+  const dir = path.dirname(path.resolve(file));
+  // transformers.js layout keeps the graph in onnx/ and the rest one level up.
+  const home = fs.existsSync(path.join(dir, 'config.json')) ? dir : path.dirname(dir);
+  const cfg = readBertConfig(path.join(home, 'config.json'));
+  if (!cfg.labels) throw new BertfuseError('E_UNSUPPORTED_ARCH', `${cfg.architecture} has no labels`, path.join(home, 'config.json'));
+  const tokenizer = loadTokenizer(home, cfg.maxPositions);
+  const runner = await GraphRunner.create(file, [{ suffix: '', tokenizer }], opts.runtime);
+  if (!runner.outputNames.includes('logits')) throw new BertfuseError('E_BAD_ONNX', `graph has no "logits" output (outputs: ${runner.outputNames.join(', ')})`, file);
+  return new BertClassifier(runner, cfg.labels, file, null);
+}
+
+/** Loaders for folder kinds other than a plain checkpoint, tried in order (combined artifacts, merged multi-head folders). */
+export type FolderLoader = (dir: string, opts: LoadOptions) => Promise<Classifier | null>;
+const folderLoaders: FolderLoader[] = [];
+export function registerFolderLoader(loader: FolderLoader): void {
+  folderLoaders.push(loader);
+}
+
+/** `<model>` as the CLI takes it: an HF folder, an `.onnx` file, or a bertfuse artifact folder. */
+export async function loadClassifier(target: string, opts: LoadOptions = {}): Promise<Classifier> {
+  if (!fs.existsSync(target)) throw new BertfuseError('E_MISSING_FILE', 'no such file or folder', target);
+  if (fs.statSync(target).isFile()) {
+    if (!target.endsWith('.onnx')) throw new BertfuseError('E_USAGE', 'expected a model folder or an .onnx file', target);
+    return classifierFromOnnx(target, opts);
+  }
+  for (const loader of folderLoaders) {
+    const c = await loader(target, opts);
+    if (c) return c;
+  }
+  return classifierFromCheckpoint(loadCheckpoint(target), opts);
+}
