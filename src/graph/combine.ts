@@ -1,0 +1,69 @@
+import type { FusionMethod, FusionParams } from '../fusion/types.js';
+import { emitBert, type BertWeights, type EncoderInputs } from './bert-graph.js';
+import { attr, GraphBuilder } from './onnx-builder.js';
+
+/** What the composer needs from one member. */
+export interface GraphMember {
+  readonly name: string;
+  readonly weights: BertWeights;
+  /** Tokenizer group whose inputs this member reads. */
+  readonly group: number;
+  /** `alignment[j]` = the member's class index for common label j. */
+  readonly alignment: readonly number[];
+}
+
+export interface CombinedGraphSpec<P extends FusionParams> {
+  readonly members: readonly GraphMember[];
+  readonly labels: readonly string[];
+  readonly method: FusionMethod<P>;
+  readonly params: P;
+}
+
+/** Input names of tokenizer group `g`: plain for the first group, `_<g>`-suffixed for the others. */
+export function groupInputNames(g: number): { inputIds: string; attentionMask: string; tokenTypeIds: string } {
+  const s = g === 0 ? '' : `_${g}`;
+  return { inputIds: `input_ids${s}`, attentionMask: `attention_mask${s}`, tokenTypeIds: `token_type_ids${s}` };
+}
+
+export function memberOutputName(member: string): string {
+  return `logits_${member}`;
+}
+
+/**
+ * ONE graph holding every member and the fusion head: per-group inputs → each member's encoder
+ * (scoped, so names never collide) → its logits reordered to the common label list by a Gather on
+ * axis 1 → the method's nodes. Outputs `logits` (fused log-probabilities, so softmax gives the fused
+ * distribution and a Hugging Face pipeline reads it as logits) and `logits_<member>` (aligned).
+ */
+export function buildCombinedGraph<P extends FusionParams>(spec: CombinedGraphSpec<P>): GraphBuilder {
+  const k = spec.labels.length;
+  const g = new GraphBuilder(`bertfuse_${spec.method.name}`);
+  const groupCount = Math.max(...spec.members.map((m) => m.group)) + 1;
+  const inputs: EncoderInputs[] = [];
+  for (let gi = 0; gi < groupCount; gi++) {
+    if (!spec.members.some((m) => m.group === gi)) throw new Error(`tokenizer group ${gi} has no member`);
+    const names = groupInputNames(gi);
+    const dims = gi === 0 ? ['batch', 'sequence'] : ['batch', `sequence${gi}`];
+    inputs.push({
+      inputIds: g.input(names.inputIds, 'int64', dims),
+      attentionMask: g.input(names.attentionMask, 'int64', dims),
+      tokenTypeIds: g.input(names.tokenTypeIds, 'int64', dims),
+    });
+  }
+  const logits: string[] = [];
+  const pooled: (string | null)[] = [];
+  const cls: (string | null)[] = [];
+  for (const m of spec.members) {
+    if (m.alignment.length !== k) throw new Error(`member ${m.name}: alignment has ${m.alignment.length} entries for ${k} labels`);
+    const enc = emitBert(g, m.weights, inputs[m.group]!, { scope: m.name });
+    if (!enc.logits) throw new Error(`member ${m.name} has no classification head`);
+    const index = g.constInt64([...m.alignment], [k], `${m.name}.label_order`);
+    logits.push(g.op('Gather', [enc.logits, index], { axis: attr.int(1) }, { name: `${m.name}.aligned_logits` }));
+    pooled.push(enc.pooled);
+    cls.push(enc.cls);
+  }
+  const fused = spec.method.emit(g, { logits, pooled, cls, k }, spec.params);
+  g.output(fused, 'logits', 'float', ['batch', k]);
+  spec.members.forEach((m, i) => g.output(logits[i]!, memberOutputName(m.name), 'float', ['batch', k]));
+  return g;
+}

@@ -1,0 +1,46 @@
+import { BertfuseError } from '../errors.js';
+
+/** Renames of label names before alignment: `{ NEG: 'negative' }` means a member's "NEG" is "negative". */
+export type LabelMap = Readonly<Record<string, string>>;
+
+/** Parses `NEG=negative,POS=positive` (the `--label-map` flag). */
+export function parseLabelMap(spec: string | readonly string[] | undefined): LabelMap {
+  if (spec === undefined) return {};
+  const parts = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const map: Record<string, string> = {};
+  for (const p of parts) {
+    const eq = p.indexOf('=');
+    const from = p.slice(0, eq).trim();
+    const to = p.slice(eq + 1).trim();
+    if (eq <= 0 || from === '' || to === '') throw new BertfuseError('E_USAGE', `--label-map entry "${p}" is not FROM=TO (example: NEG=negative,POS=positive)`);
+    if (from in map && map[from] !== to) throw new BertfuseError('E_USAGE', `--label-map maps "${from}" twice ("${map[from]}" and "${to}")`);
+    map[from] = to;
+  }
+  return map;
+}
+
+/** A member's label names after the label map, in the member's own index order. */
+export function mapLabels(labels: readonly string[], map: LabelMap, source: string): string[] {
+  const out = labels.map((l) => map[l] ?? l);
+  const dup = out.find((l, i) => out.indexOf(l) !== i);
+  if (dup !== undefined) throw new BertfuseError('E_LABEL_MISMATCH', `after --label-map two labels are both called "${dup}" (${labels.join(', ')} → ${out.join(', ')})`, source);
+  return out;
+}
+
+/**
+ * For each label of the common list, the member's own class index: column j of the aligned logits
+ * is `logits[alignment[j]]`. Names must match exactly (after the label map); anything missing or
+ * extra is an error that names it, because fusing by index would silently mix classes.
+ */
+export function alignLabels(memberLabels: readonly string[], target: readonly string[], source: string): number[] {
+  const missing = target.filter((l) => !memberLabels.includes(l));
+  const extra = memberLabels.filter((l) => !target.includes(l));
+  if (missing.length > 0 || extra.length > 0) {
+    const parts: string[] = [];
+    if (missing.length > 0) parts.push(`missing ${missing.map((l) => `"${l}"`).join(', ')}`);
+    if (extra.length > 0) parts.push(`extra ${extra.map((l) => `"${l}"`).join(', ')}`);
+    const hint = missing.length > 0 && extra.length > 0 ? ` (map names with --label-map ${extra[0]}=${missing[0]})` : '';
+    throw new BertfuseError('E_LABEL_MISMATCH', `labels [${memberLabels.join(', ')}] do not match [${target.join(', ')}]: ${parts.join('; ')}${hint}`, source);
+  }
+  return target.map((l) => memberLabels.indexOf(l));
+}
