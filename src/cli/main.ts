@@ -11,14 +11,17 @@ export function buildProgram(): Command {
   const program = new Command('bertfuse')
     .description('combine BERT text classifiers into one deployable model')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)');
+    // Commander's own errors (unknown option, bad flag value) follow our one-line format too.
+    .configureOutput({ outputError: (str, write) => write(`bertfuse: ${str.replace(/^error: /, '')}`) })
+    // Set before the subcommands are added: they copy these settings when created.
+    .exitOverride();
   for (const register of [demo, inspect, predict, randomCheckpoint]) register(program);
   return program;
 }
 
 /** User errors print one line and exit 1 (2 for usage); anything else is a bug and keeps its stack. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return 0;
@@ -27,10 +30,6 @@ export async function main(argv: string[]): Promise<number> {
     if (isBertfuseError(e)) {
       process.stderr.write(`bertfuse: ${e.message}\n`);
       return e.code === 'E_USAGE' ? 2 : 1;
-    }
-    if (e instanceof Error && /must be a positive integer/.test(e.message)) {
-      process.stderr.write(`bertfuse: ${e.message}\n`);
-      return 2;
     }
     throw e;
   }

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from 'commander';
+
 /** Writes results: JSON for programs (`--json`), aligned text for people. The library never prints. */
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -11,7 +13,7 @@ export function printLine(text = ''): void {
 export function positiveInt(name: string): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${v}"`);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
     return n;
   };
 }
