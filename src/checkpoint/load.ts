@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BertfuseError } from '../errors.js';
 import { BERT_EMBEDDINGS, BERT_POOLER, LEGACY_ALIASES, expectedTensors } from './bert-names.js';
 import { readBertConfig, type BertConfig } from './config.js';
+import { openTorchBin } from './pickle/torch-bin.js';
 import { SafetensorsFile, ShardedSafetensors } from './safetensors.js';
 import type { Tensor, TensorInfo, TensorStore } from './tensor-store.js';
 import { loadTokenizer, type BertTokenizer } from './tokenizer.js';
@@ -59,9 +60,9 @@ class AliasedStore implements TensorStore {
   }
 }
 
-/** Opens the weights of a folder; pytorch_model.bin support is plugged in by the pickle reader. */
+/** Opens a pytorch_model.bin; the restricted pickle reader by default, replaceable for tests or other readers. */
 export type BinOpener = (file: string) => TensorStore;
-let binOpener: BinOpener | null = null;
+let binOpener: BinOpener = openTorchBin;
 export function registerBinOpener(open: BinOpener): void {
   binOpener = open;
 }
@@ -76,10 +77,7 @@ function openWeights(dir: string): { store: TensorStore; files: string[] } {
     const shards = [...new Set(Object.values((JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map))];
     return { store, files: [index, ...shards.sort().map((s) => path.join(dir, s))] };
   }
-  if (fs.existsSync(bin)) {
-    if (!binOpener) throw new BertfuseError('E_MISSING_FILE', 'pytorch_model.bin found but no reader is registered', bin);
-    return { store: binOpener(bin), files: [bin] };
-  }
+  if (fs.existsSync(bin)) return { store: binOpener(bin), files: [bin] };
   throw new BertfuseError('E_MISSING_FILE', 'no weights: expected model.safetensors, model.safetensors.index.json or pytorch_model.bin', dir);
 }
 
