@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadTokenizer, type TextInput } from '../checkpoint/tokenizer.js';
+import { BertfuseError } from '../errors.js';
+import { registerFolderLoader, type Classifier, type LoadOptions } from '../runtime/classifier.js';
+import { GraphRunner, type RunOptions } from '../runtime/runner.js';
+import { softmaxRows } from '../util/math.js';
+import { isCombinedFolder, MANIFEST_FILE, readManifest, type CombinedManifest } from './manifest.js';
+
+/** Fused probabilities plus every member's, all in the common label order. */
+export interface DetailedProba {
+  readonly fused: Float32Array;
+  readonly members: Readonly<Record<string, Float32Array>>;
+}
+
+/** A combined model folder, run as one ONNX session with one input group per tokenizer. */
+export class CombinedClassifier implements Classifier {
+  readonly name: string;
+  readonly labels: readonly string[];
+  constructor(
+    readonly source: string,
+    readonly manifest: CombinedManifest,
+    private readonly runner: GraphRunner,
+  ) {
+    this.name = path.basename(path.resolve(source));
+    this.labels = manifest.labels;
+  }
+
+  async predictProba(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<Float32Array> {
+    const out = await this.runner.run(inputs, { ...opts, outputs: ['logits'] });
+    return softmaxRows(out['logits']!.data, this.labels.length);
+  }
+
+  async predictDetailed(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<DetailedProba> {
+    const k = this.labels.length;
+    const out = await this.runner.run(inputs, { ...opts, outputs: ['logits', ...this.manifest.members.map((m) => m.output)] });
+    const members: Record<string, Float32Array> = {};
+    for (const m of this.manifest.members) members[m.name] = softmaxRows(out[m.output]!.data, k);
+    return { fused: softmaxRows(out['logits']!.data, k), members };
+  }
+
+  async close(): Promise<void> {
+    await this.runner.close();
+  }
+}
+
+/** Opens a folder written by `writeCombined`; checks the manifest, tokenizers and graph signature. */
+export async function loadCombined(dir: string, opts: LoadOptions = {}): Promise<CombinedClassifier> {
+  const manifest = readManifest(dir);
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  const groups = manifest.tokenizers.map((t) => {
+    const tdir = path.join(dir, t.dir);
+    const tokenizer = loadTokenizer(tdir, t.maxLength);
+    if (tokenizer.fingerprint !== t.fingerprint) throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer files of group ${t.group} differ from the ones the model was combined with`, tdir);
+    return { suffix: t.suffix, tokenizer };
+  });
+  const modelFile = path.join(dir, manifest.model.file);
+  if (!fs.existsSync(modelFile)) throw new BertfuseError('E_MISSING_FILE', `${manifest.model.file} is missing (named in ${MANIFEST_FILE})`, dir);
+  const runner = await GraphRunner.create(modelFile, groups, opts.runtime);
+  const missing = manifest.model.outputs.filter((o) => !runner.outputNames.includes(o));
+  const inputsMissing = manifest.model.inputs.filter((i) => !runner.session.inputNames.includes(i));
+  if (missing.length > 0 || inputsMissing.length > 0) {
+    await runner.close();
+    throw new BertfuseError('E_BAD_ONNX', `graph does not match ${MANIFEST_FILE} (missing ${[...inputsMissing, ...missing].join(', ')})`, modelFile);
+  }
+  if (manifest.labels.length < 2) throw new BertfuseError('E_BAD_CONFIG', 'fewer than two labels', manifestFile);
+  return new CombinedClassifier(dir, manifest, runner);
+}
+
+let registered = false;
+/** Lets `loadClassifier(folder)` (and so `bertfuse predict`) open combined folders. Idempotent. */
+export function registerCombinedLoader(): void {
+  if (registered) return;
+  registered = true;
+  registerFolderLoader(async (dir, opts) => (isCombinedFolder(dir) ? loadCombined(dir, opts) : null));
+}

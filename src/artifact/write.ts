@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { toHfConfig } from '../checkpoint/config.js';
+import { tokenizerJsonFromVocab, type BertTokenizer } from '../checkpoint/tokenizer.js';
+import type { MetricsSummary } from '../eval/result.js';
+import type { FusionMethod, FusionParams } from '../fusion/types.js';
+import { buildCombinedGraph, groupInputNames, memberOutputName } from '../graph/combine.js';
+import { saveOnnx } from '../graph/save.js';
+import { memberSha256, type MemberSet } from '../members/load.js';
+import { VERSION } from '../paths.js';
+import { withTempDir, writeFileAtomic } from '../util/atomic.js';
+import { modelCard } from './model-card.js';
+import { COMBINED_FORMAT, COMBINED_FORMAT_VERSION, MANIFEST_FILE, manifestText, type CombinedManifest, type ManifestTokenizer } from './manifest.js';
+
+export interface WriteCombinedOptions<P extends FusionParams> {
+  readonly set: MemberSet;
+  readonly method: FusionMethod<P>;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly params: P;
+  readonly metrics: MetricsSummary | null;
+}
+
+export const MODEL_FILE = 'model.onnx';
+
+export function tokenizerDir(group: number): string {
+  return group === 0 ? '.' : `tokenizer_${group}`;
+}
+
+/**
+ * Tokenizer files of one group. tokenizer.json and tokenizer_config.json are always written
+ * (generated from vocab.txt when the member had none) because the transformers.js layout needs both.
+ */
+function writeTokenizer(tok: BertTokenizer, dir: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  for (const [name, src] of Object.entries(tok.files).sort(([a], [b]) => a.localeCompare(b))) {
+    fs.copyFileSync(src, path.join(dir, name));
+    written.push(name);
+  }
+  let cfg: Record<string, unknown> = {};
+  if (tok.files['tokenizer_config.json']) cfg = JSON.parse(fs.readFileSync(tok.files['tokenizer_config.json'], 'utf8')) as Record<string, unknown>;
+  else {
+    cfg = { do_lower_case: true, model_max_length: tok.maxLength, tokenizer_class: 'BertTokenizer' };
+    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(cfg, null, 2) + '\n');
+    written.push('tokenizer_config.json');
+  }
+  if (!tok.files['tokenizer.json'] && tok.files['vocab.txt']) {
+    const lines = fs.readFileSync(tok.files['vocab.txt'], 'utf8').split(/\r?\n/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJsonFromVocab(lines, cfg)));
+    written.push('tokenizer.json');
+  }
+  return written.sort();
+}
+
+/** Hard link when the filesystem allows (no second copy of the weights), else copy. */
+function linkOrCopy(src: string, dest: string): void {
+  try {
+    fs.linkSync(src, dest);
+  } catch {
+    fs.copyFileSync(src, dest);
+  }
+}
+
+/**
+ * Writes the combined model folder: model.onnx (every member + the fusion head), bertfuse.json,
+ * tokenizer files per group, config.json, README.md; and, when there is one tokenizer, the
+ * transformers.js layout (onnx/model.onnx). Built in a temp sibling and renamed into place, so
+ * `out` is either the complete new folder or untouched. No timestamps: same inputs, same bytes.
+ */
+export async function writeCombined<P extends FusionParams>(out: string, opts: WriteCombinedOptions<P>): Promise<CombinedManifest> {
+  const { set, method, params } = opts;
+  const graph = buildCombinedGraph({
+    members: set.members.map((m) => ({ name: m.name, weights: m.checkpoint, group: m.group, alignment: m.alignment })),
+    labels: set.labels,
+    method,
+    params,
+  });
+  const oneTokenizer = set.groups.length === 1;
+  const inputs = set.groups.flatMap((g) => Object.values(groupInputNames(g.index)));
+  const outputs = ['logits', ...set.members.map((m) => memberOutputName(m.name))];
+  const shas = set.members.map((m) => memberSha256(m));
+
+  return withTempDir(out, (tmp) => {
+    const { external } = saveOnnx(graph, path.join(tmp, MODEL_FILE));
+    const externalData = external ? `${MODEL_FILE}.data` : null;
+    const tokenizers: ManifestTokenizer[] = set.groups.map((g) => {
+      const dir = tokenizerDir(g.index);
+      const files = writeTokenizer(g.tokenizer, path.join(tmp, dir));
+      return { group: g.index, suffix: g.suffix, dir, maxLength: g.tokenizer.maxLength, fingerprint: g.tokenizer.fingerprint, files };
+    });
+    const manifest: CombinedManifest = {
+      format: COMBINED_FORMAT,
+      formatVersion: COMBINED_FORMAT_VERSION,
+      tool: { name: 'bertfuse', version: VERSION },
+      labels: [...set.labels],
+      model: { file: MODEL_FILE, inputs, outputs, opset: 17, externalData, transformersLayout: oneTokenizer },
+      tokenizers,
+      members: set.members.map((m, i) => ({
+        name: m.name,
+        source: m.source,
+        sha256: shas[i]!,
+        weightFiles: m.checkpoint.weightFiles.map((f) => path.basename(f)),
+        group: m.group,
+        labels: [...m.ownLabels],
+        alignment: [...m.alignment],
+        output: memberOutputName(m.name),
+        architecture: m.checkpoint.config.architecture,
+        hiddenSize: m.checkpoint.config.hiddenSize,
+        numLayers: m.checkpoint.config.numLayers,
+        vocabSize: m.checkpoint.config.vocabSize,
+      })),
+      method: { name: method.name, options: { ...opts.options }, params },
+      metrics: opts.metrics,
+    };
+    // config.json: what Hugging Face loaders read for labels (id2label) and the model type. The
+    // encoder fields are the first member's; `bertfuse` points tools at the manifest.
+    const first = set.members[0]!.checkpoint.config;
+    const config = toHfConfig({ ...first, architecture: 'BertForSequenceClassification', labels: set.labels }, {
+      problem_type: 'single_label_classification',
+      bertfuse: { format: COMBINED_FORMAT, manifest: MANIFEST_FILE, members: set.members.map((m) => m.name), method: method.name },
+    });
+    writeFileAtomic(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    writeFileAtomic(path.join(tmp, MANIFEST_FILE), manifestText(manifest));
+    writeFileAtomic(path.join(tmp, 'README.md'), modelCard(manifest));
+    if (oneTokenizer) {
+      fs.mkdirSync(path.join(tmp, 'onnx'));
+      linkOrCopy(path.join(tmp, MODEL_FILE), path.join(tmp, 'onnx', MODEL_FILE));
+      if (externalData) linkOrCopy(path.join(tmp, externalData), path.join(tmp, 'onnx', externalData));
+    }
+    return manifest;
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * The result of `bertfuse eval` / `evaluate()` as data: the table people see, plus what a report
+ * needs to draw it again (confusion matrices, reliability bins, the rows members disagree on).
+ * `bertfuse eval --json` prints exactly this object; `bertfuse report` (later) reads it.
+ *
+ * Probabilities are always in `labels` order. Every number is a plain JSON number (no NaN:
+ * undefined metrics are `null`).
+ */
+export const EVAL_RESULT_VERSION = 1;
+
+/** The four scores of one row of the table. */
+export interface Scores {
+  /** Fraction of rows whose argmax is the gold label. */
+  readonly accuracy: number;
+  /** Unweighted mean over labels of F1 (a label never predicted nor present counts 0). */
+  readonly macroF1: number;
+  /** Mean negative log-probability of the gold label (natural log; probabilities clipped at 1e-15). */
+  readonly logLoss: number;
+  /** Expected calibration error over 15 equal-width confidence bins (top-label confidence). */
+  readonly ece: number;
+}
+
+export interface ReliabilityBin {
+  /** Confidence interval [lo, hi) of the bin (the last bin includes 1). */
+  readonly lo: number;
+  readonly hi: number;
+  readonly count: number;
+  /** Mean top-label confidence of the rows in the bin (null when empty). */
+  readonly confidence: number | null;
+  /** Accuracy of the rows in the bin (null when empty). */
+  readonly accuracy: number | null;
+}
+
+export interface PerLabel {
+  readonly label: string;
+  readonly precision: number;
+  readonly recall: number;
+  readonly f1: number;
+  /** Gold rows of this label. */
+  readonly support: number;
+}
+
+/** How a row's probabilities were obtained. */
+export type Scoring =
+  /** A member, or a method with nothing to fit: its outputs on the rows as they are. */
+  | 'direct'
+  /** k-fold on the fit data: each row predicted by params fit on the other folds. */
+  | 'out-of-fold'
+  /** Fit on all of --data, scored on --eval-data. */
+  | 'eval-data';
+
+export interface EvalRow extends Scores {
+  readonly name: string;
+  readonly kind: 'member' | 'fusion';
+  readonly scoring: Scoring;
+  /** Relative inference cost: members by FLOPs on these rows relative to the cheapest member (= 1);
+   * fusion = sum of members; cascade = first member + measured fraction × the others. */
+  readonly cost: number;
+  /** On the accuracy-versus-cost Pareto front: no other row is at least as accurate and at most as
+   * costly while strictly better in one of the two. */
+  readonly pareto: boolean;
+  /** Method options as given (fusion rows). */
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** Parameters fit on ALL the fit data: what an export would contain (fusion rows). */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** Cascade only: fraction of scored rows that needed more than the first member. */
+  readonly escalated?: number;
+  readonly perLabel: readonly PerLabel[];
+  /** confusion[gold][predicted], counts. */
+  readonly confusion: readonly (readonly number[])[];
+  readonly reliability: readonly ReliabilityBin[];
+}
+
+export interface EvalMember {
+  readonly name: string;
+  readonly source: string;
+  /** Tokenizer group (members in one group share input ids). */
+  readonly group: number;
+  /** The member's own label order (after --label-map). */
+  readonly ownLabels: readonly string[];
+  /** FLOPs over the scored rows, and mean tokens per row with its own tokenizer. */
+  readonly flops: number;
+  readonly meanTokens: number;
+  readonly cost: number;
+}
+
+/** A row on which the members' argmax labels are not all equal. */
+export interface Disagreement {
+  /** Row index in the scored data (0-based, header excluded). */
+  readonly index: number;
+  readonly text: string;
+  readonly textPair: string | null;
+  readonly gold: string;
+  /** member name → probabilities. */
+  readonly members: Readonly<Record<string, readonly number[]>>;
+  /** fusion method name → fused probabilities (as scored: out-of-fold or on eval data). */
+  readonly fused: Readonly<Record<string, readonly number[]>>;
+}
+
+export interface EvalResult {
+  readonly version: typeof EVAL_RESULT_VERSION;
+  readonly tool: { readonly name: 'bertfuse'; readonly version: string };
+  readonly labels: readonly string[];
+  readonly data: {
+    /** The data methods are fit on. */
+    readonly fit: { readonly path: string; readonly n: number };
+    /** Separate scoring data, when given; otherwise rows are scored out-of-fold on `fit`. */
+    readonly eval: { readonly path: string; readonly n: number } | null;
+  };
+  readonly protocol: { readonly kind: 'out-of-fold'; readonly folds: number; readonly seed: number } | { readonly kind: 'eval-data'; readonly seed: number };
+  readonly members: readonly EvalMember[];
+  /** Members first (input order), then methods (in the order tried). */
+  readonly rows: readonly EvalRow[];
+  /** Fraction of scored rows on which all members predict the same label; and every pair. */
+  readonly agreement: { readonly all: number; readonly pairs: readonly { readonly a: string; readonly b: string; readonly rate: number }[] };
+  /** Fraction of scored rows where at least one member is right. */
+  readonly oracleAccuracy: number;
+  /** The pick under the selection rule (set by `combine --method auto`; null otherwise). */
+  readonly selection: Selection | null;
+  readonly disagreements: readonly Disagreement[];
+}
+
+export interface Selection {
+  readonly rule: string;
+  readonly winner: string;
+  readonly reason: string;
+}
+
+/** The compact form kept in a combined model's bertfuse.json and model card. */
+export interface MetricsSummary {
+  readonly data: string;
+  readonly n: number;
+  readonly protocol: EvalResult['protocol'];
+  readonly rows: readonly (Scores & { readonly name: string; readonly kind: EvalRow['kind']; readonly cost: number; readonly scoring: Scoring })[];
+  readonly agreement: number;
+  readonly oracleAccuracy: number;
+  readonly selection: Selection | null;
+}
+
+export function summarise(r: EvalResult): MetricsSummary {
+  const scored = r.data.eval ?? r.data.fit;
+  return {
+    data: scored.path,
+    n: scored.n,
+    protocol: r.protocol,
+    rows: r.rows.map((x) => ({ name: x.name, kind: x.kind, scoring: x.scoring, accuracy: x.accuracy, macroF1: x.macroF1, logLoss: x.logLoss, ece: x.ece, cost: x.cost })),
+    agreement: r.agreement.all,
+    oracleAccuracy: r.oracleAccuracy,
+    selection: r.selection,
+  };
+}
