@@ -42,6 +42,8 @@ export interface ParamSpec {
   readonly min?: number;
   readonly max?: number;
   readonly choices?: readonly string[];
+  /** For numbers: only whole values are accepted. */
+  readonly integer?: boolean;
 }
 
 /** JSON-serialisable fitted parameters (they go into bertfuse.json). */
@@ -68,4 +70,12 @@ export interface FusionMethod<P extends FusionParams = FusionParams> {
   apply(outputs: MemberOutputs, params: P): Float64Array;
   /** Adds nodes computing fused log-probabilities [batch, k]; returns the value's name. */
   emit(g: GraphBuilder, inputs: EmitInputs, params: P): string;
+  /**
+   * Extra numbers about one application, for the eval table (e.g. cascade's
+   * `fallback_fraction` and expected `cost`). Methods without it always run every member, so
+   * their cost is the sum of the members' costs.
+   */
+  stats?(outputs: MemberOutputs, params: P): Record<string, number>;
+  /** Which member embeddings `apply`/`emit` read with these params (null: logits only). */
+  embeddings?(params: P): 'pooled' | 'cls' | null;
 }
