@@ -63,7 +63,7 @@ test('ECE with 15 bins by hand, and the reliability bins behind it', () => {
   // Four rows at confidence 0.75: three right is perfect calibration, two right is off by 0.25.
   const cal = Float64Array.from([0.75, 0.25, 0.75, 0.25, 0.75, 0.25, 0.25, 0.75]);
   close(expectedCalibrationError(cal, Int32Array.from([0, 0, 1, 1]), 2), 0);
-  close(expectedCalibrationError(cal, Int32Array.from([0, 1, 1, 0]), 2), Math.abs(0.5 - 0.75));
+  close(expectedCalibrationError(cal, Int32Array.from([0, 1, 1, 1]), 2), Math.abs(0.5 - 0.75));
 });
 
 test('agreement and oracle accuracy', () => {
