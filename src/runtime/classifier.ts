@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readBertConfig } from '../checkpoint/config.js';
+import { resolveModelPath, type HubOptions } from '../checkpoint/hub.js';
 import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
 import { loadTokenizer, type TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
@@ -10,6 +11,12 @@ import { GraphRunner, type RunOptions } from './runner.js';
 import type { RuntimeOptions } from './session.js';
 import { softmaxRows } from '../util/math.js';
 
+/** Fused probabilities plus every member's (by member name), all row-major [n, labels.length]. */
+export interface DetailedProbabilities {
+  readonly fused: Float32Array;
+  readonly members: Readonly<Record<string, Float32Array>>;
+}
+
 /** Anything that turns texts into label probabilities: a member, an ONNX export, a combined model. */
 export interface Classifier {
   readonly name: string;
@@ -17,6 +24,8 @@ export interface Classifier {
   readonly labels: readonly string[];
   /** Row-major probabilities [n, labels.length], labels in `labels` order. */
   predictProba(inputs: readonly TextInput[], opts?: RunOptions): Promise<Float32Array>;
+  /** Combined models only: the fused probabilities and each member's, all in `labels` order. */
+  predictDetailed?(inputs: readonly TextInput[], opts?: RunOptions): Promise<DetailedProbabilities>;
   close(): Promise<void>;
 }
 
@@ -51,6 +60,8 @@ export interface LoadOptions {
   readonly runtime?: RuntimeOptions;
   /** Also expose pooled / [CLS] embeddings (for embedding fusion). */
   readonly embeddings?: boolean;
+  /** How `org/name` hub ids are resolved (cache folder, endpoint, offline, download progress). */
+  readonly hub?: HubOptions;
 }
 
 /** A Hugging Face folder becomes a graph built in memory; its weights are read once, here. */
@@ -83,8 +94,9 @@ export function registerFolderLoader(loader: FolderLoader): void {
   folderLoaders.push(loader);
 }
 
-/** `<model>` as the CLI takes it: an HF folder, an `.onnx` file, or a bertfuse artifact folder. */
+/** `<model>` as the CLI takes it: an HF folder, an `.onnx` file, a bertfuse artifact folder, or a hub id `org/name` (see checkpoint/hub.ts). */
 export async function loadClassifier(target: string, opts: LoadOptions = {}): Promise<Classifier> {
+  target = await resolveModelPath(target, opts.hub);
   if (!fs.existsSync(target)) throw new BertfuseError('E_MISSING_FILE', 'no such file or folder', target);
   if (fs.statSync(target).isFile()) {
     if (!target.endsWith('.onnx')) throw new BertfuseError('E_USAGE', 'expected a model folder or an .onnx file', target);

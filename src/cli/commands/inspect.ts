@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeCheckpoint } from '../../checkpoint/describe.js';
+import { resolveModelPath } from '../../checkpoint/hub.js';
 import { loadCheckpoint } from '../../checkpoint/load.js';
 import { printJson, printLine } from '../output.js';
 import { renderTable } from '../table.js';
@@ -8,10 +9,10 @@ export function register(program: Command): void {
   program
     .command('inspect')
     .description('show a model folder: architecture, sizes, parameters, labels, tokenizer')
-    .argument('<model>', 'Hugging Face model folder')
+    .argument('<model>', 'Hugging Face model folder, or a hub id org/name (cache first)')
     .option('--json', 'print JSON')
-    .action((model: string, opts: { json?: boolean }) => {
-      const ckpt = loadCheckpoint(model);
+    .action(async (model: string, opts: { json?: boolean }) => {
+      const ckpt = loadCheckpoint(await resolveModelPath(model));
       try {
         const d = describeCheckpoint(ckpt);
         if (opts.json) return printJson(d);

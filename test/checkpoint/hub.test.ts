@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { findCachedSnapshot, hubCacheDir, parseHubId, pickFiles, resolveModelPath } from '../../src/checkpoint/hub.js';
+import { loadCheckpoint } from '../../src/checkpoint/load.js';
+import { writeSafetensors } from '../../src/checkpoint/safetensors.js';
+import { BertfuseError } from '../../src/errors.js';
+import { loadClassifier } from '../../src/runtime/classifier.js';
+import { predict } from '../../src/runtime/predict.js';
+import { isOneLineError, runCli } from '../helpers/cli.js';
+import { fixture, reference, tempDir } from '../helpers/fixtures.js';
+
+const SHA = 'a'.repeat(40);
+
+/** Lays out a fixture as huggingface_hub would have cached it: blobs, snapshot symlinks, refs/main. */
+function cacheFixture(cacheDir: string, repo: string, name: string, sha = SHA): string {
+  const folder = path.join(cacheDir, `models--${repo.replace('/', '--')}`);
+  const snap = path.join(folder, 'snapshots', sha);
+  fs.mkdirSync(snap, { recursive: true });
+  fs.mkdirSync(path.join(folder, 'blobs'), { recursive: true });
+  for (const f of fs.readdirSync(fixture(name))) {
+    const bytes = fs.readFileSync(path.join(fixture(name), f));
+    const blob = path.join(folder, 'blobs', crypto.createHash('sha256').update(bytes).digest('hex'));
+    fs.writeFileSync(blob, bytes);
+    fs.symlinkSync(path.relative(snap, blob), path.join(snap, f));
+  }
+  fs.mkdirSync(path.join(folder, 'refs'), { recursive: true });
+  fs.writeFileSync(path.join(folder, 'refs', 'main'), sha);
+  return snap;
+}
+
+function hubError(e: unknown): boolean {
+  assert.ok(e instanceof BertfuseError, String(e));
+  assert.equal(e.code, 'E_HUB', e.message);
+  assert.ok(!e.message.includes('\n'), 'one line');
+  return true;
+}
+
+/** A port nothing listens on (taken, then released). */
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+test('hub ids are told apart from paths; the cache folder follows HF_HUB_CACHE, HF_HOME, then ~/.cache', () => {
+  assert.deepEqual(parseHubId('google-bert/bert-base-uncased'), { repo: 'google-bert/bert-base-uncased', revision: 'main' });
+  assert.deepEqual(parseHubId('org/name@v1.0'), { repo: 'org/name', revision: 'v1.0' });
+  for (const notId of ['./org/name', '/abs/path', 'org/name/extra', 'single', '../x/y', 'org/..']) assert.equal(parseHubId(notId), null, notId);
+  assert.equal(hubCacheDir({ HF_HUB_CACHE: '/c', HF_HOME: '/h' }), '/c');
+  assert.equal(hubCacheDir({ HF_HOME: '/h' }), path.join('/h', 'hub'));
+  assert.equal(hubCacheDir({}), path.join(os.homedir(), '.cache', 'huggingface', 'hub'));
+});
+
+test('a cached org/name resolves offline to its snapshot through refs/main, and predicts like the fixture', async () => {
+  const cache = tempDir();
+  const snap = cacheFixture(cache, 'test/tiny', 'sst2-sibling-a');
+  assert.equal(await resolveModelPath('test/tiny', { cacheDir: cache, offline: true }), snap);
+  assert.equal(await resolveModelPath(`test/tiny@${SHA}`, { cacheDir: cache, offline: true }), snap);
+  // An existing path always wins over the hub reading.
+  assert.equal(await resolveModelPath(fixture('sst2-sibling-a'), { cacheDir: cache, offline: true }), fixture('sst2-sibling-a'));
+  const ref = reference('sst2-sibling-a');
+  const model = await loadClassifier('test/tiny', { hub: { cacheDir: cache, offline: true } });
+  try {
+    const preds = await predict(model, ref.inputs.slice(0, 8).map((x) => ({ text: x.text, textPair: x.text_pair })));
+    preds.forEach((p, i) => assert.ok(Math.abs(p.probs['positive']! - ref.inputs[i]!.probs![1]!) < 1e-4));
+  } finally {
+    await model.close();
+  }
+  // A snapshot without weights does not count as cached.
+  const partial = cacheFixture(cache, 'test/partial', 'sst2-sibling-a', 'b'.repeat(40));
+  fs.rmSync(path.join(partial, 'model.safetensors'));
+  assert.equal(findCachedSnapshot({ repo: 'test/partial', revision: 'main' }, cache), null);
+});
+
+test('the CLI takes a cached hub id (HF_HUB_CACHE) and fails in one line, quickly, for one that is not cached', async () => {
+  const cache = tempDir();
+  cacheFixture(cache, 'test/tiny', 'sst2-sibling-a');
+  const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: `http://127.0.0.1:${await closedPort()}`, BERTFUSE_HUB_TIMEOUT_MS: '3000' };
+  const ok = await runCli(['predict', 'test/tiny', '--json', '--text', 'a gorgeous , witty , seductive movie .'], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout.trim()).label, 'positive');
+  const t0 = Date.now();
+  const missing = await runCli(['inspect', 'test/not-cached'], { env });
+  assert.ok(isOneLineError(missing), missing.stderr);
+  assert.match(missing.stderr, /test\/not-cached@main is not in the Hugging Face cache .* downloading it from http:\/\/127\.0\.0\.1:\d+ failed: .*(ECONNREFUSED|fetch failed)/);
+  assert.ok(Date.now() - t0 < 20_000);
+});
+
+test('not cached and no network: one clear E_HUB line, bounded by the timeout; HF_HUB_OFFLINE never tries', async () => {
+  const cache = tempDir();
+  const t0 = Date.now();
+  // The default endpoint (huggingface.co) is unreachable from here; the short timeout bounds the wait either way.
+  await assert.rejects(resolveModelPath('test/definitely-not-cached', { cacheDir: cache, timeoutMs: 3000 }), (e) => hubError(e) && /huggingface\.co failed/.test((e as Error).message));
+  assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+  await assert.rejects(resolveModelPath('test/definitely-not-cached', { cacheDir: cache, offline: true }), (e) => hubError(e) && /HF_HUB_OFFLINE/.test((e as Error).message));
+  assert.deepEqual(fs.readdirSync(cache), [], 'nothing written to the cache');
+});
+
+/** Just enough of the Hub's HTTP API for @huggingface/hub's modelInfo, pathsInfo and downloadFile. */
+async function fakeHub(repos: Record<string, Record<string, Uint8Array>>): Promise<{ app: FastifyInstance; url: string; fetched: string[] }> {
+  const app = Fastify();
+  const fetched: string[] = [];
+  const oid = (b: Uint8Array): string => crypto.createHash('sha256').update(b).digest('hex');
+  app.get<{ Params: { org: string; name: string } }>('/api/models/:org/:name/revision/:rev', async (req, reply) => {
+    const files = repos[`${req.params.org}/${req.params.name}`];
+    if (!files) return reply.code(404).send({ error: 'Repository not found' });
+    return { _id: '1', id: `${req.params.org}/${req.params.name}`, sha: SHA, siblings: Object.keys(files).map((rfilename) => ({ rfilename })), private: false, downloads: 0, likes: 0, gated: false, lastModified: '2024-01-01T00:00:00Z' };
+  });
+  app.post<{ Params: { org: string; name: string; rev: string }; Body: { paths: string[] } }>('/api/models/:org/:name/paths-info/:rev', async (req) => {
+    const files = repos[`${req.params.org}/${req.params.name}`]!;
+    assert.equal(req.params.rev, SHA, 'files are fetched at the resolved commit');
+    return req.body.paths.filter((p) => files[p]).map((p) => ({ type: 'file', path: p, size: files[p]!.length, oid: oid(files[p]!).slice(0, 40), ...(p.endsWith('.json') || p.endsWith('.txt') ? {} : { lfs: { oid: oid(files[p]!), size: files[p]!.length, pointerSize: 130 } }) }));
+  });
+  app.get<{ Params: { org: string; name: string; '*': string } }>('/:org/:name/resolve/:rev/*', async (req, reply) => {
+    const p = req.params['*'];
+    const body = repos[`${req.params.org}/${req.params.name}`]?.[p];
+    if (!body) return reply.code(404).header('X-Error-Code', 'EntryNotFound').send({ error: 'not found' });
+    reply.header('ETag', `"${oid(body)}"`).header('Content-Type', 'application/octet-stream');
+    const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ''));
+    if (range) {
+      const [a, b] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
+      return reply.code(206).header('Content-Range', `bytes ${a}-${b}/${body.length}`).send(Buffer.from(body.subarray(a, b + 1)));
+    }
+    fetched.push(p);
+    return reply.send(Buffer.from(body));
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url, fetched };
+}
+
+function folderFiles(dir: string): Record<string, Uint8Array> {
+  return Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+}
+
+test('an uncached id is downloaded with @huggingface/hub into the cache layout, then used offline', async () => {
+  const cache = tempDir();
+  // A repo with a pytorch_model.bin and a decoy that must not be fetched; a second with sharded safetensors.
+  const bin = { ...folderFiles(fixture('sst2-sibling-a-bin')), 'tf_model.h5': new Uint8Array(1000) };
+  const shardDir = tempDir();
+  const ckpt = loadCheckpoint(fixture('sst2-sibling-a'));
+  const names = ckpt.tensors.names().sort();
+  const halves = [names.slice(0, 20), names.slice(20)];
+  const weightMap: Record<string, string> = {};
+  halves.forEach((part, i) => {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    writeSafetensors(path.join(shardDir, file), part.map((n) => ({ name: n, shape: ckpt.tensors.info(n).shape, data: () => ckpt.tensors.read(n).data })));
+    for (const n of part) weightMap[n] = file;
+  });
+  ckpt.close();
+  const sharded: Record<string, Uint8Array> = { ...folderFiles(shardDir), 'model.safetensors.index.json': Buffer.from(JSON.stringify({ metadata: {}, weight_map: weightMap })) };
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) sharded[f] = fs.readFileSync(path.join(fixture('sst2-sibling-a'), f));
+  const hub = await fakeHub({ 'test/bin': bin, 'test/sharded': sharded });
+  const ref = reference('sst2-sibling-a');
+  try {
+    const progress: [number, number][] = [];
+    const snap = await resolveModelPath('test/bin', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000, onProgress: (d, t) => progress.push([d, t]) });
+    const folder = path.join(cache, 'models--test--bin');
+    assert.equal(snap, path.join(folder, 'snapshots', SHA));
+    assert.equal(fs.readFileSync(path.join(folder, 'refs', 'main'), 'utf8'), SHA);
+    assert.ok(fs.lstatSync(path.join(snap, 'pytorch_model.bin')).isSymbolicLink());
+    assert.ok(fs.realpathSync(path.join(snap, 'pytorch_model.bin')).startsWith(fs.realpathSync(path.join(folder, 'blobs'))));
+    assert.deepEqual(fs.readFileSync(path.join(snap, 'pytorch_model.bin')), Buffer.from(bin['pytorch_model.bin']!));
+    assert.ok(!hub.fetched.includes('tf_model.h5') && !fs.existsSync(path.join(snap, 'tf_model.h5')));
+    assert.ok(!fs.readdirSync(path.join(folder, 'blobs')).some((b) => b.endsWith('.incomplete')));
+    const last = progress.at(-1)!;
+    assert.equal(last[0], last[1], 'progress reaches the total');
+
+    const shardSnap = await resolveModelPath('test/sharded', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 });
+    assert.ok(fs.existsSync(path.join(shardSnap, 'model-00002-of-00002.safetensors')));
+    for (const target of ['test/bin', 'test/sharded']) {
+      const model = await loadClassifier(target, { hub: { cacheDir: cache, offline: true } });
+      const preds = await predict(model, ref.inputs.slice(0, 6).map((x) => ({ text: x.text, textPair: x.text_pair })));
+      preds.forEach((p, i) => assert.ok(Math.abs(p.probs['positive']! - ref.inputs[i]!.probs![1]!) < 1e-4, target));
+      await model.close();
+    }
+    await assert.rejects(resolveModelPath('test/absent', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 }), (e) => hubError(e) && /HTTP 404: Repository not found/.test((e as Error).message));
+  } finally {
+    await hub.app.close();
+  }
+  // With the hub gone, the cache alone serves both ids.
+  assert.equal(await resolveModelPath('test/bin', { cacheDir: cache, endpoint: hub.url, timeoutMs: 1000 }), path.join(cache, 'models--test--bin', 'snapshots', SHA));
+});
+
+test('pickFiles takes config, tokenizer files and one weights format', () => {
+  assert.deepEqual(pickFiles(['config.json', 'model.safetensors', 'pytorch_model.bin', 'vocab.txt', 'tf_model.h5', 'README.md']).files, ['config.json', 'vocab.txt', 'model.safetensors']);
+  assert.throws(() => pickFiles(['config.json', 'tf_model.h5']), /no model\.safetensors/);
+  assert.throws(() => pickFiles(['model.safetensors']), /no config\.json/);
+});
