@@ -143,7 +143,7 @@ function folderFiles(dir: string): Record<string, Uint8Array> {
 test('an uncached id is downloaded with @huggingface/hub into the cache layout, then used offline', async () => {
   const cache = tempDir();
   // A repo with a pytorch_model.bin and a decoy that must not be fetched; a second with sharded safetensors.
-  const bin = { ...folderFiles(fixture('sst2-sibling-a-bin')), 'tf_model.h5': new Uint8Array(1000) };
+  const bin: Record<string, Uint8Array> = { ...folderFiles(fixture('sst2-sibling-a-bin')), 'tf_model.h5': new Uint8Array(1000) };
   const shardDir = tempDir();
   const ckpt = loadCheckpoint(fixture('sst2-sibling-a'));
   const names = ckpt.tensors.names().sort();
