@@ -12,7 +12,7 @@ export const EVAL_RESULT_VERSION = 1;
 export interface Scores {
   /** Fraction of rows whose argmax is the gold label. */
   readonly accuracy: number;
-  /** Unweighted mean over labels of F1 (a label never predicted nor present counts 0). */
+  /** Unweighted mean over labels of F1 (a label neither present nor predicted is left out). */
   readonly macroF1: number;
   /** Mean negative log-probability of the gold label (natural log; probabilities clipped at 1e-15). */
   readonly logLoss: number;
@@ -20,16 +20,9 @@ export interface Scores {
   readonly ece: number;
 }
 
-export interface ReliabilityBin {
-  /** Confidence interval [lo, hi) of the bin (the last bin includes 1). */
-  readonly lo: number;
-  readonly hi: number;
-  readonly count: number;
-  /** Mean top-label confidence of the rows in the bin (null when empty). */
-  readonly confidence: number | null;
-  /** Accuracy of the rows in the bin (null when empty). */
-  readonly accuracy: number | null;
-}
+/** Bins of top-label confidence [lower, upper) with count, mean confidence and accuracy (src/eval/metrics.ts). */
+export type { ReliabilityBin } from './metrics.js';
+import type { ReliabilityBin } from './metrics.js';
 
 export interface PerLabel {
   readonly label: string;
@@ -63,8 +56,9 @@ export interface EvalRow extends Scores {
   readonly options?: Readonly<Record<string, unknown>>;
   /** Parameters fit on ALL the fit data: what an export would contain (fusion rows). */
   readonly params?: Readonly<Record<string, unknown>>;
-  /** Cascade only: fraction of scored rows that needed more than the first member. */
-  readonly escalated?: number;
+  /** Numbers the method reports about its application (FusionMethod.stats), row-weighted over
+   * folds; e.g. cascade's fraction of rows that needed more than the first member. */
+  readonly stats?: Readonly<Record<string, number>>;
   readonly perLabel: readonly PerLabel[];
   /** confusion[gold][predicted], counts. */
   readonly confusion: readonly (readonly number[])[];

@@ -1,0 +1,207 @@
+import type { TextInput } from '../checkpoint/tokenizer.js';
+import { foldSplit, kFolds } from '../data/folds.js';
+import { BertfuseError } from '../errors.js';
+import type { FusionMethod, FusionParams, MemberOutputs } from '../fusion/types.js';
+import { selectRows } from '../members/run.js';
+import { VERSION } from '../paths.js';
+import { logSoftmaxRows } from '../util/math.js';
+import { agreement, oracleAccuracy, predictions } from './metrics.js';
+import type { Prepared } from './prepare.js';
+import { EVAL_RESULT_VERSION, type Disagreement, type EvalMember, type EvalResult, type EvalRow, type Scoring } from './result.js';
+import { scoreProbabilities } from './score.js';
+import { paretoFront } from './select.js';
+
+/** A method with its (validated) options. */
+export interface MethodChoice {
+  readonly method: FusionMethod;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** Rows with every member's outputs and gold labels. */
+export interface EvalSplit {
+  readonly path: string;
+  readonly inputs: readonly TextInput[];
+  readonly gold: Int32Array;
+  readonly outputs: MemberOutputs;
+}
+
+export interface EvalInput {
+  readonly labels: readonly string[];
+  /** Member facts for the scored split (FLOPs, tokens, cost are on the scored rows). */
+  readonly members: readonly EvalMember[];
+  readonly fit: EvalSplit;
+  /** Separate scoring rows; null = score out-of-fold on `fit`. */
+  readonly eval: EvalSplit | null;
+}
+
+export interface EvaluateOptions {
+  readonly folds: number;
+  readonly seed: number;
+  /** After each fit: method name, fits done, fits planned for it. */
+  readonly onProgress?: (method: string, done: number, total: number) => void;
+}
+
+export interface Evaluation {
+  readonly result: EvalResult;
+  /** Each method's parameters fit on ALL the fit data: what `combine` exports. */
+  readonly params: ReadonlyMap<string, FusionParams>;
+}
+
+/** The input `evaluate` needs, from members already run on the data. */
+export function evalInputFrom(p: Prepared): EvalInput {
+  const scored = p.eval ?? p.fit;
+  const split = (d: NonNullable<Prepared['eval']>): EvalSplit => ({ path: d.spec.path, inputs: d.data.inputs, gold: d.data.labels, outputs: d.run.outputs });
+  return {
+    labels: p.set.labels,
+    members: p.set.members.map((m, i) => ({
+      name: m.name,
+      source: m.source,
+      group: m.group,
+      ownLabels: m.ownLabels,
+      flops: scored.run.flops[i]!,
+      meanTokens: scored.run.meanTokens[i]!,
+      cost: scored.run.outputs.members[i]!.cost,
+    })),
+    fit: split(p.fit),
+    eval: p.eval ? split(p.eval) : null,
+  };
+}
+
+function checkFinite(probs: Float64Array, k: number, what: string): void {
+  for (let i = 0; i < probs.length; i++) {
+    if (!Number.isFinite(probs[i]!)) throw new BertfuseError('E_NONFINITE', `${what} produced a non-finite probability (row ${Math.floor(i / k)})`);
+  }
+}
+
+interface Scored {
+  readonly probs: Float64Array;
+  readonly stats: Record<string, number>;
+  readonly scoring: Scoring;
+  /** Params fit on all the fit data, when scoring already needed them (eval-data protocol). */
+  readonly final: FusionParams | null;
+}
+
+function addStats(acc: Record<string, number>, s: Record<string, number> | undefined, weight: number): void {
+  for (const [k, v] of Object.entries(s ?? {})) acc[k] = (acc[k] ?? 0) + v * weight;
+}
+
+/**
+ * Fused probabilities for every scored row that never come from params fit on that row: k-fold
+ * on the fit data (each fold predicted by params fit on the others), or fit on all of it and
+ * applied to separate eval rows. Statistics (cascade's fraction, cost) are row-weighted.
+ */
+function scoreMethod(choice: MethodChoice, input: EvalInput, opts: EvaluateOptions, onFit: () => void): Scored {
+  const { method, options } = choice;
+  const { fit } = input;
+  const k = input.labels.length;
+  const ctx = (gold: Int32Array) => ({ labels: gold, seed: opts.seed, folds: opts.folds });
+  if (input.eval) {
+    const params = method.fit(fit.outputs, ctx(fit.gold), options);
+    onFit();
+    const probs = method.apply(input.eval.outputs, params);
+    return { probs, stats: { ...(method.stats?.(input.eval.outputs, params) ?? {}) }, scoring: 'eval-data', final: params };
+  }
+  const n = fit.outputs.n;
+  const folds = kFolds(fit.gold, opts.folds, opts.seed);
+  const probs = new Float64Array(n * k);
+  const stats: Record<string, number> = {};
+  for (let f = 0; f < opts.folds; f++) {
+    const { train, test } = foldSplit(folds, f);
+    if (test.length === 0) continue;
+    const params = method.fit(selectRows(fit.outputs, train), ctx(Int32Array.from(train, (r) => fit.gold[r]!)), options);
+    onFit();
+    const held = selectRows(fit.outputs, test);
+    const p = method.apply(held, params);
+    test.forEach((r, i) => probs.set(p.subarray(i * k, (i + 1) * k), r * k));
+    addStats(stats, method.stats?.(held, params), test.length / n);
+  }
+  return { probs, stats, scoring: 'out-of-fold', final: null };
+}
+
+/**
+ * Scores every member and every method on the same rows, side by side: accuracy, macro-F1,
+ * log-loss, ECE (15 bins), cost, the Pareto mark; plus agreement and oracle accuracy of the
+ * members, and the rows they disagree on. Methods are never scored on rows they were fit on.
+ */
+export function evaluate(input: EvalInput, methods: readonly MethodChoice[], opts: EvaluateOptions): Evaluation {
+  const { labels } = input;
+  const k = labels.length;
+  const scored = input.eval ?? input.fit;
+  const n = scored.outputs.n;
+  if (!input.eval && input.fit.outputs.n < 2 * opts.folds) {
+    throw new BertfuseError('E_BAD_DATA', `${input.fit.outputs.n} rows are too few for ${opts.folds}-fold scoring (need at least ${2 * opts.folds})`, input.fit.path);
+  }
+  const memberProbs = scored.outputs.members.map((m) => Float64Array.from(logSoftmaxRows(m.logits, k), Math.exp));
+  const memberCostSum = input.members.reduce((a, m) => a + m.cost, 0);
+
+  type Draft = Omit<EvalRow, 'pareto'>;
+  const drafts: Draft[] = input.members.map((m, i) => ({ name: m.name, kind: 'member', scoring: 'direct', cost: m.cost, ...scoreProbabilities(memberProbs[i]!, scored.gold, labels) }));
+  const fused = new Map<string, Float64Array>();
+  const params = new Map<string, FusionParams>();
+  for (const choice of methods) {
+    const name = choice.method.name;
+    const fitsPlanned = input.eval ? 1 : opts.folds + 1;
+    let fitsDone = 0;
+    const tick = (): void => opts.onProgress?.(name, ++fitsDone, fitsPlanned);
+    const s = scoreMethod(choice, input, opts, tick);
+    checkFinite(s.probs, k, `method ${name}`);
+    let final = s.final;
+    if (final === null) {
+      final = choice.method.fit(input.fit.outputs, { labels: input.fit.gold, seed: opts.seed, folds: opts.folds }, choice.options);
+      tick();
+    }
+    params.set(name, final);
+    fused.set(name, s.probs);
+    const cost = s.stats['cost'] ?? memberCostSum;
+    drafts.push({
+      name,
+      kind: 'fusion',
+      scoring: s.scoring,
+      cost,
+      options: choice.options,
+      params: final,
+      ...(Object.keys(s.stats).length > 0 ? { stats: s.stats } : {}),
+      ...scoreProbabilities(s.probs, scored.gold, labels),
+    });
+  }
+  const front = paretoFront(drafts);
+  const rows: EvalRow[] = drafts.map((d, i) => ({ ...d, pareto: front[i]! }));
+
+  // Members' hard predictions: agreement, oracle, the rows they disagree on.
+  const preds = memberProbs.map((p) => predictions(p, k));
+  const disagreements: Disagreement[] = [];
+  let allAgree = 0;
+  for (let r = 0; r < n; r++) {
+    if (preds.every((p) => p[r] === preds[0]![r])) {
+      allAgree++;
+      continue;
+    }
+    const row = (p: Float64Array): number[] => Array.from(p.subarray(r * k, (r + 1) * k));
+    disagreements.push({
+      index: r,
+      text: scored.inputs[r]!.text,
+      textPair: scored.inputs[r]!.textPair ?? null,
+      gold: labels[scored.gold[r]!]!,
+      members: Object.fromEntries(input.members.map((m, i) => [m.name, row(memberProbs[i]!)])),
+      fused: Object.fromEntries([...fused].map(([name, p]) => [name, row(p)])),
+    });
+  }
+  const pairs: { a: string; b: string; rate: number }[] = [];
+  for (let i = 0; i < memberProbs.length; i++) {
+    for (let j = i + 1; j < memberProbs.length; j++) pairs.push({ a: input.members[i]!.name, b: input.members[j]!.name, rate: agreement(memberProbs[i]!, memberProbs[j]!, k) });
+  }
+  const result: EvalResult = {
+    version: EVAL_RESULT_VERSION,
+    tool: { name: 'bertfuse', version: VERSION },
+    labels: [...labels],
+    data: { fit: { path: input.fit.path, n: input.fit.outputs.n }, eval: input.eval ? { path: input.eval.path, n: input.eval.outputs.n } : null },
+    protocol: input.eval ? { kind: 'eval-data', seed: opts.seed } : { kind: 'out-of-fold', folds: opts.folds, seed: opts.seed },
+    members: input.members,
+    rows,
+    agreement: { all: n > 0 ? allAgree / n : 0, pairs },
+    oracleAccuracy: oracleAccuracy(memberProbs, scored.gold, k),
+    selection: null,
+    disagreements,
+  };
+  return { result, params };
+}

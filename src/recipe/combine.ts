@@ -1,0 +1,156 @@
+import fs from 'node:fs';
+import YAML from 'yaml';
+import { BertfuseError } from '../errors.js';
+import type { DataSpec, MemberSpec } from '../eval/prepare.js';
+
+/**
+ * A combine recipe: the same choices as the `bertfuse combine` flags, in a file you can keep.
+ *
+ *   members:
+ *     - fixtures/sst2-sibling-a
+ *     - { path: fixtures/sst2-stranger-b, name: stranger }
+ *   data: data/sst2_dev.tsv          # or { path, text_column, pair_column, label_column, encoding }
+ *   eval_data: held-out.jsonl        # optional: score here instead of out-of-fold
+ *   labels: [negative, positive]     # optional common label order (default: the first member's)
+ *   label_map: { NEG: negative }     # optional renames (member labels and data labels)
+ *   method: auto                     # a method name, or auto
+ *   options: { l2: 0.01 }            # optional method options
+ *   seed: 0
+ *   folds: 5
+ *   out: out/combined
+ *
+ * Paths are taken as written, relative to the working directory (as merge recipes and mergekit do).
+ */
+export interface CombineRecipe {
+  readonly members: readonly MemberSpec[];
+  readonly data: DataSpec;
+  readonly evalData: DataSpec | null;
+  readonly labels: readonly string[] | null;
+  readonly labelMap: Readonly<Record<string, string>>;
+  readonly method: string;
+  readonly options: Readonly<Record<string, number | boolean | string>>;
+  readonly seed: number;
+  readonly folds: number;
+  readonly out: string;
+}
+
+export const DEFAULT_SEED = 0;
+export const DEFAULT_FOLDS = 5;
+
+const TOP_KEYS = ['members', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out'] as const;
+const DATA_KEYS = ['path', 'text_column', 'pair_column', 'label_column', 'encoding'] as const;
+const MEMBER_KEYS = ['path', 'name'] as const;
+
+function fail(msg: string, source: string): never {
+  throw new BertfuseError('E_BAD_RECIPE', msg, source);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkKeys(obj: Record<string, unknown>, known: readonly string[], where: string, source: string): void {
+  for (const k of Object.keys(obj)) if (!known.includes(k)) fail(`${where}: unknown key "${k}" (known: ${known.join(', ')})`, source);
+}
+
+function str(v: unknown, where: string, source: string): string {
+  if (typeof v !== 'string' || v.trim() === '') fail(`${where} must be a non-empty string, got ${JSON.stringify(v)}`, source);
+  return v;
+}
+
+function dataSpec(v: unknown, where: string, source: string): DataSpec {
+  if (typeof v === 'string') return { path: str(v, where, source) };
+  if (!isObject(v)) fail(`${where} must be a path or { path, text_column, label_column, ... }`, source);
+  checkKeys(v, DATA_KEYS, where, source);
+  const opt = (k: string): string | undefined => (v[k] === undefined || v[k] === null ? undefined : str(v[k], `${where}.${k}`, source));
+  const spec: { -readonly [K in keyof DataSpec]: DataSpec[K] } = { path: str(v['path'], `${where}.path`, source) };
+  const text = opt('text_column');
+  const pair = opt('pair_column');
+  const label = opt('label_column');
+  const enc = opt('encoding');
+  if (text !== undefined) spec.textColumn = text;
+  if (pair !== undefined) spec.pairColumn = pair;
+  if (label !== undefined) spec.labelColumn = label;
+  if (enc !== undefined) spec.encoding = enc;
+  return spec;
+}
+
+function positiveInt(v: unknown, key: string, fallback: number, min: number, source: string): number {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(`"${key}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, source);
+  return v;
+}
+
+/** Parses and checks a recipe's text; `source` names the file in messages. */
+export function parseCombineRecipe(text: string, source: string): CombineRecipe {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e) {
+    fail(`invalid YAML (${(e as Error).message.split('\n')[0]})`, source);
+  }
+  if (!isObject(doc)) fail('a combine recipe is a YAML mapping (members, data, method, out, ...)', source);
+  checkKeys(doc, TOP_KEYS, 'recipe', source);
+  const rawMembers = doc['members'];
+  if (!Array.isArray(rawMembers) || rawMembers.length < 2) fail('"members" must list at least two model folders', source);
+  const members = rawMembers.map((m, i): MemberSpec => {
+    if (typeof m === 'string') return { path: str(m, `members[${i}]`, source) };
+    if (!isObject(m)) fail(`members[${i}] must be a path or { path, name }`, source);
+    checkKeys(m, MEMBER_KEYS, `members[${i}]`, source);
+    const p = str(m['path'], `members[${i}].path`, source);
+    return m['name'] === undefined ? { path: p } : { path: p, name: str(m['name'], `members[${i}].name`, source) };
+  });
+  if (doc['data'] === undefined) fail('"data" (the labelled file to fit on) is required', source);
+  const labelsRaw = doc['labels'];
+  if (labelsRaw !== undefined && labelsRaw !== null && (!Array.isArray(labelsRaw) || labelsRaw.length < 2 || !labelsRaw.every((l) => typeof l === 'string' && l !== ''))) {
+    fail('"labels" must list at least two label names', source);
+  }
+  const mapRaw = doc['label_map'] ?? {};
+  if (!isObject(mapRaw) || !Object.values(mapRaw).every((v) => typeof v === 'string' && v !== '')) fail('"label_map" must map names to names ({ NEG: negative })', source);
+  const optRaw = doc['options'] ?? {};
+  if (!isObject(optRaw)) fail('"options" must be a mapping of option names to values', source);
+  for (const [k, v] of Object.entries(optRaw)) {
+    if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') fail(`options.${k} must be a number, true/false or a string`, source);
+  }
+  return {
+    members,
+    data: dataSpec(doc['data'], 'data', source),
+    evalData: doc['eval_data'] === undefined || doc['eval_data'] === null ? null : dataSpec(doc['eval_data'], 'eval_data', source),
+    labels: Array.isArray(labelsRaw) ? (labelsRaw as string[]) : null,
+    labelMap: mapRaw as Record<string, string>,
+    method: doc['method'] === undefined ? 'auto' : str(doc['method'], 'method', source),
+    options: optRaw as Record<string, number | boolean | string>,
+    seed: positiveInt(doc['seed'], 'seed', DEFAULT_SEED, 0, source),
+    folds: positiveInt(doc['folds'], 'folds', DEFAULT_FOLDS, 2, source),
+    out: str(doc['out'], 'out', source),
+  };
+}
+
+export function readCombineRecipe(file: string): CombineRecipe {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new BertfuseError('E_MISSING_FILE', 'cannot read recipe', file);
+  }
+  return parseCombineRecipe(text, file);
+}
+
+/** The recipe a `combine` run corresponds to, as YAML (kept in the output folder for reproducibility). */
+export function combineRecipeYaml(r: CombineRecipe): string {
+  const data = (d: DataSpec): unknown =>
+    d.textColumn === undefined && d.pairColumn === undefined && d.labelColumn === undefined && d.encoding === undefined
+      ? d.path
+      : { path: d.path, text_column: d.textColumn, pair_column: d.pairColumn, label_column: d.labelColumn, encoding: d.encoding };
+  const doc: Record<string, unknown> = {
+    members: r.members.map((m) => (m.name === undefined ? m.path : { path: m.path, name: m.name })),
+    data: data(r.data),
+    eval_data: r.evalData ? data(r.evalData) : undefined,
+    labels: r.labels ?? undefined,
+    label_map: Object.keys(r.labelMap).length > 0 ? r.labelMap : undefined,
+    method: r.method,
+    options: Object.keys(r.options).length > 0 ? r.options : undefined,
+    seed: r.seed,
+    folds: r.folds,
+    out: r.out,
+  };
+  return YAML.stringify(JSON.parse(JSON.stringify(doc)) as unknown);
+}
