@@ -1,0 +1,262 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BertConfig } from '../checkpoint/config.js';
+import { toHfConfig } from '../checkpoint/config.js';
+import { loadCheckpoint } from '../checkpoint/load.js';
+import { writeSafetensors, type TensorSource, type WriteDType } from '../checkpoint/safetensors.js';
+import { numel, type Tensor, type TensorInfo, type TensorStore } from '../checkpoint/tensor-store.js';
+import { emitBert, transpose2d } from '../graph/bert-graph.js';
+import { buildBertGraph } from '../graph/bert-model.js';
+import { GraphBuilder, encodeModel, type ModelProto } from '../graph/onnx-builder.js';
+import { withTempFile, writeFileAtomic } from '../util/atomic.js';
+
+/**
+ * The merged checkpoint on disk: a plain Hugging Face folder (config.json with the merged labels,
+ * sharded safetensors `model-0000k-of-0000N.safetensors` + `model.safetensors.index.json`,
+ * tokenizer files) plus `merge.yaml`, a README model card and `model.onnx`.
+ *
+ * With separate heads (members of different tasks) every task gets its own HF folder
+ * `<task>/`: the merged encoder shards are written once and hard-linked into each task folder
+ * (copied where links are not possible), and the last shard holds that task's pooler and
+ * classifier. The top-level `model.onnx` runs the encoder once and has one output per task,
+ * `logits_<task>`.
+ */
+
+export interface MergedHead {
+  /** Task name; outputs are `logits_<task>` when heads are separate. */
+  readonly task: string;
+  readonly labels: readonly string[];
+  /** Pooler and classifier tensors of this head. */
+  readonly tensors: readonly TensorSource[];
+}
+
+export interface MergedFolderSpec {
+  /** Template config (sizes, dropout, ...): the first member's. */
+  readonly config: BertConfig;
+  readonly encoder: readonly TensorSource[];
+  readonly heads: readonly MergedHead[];
+  /** One HF folder per head instead of the top-level folder. */
+  readonly separateHeads: boolean;
+  readonly tokenizerFiles: Readonly<Record<string, string>>;
+  readonly dtype: WriteDType;
+  readonly shardSize: number;
+  readonly onnx: boolean;
+  /** Extra files for the top level (merge.yaml, README.md, bertfuse-merge.json), written as given. */
+  readonly extraFiles: Readonly<Record<string, string>>;
+  readonly onShard?: (done: number, total: number) => void;
+}
+
+export interface MergedFolderFiles {
+  /** Relative paths of every file written. */
+  readonly files: readonly string[];
+  /** Task → folder relative to the output ('' for a single merged head). */
+  readonly folders: Readonly<Record<string, string>>;
+  readonly onnx: string | null;
+}
+
+/** Initializers above this total go to `model.onnx.data` (protobuf caps at 2 GiB; external data also avoids a second in-memory copy). */
+export const ONNX_EXTERNAL_BYTES = 256 * 1024 * 1024;
+
+const BYTES: Record<WriteDType, number> = { F32: 4, F16: 2, BF16: 2 };
+const TORCH_DTYPE: Record<WriteDType, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
+export function shardName(k: number, n: number): string {
+  return `model-${String(k).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+}
+
+/** Sorted by name, packed greedily into shards of at most `maxBytes` (a larger tensor gets a shard alone). */
+export function planShards(tensors: readonly TensorSource[], bytesPerValue: number, maxBytes: number): TensorSource[][] {
+  const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const shards: TensorSource[][] = [];
+  let cur: TensorSource[] = [];
+  let size = 0;
+  for (const t of sorted) {
+    const bytes = numel(t.shape) * bytesPerValue;
+    if (cur.length && size + bytes > maxBytes) {
+      shards.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(t);
+    size += bytes;
+  }
+  if (cur.length) shards.push(cur);
+  return shards;
+}
+
+function writeJson(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+function linkOrCopy(from: string, to: string): void {
+  try {
+    fs.linkSync(from, to);
+  } catch {
+    fs.copyFileSync(from, to);
+  }
+}
+
+function hfConfig(template: BertConfig, labels: readonly string[], dtype: WriteDType): Record<string, unknown> {
+  const cfg: BertConfig = { ...template, architecture: 'BertForSequenceClassification', labels };
+  return toHfConfig(cfg, { torch_dtype: TORCH_DTYPE[dtype], _name_or_path: undefined, transformers_version: undefined });
+}
+
+/** Write the whole merged output into `dir` (a fresh temp folder the caller renames into place). */
+export function writeMergedFolder(dir: string, spec: MergedFolderSpec): MergedFolderFiles {
+  const width = BYTES[spec.dtype];
+  const encoderShards = planShards(spec.encoder, width, spec.shardSize);
+  const n = encoderShards.length + 1;
+  const totalShards = encoderShards.length + spec.heads.length;
+  let shardsDone = 0;
+  const files: string[] = [];
+  const folders: Record<string, string> = {};
+  const encoderBytes = spec.encoder.reduce((s, t) => s + numel(t.shape) * width, 0);
+  const encoderMap: Record<string, string> = {};
+  encoderShards.forEach((shard, k) => {
+    for (const t of shard) encoderMap[t.name] = shardName(k + 1, n);
+  });
+
+  let firstFolder: string | null = null;
+  for (const head of spec.heads) {
+    const rel = spec.separateHeads ? head.task : '';
+    const folder = path.join(dir, rel);
+    fs.mkdirSync(folder, { recursive: true });
+    folders[head.task] = rel;
+    const add = (f: string): void => void files.push(path.join(rel, f));
+    encoderShards.forEach((shard, k) => {
+      const name = shardName(k + 1, n);
+      if (firstFolder === null) {
+        writeSafetensors(path.join(folder, name), shard, { dtype: spec.dtype });
+        spec.onShard?.(++shardsDone, totalShards);
+      } else {
+        linkOrCopy(path.join(firstFolder, name), path.join(folder, name));
+      }
+      add(name);
+    });
+    const headShard = shardName(n, n);
+    writeSafetensors(path.join(folder, headShard), head.tensors, { dtype: spec.dtype });
+    spec.onShard?.(++shardsDone, totalShards);
+    add(headShard);
+    const weightMap: Record<string, string> = { ...encoderMap };
+    for (const t of head.tensors) weightMap[t.name] = headShard;
+    const headBytes = head.tensors.reduce((s, t) => s + numel(t.shape) * width, 0);
+    writeJson(path.join(folder, 'model.safetensors.index.json'), {
+      metadata: { total_size: encoderBytes + headBytes },
+      weight_map: Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]])),
+    });
+    add('model.safetensors.index.json');
+    writeJson(path.join(folder, 'config.json'), hfConfig(spec.config, head.labels, spec.dtype));
+    add('config.json');
+    for (const [name, src] of Object.entries(spec.tokenizerFiles).sort()) {
+      fs.copyFileSync(src, path.join(folder, name));
+      add(name);
+    }
+    firstFolder ??= folder;
+  }
+
+  for (const [name, text] of Object.entries(spec.extraFiles)) {
+    writeFileAtomic(path.join(dir, name), text);
+    files.push(name);
+  }
+
+  let onnx: string | null = null;
+  if (spec.onnx) {
+    const written = spec.separateHeads ? writeMultiTaskOnnx(dir, spec.heads.map((h) => ({ task: h.task, folder: path.join(dir, folders[h.task]!) }))) : writeSingleOnnx(dir);
+    files.push(...written);
+    onnx = 'model.onnx';
+  }
+  return { files: files.sort(), folders, onnx };
+}
+
+/** Encode, putting initializers in `model.onnx.data` when the model is large. */
+function saveModel(dir: string, g: GraphBuilder): string[] {
+  const file = path.join(dir, 'model.onnx');
+  if (g.weightBytes() <= ONNX_EXTERNAL_BYTES) {
+    writeFileAtomic(file, encodeModel(g.toModel()));
+    return ['model.onnx'];
+  }
+  const dataName = 'model.onnx.data';
+  let model: ModelProto | null = null;
+  withTempFile(path.join(dir, dataName), (fd) => {
+    let offset = 0;
+    model = g.toModel({
+      external: {
+        location: dataName,
+        write: (bytes) => {
+          const at = offset;
+          fs.writeSync(fd, bytes);
+          offset += bytes.byteLength;
+          return at;
+        },
+      },
+    });
+  });
+  writeFileAtomic(file, encodeModel(model!));
+  return ['model.onnx', dataName];
+}
+
+/** The single-head folder is a plain checkpoint: the standard one-model graph with output `logits`. */
+function writeSingleOnnx(dir: string): string[] {
+  const ckpt = loadCheckpoint(dir);
+  try {
+    return saveModel(dir, buildBertGraph(ckpt));
+  } finally {
+    ckpt.close();
+  }
+}
+
+/** Shows a checkpoint's encoder only (pooler and classifier hidden), so emitBert emits no head. */
+class EncoderOnlyStore implements TensorStore {
+  constructor(private readonly inner: TensorStore) {}
+  get source(): string {
+    return this.inner.source;
+  }
+  private visible(name: string): boolean {
+    return !name.includes('pooler.') && !name.startsWith('classifier.');
+  }
+  names(): string[] {
+    return this.inner.names().filter((n) => this.visible(n));
+  }
+  has(name: string): boolean {
+    return this.visible(name) && this.inner.has(name);
+  }
+  info(name: string): TensorInfo {
+    return this.inner.info(name);
+  }
+  read(name: string): Tensor {
+    return this.inner.read(name);
+  }
+  close(): void {}
+}
+
+/** One encoder, then each task's pooler (tanh) and classifier on the shared [CLS] state: outputs `logits_<task>`. */
+function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; folder: string }>): string[] {
+  const ckpts = tasks.map((t) => loadCheckpoint(t.folder));
+  try {
+    const first = ckpts[0]!;
+    const g = new GraphBuilder('bertfuse_merged_multitask');
+    const inputs = {
+      inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
+      attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
+      tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
+    };
+    const enc = emitBert(g, { config: { ...first.config, architecture: 'BertModel', labels: null }, prefix: first.prefix, tensors: new EncoderOnlyStore(first.tensors) }, inputs);
+    tasks.forEach((t, k) => {
+      const c = ckpts[k]!;
+      const dense = (x: string, module: string, hint: string): string => {
+        const w = c.tensors.read(`${module}.weight`);
+        const [out, inp] = w.shape as [number, number];
+        const wt = g.initializer(`${t.task}.${module}.weight_t`, transpose2d(w), [inp, out]);
+        const b = c.tensors.read(`${module}.bias`);
+        const bias = g.initializer(`${t.task}.${module}.bias`, b.data, b.shape);
+        return g.op('Add', [g.op('MatMul', [x, wt]), bias], {}, { name: `${t.task}_${hint}` });
+      };
+      const pooled = g.op('Tanh', [dense(enc.cls, `${c.prefix}pooler.dense`, 'pooler')], {}, { name: `${t.task}_pooled` });
+      const logits = dense(pooled, 'classifier', 'classifier');
+      g.output(logits, `logits_${t.task}`, 'float', ['batch', c.config.labels!.length]);
+    });
+    return saveModel(dir, g);
+  } finally {
+    for (const c of ckpts) c.close();
+  }
+}

@@ -1,0 +1,266 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { alignSources, type AlignmentReport } from '../align/align.js';
+import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
+import type { TensorSource, WriteDType } from '../checkpoint/safetensors.js';
+import { writeMergedFolder, type MergedHead } from '../artifact/merged.js';
+import { BertfuseError } from '../errors.js';
+import { alignLabels } from '../members/labels.js';
+import { mergeRecipeToYaml, type MergeDType, type MergeRecipe } from '../recipe/merge.js';
+import { VERSION } from '../paths.js';
+import { withTempDir } from '../util/atomic.js';
+import { seedFor } from '../util/rng.js';
+import { renderMergeCard } from './card.js';
+import { checkMembersAreClassifiers, checkSameLabelSet, checkSameShape, checkSameVocabulary, sameLabelSet } from './checks.js';
+import { evaluateMerged, type EvalRow, type EvalSet } from './evaluate.js';
+import { linear } from './linear.js';
+import { resolveParams, type ParamMap } from './params.js';
+import { GramStore } from './regmean-stats.js';
+import { mergeMethod } from './registry.js';
+import { MergeSource } from './sources.js';
+import { readUnlabelledTexts } from './texts.js';
+import type { MergeMethod } from './types.js';
+
+export type MergePhase = 'align' | 'statistics' | 'merge' | 'onnx' | 'evaluate';
+
+export interface MergeOptions {
+  /** Output folder. Created (or replaced, if it holds an earlier merge) atomically at the end. */
+  readonly out: string;
+  readonly onProgress?: (phase: MergePhase, done: number, total: number) => void;
+  /** Labelled sets to score the merged model on, next to the members and their ensemble. */
+  readonly evaluate?: readonly EvalSet[];
+  /** onnxruntime intra-op threads for statistics and evaluation. */
+  readonly threads?: number;
+}
+
+export interface MergedTask {
+  readonly task: string;
+  readonly labels: readonly string[];
+  /** Folder of this task's Hugging Face checkpoint, relative to `out` ('' for a single merged head). */
+  readonly folder: string;
+  /** The ONNX output with this task's logits. */
+  readonly output: string;
+  /** Members whose head this task uses. */
+  readonly members: readonly string[];
+}
+
+export interface MergeResult {
+  readonly out: string;
+  readonly method: string;
+  readonly heads: 'merged' | 'separate';
+  readonly tasks: readonly MergedTask[];
+  /** Tensors written (encoder + heads). */
+  readonly tensors: number;
+  /** Every file written, relative to `out`. */
+  readonly files: readonly string[];
+  readonly onnx: string | null;
+  readonly alignment: readonly AlignmentReport[];
+  /** Fallbacks and degenerate cases the user should know about. */
+  readonly notes: readonly string[];
+  readonly evaluation: readonly EvalRow[];
+  readonly seconds: number;
+}
+
+const WRITE_DTYPE: Record<MergeDType, WriteDType> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+
+function taskName(spec: string | null, ckpt: Checkpoint, taken: Set<string>): string {
+  let base = spec ?? ckpt.name.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  if (!/^[A-Za-z]/.test(base)) base = `task_${base}`;
+  let name = base;
+  for (let k = 2; taken.has(name); k++) name = `${base}_${k}`;
+  taken.add(name);
+  return name;
+}
+
+/** Refuse to replace a folder that is not an earlier merge output. */
+function checkOut(out: string): void {
+  if (!fs.existsSync(out)) return;
+  if (!fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'output exists and is not a folder', out);
+  const entries = fs.readdirSync(out);
+  if (entries.length && !entries.includes('merge.yaml')) {
+    throw new BertfuseError('E_USAGE', 'output folder exists and is not an earlier bertfuse merge (no merge.yaml); choose another --out', out);
+  }
+}
+
+function isEncoderTensor(name: string): boolean {
+  return name.startsWith('bert.') && !name.startsWith('bert.pooler.');
+}
+
+/**
+ * Merge the recipe's members into one checkpoint at `opts.out`. Streaming: tensors are merged one
+ * at a time while the shards are written, so memory holds the current tensor of each member (plus
+ * the alignment's and RegMean's statistics), never a whole model.
+ */
+export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<MergeResult> {
+  const started = Date.now();
+  const method = mergeMethod(recipe.mergeMethod);
+  const out = path.resolve(opts.out);
+  checkOut(out);
+  const opened: Checkpoint[] = [];
+  const open = (p: string): Checkpoint => {
+    const c = loadCheckpoint(p);
+    opened.push(c);
+    return c;
+  };
+  try {
+    const memberCkpts = recipe.models.map((m) => open(m.model));
+    const baseCkpt = recipe.baseModel !== null ? open(recipe.baseModel) : null;
+    const ref = memberCkpts[0]!;
+    checkMembersAreClassifiers(memberCkpts);
+    const everyone = baseCkpt ? [...memberCkpts.slice(1), baseCkpt] : memberCkpts.slice(1);
+    checkSameShape(ref, everyone);
+    checkSameVocabulary(ref, everyone);
+
+    const labelSets = memberCkpts.map((c) => c.config.labels!);
+    const labelsMatch = labelSets.every((l) => sameLabelSet(l, labelSets[0]!));
+    if (recipe.heads === 'merge') checkSameLabelSet(memberCkpts);
+    const separate = recipe.heads === 'separate' || (recipe.heads === 'auto' && !labelsMatch);
+
+    const members = memberCkpts.map((c) => new MergeSource(c, 'member'));
+    const base = baseCkpt ? new MergeSource(baseCkpt, 'base') : null;
+    if (!separate) {
+      // One head: classifier rows follow the first member's label order, matched by name.
+      for (const m of members) m.labelOrder = alignLabels(m.ckpt.config.labels!, ref.config.labels!, m.ckpt.dir);
+    }
+
+    const needsTexts = recipe.align === 'activations' || method.stats === 'gram';
+    const texts = needsTexts ? readUnlabelledTexts(recipe.texts, recipe.maxTexts, recipe.textsEncoding ?? undefined) : [];
+    const statsOpts = { ...(opts.threads ? { threads: opts.threads } : {}) };
+
+    let alignment: AlignmentReport[] = [];
+    if (recipe.align !== 'none') {
+      const others = base ? [...members.slice(1), base] : members.slice(1);
+      alignment = await alignSources(members[0]!, others, recipe.align, texts, {
+        ...statsOpts,
+        seed: recipe.seed,
+        ...(opts.onProgress ? { onProgress: (d: number, t: number) => opts.onProgress!('align', d, t) } : {}),
+      });
+    }
+
+    const encoderNames = members[0]!.canonicalNames().filter(isEncoderTensor);
+    const headNames = members[0]!.canonicalNames().filter((n) => !isEncoderTensor(n));
+    const mergedNames = separate ? encoderNames : [...encoderNames, ...headNames];
+
+    let grams: GramStore | null = null;
+    if (method.stats === 'gram') {
+      grams = await GramStore.collect(members, mergedNames, texts, {
+        ...statsOpts,
+        ...(opts.onProgress ? { onProgress: (d: number, t: number) => opts.onProgress!('statistics', d, t) } : {}),
+      });
+    }
+
+    const notes: string[] = [];
+    const noBase: string[] = [];
+    const total = mergedNames.length;
+    let done = 0;
+    const mergedSource = (name: string): TensorSource => ({
+      name,
+      shape: ref.tensors.info(members[0]!.storeName(name)).shape,
+      data: () => {
+        const r = mergeTensor(method, recipe, name, members, base, grams, ref.tensors.info(members[0]!.storeName(name)).shape, noBase);
+        if (r.note) notes.push(r.note);
+        opts.onProgress?.('merge', ++done, total);
+        return r.data;
+      },
+    });
+    const copiedSource = (m: MergeSource, name: string): TensorSource => ({ name, shape: m.ckpt.tensors.info(m.storeName(name)).shape, data: () => m.read(name) });
+
+    const taken = new Set<string>();
+    const heads: MergedHead[] = separate
+      ? members.map((m, i) => ({ task: taskName(recipe.models[i]!.task, m.ckpt, taken), labels: m.ckpt.config.labels!, tensors: headNames.map((n) => copiedSource(m, n)) }))
+      : [{ task: taskName(recipe.models[0]!.task, ref, taken), labels: ref.config.labels!, tensors: headNames.map(mergedSource) }];
+    const tasks: MergedTask[] = heads.map((h, i) => ({
+      task: h.task,
+      labels: h.labels,
+      folder: separate ? h.task : '',
+      output: separate ? `logits_${h.task}` : 'logits',
+      members: separate ? [members[i]!.name] : members.map((m) => m.name),
+    }));
+
+    const recipeYaml = `# bertfuse ${VERSION} merge recipe (reproduce with: bertfuse merge merge.yaml --out <dir>)\n${mergeRecipeToYaml(recipe)}`;
+    const evaluation: EvalRow[] = [];
+    const written = await withTempDir(out, async (tmp) => {
+      const files = writeMergedFolder(tmp, {
+        config: ref.config,
+        encoder: encoderNames.map(mergedSource),
+        heads,
+        separateHeads: separate,
+        tokenizerFiles: ref.tokenizer.files,
+        dtype: WRITE_DTYPE[recipe.dtype],
+        shardSize: recipe.shardSize,
+        onnx: recipe.onnx,
+        extraFiles: { 'merge.yaml': recipeYaml },
+      });
+      if (noBase.length) notes.unshift(`base_model has no ${noBase.join(', ')}; ${noBase.length === 1 ? 'it was' : 'they were'} merged with linear (the members' weighted average)`);
+      if (opts.evaluate?.length) {
+        evaluation.push(
+          ...(await evaluateMerged(tmp, tasks, memberCkpts, opts.evaluate, {
+            ...statsOpts,
+            ...(opts.onProgress ? { onProgress: (d: number, t: number) => opts.onProgress!('evaluate', d, t) } : {}),
+          })),
+        );
+      }
+      const card = renderMergeCard({ recipe, method, members: memberCkpts, base: baseCkpt, tasks, alignment, notes, evaluation, recipeYaml, name: path.basename(out) });
+      fs.writeFileSync(path.join(tmp, 'README.md'), card);
+      const manifest = { format: 'bertfuse-merge', version: 1, tool: `bertfuse ${VERSION}`, method: method.name, heads: separate ? 'separate' : 'merged', tasks, onnx: files.onnx };
+      fs.writeFileSync(path.join(tmp, 'bertfuse-merge.json'), JSON.stringify(manifest, null, 2) + '\n');
+      return { ...files, files: [...files.files, 'README.md', 'bertfuse-merge.json'].sort() };
+    });
+    return {
+      out,
+      method: method.name,
+      heads: separate ? 'separate' : 'merged',
+      tasks,
+      tensors: mergedNames.length + (separate ? headNames.length * members.length : 0),
+      files: written.files,
+      onnx: written.onnx,
+      alignment,
+      notes,
+      evaluation,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    for (const c of opened) c.close();
+  }
+}
+
+/** One tensor through the method (or through linear, when the method needs a base tensor the base lacks). */
+function mergeTensor(
+  method: MergeMethod,
+  recipe: MergeRecipe,
+  name: string,
+  members: readonly MergeSource[],
+  base: MergeSource | null,
+  grams: GramStore | null,
+  shape: readonly number[],
+  noBase: string[],
+): { data: Float32Array; note?: string } {
+  let use = method;
+  let baseData: Float32Array | null = null;
+  if (method.base === 'required') {
+    if (base && base.has(name)) baseData = base.read(name);
+    else {
+      use = linear;
+      noBase.push(name);
+    }
+  }
+  const perModel = recipe.models.map((m) => m.parameters);
+  // Parameters the fallback does not declare (density, lambda) are dropped, weights kept.
+  const pick = (p: ParamMap): ParamMap => Object.fromEntries(Object.entries(p).filter(([k]) => use.params.some((s) => s.name === k)));
+  const { params, modelParams } = use === method ? resolveParams(use, recipe.parameters, perModel, name) : resolveParams(use, pick(recipe.parameters), perModel.map(pick), name);
+  const tensors = members.map((m) => m.read(name));
+  const r = use.merge({
+    name,
+    shape,
+    tensors,
+    base: baseData,
+    params,
+    modelParams,
+    seed: seedFor(recipe.seed, name),
+    grams: use.stats === 'gram' && grams && shape.length === 2 ? grams.forWeight(name, shape[1]!) : null,
+  });
+  for (let i = 0; i < r.data.length; i++) {
+    if (!Number.isFinite(r.data[i]!)) throw new BertfuseError('E_NONFINITE', `${method.name} produced a non-finite value in "${name}" (index ${i}); check the parameters`);
+  }
+  return r;
+}

@@ -1,0 +1,18 @@
+import { BertfuseError } from '../errors.js';
+import { dareLinear } from './dare-linear.js';
+import { dareTies } from './dare-ties.js';
+import { linear } from './linear.js';
+import { regmean } from './regmean.js';
+import { slerp } from './slerp.js';
+import { taskArithmetic } from './task-arithmetic.js';
+import { ties } from './ties.js';
+import type { MergeMethod } from './types.js';
+
+/** Every merge method, in one explicit list (no registration by import side effects). */
+export const MERGE_METHODS: readonly MergeMethod[] = [linear, slerp, taskArithmetic, ties, dareLinear, dareTies, regmean];
+
+export function mergeMethod(name: string, source?: string): MergeMethod {
+  const m = MERGE_METHODS.find((x) => x.name === name);
+  if (!m) throw new BertfuseError('E_BAD_RECIPE', `unknown merge_method "${name}" (known: ${MERGE_METHODS.map((x) => x.name).join(', ')})`, source);
+  return m;
+}

@@ -1,0 +1,254 @@
+import fs from 'node:fs';
+import YAML from 'yaml';
+import { BertfuseError } from '../errors.js';
+import { mergeMethod } from '../merge/registry.js';
+import { validateParams, type FilteredValue, type ParamMap, type ParamValue } from '../merge/params.js';
+
+/**
+ * A merge recipe, mergekit-like:
+ *
+ *   merge_method: ties
+ *   base_model: fixtures/base-mlm
+ *   models:
+ *     - model: fixtures/sst2-sibling-a
+ *       parameters: { weight: 0.5, density: 0.5 }
+ *     - model: fixtures/sst2-sibling-b
+ *       parameters: { weight: 0.5, density: [{ filter: classifier, value: 1 }, { value: 0.5 }] }
+ *   parameters: { lambda: 1 }
+ *   dtype: float32
+ *
+ * plus bertfuse's own keys: seed, align, heads, texts, max_texts, shard_size, onnx. Paths are
+ * taken as written, relative to the working directory (as mergekit does).
+ */
+
+export const ALIGN_MODES = ['none', 'weights', 'activations'] as const;
+export type AlignMode = (typeof ALIGN_MODES)[number];
+export const HEAD_MODES = ['auto', 'merge', 'separate'] as const;
+export type HeadsMode = (typeof HEAD_MODES)[number];
+export const MERGE_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
+export type MergeDType = (typeof MERGE_DTYPES)[number];
+
+export interface MergeModelSpec {
+  /** Path of a Hugging Face BERT classifier folder. */
+  readonly model: string;
+  readonly parameters: ParamMap;
+  /** Name of this model's task when heads stay separate (output `logits_<task>`, folder `<task>/`). */
+  readonly task: string | null;
+}
+
+export interface MergeRecipe {
+  readonly mergeMethod: string;
+  readonly models: readonly MergeModelSpec[];
+  readonly baseModel: string | null;
+  readonly parameters: ParamMap;
+  readonly dtype: MergeDType;
+  /** Seeds every random choice (DARE masks); same recipe, same bytes. */
+  readonly seed: number;
+  /** Permutation alignment of members 2..n to member 1 before merging (models from different initialisations). */
+  readonly align: AlignMode;
+  /** `merge`: one head (label sets must match by name); `separate`: one head per member; `auto`: merge when the label sets match. */
+  readonly heads: HeadsMode;
+  /** Unlabelled texts (plain lines, JSONL, or a TSV with a text column) for RegMean statistics and activation alignment. */
+  readonly texts: readonly string[];
+  /** Encoding of the texts files (utf8, latin1, utf16le). */
+  readonly textsEncoding: string | null;
+  readonly maxTexts: number;
+  /** Largest safetensors shard, in bytes. */
+  readonly shardSize: number;
+  /** Also write model.onnx. */
+  readonly onnx: boolean;
+}
+
+const TOP_KEYS = ['merge_method', 'base_model', 'models', 'parameters', 'dtype', 'seed', 'align', 'heads', 'texts', 'texts_encoding', 'max_texts', 'shard_size', 'onnx', 'tokenizer_source'] as const;
+const MODEL_KEYS = ['model', 'parameters', 'task'] as const;
+export const DEFAULT_SHARD_SIZE = 5_000_000_000;
+export const DEFAULT_MAX_TEXTS = 512;
+
+function fail(msg: string, source: string | undefined): never {
+  throw new BertfuseError('E_BAD_RECIPE', msg, source);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkKeys(obj: Record<string, unknown>, known: readonly string[], where: string, source: string | undefined): void {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) {
+      const hint = k === 'slices' ? ' (layer slicing / frankenmerges are not supported: use "models")' : '';
+      fail(`${where}: unknown key "${k}"${hint} (known: ${known.join(', ')})`, source);
+    }
+  }
+}
+
+function oneOf<T extends string>(v: unknown, choices: readonly T[], key: string, fallback: T, source: string | undefined): T {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) fail(`"${key}" must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`, source);
+  return v as T;
+}
+
+/** "2GB", "500MB", "1.5GiB", "1e9" or a number of bytes. */
+export function parseSize(v: unknown, key: string, source: string | undefined): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v);
+  if (typeof v === 'string') {
+    const m = /^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$/i.exec(v);
+    if (m) {
+      const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+      const bytes = Math.floor(Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()]!);
+      if (bytes > 0) return bytes;
+    }
+  }
+  return fail(`"${key}" must be a size such as 2GB, 500MB or a number of bytes, got ${JSON.stringify(v)}`, source);
+}
+
+function parseParamValue(v: unknown, where: string, source: string | undefined): ParamValue {
+  if (typeof v === 'number' || typeof v === 'boolean') return v;
+  if (Array.isArray(v)) {
+    return v.map((entry, i): FilteredValue => {
+      if (typeof entry === 'number') {
+        fail(`${where}[${i}]: a list of plain numbers (mergekit's layer gradient) is not supported; use [{filter: <substring of tensor name>, value: <number>}, ...]`, source);
+      }
+      if (!isObject(entry)) fail(`${where}[${i}] must be {filter, value}`, source);
+      checkKeys(entry, ['filter', 'value'], `${where}[${i}]`, source);
+      const f = entry['filter'];
+      if (f !== undefined && f !== null && (typeof f !== 'string' || f === '')) fail(`${where}[${i}].filter must be a non-empty string`, source);
+      const value = entry['value'];
+      if (typeof value !== 'number' && typeof value !== 'boolean') fail(`${where}[${i}].value must be a number or boolean, got ${JSON.stringify(value)}`, source);
+      return { filter: typeof f === 'string' ? f : null, value };
+    });
+  }
+  return fail(`${where} must be a number, true/false, or a list of {filter, value}; got ${JSON.stringify(v)}`, source);
+}
+
+function parseParamMap(v: unknown, where: string, source: string | undefined): ParamMap {
+  if (v === undefined || v === null) return {};
+  if (!isObject(v)) fail(`${where} must be a mapping of parameter names to values`, source);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, parseParamValue(x, `${where}.${k}`, source)]));
+}
+
+function modelPath(v: unknown, where: string, source: string | undefined): string {
+  if (typeof v === 'string' && v.trim() !== '') return v;
+  if (isObject(v) && typeof v['model'] === 'string') return v['model'];
+  return fail(`${where} must be a model folder path`, source);
+}
+
+const TASK_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** Validate a parsed YAML/JSON object as a merge recipe. `source` names the file in errors. */
+export function parseMergeRecipe(raw: unknown, source?: string): MergeRecipe {
+  if (!isObject(raw)) fail('a recipe must be a mapping (merge_method, models, ...)', source);
+  checkKeys(raw, TOP_KEYS, 'recipe', source);
+  const methodName = raw['merge_method'];
+  if (typeof methodName !== 'string') fail('missing "merge_method"', source);
+  const method = mergeMethod(methodName, source);
+  const modelsRaw = raw['models'];
+  if (!Array.isArray(modelsRaw) || modelsRaw.length === 0) fail('"models" must be a non-empty list of {model: <path>}', source);
+  const models = modelsRaw.map((m, i): MergeModelSpec => {
+    const where = `models[${i}]`;
+    if (typeof m === 'string') return { model: m, parameters: {}, task: null };
+    if (!isObject(m)) fail(`${where} must be {model: <path>, parameters: {...}}`, source);
+    checkKeys(m, MODEL_KEYS, where, source);
+    const task = m['task'];
+    if (task !== undefined && (typeof task !== 'string' || !TASK_NAME.test(task))) fail(`${where}.task must be a name of letters, digits and _ (starting with a letter), got ${JSON.stringify(task)}`, source);
+    return { model: modelPath(m['model'], `${where}.model`, source), parameters: parseParamMap(m['parameters'], `${where}.parameters`, source), task: (task as string | undefined) ?? null };
+  });
+  if (models.length < method.minModels || models.length > method.maxModels) {
+    const want = method.minModels === method.maxModels ? `exactly ${method.minModels}` : `at least ${method.minModels}`;
+    fail(`${method.name} needs ${want} models, the recipe lists ${models.length}`, source);
+  }
+  const baseRaw = raw['base_model'];
+  const baseModel = baseRaw === undefined || baseRaw === null ? null : modelPath(baseRaw, 'base_model', source);
+  if (method.base === 'required' && baseModel === null) fail(`${method.name} needs a base_model (the checkpoint the members were fine-tuned from)`, source);
+  if (method.base === 'none' && baseModel !== null) fail(`${method.name} does not use base_model (list it under models to include it in the merge)`, source);
+  const parameters = parseParamMap(raw['parameters'], 'parameters', source);
+  validateParams(method, parameters, models.map((m) => m.parameters), source);
+  const seed = raw['seed'] ?? 0;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail(`"seed" must be an integer >= 0, got ${JSON.stringify(seed)}`, source);
+  const textsRaw = raw['texts'];
+  let texts: string[] = [];
+  if (typeof textsRaw === 'string') texts = [textsRaw];
+  else if (Array.isArray(textsRaw) && textsRaw.every((t) => typeof t === 'string')) texts = textsRaw as string[];
+  else if (textsRaw !== undefined && textsRaw !== null) fail('"texts" must be a file path or a list of file paths', source);
+  const maxTexts = raw['max_texts'] ?? DEFAULT_MAX_TEXTS;
+  if (typeof maxTexts !== 'number' || !Number.isSafeInteger(maxTexts) || maxTexts <= 0) fail(`"max_texts" must be a positive integer, got ${JSON.stringify(maxTexts)}`, source);
+  const textsEncoding = raw['texts_encoding'] ?? null;
+  if (textsEncoding !== null && typeof textsEncoding !== 'string') fail('"texts_encoding" must be a name such as utf8 or latin1', source);
+  const onnx = raw['onnx'] ?? true;
+  if (typeof onnx !== 'boolean') fail(`"onnx" must be true or false, got ${JSON.stringify(onnx)}`, source);
+  const tokenizerSource = raw['tokenizer_source'];
+  if (tokenizerSource !== undefined && tokenizerSource !== 'base' && tokenizerSource !== null) {
+    fail('"tokenizer_source" other than "base" is not supported: members must share one vocabulary (different vocabularies cannot be merged weight by weight)', source);
+  }
+  const recipe: MergeRecipe = {
+    mergeMethod: method.name,
+    models,
+    baseModel,
+    parameters,
+    dtype: oneOf(raw['dtype'], MERGE_DTYPES, 'dtype', 'float32', source),
+    seed,
+    align: oneOf(raw['align'], ALIGN_MODES, 'align', 'none', source),
+    heads: oneOf(raw['heads'], HEAD_MODES, 'heads', 'auto', source),
+    texts,
+    textsEncoding,
+    maxTexts,
+    shardSize: raw['shard_size'] === undefined ? DEFAULT_SHARD_SIZE : parseSize(raw['shard_size'], 'shard_size', source),
+    onnx,
+  };
+  const tasks = models.map((m) => m.task).filter((t): t is string => t !== null);
+  const dup = tasks.find((t, i) => tasks.indexOf(t) !== i);
+  if (dup !== undefined) fail(`two models use task name "${dup}"`, source);
+  if (method.stats === 'gram' && texts.length === 0) fail(`${method.name} runs the members on unlabelled texts: give "texts" (a file of sentences)`, source);
+  if (recipe.align === 'activations' && texts.length === 0) fail('align: activations runs the members on unlabelled texts: give "texts" (a file of sentences)', source);
+  return recipe;
+}
+
+/** Read and validate a recipe file (YAML; JSON is YAML too). */
+export function loadMergeRecipe(file: string): MergeRecipe {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new BertfuseError('E_MISSING_FILE', 'cannot read recipe', file);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (e) {
+    const first = ((e as Error).message.split('\n')[0] ?? '').trim();
+    throw new BertfuseError('E_BAD_RECIPE', `invalid YAML (${first})`, file);
+  }
+  return parseMergeRecipe(raw, file);
+}
+
+function paramValueToPlain(v: ParamValue): unknown {
+  if (!Array.isArray(v)) return v;
+  return (v as readonly FilteredValue[]).map((e) => (e.filter === null ? { value: e.value } : { filter: e.filter, value: e.value }));
+}
+
+function paramMapToPlain(m: ParamMap): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(m).sort().map((k) => [k, paramValueToPlain(m[k]!)]));
+}
+
+/** The recipe as YAML in a stable key order (written next to the merged model as merge.yaml). */
+export function mergeRecipeToYaml(r: MergeRecipe): string {
+  const doc: Record<string, unknown> = { merge_method: r.mergeMethod };
+  if (r.baseModel !== null) doc['base_model'] = r.baseModel;
+  doc['models'] = r.models.map((m) => ({
+    model: m.model,
+    ...(m.task !== null ? { task: m.task } : {}),
+    ...(Object.keys(m.parameters).length ? { parameters: paramMapToPlain(m.parameters) } : {}),
+  }));
+  if (Object.keys(r.parameters).length) doc['parameters'] = paramMapToPlain(r.parameters);
+  doc['dtype'] = r.dtype;
+  doc['seed'] = r.seed;
+  doc['align'] = r.align;
+  doc['heads'] = r.heads;
+  if (r.texts.length) {
+    doc['texts'] = r.texts.length === 1 ? r.texts[0] : [...r.texts];
+    if (r.textsEncoding !== null) doc['texts_encoding'] = r.textsEncoding;
+    doc['max_texts'] = r.maxTexts;
+  }
+  doc['shard_size'] = r.shardSize;
+  doc['onnx'] = r.onnx;
+  return YAML.stringify(doc);
+}
