@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { BertfuseError } from '../errors.js';
+import { decodeText } from '../data/encoding.js';
 
 export const SUPPORTED_ARCHITECTURES = ['BertForSequenceClassification', 'BertModel', 'BertForMaskedLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
@@ -116,12 +117,15 @@ export function parseBertConfig(raw: unknown, file: string): BertConfig {
 }
 
 export function readBertConfig(file: string): BertConfig {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new BertfuseError('E_MISSING_FILE', 'config.json not found', file);
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BertfuseError('E_MISSING_FILE', code === 'ENOENT' ? 'config.json not found' : `cannot read config.json (${code ?? 'error'})`, file);
   }
+  // Strict UTF-8 (a latin-1 label name would otherwise become U+FFFD silently); a BOM is dropped.
+  const text = decodeText(bytes, file);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BertfuseError } from '../errors.js';
-import { BERT_EMBEDDINGS, BERT_POOLER, LEGACY_ALIASES, expectedTensors } from './bert-names.js';
+import { BERT_EMBEDDINGS, BERT_POOLER, LEGACY_ALIASES, expectedTensors, layerName } from './bert-names.js';
 import { readBertConfig, type BertConfig } from './config.js';
 import { openTorchBin } from './pickle/torch-bin.js';
 import { SafetensorsFile, ShardedSafetensors } from './safetensors.js';
@@ -31,7 +31,10 @@ class AliasedStore implements TensorStore {
   readonly source: string;
   private readonly inner: TensorStore;
   private readonly aliases = new Map<string, string>();
-  constructor(inner: TensorStore) {
+  constructor(
+    inner: TensorStore,
+    private readonly allowNonFinite: boolean,
+  ) {
     this.inner = inner;
     this.source = inner.source;
     for (const n of inner.names()) {
@@ -53,11 +56,49 @@ class AliasedStore implements TensorStore {
     return { ...this.inner.info(this.aliases.get(name) ?? name), name };
   }
   read(name: string): Tensor {
-    return this.inner.read(this.aliases.get(name) ?? name);
+    const t = this.inner.read(this.aliases.get(name) ?? name);
+    if (!this.allowNonFinite) assertFinite(t.data, name, this.source);
+    return t;
   }
   close(): void {
     this.inner.close();
   }
+}
+
+/** Index of the first NaN or ±Infinity, or -1. One subtraction per value: x - x is NaN exactly when x is not finite. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    if (x - x !== 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * NaN/Inf weights poison every output they touch (a merge spreads them into the merged model), so
+ * they are refused where tensors are read for graph building and merging, unless allowed.
+ */
+export function assertFinite(data: Float32Array, tensor: string, file: string): void {
+  const first = firstNonFinite(data);
+  if (first < 0) return;
+  let count = 0;
+  for (let i = first; i < data.length; i++) if (data[i]! - data[i]! !== 0) count++;
+  throw new BertfuseError(
+    'E_NONFINITE',
+    `tensor "${tensor}" holds ${count} non-finite value${count === 1 ? '' : 's'} (first: ${data[first]} at index ${first}); refusing to use it (--allow-nonfinite to accept)`,
+    file,
+  );
+}
+
+export interface LoadCheckpointOptions {
+  /** Accept NaN/±Infinity weights. Default: refused with E_NONFINITE when the tensor is read. */
+  readonly allowNonFinite?: boolean;
+}
+
+let allowNonFiniteDefault = false;
+/** What loads that do not say get for `allowNonFinite` (the CLI's `--allow-nonfinite` sets it). */
+export function setAllowNonFiniteDefault(allow: boolean): void {
+  allowNonFiniteDefault = allow;
 }
 
 /** Opens a pytorch_model.bin; the restricted pickle reader by default, replaceable for tests or other readers. */
@@ -88,6 +129,17 @@ function detectPrefix(store: TensorStore, cfg: BertConfig): string {
 
 /** Every tensor the config implies must exist with the config's shape. Checked from headers only. */
 function validateShapes(store: TensorStore, cfg: BertConfig, prefix: string): void {
+  // Count layers before listing every expected name: a config claiming 10^9 layers must fail here,
+  // not after building billions of names.
+  let layers = 0;
+  while (layers < cfg.numLayers && store.has(`${prefix}${layerName('query', layers)}.weight`)) layers++;
+  if (layers < cfg.numLayers) {
+    throw new BertfuseError(
+      'E_MISSING_TENSOR',
+      `config.json says num_hidden_layers = ${cfg.numLayers} but the weights hold ${layers} layer${layers === 1 ? '' : 's'} (missing tensor "${prefix}${layerName('query', layers)}.weight")`,
+      store.source,
+    );
+  }
   const expected = expectedTensors(cfg, prefix);
   for (const [name, shape] of expected) {
     const optional = cfg.architecture === 'BertModel' && name.startsWith(prefix + BERT_POOLER);
@@ -102,14 +154,14 @@ function validateShapes(store: TensorStore, cfg: BertConfig, prefix: string): vo
   }
 }
 
-export function loadCheckpoint(dirOrFile: string): Checkpoint {
+export function loadCheckpoint(dirOrFile: string, opts: LoadCheckpointOptions = {}): Checkpoint {
   const dir = path.resolve(dirOrFile);
   if (!fs.existsSync(dir)) throw new BertfuseError('E_MISSING_FILE', 'no such model folder', dirOrFile);
   if (!fs.statSync(dir).isDirectory()) throw new BertfuseError('E_MISSING_FILE', 'expected a model folder (config.json + weights)', dirOrFile);
   const config = readBertConfig(path.join(dir, 'config.json'));
   const { store: raw, files } = openWeights(dir);
   try {
-    const tensors = new AliasedStore(raw);
+    const tensors = new AliasedStore(raw, opts.allowNonFinite ?? allowNonFiniteDefault);
     const prefix = detectPrefix(tensors, config);
     validateShapes(tensors, config, prefix);
     const tokenizer = loadTokenizer(dir, config.maxPositions);

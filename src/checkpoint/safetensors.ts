@@ -43,9 +43,16 @@ export function parseSafetensorsHeader(file: string, fd: number, fileSize: numbe
   const headerLen = Number(n);
   const headerBuf = Buffer.alloc(headerLen);
   fs.readSync(fd, headerBuf, 0, headerLen, 8);
+  let text: string;
+  try {
+    // Strict: a lenient decode would turn damaged bytes into U+FFFD and parse them as a tensor name.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBuf);
+  } catch {
+    throw bad(file, 'header is not valid UTF-8');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(headerBuf.toString('utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     throw bad(file, `header is not valid JSON (${(e as Error).message})`);
   }
@@ -117,8 +124,9 @@ export class SafetensorsFile implements TensorStore {
       throw new BertfuseError('E_MISSING_FILE', 'cannot open weights file', file);
     }
     try {
-      const size = fs.fstatSync(fd).size;
-      return new SafetensorsFile(file, fd, parseSafetensorsHeader(file, fd, size));
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw bad(file, 'is a directory, not a weights file');
+      return new SafetensorsFile(file, fd, parseSafetensorsHeader(file, fd, st.size));
     } catch (e) {
       fs.closeSync(fd);
       throw e;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BertfuseError } from '../errors.js';
+import { decodeText } from '../data/encoding.js';
 
 /** Token ids for one input, before padding. */
 export interface Encoded {
@@ -97,13 +98,38 @@ export class BertTokenizer {
   }
 }
 
-function readJson(file: string): Record<string, unknown> {
-  let text: string;
+function readBytes(file: string): Buffer {
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new BertfuseError('E_MISSING_FILE', 'cannot read file', file);
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new BertfuseError('E_MISSING_FILE', `cannot read file (${(e as NodeJS.ErrnoException).code ?? 'error'})`, file);
   }
+}
+
+/**
+ * bertfuse applies BERT's [CLS]/[SEP] template itself, so only a WordPiece model with a non-empty
+ * token → integer id map makes sense; anything else would load and then tokenize into garbage.
+ */
+function validateWordPiece(tokenizerJson: Record<string, unknown>, file: string): void {
+  const model = tokenizerJson['model'];
+  if (typeof model !== 'object' || model === null || Array.isArray(model)) throw new BertfuseError('E_BAD_TOKENIZER', 'tokenizer.json has no model.vocab', file);
+  const m = model as Record<string, unknown>;
+  if (m['type'] !== undefined && m['type'] !== 'WordPiece') {
+    throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer model type ${JSON.stringify(m['type'])} is not supported (BERT uses "WordPiece")`, file);
+  }
+  const vocab = m['vocab'];
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw new BertfuseError('E_BAD_TOKENIZER', 'tokenizer.json model.vocab must be an object of token → id', file);
+  const entries = Object.entries(vocab as Record<string, unknown>);
+  if (entries.length === 0) throw new BertfuseError('E_BAD_TOKENIZER', 'tokenizer.json model.vocab is empty', file);
+  for (const [token, id] of entries) {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+      throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer.json model.vocab[${JSON.stringify(token)}] = ${JSON.stringify(id)} is not a token id (integer >= 0)`, file);
+    }
+  }
+}
+
+function readJson(file: string): Record<string, unknown> {
+  const text = decodeText(readBytes(file), file);
   try {
     const v: unknown = JSON.parse(text);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
@@ -168,10 +194,9 @@ export function loadTokenizer(dir: string, modelMaxPositions: number): BertToken
   if (fs.existsSync(tjPath)) {
     tokenizerJson = readJson(tjPath);
     source = tjPath;
-    const model = tokenizerJson['model'] as Record<string, unknown> | undefined;
-    if (!model || typeof model['vocab'] !== 'object') throw new BertfuseError('E_BAD_TOKENIZER', 'tokenizer.json has no model.vocab', tjPath);
+    validateWordPiece(tokenizerJson, tjPath);
   } else if (fs.existsSync(vocabPath)) {
-    const lines = fs.readFileSync(vocabPath, 'utf8').split(/\r?\n/);
+    const lines = decodeText(readBytes(vocabPath), vocabPath).split(/\r?\n/);
     if (lines[lines.length - 1] === '') lines.pop();
     if (lines.length === 0) throw new BertfuseError('E_BAD_TOKENIZER', 'vocabulary is empty', vocabPath);
     tokenizerJson = tokenizerJsonFromVocab(lines, tokenizerConfig);
@@ -180,6 +205,9 @@ export function loadTokenizer(dir: string, modelMaxPositions: number): BertToken
     throw new BertfuseError('E_MISSING_FILE', 'no tokenizer: expected tokenizer.json or vocab.txt', dir);
   }
   const claimed = tokenizerConfig['model_max_length'];
+  if (claimed !== undefined && claimed !== null && (typeof claimed !== 'number' || !(claimed >= 3))) {
+    throw new BertfuseError('E_BAD_TOKENIZER', `model_max_length ${JSON.stringify(claimed)} is too small or not a number (need at least 3: [CLS] x [SEP])`, tcPath);
+  }
   // Tokenizers without a limit store a huge sentinel (1e30); the position table is the real limit.
   const maxLength = typeof claimed === 'number' && claimed > 0 && claimed < modelMaxPositions ? claimed : modelMaxPositions;
   const files: Record<string, string> = {};
