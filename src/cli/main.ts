@@ -1,13 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { isBertfuseError } from '../errors.js';
 import { VERSION } from '../paths.js';
+import { registerCombinedLoader } from '../artifact/read.js';
+import { register as combine } from './commands/combine.js';
 import { register as demo } from './commands/demo.js';
+import { register as evaluate } from './commands/eval.js';
 import { register as inspect } from './commands/inspect.js';
 import { register as predict } from './commands/predict.js';
 import { register as randomCheckpoint } from './commands/random-checkpoint.js';
+import { register as serve } from './commands/serve.js';
 
 /** The CLI only parses flags and calls the library; every command lives in ./commands. */
 export function buildProgram(): Command {
+  registerCombinedLoader(); // `predict <folder>` opens combined models
   const program = new Command('bertfuse')
     .description('combine BERT text classifiers into one deployable model')
     .version(VERSION)
@@ -15,7 +20,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`bertfuse: ${str.replace(/^error: /, '')}`) })
     // Set before the subcommands are added: they copy these settings when created.
     .exitOverride();
-  for (const register of [demo, inspect, predict, randomCheckpoint]) register(program);
+  for (const register of [demo, combine, evaluate, inspect, predict, randomCheckpoint, serve]) register(program);
   return program;
 }
 

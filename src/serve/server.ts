@@ -1,0 +1,154 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { isBertfuseError } from '../errors.js';
+import type { Classifier } from '../runtime/classifier.js';
+import { MicroBatcher } from './batcher.js';
+import { serverMetrics } from './metrics.js';
+import { RequestError, parsePredictBody, type ServeLimits } from './request.js';
+
+/*
+ * The prediction server as a library: `createServer(model, opts)` returns a fastify instance that
+ * is not yet listening, so the CLI, tests and benchmarks choose host and port. The model stays
+ * owned by the caller (close it after `app.close()`).
+ *
+ *   POST /v1/predict[?members=true]  { "texts": [...] } | { "pairs": [[a, b], ...] }
+ *   GET  /healthz
+ *   GET  /metrics                    Prometheus text format
+ */
+
+export interface ServeOptions extends Partial<ServeLimits> {
+  /** Most inputs in one model run. */
+  readonly maxBatch?: number;
+  /** Longest time the first queued input waits for others before its run starts. */
+  readonly maxWaitMs?: number;
+}
+
+export const SERVE_DEFAULTS = { maxBatch: 32, maxWaitMs: 5, maxTexts: 64, maxChars: 10_000, bodyLimit: 1024 * 1024 } as const;
+
+export interface LabelScores {
+  readonly label: string;
+  readonly score: number;
+  readonly probs: Readonly<Record<string, number>>;
+}
+
+export interface PredictionJson extends LabelScores {
+  readonly members?: Readonly<Record<string, LabelScores>>;
+}
+
+export interface PredictResponse {
+  readonly model: string;
+  readonly labels: readonly string[];
+  readonly predictions: readonly PredictionJson[];
+}
+
+function scores(labels: readonly string[], p: Float32Array, row: number): LabelScores {
+  const k = labels.length;
+  let best = 0;
+  const probs: Record<string, number> = {};
+  labels.forEach((l, j) => {
+    probs[l] = p[row * k + j]!;
+    if (p[row * k + j]! > p[row * k + best]!) best = j;
+  });
+  return { label: labels[best]!, score: p[row * k + best]!, probs };
+}
+
+function wantsMembers(q: unknown): boolean {
+  const v = (q as Record<string, unknown> | undefined)?.['members'];
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1' || v === '') return true;
+  throw new RequestError(400, 'bad_request', `members must be true or false, got ${JSON.stringify(v)}`);
+}
+
+/** Fastify's own request errors, translated to ours so every error body has one shape. */
+function translate(err: FastifyError, limits: ServeLimits, req: FastifyRequest): RequestError {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const got = Number(req.headers['content-length']);
+      return new RequestError(413, 'limit_exceeded', `request body is larger than ${limits.bodyLimit} bytes (bodyLimit)`, { name: 'bodyLimit', max: limits.bodyLimit, ...(Number.isSafeInteger(got) ? { got } : {}) });
+    }
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new RequestError(400, 'bad_json', `malformed JSON body (${err.message})`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new RequestError(415, 'unsupported_media_type', 'send the body as application/json');
+    default:
+      if (err.statusCode === 400) return new RequestError(400, 'bad_request', err.message);
+      if (err.statusCode === 413) return new RequestError(413, 'too_large', err.message);
+      return new RequestError(500, 'internal', isBertfuseError(err) ? err.message : 'internal error');
+  }
+}
+
+export function createServer(model: Classifier, opts: ServeOptions = {}): FastifyInstance {
+  const limits: ServeLimits = {
+    maxTexts: opts.maxTexts ?? SERVE_DEFAULTS.maxTexts,
+    maxChars: opts.maxChars ?? SERVE_DEFAULTS.maxChars,
+    bodyLimit: opts.bodyLimit ?? SERVE_DEFAULTS.bodyLimit,
+  };
+  const maxBatch = opts.maxBatch ?? SERVE_DEFAULTS.maxBatch;
+  const maxWaitMs = opts.maxWaitMs ?? SERVE_DEFAULTS.maxWaitMs;
+  let batcher: MicroBatcher | null = null;
+  const m = serverMetrics(model, () => batcher?.pending ?? 0);
+  batcher = new MicroBatcher(model, { maxBatch, maxWaitMs, onBatch: (n) => m.batchSize.observe(n), onRun: (s) => m.inference.observe(s) });
+  const queue = batcher;
+
+  // The library never prints: no fastify logger.
+  const app = Fastify({ logger: false, bodyLimit: limits.bodyLimit, return503OnClosing: true });
+  // Only JSON bodies: anything else is a 415, not a string that fails validation later.
+  app.removeContentTypeParser('text/plain');
+  const started = new WeakMap<FastifyRequest, bigint>();
+  app.addHook('onRequest', async (req) => {
+    started.set(req, process.hrtime.bigint());
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    m.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    const t0 = started.get(req);
+    if (t0 !== undefined) m.latency.observe(Number(process.hrtime.bigint() - t0) / 1e9, { route });
+  });
+  // Draining: stop waiting for more requests to batch with; in-flight ones finish, then the model may close.
+  // Their responses close the connection, or a client's keep-alive socket would hold the server open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    queue.flush();
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+  app.addHook('onClose', async () => queue.idle());
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const e = err instanceof RequestError ? err : translate(err, limits, req);
+    m.errors.inc({ code: e.code });
+    void reply.code(e.status).type('application/json').send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    m.errors.inc({ code: 'not_found' });
+    void reply.code(404).send(new RequestError(404, 'not_found', `no route ${req.method} ${req.url}`).toJSON());
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', model: model.name, labels: model.labels }));
+
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(m.registry.render()));
+
+  app.post('/v1/predict', async (req): Promise<PredictResponse> => {
+    const members = wantsMembers(req.query);
+    if (members && !model.predictDetailed) throw new RequestError(400, 'no_members', 'model has no members (members=true needs a combined bertfuse model)');
+    const inputs = parsePredictBody(req.body, limits);
+    if (inputs.length === 0) return { model: model.name, labels: model.labels, predictions: [] };
+    let result;
+    try {
+      result = await queue.submit(inputs, members);
+    } catch (e) {
+      throw new RequestError(500, 'inference_failed', isBertfuseError(e) ? e.message : `inference failed: ${(e as Error).message}`);
+    }
+    m.inputs.inc({}, inputs.length);
+    const predictions = inputs.map((_, i): PredictionJson => {
+      const fused = scores(model.labels, result.probs, i);
+      if (!result.members) return fused;
+      return { ...fused, members: Object.fromEntries(Object.entries(result.members).map(([name, p]) => [name, scores(model.labels, p, i)])) };
+    });
+    return { model: model.name, labels: model.labels, predictions };
+  });
+
+  return app;
+}
