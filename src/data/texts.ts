@@ -17,6 +17,8 @@ export function readTextInputs(file: string, encoding?: string): TextInput[] {
   const text = decodeText(bytes, file, encoding);
   const lines = text.split(/\r?\n/);
   const nonEmpty = lines.map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim() !== '');
+  // An empty input is almost always a wrong path or a failed upstream step: say so rather than print nothing.
+  if (nonEmpty.length === 0) throw new BertfuseError('E_BAD_DATA', `no inputs: the file is ${bytes.length === 0 ? 'empty' : 'blank'}`, file);
   const jsonl = file.endsWith('.jsonl') || file.endsWith('.ndjson') || (nonEmpty[0]?.[0].trimStart().startsWith('{') ?? false);
   if (!jsonl) return nonEmpty.map(([l]) => ({ text: l }));
   return nonEmpty.map(([l, n]) => {

@@ -623,3 +623,61 @@ export function fixtureBinEntries(): Record<string, Uint8Array> {
 export const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /** "café" in latin-1: the é (0xe9) is not valid UTF-8. */
 export const LATIN1_LINE = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+
+export interface DataCase {
+  readonly name: string;
+  /** File name (its extension decides the format). */
+  readonly file: string;
+  readonly bytes: Buffer;
+  readonly encoding?: string;
+  readonly code: ErrorCode;
+  readonly pattern: RegExp;
+}
+
+const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
+
+/**
+ * Labelled data files that must be refused, each made from the first rows of data/sst2_dev.tsv
+ * (`label\tcontent`, 0/1 labels) by one damage.
+ */
+export function labelledDataCases(goodTsv: string): DataCase[] {
+  const lines = goodTsv.split('\n').slice(0, 6);
+  const [header, r1, r2, r3] = lines as [string, string, string, string];
+  const tsv = (rows: string[]): Buffer => utf8(rows.join('\n') + '\n');
+  return [
+    { name: 'empty file', file: 'empty.tsv', bytes: Buffer.alloc(0), code: 'E_BAD_DATA', pattern: /empty file|no data rows/ },
+    { name: 'only blank lines', file: 'blank.tsv', bytes: utf8('\n\n  \n\r\n'), code: 'E_BAD_DATA', pattern: /empty file|no data rows/ },
+    { name: 'a header and no rows', file: 'header-only.tsv', bytes: tsv([header]), code: 'E_BAD_DATA', pattern: /no data rows/ },
+    { name: 'ragged TSV: a row with an extra field', file: 'ragged-extra.tsv', bytes: tsv([header, r1, `${r2}\tstray`, r3]), code: 'E_BAD_DATA', pattern: /line 3: expected 2 tab-separated fields \(label, content\), found 3/ },
+    { name: 'ragged TSV: a row missing its text', file: 'ragged-short.tsv', bytes: tsv([header, r1, r2, '1']), code: 'E_BAD_DATA', pattern: /line 4: expected 2 tab-separated fields .*found 1/ },
+    { name: 'ragged CSV', file: 'ragged.csv', bytes: utf8('label,text\n0,"fine, quoted"\n1,too,many\n'), code: 'E_BAD_DATA', pattern: /line 3: expected 2 comma-separated fields \(label, text\), found 3/ },
+    { name: 'CSV quote never closed', file: 'open-quote.csv', bytes: utf8('label,text\n0,"never closed\n1,ok\n'), code: 'E_BAD_DATA', pattern: /line 2: quoted field is never closed/ },
+    { name: 'CSV text after a closing quote', file: 'after-quote.csv', bytes: utf8('label,text\n0,"quoted"tail\n'), code: 'E_BAD_DATA', pattern: /line 2: unexpected "t" after a closing quote/ },
+    { name: 'unknown label name', file: 'unknown-label.tsv', bytes: tsv([header, r1, r2.replace(/^0/, 'neutral'), r3]), code: 'E_LABEL_MISMATCH', pattern: /"neutral" \(line 3\).*not in the label list|not in the label list .*"neutral" \(line 3\)/ },
+    { name: 'label id out of range', file: 'label-id.tsv', bytes: tsv([header, r1, r2.replace(/^0/, '7'), r3]), code: 'E_LABEL_MISMATCH', pattern: /"7" \(line 3\)/ },
+    { name: 'empty label', file: 'empty-label.tsv', bytes: tsv([header, r1, `\t${r2.split('\t')[1]}`]), code: 'E_BAD_DATA', pattern: /line 3: empty label/ },
+    { name: 'no label column', file: 'no-label-col.tsv', bytes: tsv(['class\tcontent', r1, r2]), code: 'E_BAD_DATA', pattern: /no label column "label" \(columns: class, content\)/ },
+    { name: 'no text column', file: 'no-text-col.tsv', bytes: tsv(['label\tbody', r1, r2]), code: 'E_BAD_DATA', pattern: /no text column/ },
+    { name: 'not UTF-8 (a latin-1 byte on line 3)', file: 'latin1.tsv', bytes: Buffer.concat([tsv([header, r1]), Buffer.from('1\tun film tr'), Buffer.from([0xe8]), Buffer.from('s dr\u00f4le\n', 'latin1')]), code: 'E_BAD_ENCODING', pattern: /not valid UTF-8 \(first bad byte 0xe8 at line 3\); if the file is latin-1, pass --encoding latin1/ },
+    { name: 'UTF-16 file read as UTF-8', file: 'utf16.tsv', bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(tsv([header, r1]).toString('utf8'), 'utf16le')]), code: 'E_BAD_ENCODING', pattern: /not valid UTF-8 \(first bad byte 0xff at line 1\)/ },
+    { name: 'unknown encoding name', file: 'enc.tsv', bytes: tsv([header, r1, r2]), encoding: 'ebcdic', code: 'E_USAGE', pattern: /unknown encoding "ebcdic" \(known: utf8, latin1, utf16le\)/ },
+    { name: 'JSONL: a line that is not JSON', file: 'bad.jsonl', bytes: utf8('{"text": "a", "label": "positive"}\n{"text": "b", label: 1}\n'), code: 'E_BAD_DATA', pattern: /line 2: invalid JSON/ },
+    { name: 'JSONL: a record that is an array', file: 'array.jsonl', bytes: utf8('{"text": "a", "label": 1}\n["b", 0]\n'), code: 'E_BAD_DATA', pattern: /line 2: expected a JSON object/ },
+    { name: 'JSONL: no text field', file: 'notext.jsonl', bytes: utf8('{"text": "a", "label": 1}\n{"body": "b", "label": 0}\n'), code: 'E_BAD_DATA', pattern: /line 2: no text field/ },
+    { name: 'JSONL: text is a number', file: 'numtext.jsonl', bytes: utf8('{"text": 5, "label": 1}\n'), code: 'E_BAD_DATA', pattern: /line 1: field "text" must be a string/ },
+    { name: 'JSONL: no label field', file: 'nolabel.jsonl', bytes: utf8('{"text": "a", "label": 1}\n{"text": "b"}\n'), code: 'E_BAD_DATA', pattern: /line 2: no label field "label"/ },
+    { name: 'JSONL: label is an object', file: 'objlabel.jsonl', bytes: utf8('{"text": "a", "label": {"name": "positive"}}\n'), code: 'E_BAD_DATA', pattern: /line 1: label must be a string or a number/ },
+    { name: 'format cannot be told', file: 'mystery.txt', bytes: utf8('one sentence\nanother one\n'), code: 'E_BAD_DATA', pattern: /cannot tell the format/ },
+  ];
+}
+
+/** Unlabelled input files (`predict --input`, merge texts) that must be refused. */
+export const TEXT_INPUT_CASES: readonly DataCase[] = [
+  { name: 'empty file', file: 'empty.txt', bytes: Buffer.alloc(0), code: 'E_BAD_DATA', pattern: /no inputs/ },
+  { name: 'only blank lines', file: 'blank.txt', bytes: utf8('\n \r\n\t\n'), code: 'E_BAD_DATA', pattern: /no inputs/ },
+  { name: 'not UTF-8', file: 'latin1.txt', bytes: Buffer.concat([utf8('fine\n'), LATIN1_LINE, utf8('\n')]), code: 'E_BAD_ENCODING', pattern: /not valid UTF-8 \(first bad byte 0xe9 at line 2\)/ },
+  { name: 'JSONL: invalid line', file: 'bad.jsonl', bytes: utf8('{"text": "a"}\n{"text": \n'), code: 'E_BAD_DATA', pattern: /line 2: invalid JSON/ },
+  { name: 'JSONL: record without text', file: 'notext.jsonl', bytes: utf8('{"text": "a"}\n{"title": "b"}\n'), code: 'E_BAD_DATA', pattern: /line 2: no string field "text"/ },
+  { name: 'JSONL: text_pair is a number', file: 'pair.jsonl', bytes: utf8('{"text": "a", "text_pair": 3}\n'), code: 'E_BAD_DATA', pattern: /line 1: "text_pair" must be a string/ },
+  { name: 'JSONL: a record that is null', file: 'null.jsonl', bytes: utf8('{"text": "a"}\nnull\n'), code: 'E_BAD_DATA', pattern: /line 2: expected a JSON object/ },
+];
