@@ -15,3 +15,8 @@ export { GraphRunner, type RunOptions, type OutputRows } from './runtime/runner.
 export { loadClassifier, classifierFromCheckpoint, classifierFromOnnx, type Classifier, type LoadOptions } from './runtime/classifier.js';
 export { predict, type Prediction } from './runtime/predict.js';
 export type { FusionMethod, MemberOutputs, MemberRows, FitContext, EmitInputs, ParamSpec, FusionParams } from './fusion/types.js';
+export type { DetailedProbabilities } from './runtime/classifier.js';
+export { openTorchBin, TorchBinStore } from './checkpoint/pickle/torch-bin.js';
+export { resolveModelPath, parseHubId, hubCacheDir, findCachedSnapshot, downloadToCache, type HubOptions, type HubId } from './checkpoint/hub.js';
+export { createServer, SERVE_DEFAULTS, type ServeOptions, type PredictResponse, type PredictionJson, type LabelScores } from './serve/server.js';
+export type { ServeLimits } from './serve/request.js';
