@@ -34,11 +34,23 @@ export interface EvalInput {
   readonly eval: EvalSplit | null;
 }
 
+/** A row scored elsewhere (a weight merge under `--method auto`), put in the same table. */
+export interface ExternalRow {
+  readonly name: string;
+  readonly kind: 'merge';
+  readonly scoring: Scoring;
+  /** Probabilities on the scored rows, common label order. */
+  readonly probs: Float64Array;
+  readonly cost: number;
+}
+
 export interface EvaluateOptions {
   readonly folds: number;
   readonly seed: number;
   /** After each fit: method name, fits done, fits planned for it. */
   readonly onProgress?: (method: string, done: number, total: number) => void;
+  /** Extra rows to score beside the members and methods. */
+  readonly external?: readonly ExternalRow[];
 }
 
 export interface Evaluation {
@@ -163,6 +175,12 @@ export function evaluate(input: EvalInput, methods: readonly MethodChoice[], opt
       ...(Object.keys(s.stats).length > 0 ? { stats: s.stats } : {}),
       ...scoreProbabilities(s.probs, scored.gold, labels),
     });
+  }
+  for (const x of opts.external ?? []) {
+    if (x.probs.length !== n * k) throw new Error(`external row ${x.name}: ${x.probs.length} values for ${n} rows of ${k}`);
+    checkFinite(x.probs, k, x.name);
+    fused.set(x.name, x.probs);
+    drafts.push({ name: x.name, kind: x.kind, scoring: x.scoring, cost: x.cost, ...scoreProbabilities(x.probs, scored.gold, labels) });
   }
   const front = paretoFront(drafts);
   const rows: EvalRow[] = drafts.map((d, i) => ({ ...d, pareto: front[i]! }));

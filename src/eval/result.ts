@@ -44,7 +44,7 @@ export type Scoring =
 
 export interface EvalRow extends Scores {
   readonly name: string;
-  readonly kind: 'member' | 'fusion';
+  readonly kind: 'member' | 'fusion' | 'merge';
   readonly scoring: Scoring;
   /** Relative inference cost: members by FLOPs on these rows relative to the cheapest member (= 1);
    * fusion = sum of members; cascade = first member + measured fraction × the others. */
@@ -87,7 +87,7 @@ export interface Disagreement {
   readonly gold: string;
   /** member name → probabilities. */
   readonly members: Readonly<Record<string, readonly number[]>>;
-  /** fusion method name → fused probabilities (as scored: out-of-fold or on eval data). */
+  /** fusion method (or merge) name → its probabilities (as scored: out-of-fold or on eval data). */
   readonly fused: Readonly<Record<string, readonly number[]>>;
 }
 

@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BertfuseError } from '../errors.js';
+import { evaluate, evalInputFrom, type Evaluation, type ExternalRow } from '../eval/evaluate.js';
+import { ALL_METHODS, chooseMethods } from '../eval/methods.js';
+import { prepare, type PrepareProgress, type Prepared } from '../eval/prepare.js';
+import { summarise, type EvalResult } from '../eval/result.js';
+import { selectBest } from '../eval/select.js';
+import type { FusionMethod } from '../fusion/types.js';
+import type { CombineRecipe } from '../recipe/combine.js';
+import type { RuntimeOptions } from '../runtime/session.js';
+import { isCombinedFolder, type CombinedManifest } from './manifest.js';
+import { writeCombined } from './write.js';
+
+/**
+ * Hook for weight merges in `--method auto`. A source looks at the prepared members and data and
+ * offers candidates (e.g. a linear merge when the members share an architecture and a tokenizer);
+ * each is scored on the same rows as the fusion methods and, if it wins, writes its own artifact.
+ * Register one with `registerAutoCandidates`; none is registered until src/merge offers a scoring
+ * and export API for it.
+ */
+export interface AutoCandidate {
+  readonly name: string;
+  /** Probabilities on the scored rows (common label order), never fit on those rows. */
+  score(prepared: Prepared): Promise<Omit<ExternalRow, 'name' | 'kind'>>;
+  /** Writes the candidate's model folder to `out`, completely or not at all. */
+  write(out: string): Promise<void>;
+}
+export type AutoCandidateSource = (prepared: Prepared) => Promise<readonly AutoCandidate[]>;
+
+const autoSources: AutoCandidateSource[] = [];
+export function registerAutoCandidates(source: AutoCandidateSource): void {
+  autoSources.push(source);
+}
+
+export interface CombineOptions {
+  /** The fusion methods available (normally FUSION_METHODS from the registry). */
+  readonly registry: readonly FusionMethod[];
+  readonly batchSize?: number;
+  readonly runtime?: RuntimeOptions;
+  readonly onMemberProgress?: PrepareProgress;
+  readonly onFitProgress?: (method: string, done: number, total: number) => void;
+}
+
+export interface CombineOutcome {
+  readonly result: EvalResult;
+  /** The method (or merge) written to `out`. */
+  readonly exported: string;
+  /** The manifest written (null when a merge candidate won and wrote its own folder). */
+  readonly manifest: CombinedManifest | null;
+  readonly out: string;
+}
+
+/** Refuses to replace anything but an earlier combined folder (or an empty one). */
+export function checkOutputFolder(out: string): void {
+  if (!fs.existsSync(out)) return;
+  if (!fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'output exists and is a file', out);
+  if (fs.readdirSync(out).length > 0 && !isCombinedFolder(out)) {
+    throw new BertfuseError('E_USAGE', 'output folder exists and is not a bertfuse combined model; refusing to replace it (choose a new --out)', out);
+  }
+}
+
+/**
+ * `bertfuse combine`: run the members once on the data, score the method(s) out-of-fold (or on
+ * eval data), pick one (the given method, or the best under the selection rule for auto), fit it
+ * on all the data and write ONE combined model folder. Every input is checked before the first
+ * byte is written; the folder appears complete or not at all.
+ */
+export async function combine(recipe: CombineRecipe, opts: CombineOptions): Promise<CombineOutcome> {
+  const auto = (ALL_METHODS as readonly string[]).includes(recipe.method);
+  const methods = chooseMethods(opts.registry, recipe.method, recipe.options);
+  checkOutputFolder(recipe.out);
+  const prepared = await prepare(
+    {
+      members: recipe.members,
+      data: recipe.data,
+      evalData: recipe.evalData,
+      labelMap: recipe.labelMap,
+      ...(recipe.labels ? { labels: recipe.labels } : {}),
+      ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+      ...(opts.runtime ? { runtime: opts.runtime } : {}),
+    },
+    opts.onMemberProgress,
+  );
+  try {
+    const candidates: AutoCandidate[] = [];
+    if (auto) for (const source of autoSources) candidates.push(...(await source(prepared)));
+    const external: ExternalRow[] = [];
+    for (const c of candidates) external.push({ name: c.name, kind: 'merge', ...(await c.score(prepared)) });
+    const evaluation: Evaluation = evaluate(evalInputFrom(prepared), methods, {
+      folds: recipe.folds,
+      seed: recipe.seed,
+      external,
+      ...(opts.onFitProgress ? { onProgress: opts.onFitProgress } : {}),
+    });
+    const selection = auto ? selectBest(evaluation.result.rows) : null;
+    const result: EvalResult = { ...evaluation.result, selection };
+    const exported = selection ? selection.winner : methods[0]!.method.name;
+    const candidate = candidates.find((c) => c.name === exported);
+    if (candidate) {
+      await candidate.write(recipe.out);
+      return { result, exported, manifest: null, out: path.resolve(recipe.out) };
+    }
+    const choice = methods.find((m) => m.method.name === exported)!;
+    const manifest = await writeCombined(recipe.out, {
+      set: prepared.set,
+      method: choice.method,
+      options: choice.options,
+      params: evaluation.params.get(exported)!,
+      metrics: summarise(result),
+    });
+    return { result, exported, manifest, out: path.resolve(recipe.out) };
+  } finally {
+    prepared.close();
+  }
+}

@@ -1,0 +1,164 @@
+import { Option, type Command } from 'commander';
+import { combine } from '../../artifact/combine.js';
+import { BertfuseError } from '../../errors.js';
+import { evalSummary, evalTable, membersSummary } from '../../eval/format.js';
+import { parseOptionFlags } from '../../eval/methods.js';
+import type { DataSpec, PrepareProgress } from '../../eval/prepare.js';
+import { FUSION_METHODS } from '../../fusion/registry.js';
+import { parseLabelMap } from '../../members/labels.js';
+import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, type CombineRecipe } from '../../recipe/combine.js';
+import { positiveInt, printJson, printLine } from '../output.js';
+import { progressBar, type Progress } from '../progress.js';
+
+/** Flags shared by `combine` and `eval`. */
+export interface FusionFlags {
+  data?: string;
+  evalData?: string;
+  method?: string;
+  labels?: string;
+  labelMap?: string[];
+  textColumn?: string;
+  pairColumn?: string;
+  labelColumn?: string;
+  encoding?: string;
+  option: string[];
+  seed?: number;
+  folds?: number;
+  batchSize?: number;
+  threads?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const nonNegativeInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new BertfuseError('E_USAGE', `--seed must be a whole number ≥ 0, got "${v}"`);
+  return n;
+};
+const foldsInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 2) throw new BertfuseError('E_USAGE', `--folds must be a whole number ≥ 2, got "${v}"`);
+  return n;
+};
+
+export function addFusionFlags(cmd: Command, methodHelp: string): Command {
+  return cmd
+    .option('-d, --data <file>', 'labelled data to fit on (TSV, CSV or JSONL with a text and a label column)')
+    .option('--eval-data <file>', 'separate labelled data to score on (default: out-of-fold on --data)')
+    .option('-m, --method <name>', methodHelp)
+    .addOption(new Option('--option <name=value>', 'a method option (repeatable)').argParser(collect).default([]))
+    .option('--labels <a,b,...>', 'common label order (default: the first member\'s); integer labels in the data index this list')
+    .addOption(new Option('--label-map <FROM=TO,...>', 'rename labels of members and data, e.g. NEG=negative,POS=positive (repeatable)').argParser(collect))
+    .option('--text-column <name>', 'text column (default: text, sentence or content)')
+    .option('--pair-column <name>', 'second text column for pairs (default: text_pair or sentence2 when present)')
+    .option('--label-column <name>', 'label column (default: label)')
+    .option('--encoding <name>', 'data encoding: utf8 (default, checked), latin1, utf16le')
+    .option('--seed <n>', `seed for folds and fitting (default ${DEFAULT_SEED})`, nonNegativeInt)
+    .option('--folds <k>', `folds for out-of-fold scoring (default ${DEFAULT_FOLDS})`, foldsInt)
+    .option('-b, --batch-size <n>', 'batch size for running members', positiveInt('--batch-size'))
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
+    .option('--json', 'print JSON')
+    .option('-q, --quiet', 'no progress bars');
+}
+
+export function dataSpec(file: string, f: FusionFlags): DataSpec {
+  return {
+    path: file,
+    ...(f.textColumn !== undefined ? { textColumn: f.textColumn } : {}),
+    ...(f.pairColumn !== undefined ? { pairColumn: f.pairColumn } : {}),
+    ...(f.labelColumn !== undefined ? { labelColumn: f.labelColumn } : {}),
+    ...(f.encoding !== undefined ? { encoding: f.encoding } : {}),
+  };
+}
+
+export function parseLabels(spec: string | undefined): string[] | null {
+  if (spec === undefined) return null;
+  const labels = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (labels.length < 2) throw new BertfuseError('E_USAGE', `--labels needs at least two names, got "${spec}"`);
+  return labels;
+}
+
+/** Progress bars (TTY only): one per member and dataset while running members, one per method while fitting. */
+export function fusionProgress(quiet: boolean): { members: PrepareProgress; fits: (method: string, done: number, total: number) => void; stop(): void } {
+  let bar: Progress | null = null;
+  let label = '';
+  const stage = (name: string, done: number, total: number): void => {
+    if (name !== label) {
+      bar?.stop();
+      bar = progressBar(name, quiet);
+      label = name;
+    }
+    bar!.update(done, total);
+  };
+  return {
+    members: (s, d, t) => stage(`run ${s.member}${s.dataset === 'eval' ? ' (eval data)' : ''}`, d, t),
+    fits: (m, d, t) => stage(`fit ${m}`, d, t),
+    stop: () => bar?.stop(),
+  };
+}
+
+function recipeFromFlags(members: string[], f: FusionFlags & { out?: string }): CombineRecipe {
+  if (members.length < 2) throw new BertfuseError('E_USAGE', `combine needs at least two member folders, got ${members.length}`);
+  if (!f.data) throw new BertfuseError('E_USAGE', 'combine needs --data <labelled file> to fit and score on');
+  if (!f.out) throw new BertfuseError('E_USAGE', 'combine needs --out <folder> for the combined model');
+  return {
+    members: members.map((path) => ({ path })),
+    data: dataSpec(f.data, f),
+    evalData: f.evalData ? dataSpec(f.evalData, f) : null,
+    labels: parseLabels(f.labels),
+    labelMap: parseLabelMap(f.labelMap),
+    method: f.method ?? 'auto',
+    options: parseOptionFlags(f.option),
+    seed: f.seed ?? DEFAULT_SEED,
+    folds: f.folds ?? DEFAULT_FOLDS,
+    out: f.out,
+  };
+}
+
+/** Flags given next to --recipe override the recipe's values. */
+function applyOverrides(r: CombineRecipe, f: FusionFlags & { out?: string }, members: string[]): CombineRecipe {
+  if (members.length > 0) throw new BertfuseError('E_USAGE', 'give members either on the command line or in the recipe, not both');
+  const options = { ...r.options, ...parseOptionFlags(f.option) };
+  return {
+    ...r,
+    ...(f.data ? { data: dataSpec(f.data, f) } : {}),
+    ...(f.evalData ? { evalData: dataSpec(f.evalData, f) } : {}),
+    ...(f.labels ? { labels: parseLabels(f.labels) } : {}),
+    ...(f.labelMap ? { labelMap: { ...r.labelMap, ...parseLabelMap(f.labelMap) } } : {}),
+    ...(f.method ? { method: f.method } : {}),
+    options,
+    ...(f.seed !== undefined ? { seed: f.seed } : {}),
+    ...(f.folds !== undefined ? { folds: f.folds } : {}),
+    ...(f.out ? { out: f.out } : {}),
+  };
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('combine')
+    .description('fuse two or more classifiers into ONE model folder (one model.onnx), scored honestly on your data')
+    .argument('[members...]', 'member model folders (BertForSequenceClassification)')
+    .option('-o, --out <folder>', 'where to write the combined model')
+    .option('-r, --recipe <file>', 'a combine recipe (YAML); flags given as well override it');
+  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string }) => {
+    const recipe = f.recipe ? applyOverrides(readCombineRecipe(f.recipe), f, members) : recipeFromFlags(members, f);
+    const progress = fusionProgress(Boolean(f.quiet || f.json));
+    const outcome = await combine(recipe, {
+      registry: FUSION_METHODS,
+      ...(f.batchSize ? { batchSize: f.batchSize } : {}),
+      ...(f.threads ? { runtime: { threads: f.threads } } : {}),
+      onMemberProgress: progress.members,
+      onFitProgress: progress.fits,
+    }).finally(() => progress.stop());
+    if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, manifest: outcome.manifest, result: outcome.result });
+    for (const line of membersSummary(outcome.result)) printLine(line);
+    printLine();
+    printLine(evalTable(outcome.result));
+    printLine();
+    for (const line of evalSummary(outcome.result)) printLine(line);
+    const man = outcome.manifest;
+    const io = man ? ` — inputs ${man.model.inputs.join(', ')}; outputs ${man.model.outputs.join(', ')}` : '';
+    printLine(`wrote ${outcome.out} (${outcome.exported})${io}`);
+  });
+}
