@@ -8,6 +8,7 @@ import { register as evaluate } from './commands/eval.js';
 import { register as inspect } from './commands/inspect.js';
 import { register as predict } from './commands/predict.js';
 import { register as randomCheckpoint } from './commands/random-checkpoint.js';
+import { register as report } from './commands/report.js';
 import { register as serve } from './commands/serve.js';
 
 /** The CLI only parses flags and calls the library; every command lives in ./commands. */
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`bertfuse: ${str.replace(/^error: /, '')}`) })
     // Set before the subcommands are added: they copy these settings when created.
     .exitOverride();
-  for (const register of [demo, combine, evaluate, inspect, predict, randomCheckpoint, serve]) register(program);
+  for (const register of [demo, combine, evaluate, inspect, predict, randomCheckpoint, report, serve]) register(program);
   return program;
 }
 

@@ -1,0 +1,26 @@
+import fs from 'node:fs';
+import { BertfuseError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { loadReportInput } from './load.js';
+import { renderReport, type RenderOptions } from './render.js';
+
+export interface ReportWritten {
+  readonly out: string;
+  readonly bytes: number;
+  /** False when the input carried summary metrics only (no charts from per-row data). */
+  readonly details: boolean;
+  readonly rows: number;
+  readonly disagreements: number | null;
+}
+
+/**
+ * `bertfuse report`: reads an eval result or a combined folder, renders the HTML and writes it in
+ * one rename, so `out` is either the whole new report or whatever was there before.
+ */
+export function writeReport(source: string, out: string, opts: RenderOptions = {}): ReportWritten {
+  if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'is a folder; --out needs a file name such as report.html', out);
+  const model = loadReportInput(source);
+  const html = renderReport(model, opts);
+  writeFileAtomic(out, html);
+  return { out, bytes: Buffer.byteLength(html), details: model.disagreements !== null, rows: model.rows.length, disagreements: model.disagreements?.length ?? null };
+}
