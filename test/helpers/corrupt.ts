@@ -516,10 +516,16 @@ export class PickleWriter {
     len.writeUInt32LE(b.length);
     return this.op(0x58, ...len, ...b);
   }
+  /** BININT for 32-bit values, LONG1 (little-endian two's complement) beyond. */
   int(n: number): this {
-    const b = Buffer.alloc(4);
-    b.writeInt32LE(n);
-    return this.op(0x4a, ...b);
+    if (n >= -(2 ** 31) && n < 2 ** 31) {
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(n);
+      return this.op(0x4a, ...b);
+    }
+    const b = Buffer.alloc(9);
+    b.writeBigInt64LE(BigInt(n));
+    return this.op(0x8a, 9, ...b);
   }
   global(module: string, name: string): this {
     return this.op(0x63, ...Buffer.from(`${module}\n${name}\n`, 'latin1'));
@@ -681,3 +687,89 @@ export const TEXT_INPUT_CASES: readonly DataCase[] = [
   { name: 'JSONL: text_pair is a number', file: 'pair.jsonl', bytes: utf8('{"text": "a", "text_pair": 3}\n'), code: 'E_BAD_DATA', pattern: /line 1: "text_pair" must be a string/ },
   { name: 'JSONL: a record that is null', file: 'null.jsonl', bytes: utf8('{"text": "a"}\nnull\n'), code: 'E_BAD_DATA', pattern: /line 2: expected a JSON object/ },
 ];
+
+export interface PickleCase {
+  readonly name: string;
+  readonly bytes: () => Buffer;
+  readonly code: ErrorCode | readonly ErrorCode[];
+  readonly pattern: RegExp;
+}
+
+const ROOT_PKL = 'pytorch_model/data.pkl';
+
+/** The fixture's zip with some entries replaced (undefined value = removed). */
+function fixtureZipWith(edit: Record<string, Uint8Array | undefined>, level: 0 | 6 = 0): Buffer {
+  const entries = fixtureBinEntries();
+  for (const [k, v] of Object.entries(edit)) {
+    if (v === undefined) delete entries[k];
+    else entries[k] = v;
+  }
+  return Buffer.from(zipSync(entries, { level }));
+}
+
+const single = (spec: Partial<TorchTensorSpec>, storageBytes: Uint8Array, storageKey = '0'): Buffer =>
+  torchZip(torchStateDictPickle([{ name: 'w', storageKey, storage: 'FloatStorage', numel: 4, offset: 0, shape: [4], stride: [1], ...spec }]), { [storageKey]: storageBytes });
+
+/**
+ * `pytorch_model.bin` files that must be refused: foreign globals (code execution in Python),
+ * opcodes that only exist to run code, damaged zips and pickles, storages that lie.
+ */
+export function pickleCases(): PickleCase[] {
+  const good = fs.readFileSync(FIXTURE_BIN);
+  const pkl = fixtureBinEntries()[ROOT_PKL]!;
+  const deep = (n: number): Uint8Array => {
+    const w = new PickleWriter().proto(2);
+    for (let i = 0; i < n; i++) w.emptyDict().str('k');
+    w.emptyDict();
+    for (let i = 0; i < n; i++) w.setitem();
+    return w.stop().bytes();
+  };
+  const selfRef = (): Uint8Array => {
+    const w = new PickleWriter().proto(2).emptyDict();
+    const id = w.put();
+    return w.str('me').get(id).setitem().stop().bytes();
+  };
+  return [
+    { name: 'evil-bin fixture: builtins.print', bytes: () => fs.readFileSync(path.join(fixture('evil-bin'), 'pytorch_model.bin')), code: 'E_UNSAFE_PICKLE', pattern: /references builtins\.print.*nothing was executed/ },
+    { name: 'os.system called through REDUCE', bytes: () => torchZip(new PickleWriter().proto(2).global('os', 'system').str('touch /tmp/pwned').op(0x85).reduce().stop().bytes(), {}), code: 'E_UNSAFE_PICKLE', pattern: /references os\.system/ },
+    { name: 'Python 2 name __builtin__.eval (named as builtins.eval)', bytes: () => torchZip(new PickleWriter().proto(2).global('__builtin__', 'eval').stop().bytes(), {}), code: 'E_UNSAFE_PICKLE', pattern: /references builtins\.eval/ },
+    { name: 'a foreign global inside a real state dict', bytes: () => {
+      const text = Buffer.from(pkl).toString('latin1');
+      assert.ok(text.includes('collections\nOrderedDict\n'), 'the fixture pickle names OrderedDict with GLOBAL');
+      return fixtureZipWith({ [ROOT_PKL]: Buffer.from(text.replace('collections\nOrderedDict\n', 'subprocess\nPopen\n'), 'latin1') });
+    }, code: 'E_UNSAFE_PICKLE', pattern: /references subprocess\.Popen/ },
+    { name: 'INST opcode (instantiates a class)', bytes: () => torchZip(Uint8Array.from([0x80, 2, 0x28, 0x69, ...Buffer.from('os\nsystem\n'), 0x2e]), {}), code: ['E_UNSAFE_PICKLE', 'E_BAD_PICKLE'], pattern: /INST|os\.system/ },
+    { name: 'a storage of an unsupported type', bytes: () => single({ storage: 'ComplexFloatStorage' }, f32Bytes([1, 2, 3, 4, 5, 6, 7, 8])), code: 'E_BAD_DTYPE', pattern: /storage type torch\.ComplexFloatStorage is not supported/ },
+    { name: 'empty file', bytes: () => Buffer.alloc(0), code: 'E_BAD_PICKLE', pattern: /not a PyTorch checkpoint/ },
+    { name: 'random bytes', bytes: () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24)), code: 'E_BAD_PICKLE', pattern: /not a PyTorch checkpoint/ },
+    { name: 'legacy (pre-1.6) raw pickle', bytes: () => Buffer.from(new PickleWriter().proto(2).emptyDict().stop().bytes()), code: 'E_BAD_PICKLE', pattern: /legacy PyTorch format .*re-save it/ },
+    { name: 'zip truncated to half', bytes: () => good.subarray(0, good.length >> 1), code: 'E_BAD_PICKLE', pattern: /not a complete zip archive .*truncated/ },
+    { name: 'zip missing its last byte', bytes: () => good.subarray(0, good.length - 1), code: 'E_BAD_PICKLE', pattern: /not a complete zip archive|central directory/ },
+    { name: 'zip central directory offset points past the end', bytes: () => {
+      const b = Buffer.from(good);
+      const eocd = b.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+      b.writeUInt32LE(b.length, eocd + 16);
+      return b;
+    }, code: 'E_BAD_PICKLE', pattern: /central directory runs past the end/ },
+    { name: 'zip without data.pkl', bytes: () => fixtureZipWith({ [ROOT_PKL]: undefined }), code: 'E_BAD_PICKLE', pattern: /no <root>\/data\.pkl/ },
+    { name: 'zip with two data.pkl', bytes: () => fixtureZipWith({ 'other/data.pkl': pkl }), code: 'E_BAD_PICKLE', pattern: /2 data\.pkl entries/ },
+    { name: 'big-endian storages', bytes: () => fixtureZipWith({ 'pytorch_model/byteorder': Buffer.from('big') }), code: 'E_BAD_PICKLE', pattern: /big-endian; only little-endian/ },
+    { name: 'data.pkl cut short (no STOP)', bytes: () => fixtureZipWith({ [ROOT_PKL]: pkl.subarray(0, pkl.length >> 1) }), code: 'E_BAD_PICKLE', pattern: /unexpected end of pickle data|truncated/ },
+    { name: 'data.pkl with an unknown opcode', bytes: () => fixtureZipWith({ [ROOT_PKL]: Uint8Array.from([0x80, 2, 0xfe, 0x2e]) }), code: 'E_BAD_PICKLE', pattern: /pickle byte 2/ },
+    { name: 'data.pkl protocol 9', bytes: () => fixtureZipWith({ [ROOT_PKL]: Uint8Array.from([0x80, 9, 0x7d, 0x2e]) }), code: 'E_BAD_PICKLE', pattern: /protocol newer than 5/ },
+    { name: 'BINBYTES8 length past the end', bytes: () => torchZip(Uint8Array.from([0x80, 2, 0x8e, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x2e]), {}), code: 'E_BAD_PICKLE', pattern: /runs past the end of the pickle/ },
+    { name: 'memo read before write', bytes: () => torchZip(new PickleWriter().proto(2).get(5).stop().bytes(), {}), code: 'E_BAD_PICKLE', pattern: /memo index 5 was never stored/ },
+    { name: 'stack underflow', bytes: () => torchZip(new PickleWriter().proto(2).setitem().stop().bytes(), {}), code: 'E_BAD_PICKLE', pattern: /stack underflow/ },
+    { name: 'top-level object is a list', bytes: () => torchZip(new PickleWriter().proto(2).op(0x5d).stop().bytes(), {}), code: 'E_BAD_PICKLE', pattern: /no state dict/ },
+    { name: 'state dict with no tensors', bytes: () => torchZip(new PickleWriter().proto(2).emptyDict().str('epoch').int(3).setitem().stop().bytes(), {}), code: 'E_BAD_PICKLE', pattern: /holds no tensors/ },
+    { name: 'a dict that contains itself', bytes: () => torchZip(selfRef(), {}), code: 'E_BAD_PICKLE', pattern: /contains itself|nested|cycle|deep/ },
+    { name: 'dicts nested 100,000 deep', bytes: () => torchZip(deep(100_000), {}), code: 'E_BAD_PICKLE', pattern: /nested|deep/ },
+    { name: 'a storage missing from the archive', bytes: () => fixtureZipWith({ 'pytorch_model/data/0': undefined }), code: 'E_BAD_PICKLE', pattern: /storage "0" is missing from the archive/ },
+    { name: 'a storage shorter than its tensor', bytes: () => fixtureZipWith({ 'pytorch_model/data/0': new Uint8Array(8) }), code: 'E_BAD_PICKLE', pattern: /storage "0" has 8 bytes but F32\[64\] needs 256/ },
+    { name: 'a storage claiming 2^50 elements', bytes: () => single({ numel: 2 ** 50, shape: [2 ** 25, 2 ** 25], stride: [2 ** 25, 1] }, f32Bytes([1, 2])), code: 'E_BAD_PICKLE', pattern: /storage "0" has 8 bytes but F32\[1125899906842624\]/ },
+    { name: 'a tensor view past its storage', bytes: () => single({ offset: 2 }, f32Bytes([1, 2, 3, 4])), code: 'E_BAD_PICKLE', pattern: /reaches element 5 of a 4-element storage "0"/ },
+    { name: 'a stride-0 view of 10^12 elements over one value', bytes: () => single({ numel: 1, shape: [1e6, 1e6], stride: [0, 0] }, f32Bytes([1])), code: 'E_BAD_PICKLE', pattern: /elements|stride|overlap/ },
+    { name: 'size and stride of different lengths', bytes: () => single({ shape: [2, 2], stride: [2] }, f32Bytes([1, 2, 3, 4])), code: 'E_BAD_PICKLE', pattern: /2 dims but stride has 1/ },
+    { name: 'a storage key that is a path', bytes: () => single({ storageKey: '../../x' }, f32Bytes([1, 2, 3, 4]), '0'), code: 'E_BAD_PICKLE', pattern: /storage key "\.\.\/\.\.\/x" is not a plain name/ },
+  ];
+}

@@ -1,0 +1,16 @@
+/**
+ * Cases that fail because of code owned by another part of the project, reported in
+ * test/reliability/FINDINGS.md. Listed here so the test still runs and reports (as `todo`) instead of
+ * failing everyone's `npm test`; remove an entry as soon as its owner fixes it (the test then
+ * passes as a plain test again). `scripts/reliability-table.ts` counts these separately.
+ */
+const KNOWN: Readonly<Record<string, string>> = {
+  'a dict that contains itself': 'FINDINGS.md P1: src/checkpoint/pickle/torch-bin.ts flatten() recurses forever (RangeError)',
+  'dicts nested 100,000 deep': 'FINDINGS.md P2: src/checkpoint/pickle/torch-bin.ts flatten() overflows the stack (RangeError)',
+  'a stride-0 view of 10^12 elements over one value': 'FINDINGS.md P3: pickle reader allocates numel(shape) without bounding it by the storage (RangeError)',
+};
+
+export function knownIssue(caseName: string): { todo?: string } {
+  const why = KNOWN[caseName];
+  return why ? { todo: why } : {};
+}
