@@ -20,3 +20,22 @@ export { openTorchBin, TorchBinStore } from './checkpoint/pickle/torch-bin.js';
 export { resolveModelPath, parseHubId, hubCacheDir, findCachedSnapshot, downloadToCache, type HubOptions, type HubId } from './checkpoint/hub.js';
 export { createServer, SERVE_DEFAULTS, type ServeOptions, type PredictResponse, type PredictionJson, type LabelScores } from './serve/server.js';
 export type { ServeLimits } from './serve/request.js';
+export { readLabelled, parseLabelled, type LabelledData, type LabelledFormat, type ReadLabelledOptions } from './data/labelled.js';
+export { kFolds, foldSplit } from './data/folds.js';
+export { FUSION_METHODS, getFusionMethod } from './fusion/registry.js';
+export { resolveOptions, type OptionValue, type ResolvedOptions } from './fusion/options.js';
+export { fitTemperature } from './fusion/temperature.js';
+export {
+  classificationMetrics,
+  accuracy,
+  macroF1,
+  logLoss,
+  expectedCalibrationError,
+  reliabilityBins,
+  agreement,
+  oracleAccuracy,
+  confusionMatrix,
+  predictions,
+  type ClassificationMetrics,
+  type ReliabilityBin,
+} from './eval/metrics.js';
