@@ -1,9 +1,16 @@
 import { GraphBuilder, type ModelProto } from './onnx-builder.js';
-import { emitBert, type BertWeights } from './bert-graph.js';
+import { emitBert, type BertWeights, type EncoderOps } from './bert-graph.js';
+import { quantizeGraph, type QuantizeMode, type QuantizeOptions } from './quantize.js';
 
 export interface SingleModelOptions {
   /** Also expose pooled and [CLS] hidden states as outputs `pooled` and `cls_hidden`. */
   readonly embeddings?: boolean;
+  /** Kernel choice for the encoder (default: DEFAULT_OPS, the fastest measured). */
+  readonly ops?: Partial<EncoderOps>;
+  /** Dynamic int8 quantisation of the encoder's linear layers (off by default: it changes outputs). */
+  readonly quantize?: QuantizeMode | null;
+  /** Kernel choice and weight range for `quantize`. */
+  readonly quantizeOptions?: QuantizeOptions;
 }
 
 /** The standard one-model graph: inputs input_ids / attention_mask / token_type_ids, output logits. */
@@ -14,7 +21,8 @@ export function buildBertGraph(w: BertWeights, opts: SingleModelOptions = {}): G
     attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
     tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
   };
-  const out = emitBert(g, w, inputs);
+  const out = emitBert(g, w, inputs, opts.ops ? { ops: opts.ops } : {});
+  if (opts.quantize === 'int8') quantizeGraph(g, opts.quantizeOptions);
   const H = w.config.hiddenSize;
   if (out.logits) {
     const dims = w.config.architecture === 'BertForMaskedLM' ? ['batch', 'sequence', w.config.vocabSize] : ['batch', w.config.labels?.length ?? 2];
