@@ -208,6 +208,18 @@ test('code-running opcodes, bad views and broken archives are refused with clear
   const text = path.join(dir, 'text.bin');
   fs.writeFileSync(text, 'hello');
   rejects(() => openTorchBin(text), 'E_BAD_PICKLE', /not a PyTorch checkpoint/);
+  // A dict that contains itself (through the memo), and dicts nested 10,000 deep.
+  const selfRef = new PickleWriter().proto().op(0x7d);
+  const slot = selfRef.put();
+  rejects(() => openTorchBin(write('self.bin', selfRef.str('me').get(slot).op(0x73).stop().bytes())), 'E_BAD_PICKLE', /contains itself/);
+  const deep = new PickleWriter().proto();
+  for (let i = 0; i < 10_000; i++) deep.op(0x7d).str('k');
+  deep.op(0x7d);
+  for (let i = 0; i < 10_000; i++) deep.op(0x73);
+  rejects(() => openTorchBin(write('deep.bin', deep.stop().bytes())), 'E_BAD_PICKLE', /nested more than 32 deep/);
+  // A stride-0 view claiming 10^12 elements over a 1-element storage.
+  const huge: ViewSpec = { name: 'w', key: '0', storageType: 'FloatStorage', numel: 1, offset: 0, shape: [1000000, 1000000], stride: [0, 0] };
+  rejects(() => openTorchBin(write('huge.bin', stateDictPickle([huge]), { '0': f32Bytes([1]) })), 'E_BAD_PICKLE', /1000000000000 elements .* too large/);
   // Big-endian storages.
   const be = path.join(dir, 'be.bin');
   writeTorchZip(be, stateDictPickle([ok]), { '7': f32Bytes([1, 2, 3, 4]) }, { byteorder: 'big' });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { BertfuseError } from '../../errors.js';
 import { DTYPE_BYTES, decodeToFloat32 } from '../dtype.js';
 import { numel, type Tensor, type TensorInfo, type TensorStore } from '../tensor-store.js';
-import { TensorView, TorchStateDictHost } from './torch-host.js';
+import { TensorView, TorchStateDictHost, checkViewSize } from './torch-host.js';
 import { Unpickler } from './unpickler.js';
 import { PyDict, type PickleValue } from './values.js';
 import { ZipArchive } from './zip-archive.js';
@@ -58,14 +58,19 @@ export function gatherStrided(src: Float32Array, shape: readonly number[], strid
   return out;
 }
 
-function flatten(dict: PyDict, prefix: string, into: Map<string, TensorView>, file: string): void {
+/** State dicts are flat or nested a level or two (`{"model": {...}}`); deeper is not a checkpoint. */
+const MAX_NESTING = 32;
+
+function flatten(dict: PyDict, prefix: string, into: Map<string, TensorView>, file: string, ancestors: PyDict[] = []): void {
+  if (ancestors.includes(dict)) throw new BertfuseError('E_BAD_PICKLE', `the dict at "${prefix}" contains itself`, file);
+  if (ancestors.length >= MAX_NESTING) throw new BertfuseError('E_BAD_PICKLE', `dicts nested more than ${MAX_NESTING} deep (at "${prefix.slice(0, 80)}…")`, file);
   for (const [k, v] of dict.entries) {
     if (typeof k !== 'string') continue;
     if (v instanceof TensorView) {
       if (into.has(prefix + k)) throw new BertfuseError('E_BAD_PICKLE', `tensor name "${prefix + k}" appears twice`, file);
       into.set(prefix + k, v);
     } else if (v instanceof PyDict) {
-      flatten(v, `${prefix}${k}.`, into, file);
+      flatten(v, `${prefix}${k}.`, into, file, [...ancestors, dict]);
     }
     // Other values (ints, strings, None) in a checkpoint dict carry no weights; they are skipped.
   }
@@ -135,6 +140,7 @@ export class TorchBinStore implements TensorStore {
     const tensors = new Map<string, TensorView>();
     flatten(value, '', tensors, file);
     if (tensors.size === 0) throw new BertfuseError('E_BAD_PICKLE', 'the state dict holds no tensors', file);
+    for (const [name, v] of tensors) checkViewSize(name, v, file);
     return new TorchBinStore(file, zip, root, tensors);
   }
 

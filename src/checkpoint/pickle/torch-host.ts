@@ -12,6 +12,11 @@ import { HostObject, PyDict, PyGlobal, PyTuple, typeName, type PickleValue } fro
  * `('storage', torch.FloatStorage, key, location, numel)` naming the zip entry `<root>/data/<key>`.
  */
 
+/** The most elements one tensor may have: typed arrays in V8 stop near 2^32 bytes. */
+const MAX_ELEMENTS = 2 ** 30;
+/** The most elements a view may have beyond its storage's size (an expanded buffer such as position_ids). */
+const MAX_EXPANDED = 2 ** 24;
+
 /** torch's typed storage classes and the element type of their bytes. */
 export const STORAGE_DTYPES: Readonly<Record<string, DType>> = {
   FloatStorage: 'F32',
@@ -61,6 +66,18 @@ export class TensorView extends HostObject {
     readonly stride: readonly number[],
   ) {
     super();
+  }
+}
+
+/**
+ * Views that repeat elements (stride 0) may name more elements than their storage holds, but not
+ * without bound: reading a tensor materialises every element. Checked once the storages are known
+ * to be real, so a lying storage size is reported as such first.
+ */
+export function checkViewSize(name: string, v: TensorView, file: string): void {
+  const elements = v.shape.reduce((a, d) => a * d, 1);
+  if (elements > MAX_ELEMENTS || (elements > v.storage.numel && elements > MAX_EXPANDED)) {
+    throw new BertfuseError('E_BAD_PICKLE', `tensor "${name}" is a view of ${elements} elements (size [${v.shape}], stride [${v.stride}]) over a ${v.storage.numel}-element storage "${v.storage.key}": too large to be a weight`, file);
   }
 }
 
