@@ -85,7 +85,7 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
   try {
     doc = YAML.parse(text);
   } catch (e) {
-    fail(`invalid YAML (${(e as Error).message.split('\n')[0]})`, source);
+    fail(`not a combine recipe: invalid YAML (${(e as Error).message.split('\n')[0]})`, source);
   }
   if (!isObject(doc)) fail('a combine recipe is a YAML mapping (members, data, method, out, ...)', source);
   checkKeys(doc, TOP_KEYS, 'recipe', source);
