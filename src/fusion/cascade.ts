@@ -3,7 +3,7 @@ import { attr } from '../graph/onnx-builder.js';
 import { logMixture, logSoftmax, rowArgmax } from './log-probs.js';
 import { emitLogMixture, emitLogSoftmax } from './onnx-ops.js';
 import { option, resolveOptions } from './options.js';
-import { checkOutputs, ParamReader } from './params.js';
+import { checkFit, checkOutputs, ParamReader } from './params.js';
 import { memberTemperatures } from './temperature.js';
 import type { FusionMethod, MemberOutputs, ParamSpec } from './types.js';
 
@@ -71,7 +71,7 @@ export const cascade: FusionMethod<CascadeParams> = {
   options: OPTIONS,
   fit(outputs, ctx, options) {
     const o = resolveOptions('cascade', OPTIONS, options);
-    checkOutputs('cascade', outputs, 2);
+    checkFit('cascade', outputs, ctx.labels, 2);
     const fallback = option.choice(o, 'fallback', FALLBACKS);
     const objective = option.choice(o, 'objective', OBJECTIVES);
     const budget = option.number(o, 'max_fallback');

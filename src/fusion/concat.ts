@@ -4,7 +4,7 @@ import { fitHeadWithCv, headLogProbs, l2GridFromOptions, l2Options, type CvScore
 import { exp } from './log-probs.js';
 import { emitConcatFeatures, emitLinear, emitLogSoftmax } from './onnx-ops.js';
 import { option, resolveOptions } from './options.js';
-import { checkOutputs, ParamReader, toRows } from './params.js';
+import { checkFit, checkOutputs, ParamReader, toRows } from './params.js';
 import type { EmitInputs, FusionMethod, MemberOutputs, ParamSpec } from './types.js';
 
 /**
@@ -75,7 +75,7 @@ export const concat: FusionMethod<ConcatParams> = {
     const o = resolveOptions('concat', OPTIONS, options);
     const embedding = option.choice(o, 'embedding', EMBEDDINGS);
     const grid = l2GridFromOptions('concat', o);
-    checkOutputs('concat', outputs);
+    checkFit('concat', outputs, ctx.labels);
     const { blocks, widths } = embeddings(outputs, embedding);
     const raw = concatRows(blocks, widths, outputs.n);
     const mean: number[] = [];

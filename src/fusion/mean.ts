@@ -10,7 +10,7 @@ export const mean: FusionMethod<PoolParams> = {
   options: CALIBRATION_OPTIONS,
   fit(outputs, ctx, options) {
     const o = resolveOptions('mean', CALIBRATION_OPTIONS, options);
-    return fitPool('arithmetic', outputs, ctx, { calibrate: option.boolean(o, 'calibrate'), postTemperature: option.boolean(o, 'post_temperature'), fitWeights: false });
+    return fitPool('arithmetic', 'mean', outputs, ctx, { calibrate: option.boolean(o, 'calibrate'), postTemperature: option.boolean(o, 'post_temperature'), fitWeights: false });
   },
   apply: (outputs, params) => exp(applyPool('arithmetic', 'mean', outputs, params)),
   emit: (g, inputs, params) => emitPool('arithmetic', 'mean', g, inputs, params),

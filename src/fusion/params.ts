@@ -54,6 +54,17 @@ export function checkOutputs(method: string, outputs: MemberOutputs, minMembers 
   }
 }
 
+/** `checkOutputs` plus what fitting needs: at least one row, one gold label per row, in range. */
+export function checkFit(method: string, outputs: MemberOutputs, labels: ArrayLike<number>, minMembers = 1): void {
+  checkOutputs(method, outputs, minMembers);
+  if (outputs.n === 0) throw new BertfuseError('E_BAD_DATA', `fusion method "${method}": no rows to fit on`);
+  if (labels.length !== outputs.n) throw new Error(`fusion method "${method}": ${labels.length} labels for ${outputs.n} rows`);
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i]!;
+    if (!Number.isInteger(y) || y < 0 || y >= outputs.k) throw new Error(`fusion method "${method}": label ${y} at row ${i} is outside 0..${outputs.k - 1}`);
+  }
+}
+
 /** Row-major [rows][cols] as nested arrays, for JSON. */
 export function toRows(data: ArrayLike<number>, rows: number, cols: number): number[][] {
   return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => data[r * cols + c]!));

@@ -2,7 +2,7 @@ import type { GraphBuilder } from '../graph/onnx-builder.js';
 import { fitMixtureWeights } from './mixture-weights.js';
 import { logMixture, logSoftmax, weightedSum } from './log-probs.js';
 import { emitLogMixture, emitLogSoftmax, emitWeightedSum } from './onnx-ops.js';
-import { checkOutputs, ParamReader } from './params.js';
+import { checkFit, checkOutputs, ParamReader } from './params.js';
 import { fitTemperature, memberTemperatures } from './temperature.js';
 import type { EmitInputs, FitContext, MemberOutputs, ParamSpec } from './types.js';
 
@@ -26,7 +26,8 @@ export const CALIBRATION_OPTIONS: readonly ParamSpec[] = [
   { name: 'post_temperature', type: 'boolean', default: false, description: 'fit one more temperature on the pooled log-probabilities' },
 ];
 
-export function fitPool(kind: PoolKind, outputs: MemberOutputs, ctx: FitContext, o: { calibrate: boolean; postTemperature: boolean; fitWeights: boolean }): PoolParams {
+export function fitPool(kind: PoolKind, method: string, outputs: MemberOutputs, ctx: FitContext, o: { calibrate: boolean; postTemperature: boolean; fitWeights: boolean }): PoolParams {
+  checkFit(method, outputs, ctx.labels);
   const M = outputs.members.length;
   const temperatures = memberTemperatures(outputs, ctx, o.calibrate);
   const logps = outputs.members.map((m, i) => logSoftmax(m.logits, outputs.k, temperatures[i]));

@@ -15,7 +15,7 @@ export const softVote: FusionMethod<PoolParams> = {
   options: CALIBRATION_OPTIONS,
   fit(outputs, ctx, options) {
     const o = resolveOptions('soft_vote', CALIBRATION_OPTIONS, options);
-    return fitPool('geometric', outputs, ctx, { calibrate: option.boolean(o, 'calibrate'), postTemperature: option.boolean(o, 'post_temperature'), fitWeights: false });
+    return fitPool('geometric', 'soft_vote', outputs, ctx, { calibrate: option.boolean(o, 'calibrate'), postTemperature: option.boolean(o, 'post_temperature'), fitWeights: false });
   },
   apply: (outputs, params) => exp(applyPool('geometric', 'soft_vote', outputs, params)),
   emit: (g, inputs, params) => emitPool('geometric', 'soft_vote', g, inputs, params),

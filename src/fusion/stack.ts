@@ -3,7 +3,7 @@ import { fitHeadWithCv, headLogProbs, l2GridFromOptions, l2Options, type CvScore
 import { exp, logSoftmax } from './log-probs.js';
 import { emitConcatFeatures, emitLinear, emitLogSoftmax } from './onnx-ops.js';
 import { resolveOptions } from './options.js';
-import { checkOutputs, ParamReader, toRows } from './params.js';
+import { checkFit, checkOutputs, ParamReader, toRows } from './params.js';
 import type { FusionMethod, MemberOutputs } from './types.js';
 
 /**
@@ -41,7 +41,7 @@ export const stack: FusionMethod<StackParams> = {
   options: OPTIONS,
   fit(outputs, ctx, options) {
     const grid = l2GridFromOptions('stack', resolveOptions('stack', OPTIONS, options));
-    checkOutputs('stack', outputs);
+    checkFit('stack', outputs, ctx.labels);
     const f = stackFeatures(outputs);
     const { k } = outputs;
     const { theta, l2, cv } = fitHeadWithCv(f, ctx.labels, k, grid, ctx.folds, ctx.seed);

@@ -2,7 +2,7 @@ import { attr } from '../graph/onnx-builder.js';
 import { exp, logSoftmax, rowArgmax } from './log-probs.js';
 import { emitLogSoftmax, emitWeightedSum } from './onnx-ops.js';
 import { option, resolveOptions } from './options.js';
-import { checkOutputs, ParamReader } from './params.js';
+import { checkFit, checkOutputs, ParamReader } from './params.js';
 import { memberTemperatures } from './temperature.js';
 import type { FusionMethod, ParamSpec } from './types.js';
 
@@ -34,7 +34,7 @@ export const vote: FusionMethod<VoteParams> = {
   options: OPTIONS,
   fit(outputs, ctx, options) {
     const o = resolveOptions('vote', OPTIONS, options);
-    checkOutputs('vote', outputs);
+    checkFit('vote', outputs, ctx.labels);
     return { temperatures: memberTemperatures(outputs, ctx, option.boolean(o, 'calibrate')) };
   },
   apply(outputs, params) {

@@ -14,7 +14,7 @@ export const weighted: FusionMethod<PoolParams> = {
   options: CALIBRATION_OPTIONS,
   fit(outputs, ctx, options) {
     const o = resolveOptions('weighted', CALIBRATION_OPTIONS, options);
-    return fitPool('arithmetic', outputs, ctx, { calibrate: option.boolean(o, 'calibrate'), postTemperature: option.boolean(o, 'post_temperature'), fitWeights: true });
+    return fitPool('arithmetic', 'weighted', outputs, ctx, { calibrate: option.boolean(o, 'calibrate'), postTemperature: option.boolean(o, 'post_temperature'), fitWeights: true });
   },
   apply: (outputs, params) => exp(applyPool('arithmetic', 'weighted', outputs, params)),
   emit: (g, inputs, params) => emitPool('arithmetic', 'weighted', g, inputs, params),

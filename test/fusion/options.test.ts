@@ -63,3 +63,14 @@ test('methods refuse bad fits and fitted params that do not match the members', 
   assert.throws(() => getFusionMethod('cascade').fit({ ...two, members: two.members.slice(0, 1) }, ctx, {}), recipe(/"cascade" needs at least 2 members, got 1/));
   assert.throws(() => getFusionMethod('cascade').apply(two, { temperatures: [1, 1], threshold: 0.5, fallback: 'best' }), recipe(/"fallback" must be one of mean, second/));
 });
+
+test('fitting on no rows is a clear error', () => {
+  const empty: MemberOutputs = { n: 0, k: 2, members: two.members.map((m) => ({ ...m, logits: new Float64Array(0) })) };
+  for (const m of FUSION_METHODS) {
+    assert.throws(
+      () => m.fit(empty, { labels: new Int32Array(0), seed: 0, folds: 2 }, {}),
+      (e: unknown) => e instanceof BertfuseError && e.code === 'E_BAD_DATA' && e.message.includes(`"${m.name}": no rows to fit on`),
+      m.name,
+    );
+  }
+});
