@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Checkpoint } from '../checkpoint/load.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
-import { decodeText } from '../data/encoding.js';
+import { readLabelled } from '../data/labelled.js';
 import { BertfuseError } from '../errors.js';
 import { loadClassifier, type Classifier } from '../runtime/classifier.js';
 import type { RuntimeOptions } from '../runtime/session.js';
@@ -11,7 +10,7 @@ import type { RuntimeOptions } from '../runtime/session.js';
 export interface EvalSet {
   readonly file: string;
   readonly task?: string | null;
-  /** Names for integer labels (label i = names[i]); default: the task's label list. */
+  /** Names for integer labels (label i = names[i]); default: the task's first member's label order. */
   readonly labelNames?: readonly string[] | null;
 }
 
@@ -29,41 +28,6 @@ interface TaskInfo {
   readonly labels: readonly string[];
   readonly folder: string;
   readonly members: readonly string[];
-}
-
-interface Labelled {
-  readonly inputs: TextInput[];
-  readonly gold: string[];
-}
-
-const TEXT_COLUMNS = ['text', 'sentence', 'content', 'review'];
-
-/** `label<TAB>text` with a header row; integer labels are mapped through `names`. */
-export function readLabelledTsv(file: string, names: readonly string[]): Labelled {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch {
-    throw new BertfuseError('E_MISSING_FILE', 'cannot read evaluation file', file);
-  }
-  const lines = decodeText(bytes, file).split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = (lines[0] ?? '').split('\t').map((h) => h.trim().toLowerCase());
-  const li = header.indexOf('label');
-  const ti = header.findIndex((h) => TEXT_COLUMNS.includes(h));
-  if (li < 0 || ti < 0) throw new BertfuseError('E_BAD_DATA', `expected a TSV header with "label" and a text column (${TEXT_COLUMNS.join(', ')}), got [${header.join(', ')}]`, file);
-  const inputs: TextInput[] = [];
-  const gold: string[] = [];
-  lines.slice(1).forEach((l, k) => {
-    const cols = l.split('\t');
-    const raw = (cols[li] ?? '').trim();
-    const label = /^\d+$/.test(raw) ? names[Number(raw)] : raw;
-    if (label === undefined || !names.includes(label)) {
-      throw new BertfuseError('E_LABEL_MISMATCH', `line ${k + 2}: label "${raw}" is not one of ${names.map((n, i) => `${i}=${n}`).join(', ')}`, file);
-    }
-    inputs.push({ text: cols[ti] ?? '' });
-    gold.push(label);
-  });
-  return { inputs, gold };
 }
 
 /** Probabilities re-ordered to `labels` by name. */
@@ -101,7 +65,10 @@ export async function evaluateMerged(dir: string, tasks: readonly TaskInfo[], me
       const msg = set.task ? `no task "${set.task}" (tasks: ${tasks.map((t) => t.task).join(', ')})` : `the merge has ${tasks.length} tasks (${tasks.map((t) => t.task).join(', ')}): name one as <task>=<file>`;
       throw new BertfuseError('E_USAGE', msg, set.file);
     }
-    const data = readLabelledTsv(set.file, set.labelNames ?? members.find((m) => m.name === task.members[0])?.config.labels ?? task.labels);
+    // Integer labels index the task's first member's own label order (sst2_dev: 0 = negative).
+    const names = set.labelNames ?? members.find((m) => m.name === task.members[0])?.config.labels ?? task.labels;
+    const read = readLabelled(set.file, { labels: names });
+    const data = { inputs: read.inputs, gold: Array.from(read.labels, (i) => read.labelNames[i]!) };
     const file = path.basename(set.file);
     const own = members.filter((m) => task.members.includes(m.name));
     const memberProbs: Float64Array[] = [];

@@ -135,7 +135,8 @@ export function buildStatsGraph(models: readonly Checkpoint[], requests: readonl
     }
     return { value: v, width: tap.point.width };
   };
-  const axis0 = g.constInt64([0], [1], 'axis0');
+  let axis0: string | null = null;
+  const reduceAxis = (): string => (axis0 ??= g.constInt64([0], [1], 'axis0'));
   requests.forEach((r, i) => {
     const name = `stat_${i}`;
     switch (r.kind) {
@@ -146,12 +147,12 @@ export function buildStatsGraph(models: readonly Checkpoint[], requests: readonl
       }
       case 'sum': {
         const x = flat(r.model, r.key);
-        g.output(g.op('ReduceSum', [x.value, axis0], { keepdims: attr.int(0) }), name, 'float', [x.width]);
+        g.output(g.op('ReduceSum', [x.value, reduceAxis()], { keepdims: attr.int(0) }), name, 'float', [x.width]);
         break;
       }
       case 'sumsq': {
         const x = flat(r.model, r.key);
-        g.output(g.op('ReduceSum', [g.op('Mul', [x.value, x.value]), axis0], { keepdims: attr.int(0) }), name, 'float', [x.width]);
+        g.output(g.op('ReduceSum', [g.op('Mul', [x.value, x.value]), reduceAxis()], { keepdims: attr.int(0) }), name, 'float', [x.width]);
         break;
       }
       case 'cross': {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
-import { readLabelledTsv } from '../../src/merge/evaluate.js';
+import { readLabelled } from '../../src/data/labelled.js';
 import { loadClassifier } from '../../src/runtime/classifier.js';
 import { argmaxRow } from '../../src/util/math.js';
 import { merge, type MergeResult } from '../../src/merge/merge.js';
@@ -45,7 +45,8 @@ async function run(method: string): Promise<MergeResult> {
 
 /** Accuracy on the 872 SST-2 dev rows, labels compared by name. */
 async function sst2Accuracy(dir: string): Promise<number> {
-  const data = readLabelledTsv(SST2_DEV, ['negative', 'positive']);
+  const read = readLabelled(SST2_DEV, { labels: ['negative', 'positive'] });
+  const data = { inputs: read.inputs, gold: Array.from(read.labels, (i) => read.labelNames[i]!) };
   const c = await loadClassifier(dir, { runtime: { threads: 1 } });
   try {
     const p = await c.predictProba(data.inputs);
