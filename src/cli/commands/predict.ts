@@ -1,10 +1,11 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { TextInput } from '../../checkpoint/tokenizer.js';
 import { readTextInputs } from '../../data/texts.js';
 import { BertfuseError } from '../../errors.js';
 import { loadClassifier } from '../../runtime/classifier.js';
 import { predict } from '../../runtime/predict.js';
 import { positiveInt, printLine } from '../output.js';
+import { QUANTIZE_MODES, type QuantizeMode } from '../../graph/quantize.js';
 import { progressBar } from '../progress.js';
 import { renderTable } from '../table.js';
 
@@ -16,7 +17,14 @@ interface PredictFlags {
   json?: boolean;
   batchSize: number;
   threads?: number;
+  quantize?: QuantizeMode;
   quiet?: boolean;
+}
+
+function quantizeMode(v: string): QuantizeMode {
+  const mode = QUANTIZE_MODES.find((m) => m === v);
+  if (!mode) throw new InvalidArgumentError(`--quantize must be one of: ${QUANTIZE_MODES.join(', ')}`);
+  return mode;
 }
 
 function clip(s: string, n: number): string {
@@ -36,6 +44,7 @@ export function register(program: Command): void {
     .option('--json', 'one JSON record per input line (JSON Lines)')
     .option('-b, --batch-size <n>', 'batch size', positiveInt('--batch-size'), 32)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
+    .option('--quantize <mode>', 'int8: dynamic int8 quantisation of the encoder (faster; outputs shift slightly)', quantizeMode)
     .option('-q, --quiet', 'no progress bar')
     .action(async (modelPath: string, f: PredictFlags) => {
       let inputs: TextInput[];
@@ -45,7 +54,8 @@ export function register(program: Command): void {
         if (f.textPair !== undefined && f.text.length !== 1) throw new BertfuseError('E_USAGE', '--text-pair needs exactly one --text');
         inputs = f.text.map((t) => ({ text: t, textPair: f.textPair ?? null }));
       } else throw new BertfuseError('E_USAGE', 'nothing to predict: give --text "..." or --input <file>');
-      const model = await loadClassifier(modelPath, { runtime: f.threads ? { threads: f.threads } : {} });
+      const download = progressBar('download', f.quiet);
+      const model = await loadClassifier(modelPath, { runtime: f.threads ? { threads: f.threads } : {}, ...(f.quantize ? { quantize: f.quantize } : {}), hub: { onProgress: (d, t) => download.update(d, t) } }).finally(() => download.stop());
       const bar = progressBar('predict', f.quiet || inputs.length < 64);
       try {
         const preds = await predict(model, inputs, { batchSize: f.batchSize, onProgress: (d, t) => bar.update(d, t) });
