@@ -8,6 +8,7 @@ const KNOWN: Readonly<Record<string, string>> = {
   'a dict that contains itself': 'FINDINGS.md P1: src/checkpoint/pickle/torch-bin.ts flatten() recurses forever (RangeError)',
   'dicts nested 100,000 deep': 'FINDINGS.md P2: src/checkpoint/pickle/torch-bin.ts flatten() overflows the stack (RangeError)',
   'a stride-0 view of 10^12 elements over one value': 'FINDINGS.md P3: pickle reader allocates numel(shape) without bounding it by the storage (RangeError)',
+  'combined: bertfuse.json model file escapes the folder': 'FINDINGS.md A1: src/artifact/manifest.ts readManifest() does not confine model.file to the folder',
 };
 
 export function knownIssue(caseName: string): { todo?: string } {
