@@ -98,7 +98,13 @@ export async function resolveModelPath(target: string, opts: HubOptions = {}): P
   if (offline) {
     throw new BertfuseError('E_HUB', `"${target}" is not a file or folder, and ${id.repo}@${id.revision} is not in the Hugging Face cache (${cacheDir}); HF_HUB_OFFLINE is set, so it was not downloaded`);
   }
-  return downloadToCache(id, { ...opts, cacheDir });
+  try {
+    return await downloadToCache(id, { ...opts, cacheDir });
+  } catch (e) {
+    // A typo in a local path reads like a hub id: say both.
+    if (e instanceof BertfuseError && e.code === 'E_HUB') throw new BertfuseError('E_HUB', `"${target}" is not a file or folder, and ${e.message}`);
+    throw e;
+  }
 }
 
 /** A fetch that gives up when the response has not started in time; the body may then take as long as it needs. */
