@@ -5,12 +5,15 @@ import { after, before, describe, test } from 'node:test';
 import { readManifest } from '../../src/artifact/manifest.js';
 import { CombinedClassifier, registerCombinedLoader } from '../../src/artifact/read.js';
 import { writeCombined } from '../../src/artifact/write.js';
-import type { FusionMethod } from '../../src/fusion/types.js';
+import { getFusionMethod } from '../../src/fusion/registry.js';
+import type { FusionMethod, FusionParams } from '../../src/fusion/types.js';
 import { loadMembers, type MemberSet } from '../../src/members/load.js';
 import { runMembers, type MemberRun } from '../../src/members/run.js';
 import { loadClassifier } from '../../src/runtime/classifier.js';
 import { FIXTURES, fixture, tempDir } from '../helpers/fixtures.js';
 import { readSst2Dev, testWeightedMean } from '../members/shared.js';
+
+const weighted = getFusionMethod('weighted');
 
 const fixtureSha = (name: string): string =>
   (JSON.parse(fs.readFileSync(path.join(FIXTURES, 'manifest.json'), 'utf8')) as { models: { folder: string; model_safetensors_sha256: string }[] }).models.find((m) => m.folder === name)!.model_safetensors_sha256;
@@ -32,10 +35,11 @@ describe('combined folder: sibling-a + stranger-b (two tokenizers)', () => {
   });
   after(() => set.close());
 
-  const params = (): { weights: readonly number[] } => testWeightedMean.fit(run.outputs, { labels: new Int32Array(0), seed: 0, folds: 2 }, {});
+  const gold = (): Int32Array => Int32Array.from(data.gold, (g) => (g === 'positive' ? 1 : 0));
+  const params = (): FusionParams => weighted.fit(run.outputs, { labels: gold(), seed: 0, folds: 2 }, {});
 
   test('layout, manifest (sha256 of each member = fixtures/manifest.json) and config.json', async () => {
-    await writeCombined(out, { set, method: testWeightedMean, options: {}, params: params(), metrics: null });
+    await writeCombined(out, { set, method: weighted, options: {}, params: params(), metrics: null });
     assert.deepEqual(listFiles(out), [
       'README.md', 'bertfuse.json', 'config.json', 'model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json',
       'tokenizer_1/special_tokens_map.json', 'tokenizer_1/tokenizer.json', 'tokenizer_1/tokenizer_config.json', 'tokenizer_1/vocab.txt', 'vocab.txt',
@@ -64,7 +68,7 @@ describe('combined folder: sibling-a + stranger-b (two tokenizers)', () => {
       assert.ok(model instanceof CombinedClassifier);
       assert.deepEqual(model.labels, ['negative', 'positive']);
       const got = await model.predictProba(data.inputs);
-      const want = testWeightedMean.apply(run.outputs, params());
+      const want = weighted.apply(run.outputs, params());
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5, `row ${i >> 1}: ${got[i]} vs ${want[i]}`);
       const detail = await (model as CombinedClassifier).predictDetailed(data.inputs.slice(0, 3));
       assert.deepEqual(Object.keys(detail.members), ['sst2-sibling-a', 'sst2-stranger-b']);
@@ -75,7 +79,7 @@ describe('combined folder: sibling-a + stranger-b (two tokenizers)', () => {
 
   test('same inputs, same bytes', async () => {
     const again = path.join(root, 'again');
-    await writeCombined(again, { set, method: testWeightedMean, options: {}, params: params(), metrics: null });
+    await writeCombined(again, { set, method: weighted, options: {}, params: params(), metrics: null });
     for (const f of listFiles(out)) assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(again, f))), `${f} differs`);
   });
 

@@ -6,18 +6,25 @@ import { env, pipeline } from '@huggingface/transformers';
 import { readManifest } from '../../src/artifact/manifest.js';
 import { loadCombined } from '../../src/artifact/read.js';
 import { writeCombined } from '../../src/artifact/write.js';
+import { readLabelled } from '../../src/data/labelled.js';
+import { getFusionMethod } from '../../src/fusion/registry.js';
 import { loadMembers, type MemberSet } from '../../src/members/load.js';
-import { fixture, tempDir } from '../helpers/fixtures.js';
-import { readSst2Dev, testWeightedMean } from '../members/shared.js';
+import { runMembers } from '../../src/members/run.js';
+import { DATA, fixture, tempDir } from '../helpers/fixtures.js';
 
 // Two members sharing tokenizer A: the folder must also be a transformers.js model.
 describe('combined folder of sst2-sibling-a + sst2-sibling-b loads in @huggingface/transformers', () => {
   const out = path.join(tempDir(), 'siblings');
-  const data = readSst2Dev(40);
+  const all = readLabelled(path.join(DATA, 'sst2_dev.tsv'), { labels: ['negative', 'positive'] });
+  const data = { inputs: all.inputs.slice(0, 120), labels: all.labels.slice(0, 120) };
   let set: MemberSet;
   before(async () => {
     set = loadMembers([fixture('sst2-sibling-a'), fixture('sst2-sibling-b')]);
-    await writeCombined(out, { set, method: testWeightedMean, options: {}, params: { weights: [0.3, 0.7] }, metrics: null });
+    // A stacker fit on 80 rows, checked on the 40 after them.
+    const run = await runMembers(set, data.inputs.slice(0, 80));
+    const stack = getFusionMethod('stack');
+    const params = stack.fit(run.outputs, { labels: data.labels.slice(0, 80), seed: 0, folds: 3 }, {});
+    await writeCombined(out, { set, method: stack, options: {}, params, metrics: null });
   });
   after(() => set.close());
 
@@ -34,8 +41,9 @@ describe('combined folder of sst2-sibling-a + sst2-sibling-b loads in @huggingfa
     const classify = await pipeline('text-classification', out, { local_files_only: true });
     const ours = await loadCombined(out);
     try {
-      const texts = data.inputs.map((x) => x.text);
-      const want = await ours.predictProba(data.inputs);
+      const held = data.inputs.slice(80);
+      const texts = held.map((x) => x.text);
+      const want = await ours.predictProba(held);
       const got = (await classify(texts, { top_k: null })) as { label: string; score: number }[][];
       assert.equal(got.length, texts.length);
       got.forEach((row, i) => {

@@ -1,9 +1,17 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { combine } from '../../artifact/combine.js';
+import { evalSummary, evalTable, membersSummary } from '../../eval/format.js';
+import { FUSION_METHODS } from '../../fusion/registry.js';
+import { bundledData, bundledFixture } from '../../paths.js';
+import { DEFAULT_FOLDS, DEFAULT_SEED } from '../../recipe/combine.js';
 import { loadClassifier } from '../../runtime/classifier.js';
-import { predict } from '../../runtime/predict.js';
-import { bundledFixture } from '../../paths.js';
-import { printLine } from '../output.js';
+import { printJson, printLine } from '../output.js';
 import { renderTable } from '../table.js';
+import { argmaxRow } from '../../util/math.js';
+import { fusionProgress } from './combine.js';
 
 const SENTENCES = [
   'a gorgeous , witty , seductive movie .',
@@ -12,22 +20,60 @@ const SENTENCES = [
   'an unexpectedly moving and funny film .',
 ];
 
+// Two bundled members that disagree in every way that matters: different tokenizers (A, B) and
+// reversed label order (stranger-b's index 0 is "positive").
+const MEMBERS = ['sst2-sibling-a', 'sst2-stranger-b'];
+
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run the bundled models end to end')
+    .description('bundled models + bundled data: every fusion method side by side, one combined model, a prediction from it')
+    .option('-o, --out <folder>', 'where to write the combined model (default: a new temp folder)')
+    .option('--json', 'print JSON (the eval result, the folder, the predictions)')
     .option('-q, --quiet', 'no progress bars')
-    .action(async () => {
-      const members = ['sst2-sibling-a', 'sst2-stranger-b'];
-      for (const m of members) {
-        const model = await loadClassifier(bundledFixture(m));
-        try {
-          const preds = await predict(model, SENTENCES.map((text) => ({ text })));
-          printLine(`\n${m} (labels in config order: ${model.labels.join(', ')})`);
-          printLine(renderTable(['label', 'p(positive)', 'text'], preds.map((p, i) => [p.label, p.probs['positive']!, SENTENCES[i]!])));
-        } finally {
-          await model.close();
-        }
+    .action(async (f: { out?: string; json?: boolean; quiet?: boolean }) => {
+      const out = f.out ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-demo-')), 'combined');
+      const data = bundledData('sst2_dev.tsv');
+      const members = MEMBERS.map((m) => bundledFixture(m));
+      if (!f.json) {
+        printLine(`bertfuse demo: fuse ${MEMBERS.join(' + ')} (different tokenizers, reversed label order)`);
+        printLine(`on ${data}; every method, scored out-of-fold; the best exported as ONE model.onnx\n`);
+      }
+      const progress = fusionProgress(Boolean(f.quiet || f.json));
+      const outcome = await combine(
+        { members: members.map((p) => ({ path: p })), data: { path: data }, evalData: null, labels: null, labelMap: {}, method: 'auto', options: {}, seed: DEFAULT_SEED, folds: DEFAULT_FOLDS, out },
+        { registry: FUSION_METHODS, onMemberProgress: progress.members, onFitProgress: progress.fits },
+      ).finally(() => progress.stop());
+
+      const model = await loadClassifier(outcome.out);
+      try {
+        const inputs = SENTENCES.map((text) => ({ text }));
+        const detail = model.predictDetailed ? await model.predictDetailed(inputs) : { fused: await model.predictProba(inputs), members: {} };
+        const k = model.labels.length;
+        const predictions = SENTENCES.map((text, i) => ({
+          text,
+          label: model.labels[argmaxRow(detail.fused, i, k)]!,
+          fused: Object.fromEntries(model.labels.map((l, j) => [l, detail.fused[i * k + j]!])),
+          members: Object.fromEntries(Object.entries(detail.members).map(([name, p]) => [name, Object.fromEntries(model.labels.map((l, j) => [l, p[i * k + j]!]))])),
+        }));
+        if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, result: outcome.result, predictions });
+        for (const line of membersSummary(outcome.result)) printLine(line);
+        printLine();
+        printLine(evalTable(outcome.result));
+        printLine();
+        for (const line of evalSummary(outcome.result)) printLine(line);
+        printLine(`\nwrote ${outcome.out}: one model.onnx with both encoders and the ${outcome.exported} head`);
+        printLine(`\npredictions from that folder (fused, and each member's p(positive) in the same graph):`);
+        const memberNames = Object.keys(detail.members);
+        printLine(
+          renderTable(
+            ['label', 'p(positive)', ...memberNames.map((m) => `${m}`), 'text'],
+            predictions.map((p) => [p.label, p.fused['positive']!, ...memberNames.map((m) => p.members[m]!['positive']!), p.text]),
+          ),
+        );
+        printLine(`\ntry: bertfuse predict ${outcome.out} --text "your sentence"`);
+      } finally {
+        await model.close();
       }
     });
 }
