@@ -6,6 +6,7 @@ import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
 import { loadTokenizer, type TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
 import { buildBertModel } from '../graph/bert-model.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import { encodeModel } from '../graph/onnx-builder.js';
 import { GraphRunner, type RunOptions } from './runner.js';
 import type { RuntimeOptions } from './session.js';
@@ -62,6 +63,8 @@ export interface LoadOptions {
   readonly embeddings?: boolean;
   /** How `org/name` hub ids are resolved (cache folder, endpoint, offline, download progress). */
   readonly hub?: HubOptions;
+  /** Dynamic int8 quantisation of the encoder's linear layers, for models built from weights. */
+  readonly quantize?: QuantizeMode | null;
 }
 
 /** A Hugging Face folder becomes a graph built in memory; its weights are read once, here. */
@@ -69,13 +72,14 @@ export async function classifierFromCheckpoint(ckpt: Checkpoint, opts: LoadOptio
   if (!ckpt.config.labels) {
     throw new BertfuseError('E_UNSUPPORTED_ARCH', `${ckpt.config.architecture} has no classification head; predict needs a BertForSequenceClassification`, path.join(ckpt.dir, 'config.json'));
   }
-  const bytes = encodeModel(buildBertModel(ckpt, { embeddings: opts.embeddings ?? false }));
+  const bytes = encodeModel(buildBertModel(ckpt, { embeddings: opts.embeddings ?? false, quantize: opts.quantize ?? null }));
   const runner = await GraphRunner.create(bytes, [{ suffix: '', tokenizer: ckpt.tokenizer }], opts.runtime);
   return new BertClassifier(runner, ckpt.config.labels, ckpt.dir, ckpt);
 }
 
 /** An exported `.onnx` with its folder (config.json for labels, tokenizer files). */
 export async function classifierFromOnnx(file: string, opts: LoadOptions = {}): Promise<BertClassifier> {
+  if (opts.quantize) throw new BertfuseError('E_USAGE', `--quantize ${opts.quantize} applies to models built from weights; an .onnx file runs as it is`, file);
   const dir = path.dirname(path.resolve(file));
   // transformers.js layout keeps the graph in onnx/ and the rest one level up.
   const home = fs.existsSync(path.join(dir, 'config.json')) ? dir : path.dirname(dir);

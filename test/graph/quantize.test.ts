@@ -7,6 +7,8 @@ import { buildBertGraph, buildBertModel } from '../../src/graph/bert-model.js';
 import { MS_DOMAIN } from '../../src/graph/fused-ops.js';
 import { encodeModel, GraphBuilder } from '../../src/graph/onnx-builder.js';
 import { INT8_KERNELS, isEncoderLayerNode, quantizeGraph, quantizePerColumn, type Int8Kernel } from '../../src/graph/quantize.js';
+import { BertfuseError } from '../../src/errors.js';
+import { classifierFromCheckpoint, classifierFromOnnx } from '../../src/runtime/classifier.js';
 import { GraphRunner } from '../../src/runtime/runner.js';
 import { createSession } from '../../src/runtime/session.js';
 import { Rng } from '../../src/util/rng.js';
@@ -171,5 +173,30 @@ describe('quantised BERT', () => {
     } finally {
       ckpt.close();
     }
+  });
+});
+
+describe('quantize as a load option', () => {
+  test('classifierFromCheckpoint builds an int8 graph: probabilities move a little, labels hold', async () => {
+    const ckpt = loadCheckpoint(fixture('sst2-sibling-a'));
+    const texts = reference('sst2-sibling-a').inputs.slice(0, 12).map((x) => ({ text: x.text }));
+    const fp = await classifierFromCheckpoint(ckpt);
+    const i8 = await classifierFromCheckpoint(ckpt, { quantize: 'int8' });
+    try {
+      const [a, b] = [await fp.predictProba(texts), await i8.predictProba(texts)];
+      let moved = 0;
+      a.forEach((p, i) => {
+        assert.ok(Math.abs(p - b[i]!) < 0.05, `${i}: ${b[i]} vs ${p}`);
+        moved = Math.max(moved, Math.abs(p - b[i]!));
+      });
+      assert.ok(moved > 1e-6, 'the int8 graph is really a different graph');
+    } finally {
+      await fp.runner.close();
+      await i8.close();
+    }
+  });
+
+  test('an .onnx file cannot be quantised on load: one clear error', async () => {
+    await assert.rejects(classifierFromOnnx('/nonexistent/model.onnx', { quantize: 'int8' }), (e: Error) => e instanceof BertfuseError && /applies to models built from weights/.test(e.message));
   });
 });

@@ -66,7 +66,7 @@ describe('GraphRunner restores input order after length bucketing', () => {
 
   test('bucketed batches give every row the result of running it alone', async () => {
     shapes.length = 0;
-    const alone = [];
+    const alone: Record<string, { data: Float32Array }>[] = [];
     for (const x of inputs) alone.push(await runner.run([x], { outputs: ['logits', 'cls_hidden'] }));
     const lengths = inputs.map((x) => ckpt.tokenizer.encode(x).inputIds.length);
     assert.deepEqual(shapes.map((s) => s[1]), lengths, 'single runs are unpadded');
