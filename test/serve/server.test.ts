@@ -169,6 +169,25 @@ describe('serve: one classifier', () => {
   });
 });
 
+test('a model that fails at run time answers 500 inference_failed, and the server keeps serving', async () => {
+  const broken = await loadClassifier(fixture('sst2-sibling-a'));
+  await broken.close(); // its onnxruntime session is gone: every run throws
+  const s = await start(broken);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = await post(s.url, { texts: ['anything'] });
+      assert.equal(r.status, 500);
+      assert.equal((r.json['error'] as Record<string, unknown>)['code'], 'inference_failed');
+    }
+    assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+    const m = await metrics(s.url);
+    assert.equal(m.get('bertfuse_errors_total{code="inference_failed"}'), 2);
+    assert.equal(m.get('bertfuse_http_requests_total{method="POST",route="/v1/predict",status="500"}'), 2);
+  } finally {
+    await s.app.close();
+  }
+});
+
 describe('serve: a combined model with ?members=true', () => {
   const out = path.join(tempDir(), 'combined');
   let combined: Classifier;
