@@ -39,3 +39,34 @@ export {
   type ClassificationMetrics,
   type ReliabilityBin,
 } from './eval/metrics.js';
+// Weight merging
+export { merge, type MergeOptions, type MergeResult, type MergedTask, type MergePhase } from './merge/merge.js';
+export { loadMergeRecipe, parseMergeRecipe, mergeRecipeToYaml, type MergeRecipe, type MergeModelSpec, type AlignMode, type HeadsMode, type MergeDType } from './recipe/merge.js';
+export { MERGE_METHODS, mergeMethod } from './merge/registry.js';
+export type { MergeMethod, MergeParamSpec, TensorMergeInput, MergedTensor, ResolvedParams } from './merge/types.js';
+export type { ParamMap, ParamValue, FilteredValue } from './merge/params.js';
+export type { EvalSet, EvalRow } from './merge/evaluate.js';
+export { solveAssignment, maximiseAssignment } from './align/assignment.js';
+export { permutationAxes, permuteTensor, type Permutations } from './align/permutation.js';
+export type { AlignmentReport } from './align/align.js';
+// Output fusion: members, evaluation, the combined model folder
+export { loadMembers, memberSha256, groupSuffix, type Member, type MemberSet, type TokenizerGroup, type LoadMembersOptions } from './members/load.js';
+export { runMembers, selectRows, type MemberRun, type RunMembersOptions } from './members/run.js';
+export { parseLabelMap, mapLabels, alignLabels, type LabelMap } from './members/labels.js';
+export { bertFlops, relativeCosts } from './members/cost.js';
+export { buildCombinedGraph, groupInputNames, memberOutputName, type CombinedGraphSpec, type GraphMember } from './graph/combine.js';
+export { prepare, type PrepareRequest, type Prepared, type Dataset, type DataSpec, type MemberSpec } from './eval/prepare.js';
+export { evaluate, evalInputFrom, type EvalInput, type EvalSplit, type MethodChoice, type Evaluation, type ExternalRow } from './eval/evaluate.js';
+export { chooseMethods, parseOptionFlags } from './eval/methods.js';
+export { EVAL_RESULT_VERSION, summarise, type EvalResult, type EvalRow as FusionEvalRow, type Scores, type Scoring, type PerLabel, type EvalMember, type Disagreement, type Selection, type MetricsSummary } from './eval/result.js';
+export { selectBest, paretoFront, SELECTION_RULE, LOG_LOSS_TIE } from './eval/select.js';
+export { evalTable, evalSummary, membersSummary } from './eval/format.js';
+export { combine, checkOutputFolder, registerAutoCandidates, type CombineOptions, type CombineOutcome, type AutoCandidate, type AutoCandidateSource } from './artifact/combine.js';
+export { writeCombined, type WriteCombinedOptions } from './artifact/write.js';
+export { loadCombined, registerCombinedLoader, CombinedClassifier } from './artifact/read.js';
+export { readManifest, isCombinedFolder, COMBINED_FORMAT, COMBINED_FORMAT_VERSION, MANIFEST_FILE, type CombinedManifest, type ManifestMember, type ManifestTokenizer } from './artifact/manifest.js';
+export { modelCard, metricsMarkdown } from './artifact/model-card.js';
+export { parseCombineRecipe, readCombineRecipe, type CombineRecipe } from './recipe/combine.js';
+import { registerCombinedLoader as registerCombined } from './artifact/read.js';
+// `loadClassifier(folder)` from the library opens combined folders too (the CLI registers it as well).
+registerCombined();

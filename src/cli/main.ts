@@ -6,6 +6,7 @@ import { register as combine } from './commands/combine.js';
 import { register as demo } from './commands/demo.js';
 import { register as evaluate } from './commands/eval.js';
 import { register as inspect } from './commands/inspect.js';
+import { register as merge } from './commands/merge.js';
 import { register as predict } from './commands/predict.js';
 import { register as randomCheckpoint } from './commands/random-checkpoint.js';
 import { register as report } from './commands/report.js';
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`bertfuse: ${str.replace(/^error: /, '')}`) })
     // Set before the subcommands are added: they copy these settings when created.
     .exitOverride();
-  for (const register of [demo, combine, evaluate, inspect, predict, randomCheckpoint, report, serve]) register(program);
+  for (const register of [demo, combine, evaluate, inspect, merge, predict, randomCheckpoint, report, serve]) register(program);
   return program;
 }
 

@@ -47,6 +47,8 @@ export interface MergedTask {
 export interface MergeResult {
   readonly out: string;
   readonly method: string;
+  /** Member names (folder names), in recipe order. */
+  readonly members: readonly string[];
   readonly heads: 'merged' | 'separate';
   readonly tasks: readonly MergedTask[];
   /** Tensors written (encoder + heads). */
@@ -209,6 +211,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     return {
       out,
       method: method.name,
+      members: members.map((m) => m.name),
       heads: separate ? 'separate' : 'merged',
       tasks,
       tensors: mergedNames.length + (separate ? headNames.length * members.length : 0),
