@@ -2,16 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadTokenizer, type TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
-import { registerFolderLoader, type Classifier, type LoadOptions } from '../runtime/classifier.js';
+import { registerFolderLoader, type Classifier, type DetailedProbabilities, type LoadOptions } from '../runtime/classifier.js';
 import { GraphRunner, type RunOptions } from '../runtime/runner.js';
 import { softmaxRows } from '../util/math.js';
 import { isCombinedFolder, MANIFEST_FILE, readManifest, type CombinedManifest } from './manifest.js';
-
-/** Fused probabilities plus every member's, all in the common label order. */
-export interface DetailedProba {
-  readonly fused: Float32Array;
-  readonly members: Readonly<Record<string, Float32Array>>;
-}
 
 /** A combined model folder, run as one ONNX session with one input group per tokenizer. */
 export class CombinedClassifier implements Classifier {
@@ -31,7 +25,7 @@ export class CombinedClassifier implements Classifier {
     return softmaxRows(out['logits']!.data, this.labels.length);
   }
 
-  async predictDetailed(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<DetailedProba> {
+  async predictDetailed(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<DetailedProbabilities> {
     const k = this.labels.length;
     const out = await this.runner.run(inputs, { ...opts, outputs: ['logits', ...this.manifest.members.map((m) => m.output)] });
     const members: Record<string, Float32Array> = {};
