@@ -57,6 +57,10 @@ export { loadCombined, registerCombinedLoader, CombinedClassifier } from './arti
 export { readManifest, isCombinedFolder, COMBINED_FORMAT, COMBINED_FORMAT_VERSION, MANIFEST_FILE, type CombinedManifest, type ManifestMember, type ManifestTokenizer } from './artifact/manifest.js';
 export { modelCard, metricsMarkdown } from './artifact/model-card.js';
 export { parseCombineRecipe, readCombineRecipe, type CombineRecipe } from './recipe/combine.js';
+export { writeReport, type ReportWritten } from './report/write.js';
+export { renderReport, DEFAULT_MAX_ROWS as REPORT_MAX_ROWS, type RenderOptions as ReportRenderOptions } from './report/render.js';
+export { loadReportInput, fromEvalResult as reportModelFromEvalResult, EVAL_FILE as REPORT_EVAL_FILE } from './report/load.js';
+export type { ReportModel, ReportRow, ReportMember } from './report/model.js';
 import { registerCombinedLoader as registerCombined } from './artifact/read.js';
 // `loadClassifier(folder)` from the library opens combined folders too (the CLI registers it as well).
 registerCombined();
