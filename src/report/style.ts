@@ -62,7 +62,7 @@ svg.cost .pt.member.pareto, .legend.cost .pt.member.pareto { fill: var(--member)
 svg.cost .pt.method.pareto, .legend.cost .pt.method.pareto { fill: var(--method); stroke: #1e3a8a; }
 svg.cost .front, .legend.cost .front { fill: none; stroke: #16a34a; stroke-width: 2; stroke-dasharray: 6 4; }
 svg.cost .pt-label { fill: #1f2937; font-size: 12px; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
-svg.cost .pt-label.strong { font-weight: 700; }
+svg.cost .pt-label .strong { font-weight: 700; }
 svg.cost .leader { stroke: #9ca3af; stroke-width: 1; }
 table.disagreements { font-size: 13px; }
 table.disagreements td.text { min-width: 280px; max-width: 460px; }

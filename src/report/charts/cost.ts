@@ -21,10 +21,15 @@ export function marker(kind: string, cx: number, cy: number, cls: string, r = 6)
 interface Label {
   readonly px: number;
   readonly py: number;
-  readonly text: string;
-  readonly strong: boolean;
+  /** Names of the rows at this spot; highlighted ones are drawn bold with a star. */
+  readonly names: readonly { readonly name: string; readonly strong: boolean }[];
   y: number;
 }
+
+/** Labels sit just above their point's height, clear of the front's horizontal segments. */
+const LIFT = 9;
+
+const labelText = (l: Label): string => l.names.map((n) => (n.strong ? '★ ' : '') + n.name).join(', ');
 
 interface Box {
   readonly x0: number;
@@ -43,12 +48,13 @@ function placeLabels(labels: Label[], points: readonly { x: number; y: number }[
   const taken: Box[] = points.map((p) => ({ x0: p.x - 8, x1: p.x + 8, y0: p.y - 8, y1: p.y + 8 }));
   for (const l of [...labels].sort((a, b) => a.py - b.py || a.px - b.px)) {
     const x0 = l.px + 10;
-    const x1 = x0 + l.text.length * CHAR_W;
+    const x1 = x0 + labelText(l).length * CHAR_W;
     const own = (b: Box): boolean => Math.abs(b.x0 + 8 - l.px) < 0.5 && Math.abs(b.y0 + 8 - l.py) < 0.5;
     const box = (y: number): Box => ({ x0, x1, y0: y - LINE_H / 2, y1: y + LINE_H / 2 });
-    let y = l.py;
+    const base = l.py - LIFT;
+    let y = base;
     for (let step = 1; step < 40 && taken.some((b) => !own(b) && overlaps(b, box(y))); step++) {
-      y = l.py + (step % 2 === 1 ? -1 : 1) * Math.ceil(step / 2) * LINE_H;
+      y = base + (step % 2 === 1 ? -1 : 1) * Math.ceil(step / 2) * LINE_H;
     }
     l.y = y;
     taken.push(box(y));
@@ -95,16 +101,17 @@ export function costChart(rows: readonly ReportRow[], highlight: ReadonlySet<str
     const px = x(r.cost);
     const py = y(r.accuracy);
     const key = `${Math.round(px)},${Math.round(py)}`;
-    const name = (highlight.has(r.name) ? '★ ' : '') + r.name;
+    const name = { name: r.name, strong: highlight.has(r.name) };
     const at = spots.get(key);
-    if (at) spots.set(key, { ...at, text: `${at.text}, ${name}`, strong: at.strong || highlight.has(r.name) });
-    else spots.set(key, { px, py, text: name, strong: highlight.has(r.name), y: py });
+    if (at) spots.set(key, { ...at, names: [...at.names, name] });
+    else spots.set(key, { px, py, names: [name], y: py });
   }
   const labels = [...spots.values()];
   placeLabels(labels, labels.map((l) => ({ x: l.px, y: l.py })));
   const labelSvg = labels.map((l) => {
-    const leader = Math.abs(l.y - l.py) > 1 ? `<line class="leader" x1="${num(l.px + 5)}" y1="${num(l.py)}" x2="${num(l.px + 9)}" y2="${num(l.y)}"/>` : '';
-    return `${leader}<text class="pt-label${l.strong ? ' strong' : ''}" x="${num(l.px + 10)}" y="${num(l.y)}" dominant-baseline="middle">${esc(l.text)}</text>`;
+    const leader = Math.abs(l.y - (l.py - LIFT)) > 1 ? `<line class="leader" x1="${num(l.px + 4)}" y1="${num(l.py - 4)}" x2="${num(l.px + 9)}" y2="${num(l.y)}"/>` : '';
+    const spans = l.names.map((n, i) => `${i > 0 ? ', ' : ''}${n.strong ? `<tspan class="strong">★ ${esc(n.name)}</tspan>` : esc(n.name)}`);
+    return `${leader}<text class="pt-label" x="${num(l.px + 10)}" y="${num(l.y)}" dominant-baseline="middle">${spans.join('')}</text>`;
   });
   const body = [
     yAxis(PLOT, y, ticks(y0, y1, 6), (v) => `${(100 * v).toFixed(yDigits)}%`, 'accuracy'),

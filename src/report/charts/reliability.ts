@@ -44,7 +44,8 @@ export function reliabilityDiagram(name: string, bins: readonly ReliabilityBin[]
     const h = Math.max(1, (b.count / maxCount) * (STRIP_H - 2));
     counts.push(`<rect class="count" x="${num(x0 + 0.5)}" y="${num(strip.top + STRIP_H - h)}" width="${num(w)}" height="${num(h)}"><title>${esc(tip)}</title></rect>`);
   }
-  const xTicks = ticks(lo, 1, 5);
+  // The axis starts at the floor, so the floor gets a tick even when it is off the step.
+  const xTicks = [...new Set([lo, ...ticks(lo, 1, 1 - lo <= 0.6 ? 7 : 5)])];
   const body = [
     yAxis(PLOT, y, ticks(0, 1, 5), (v) => v.toFixed(1), 'accuracy'),
     xAxis({ ...PLOT, height: PLOT.height + STRIP_GAP + STRIP_H }, x, xTicks, (v) => v.toFixed(1), 'confidence (top label)', 34),

@@ -1,0 +1,273 @@
+/**
+ * The report as a browser sees it: a real evaluation (two bundled members, 240 SST-2 dev rows,
+ * every fusion method but concat) rendered to HTML and opened in headless Debian Chromium through
+ * playwright-core. Charts must be drawn from the data (bar heights, cell counts, points), the page
+ * must load nothing and log no error, and every string from the data must stay text.
+ * Screenshots go to <tmp>/bertfuse-report-screenshots/ (overwritten each run).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { EvalResult } from '../../src/eval/result.js';
+import { EVAL_FILE } from '../../src/report/load.js';
+import { writeReport } from '../../src/report/write.js';
+import { realEval, type RealEval } from './real-eval.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const SHOTS = path.join(os.tmpdir(), 'bertfuse-report-screenshots');
+const ROWS = 240;
+
+interface Opened {
+  readonly page: Page;
+  /** Console errors and warnings, and uncaught page errors. */
+  readonly problems: string[];
+  /** Every URL the page asked for, the report itself included. */
+  readonly requests: string[];
+  readonly url: string;
+}
+
+/** Every string a user's data can put on the page, each carrying markup that must stay text. */
+function hostile(r: EvalResult): { result: EvalResult; text: string; pair: string; label: string; member: string; method: string } {
+  const text = `<script>window.__pwned = 1</script><img src="http://127.0.0.1:9/x.png" onerror="window.__pwned = 2"> & "quoted" 'text'`;
+  const pair = `</td></tr></table><svg onload="window.__pwned = 3"><style>body{display:none}</style>`;
+  const label = '<b>negative</b> & "sad"';
+  const member = `<iframe src="http://127.0.0.1:9/">`;
+  const method = `mean"><script>window.__pwned = 4</script>`;
+  const oldMember = r.members[0]!.name;
+  const renameLabel = (l: string): string => (l === 'negative' ? label : l);
+  const renameRow = (n: string): string => (n === oldMember ? member : n === 'mean' ? method : n);
+  const renameKeys = (o: Readonly<Record<string, readonly number[]>>): Record<string, readonly number[]> => Object.fromEntries(Object.entries(o).map(([k, v]) => [renameRow(k), v]));
+  const result: EvalResult = {
+    ...r,
+    labels: r.labels.map(renameLabel),
+    data: { ...r.data, fit: { ...r.data.fit, path: `/data/<script>x</script>.tsv` } },
+    members: r.members.map((m) => ({ ...m, name: renameRow(m.name), source: `${m.source}/<script>` })),
+    rows: r.rows.map((x) => ({ ...x, name: renameRow(x.name), perLabel: x.perLabel.map((p) => ({ ...p, label: renameLabel(p.label) })) })),
+    agreement: { ...r.agreement, pairs: r.agreement.pairs.map((p) => ({ ...p, a: renameRow(p.a), b: renameRow(p.b) })) },
+    selection: { rule: '<u>rule</u>', winner: method, reason: `<script>window.__pwned = 5</script>` },
+    disagreements: r.disagreements.map((d, i) => ({
+      ...d,
+      ...(i === 0 ? { text, textPair: pair } : {}),
+      gold: renameLabel(d.gold),
+      members: renameKeys(d.members),
+      fused: renameKeys(d.fused),
+    })),
+  };
+  return { result, text, pair, label, member, method };
+}
+
+function writeJson(file: string, value: unknown): string {
+  fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
+  return file;
+}
+
+describe('bertfuse report in headless Chromium', () => {
+  let real: RealEval;
+  let result: EvalResult;
+  let context: BrowserContext;
+  let tmp: string;
+
+  before(async () => {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(`the report test needs Debian chromium at ${CHROMIUM} (apt-get install -y chromium; .ci/run installs it when missing)`);
+    }
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-report-browser-'));
+    fs.mkdirSync(SHOTS, { recursive: true });
+    real = await realEval(ROWS);
+    result = real.evaluation.result;
+    context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1240, height: 900 } });
+  });
+
+  after(async () => {
+    await context?.close();
+    real?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function open(file: string): Promise<Opened> {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('request', (r) => requests.push(r.url()));
+    const url = pathToFileURL(file).href;
+    await page.goto(url, { waitUntil: 'load' });
+    return { page, problems, requests, url };
+  }
+
+  function assertQuiet(o: Opened): void {
+    assert.deepEqual(o.problems, [], 'no console errors or warnings');
+    assert.deepEqual(o.requests, [o.url], 'the page requests nothing but itself');
+  }
+
+  test('full eval result: every chart is drawn from the data, nothing is loaded, a screenshot is saved', async (t) => {
+    const out = path.join(tmp, 'report.html');
+    const written = writeReport(writeJson(path.join(tmp, 'eval.json'), result), out);
+    assert.equal(written.details, true);
+    const o = await open(out);
+    const { page } = o;
+    try {
+      assertQuiet(o);
+      const k = result.labels.length;
+      const rows = result.rows;
+      assert.ok(rows.length >= 8, `two members and at least six methods (${rows.map((r) => r.name).join(', ')})`);
+
+      // Reliability: one diagram per member and method; one bar per non-empty bin, as tall as its accuracy.
+      const rel = page.locator('svg.reliability');
+      assert.equal(await rel.count(), rows.length);
+      for (const [i, row] of rows.entries()) {
+        const svg = rel.nth(i);
+        assert.equal(await svg.getAttribute('aria-label'), `reliability diagram of ${row.name}`);
+        const plotHeight = Number(await svg.locator('rect.frame').first().getAttribute('height'));
+        const filled = row.reliability.filter((b) => b.count > 0);
+        const bars = svg.locator('rect.bar');
+        assert.equal(await bars.count(), filled.length, `${row.name}: bars = non-empty bins`);
+        assert.equal(await svg.locator('rect.count').count(), filled.length);
+        for (const [j, b] of filled.entries()) {
+          const h = Number(await bars.nth(j).getAttribute('height'));
+          assert.ok(Math.abs(h / plotHeight - b.accuracy!) < 1e-3, `${row.name} bin ${j}: bar ${h}/${plotHeight} vs accuracy ${b.accuracy}`);
+        }
+        const box = await bars.last().boundingBox();
+        assert.ok(box && box.width > 3 && box.height > 3, `${row.name}: the last bar is visible on the page`);
+      }
+
+      // Confusion matrices: k×k cells whose printed counts are the matrix.
+      const conf = page.locator('svg.confusion');
+      assert.equal(await conf.count(), rows.length);
+      for (const [i, row] of rows.entries()) {
+        assert.equal(await conf.nth(i).locator('rect.cell').count(), k * k);
+        const counts = await conf.nth(i).locator('text.cell-count').allTextContents();
+        assert.deepEqual(counts.map(Number), row.confusion.flat(), `${row.name}: cell counts`);
+        assert.equal(row.confusion.flat().reduce((a, b) => a + b, 0), ROWS);
+      }
+
+      // Accuracy versus cost: one point per row, the Pareto ones filled, a front line, every name labelled.
+      const cost = page.locator('svg.cost');
+      assert.equal(await cost.count(), 1);
+      assert.equal(await cost.locator('.pt').count(), rows.length);
+      assert.equal(await cost.locator('.pt.pareto').count(), rows.filter((r) => r.pareto).length);
+      assert.equal(await cost.locator('.pt.member').count(), result.members.length);
+      assert.equal(await cost.locator('path.front').count(), 1);
+      const labelText = (await cost.locator('text.pt-label').allTextContents()).join(' | ');
+      for (const r of rows) assert.ok(labelText.includes(r.name), `cost chart labels ${r.name}: ${labelText}`);
+      assert.ok((await cost.locator('text.axis-title').allTextContents()).some((s) => s.includes('cost')), 'x axis is titled');
+
+      // Metrics table: one line per row, accuracy printed as a percentage of the result's value.
+      const trs = page.locator('table.metrics tbody tr');
+      assert.equal(await trs.count(), rows.length);
+      for (const [i, r] of rows.entries()) {
+        const cells = await trs.nth(i).locator('td').allTextContents();
+        assert.ok(cells[0]!.startsWith(r.name));
+        assert.equal(cells[3], `${(100 * r.accuracy).toFixed(2)}%`);
+        assert.equal(cells[5], r.logLoss.toFixed(4));
+      }
+      const agreement = await page.locator('table.agreement').textContent();
+      assert.ok(agreement!.includes(`${(100 * result.oracleAccuracy).toFixed(2)}%`), 'oracle accuracy shown');
+      assert.ok(agreement!.includes(`${(100 * result.agreement.all).toFixed(2)}%`), 'agreement shown');
+
+      // Disagreements: every one listed with its row index and text; each member and method a column.
+      const drows = page.locator('table.disagreements tbody tr');
+      assert.ok(result.disagreements.length > 10, `members disagree on some rows (${result.disagreements.length})`);
+      assert.equal(await drows.count(), result.disagreements.length);
+      const first = result.disagreements[0]!;
+      const firstCells = await drows.first().locator('td').allTextContents();
+      assert.equal(firstCells[0], String(first.index));
+      assert.equal(firstCells[1], first.text);
+      assert.equal(firstCells[2], first.gold);
+      assert.equal(firstCells.length, 3 + rows.length, 'text, gold, then one column per member and method');
+
+      const png = path.join(SHOTS, 'report-full.png');
+      await page.screenshot({ path: png, fullPage: true });
+      for (const id of ['metrics', 'cost', 'reliability', 'confusion']) await page.locator(`#${id}`).screenshot({ path: path.join(SHOTS, `report-${id}.png`) });
+      const bytes = fs.readFileSync(png);
+      assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+      assert.ok(bytes.length > 50_000, `a real picture (${bytes.length} bytes)`);
+      t.diagnostic(`screenshots in ${SHOTS}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('markup in texts, labels, member and method names, paths and the selection stays text', async () => {
+    const h = hostile(result);
+    const out = path.join(tmp, 'hostile.html');
+    writeReport(writeJson(path.join(tmp, 'hostile.json'), h.result), out);
+    const html = fs.readFileSync(out, 'utf8');
+    for (const tag of ['<script', '<img', '<iframe', '<b>negative', '<u>rule', '<svg onload', '</td></tr></table><svg']) assert.ok(!html.includes(tag), `raw HTML must not contain ${tag}`);
+    const o = await open(out);
+    const { page } = o;
+    try {
+      assertQuiet(o);
+      assert.equal(await page.locator('script, img, iframe, b:text("negative"), u').count(), 0, 'no element was created from data');
+      assert.equal(await page.evaluate('typeof window.__pwned'), 'undefined', 'nothing ran');
+      assert.equal(await page.locator('body').isVisible(), true, 'an injected style did not hide the page');
+      const cell = page.locator('table.disagreements tbody tr').first().locator('td.text');
+      assert.equal(await cell.textContent(), `${h.text} ‖ ${h.pair}`, 'the hostile input is shown literally');
+      assert.equal(await page.locator('table.disagreements tbody tr').first().locator('td').count(), 3 + result.rows.length, 'the injected </td></tr> did not break the row');
+      assert.equal(await page.locator('table.disagreements thead th').nth(3).textContent(), h.member);
+      assert.ok((await page.locator('svg.confusion').first().locator('text.tick').allTextContents()).some((s) => s.startsWith('<b>negative')), 'label shown literally (shortened) in the matrix');
+      assert.ok((await page.locator('table.metrics').textContent())!.includes(h.method));
+      assert.ok((await page.locator('.selection').textContent())!.includes('<script>window.__pwned = 5</script>'));
+      assert.equal(await page.locator('svg.reliability').count(), result.rows.length, 'charts still drawn');
+      assert.equal(await page.locator('svg.cost .pt').count(), result.rows.length);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('combined folder with summary metrics only: table and cost chart, and the page says what is missing', async () => {
+    const dir = path.join(tmp, 'combined-summary');
+    await real.combined(dir, 'mean');
+    const out = path.join(tmp, 'summary.html');
+    const written = writeReport(dir, out);
+    assert.equal(written.details, false);
+    const o = await open(out);
+    const { page } = o;
+    try {
+      assertQuiet(o);
+      assert.ok(await page.locator('#no-details').isVisible());
+      assert.match((await page.locator('#no-details').textContent())!, /Per-row details are absent/);
+      assert.equal(await page.locator('svg.reliability').count(), 0);
+      assert.equal(await page.locator('svg.confusion').count(), 0);
+      assert.equal(await page.locator('table.disagreements').count(), 0);
+      assert.equal(await page.locator('table.metrics tbody tr').count(), result.rows.length);
+      assert.equal(await page.locator('svg.cost .pt').count(), result.rows.length);
+      // The summary has no Pareto mark; recomputed from accuracy and cost it must match the eval's.
+      assert.equal(await page.locator('svg.cost .pt.pareto').count(), result.rows.filter((r) => r.pareto).length);
+      const exported = page.locator('table.metrics tbody tr', { has: page.locator('.badge.export') });
+      assert.equal(await exported.count(), 1);
+      assert.ok((await exported.locator('td').first().textContent())!.startsWith('mean'));
+      await page.screenshot({ path: path.join(SHOTS, 'report-summary.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  test(`combined folder carrying ${EVAL_FILE}: the full report, with the exported method marked`, async () => {
+    const dir = path.join(tmp, 'combined-full');
+    await real.combined(dir, 'weighted');
+    writeJson(path.join(dir, EVAL_FILE), result);
+    const out = path.join(tmp, 'combined.html');
+    assert.equal(writeReport(dir, out).details, true);
+    const o = await open(out);
+    const { page } = o;
+    try {
+      assertQuiet(o);
+      assert.equal(await page.locator('#no-details').count(), 0);
+      assert.equal(await page.locator('svg.reliability').count(), result.rows.length);
+      assert.equal(await page.locator('table.disagreements tbody tr').count(), result.disagreements.length);
+      const exported = page.locator('table.metrics tbody tr', { has: page.locator('.badge.export') });
+      assert.ok((await exported.locator('td').first().textContent())!.startsWith('weighted'));
+    } finally {
+      await page.close();
+    }
+  });
+});
