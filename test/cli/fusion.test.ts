@@ -85,6 +85,9 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     assert.equal(j.manifest.method.name, winner.name);
     assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'bertfuse.json'), 'utf8')).metrics.selection.winner, winner.name);
     assert.ok(j.result.rows.some((x) => x.pareto));
+    const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+    assert.match(card, /\| member `sst2-stranger-b` \| +\d+\.\d\d% \|/);
+    assert.ok(card.includes(`Winner: \`${winner.name}\``));
   });
 
   test('combine --recipe file.yaml does the same from YAML (flags override)', async () => {
@@ -100,14 +103,21 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     assert.equal(fs.existsSync(path.join(root, 'ignored')), false);
   });
 
-  test('eval --json prints the EvalResult', async () => {
-    const r = await runCli(['eval', A, B, '--data', data, '--method', 'soft_vote', '--folds', '3', '--json']);
+  test('eval --eval-data --json: fit on --data, scored on the other file; the EvalResult', async () => {
+    const held = path.join(root, 'held.tsv');
+    const lines = fs.readFileSync(path.join(DATA, 'sst2_dev.tsv'), 'utf8').split('\n');
+    fs.writeFileSync(held, [lines[0], ...lines.slice(201, 301)].join('\n') + '\n');
+    const r = await runCli(['eval', A, B, '--data', data, '--eval-data', held, '--method', 'soft_vote', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as { version: number; rows: { name: string }[]; disagreements: unknown[]; labels: string[] };
+    const j = JSON.parse(r.stdout) as { version: number; rows: { name: string; scoring: string }[]; disagreements: { index: number; text: string }[]; labels: string[]; data: unknown; protocol: unknown };
     assert.equal(j.version, 1);
-    assert.deepEqual(j.rows.map((x) => x.name), ['sst2-sibling-a', 'sst2-stranger-b', 'soft_vote']);
+    assert.deepEqual(j.rows.map((x) => [x.name, x.scoring]), [['sst2-sibling-a', 'direct'], ['sst2-stranger-b', 'direct'], ['soft_vote', 'eval-data']]);
     assert.deepEqual(j.labels, ['negative', 'positive']);
+    assert.deepEqual(j.data, { fit: { path: data, n: 200 }, eval: { path: held, n: 100 } });
+    assert.deepEqual(j.protocol, { kind: 'eval-data', seed: 0 });
     assert.ok(j.disagreements.length > 0);
+    const d = j.disagreements[0]!;
+    assert.equal(d.text, lines[201 + d.index]!.split('\t')[1]);
   });
 
   describe('bad inputs: one line on stderr, no output folder', () => {
