@@ -72,7 +72,8 @@ function reliabilitySection(m: ReportModel): string {
   const figs = m.rows.flatMap((r) => (r.reliability ? [`<figure>${caption(r, `ECE ${fixed(r.ece)} · accuracy ${pct(r.accuracy)}`)}${reliabilityDiagram(r.name, r.reliability, m.labels.length)}</figure>`] : []));
   const legend = [
     `<span>${legendSwatch('<rect x="2" y="2" width="12" height="12" class="bar"/>')} accuracy of the bin's rows</span>`,
-    `<span>${legendSwatch('<rect x="2" y="2" width="12" height="12" class="gap"/>')} gap to the bin's mean confidence</span>`,
+    `<span>${legendSwatch('<line x1="1" x2="15" y1="7" y2="7" class="conf"/>')} mean confidence of the bin</span>`,
+    `<span>${legendSwatch('<rect x="2" y="2" width="12" height="12" class="gap"/>')} overconfidence (confidence above accuracy)</span>`,
     `<span>${legendSwatch('<path class="diag" d="M0 13L22 1"/>', 22)} perfect calibration</span>`,
     `<span>${legendSwatch('<rect x="2" y="5" width="12" height="9" class="count"/>')} rows per bin</span>`,
   ];

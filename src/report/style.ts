@@ -48,6 +48,7 @@ svg .strip-label { fill: var(--muted); font-size: 10px; }
 svg.reliability .bar, .legend.reliability .bar { fill: #3b82f6; fill-opacity: 0.8; }
 svg.reliability .gap, .legend.reliability .gap { fill: var(--miss); fill-opacity: 0.22; stroke: var(--miss); stroke-opacity: 0.6; stroke-width: 0.8; }
 svg.reliability .count, .legend.reliability .count { fill: #94a3b8; }
+svg.reliability .conf, .legend.reliability .conf { stroke: #1e3a8a; stroke-width: 2; }
 svg .diag, .legend .diag { stroke: #374151; stroke-width: 1.2; stroke-dasharray: 4 3; }
 svg.confusion .cell.hit { fill: var(--hit); }
 svg.confusion .cell.miss { fill: var(--miss); }

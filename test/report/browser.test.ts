@@ -126,14 +126,20 @@ describe('bertfuse report in headless Chromium', () => {
       for (const [i, row] of rows.entries()) {
         const svg = rel.nth(i);
         assert.equal(await svg.getAttribute('aria-label'), `reliability diagram of ${row.name}`);
-        const plotHeight = Number(await svg.locator('rect.frame').first().getAttribute('height'));
+        const frame = svg.locator('rect.frame').first();
+        const plotHeight = Number(await frame.getAttribute('height'));
+        const plotBottom = Number(await frame.getAttribute('y')) + plotHeight;
         const filled = row.reliability.filter((b) => b.count > 0);
         const bars = svg.locator('rect.bar');
         assert.equal(await bars.count(), filled.length, `${row.name}: bars = non-empty bins`);
         assert.equal(await svg.locator('rect.count').count(), filled.length);
+        const ticks = svg.locator('line.conf');
+        assert.equal(await ticks.count(), filled.length, `${row.name}: one confidence tick per non-empty bin`);
         for (const [j, b] of filled.entries()) {
           const h = Number(await bars.nth(j).getAttribute('height'));
           assert.ok(Math.abs(h / plotHeight - b.accuracy!) < 1e-3, `${row.name} bin ${j}: bar ${h}/${plotHeight} vs accuracy ${b.accuracy}`);
+          const c = (plotBottom - Number(await ticks.nth(j).getAttribute('y1'))) / plotHeight;
+          assert.ok(Math.abs(c - b.confidence!) < 1e-3, `${row.name} bin ${j}: tick at ${c} vs confidence ${b.confidence}`);
         }
         const box = await bars.last().boundingBox();
         assert.ok(box && box.width > 3 && box.height > 3, `${row.name}: the last bar is visible on the page`);

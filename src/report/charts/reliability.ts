@@ -18,7 +18,8 @@ export function confidenceFloor(k: number): number {
 
 /**
  * A reliability diagram (Guo et al. 2017): per confidence bin, the accuracy of its rows as a bar,
- * the gap to the bin's mean confidence shaded, the diagonal for perfect calibration, and under it
+ * its mean confidence as a tick (the gap shaded when confidence exceeds accuracy), the diagonal for
+ * perfect calibration, and under it
  * how many rows fall in each bin. Empty bins draw nothing.
  */
 export function reliabilityDiagram(name: string, bins: readonly ReliabilityBin[], k: number): string {
@@ -31,6 +32,7 @@ export function reliabilityDiagram(name: string, bins: readonly ReliabilityBin[]
   const bars: string[] = [];
   const gaps: string[] = [];
   const counts: string[] = [];
+  const marks: string[] = [];
   for (const b of bins) {
     if (b.count === 0 || b.accuracy === null || b.confidence === null) continue;
     const x0 = x(Math.max(lo, b.lower));
@@ -40,7 +42,9 @@ export function reliabilityDiagram(name: string, bins: readonly ReliabilityBin[]
     const ya = y(b.accuracy);
     const yc = y(b.confidence);
     bars.push(`<rect class="bar" x="${num(x0 + 0.5)}" y="${num(ya)}" width="${num(w)}" height="${num(y(0) - ya)}"><title>${esc(tip)}</title></rect>`);
-    if (Math.abs(ya - yc) >= 0.5) gaps.push(`<rect class="gap" x="${num(x0 + 0.5)}" y="${num(Math.min(ya, yc))}" width="${num(w)}" height="${num(Math.abs(ya - yc))}"/>`);
+    // Overconfidence shows as a shaded gap above the bar; the confidence tick reads both ways.
+    if (yc < ya - 0.5) gaps.push(`<rect class="gap" x="${num(x0 + 0.5)}" y="${num(yc)}" width="${num(w)}" height="${num(ya - yc)}"/>`);
+    marks.push(`<line class="conf" x1="${num(x0 + 0.5)}" x2="${num(x0 + 0.5 + w)}" y1="${num(yc)}" y2="${num(yc)}"/>`);
     const h = Math.max(1, (b.count / maxCount) * (STRIP_H - 2));
     counts.push(`<rect class="count" x="${num(x0 + 0.5)}" y="${num(strip.top + STRIP_H - h)}" width="${num(w)}" height="${num(h)}"><title>${esc(tip)}</title></rect>`);
   }
@@ -54,6 +58,7 @@ export function reliabilityDiagram(name: string, bins: readonly ReliabilityBin[]
     `<text class="strip-label" x="${num(PLOT.left - 6)}" y="${num(strip.top + STRIP_H / 2)}" text-anchor="end" dominant-baseline="middle">rows</text>`,
     `<g class="bars">${bars.join('')}</g>`,
     `<g class="gaps">${gaps.join('')}</g>`,
+    `<g class="marks">${marks.join('')}</g>`,
     `<line class="diag" x1="${num(x(lo))}" y1="${num(y(lo))}" x2="${num(x(1))}" y2="${num(y(1))}"/>`,
     `<g class="counts">${counts.join('')}</g>`,
   ].join('');
