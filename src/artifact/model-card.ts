@@ -9,9 +9,18 @@ function mdTable(header: readonly string[], rows: readonly (readonly string[])[]
 }
 
 /** The metrics table as Markdown (also used by the README section and reports). */
-export function metricsMarkdown(m: MetricsSummary): string {
-  const rows = m.rows.map((r) => [r.kind === 'member' ? `member \`${r.name}\`` : `**${r.name}**`, pct(r.accuracy), r.macroF1.toFixed(4), r.logLoss.toFixed(4), r.ece.toFixed(4), `${r.cost.toFixed(2)}×`, r.scoring]);
-  return mdTable(['model', 'accuracy', 'macro-F1', 'log-loss', 'ECE', 'cost', 'scored'], rows, [false, true, true, true, true, true, false]);
+export function metricsMarkdown(m: MetricsSummary, exported?: string): string {
+  const rows = m.rows.map((r) => [
+    r.kind === 'member' ? `member \`${r.name}\`` : r.name === exported ? `**${r.name}** (this model)` : r.name,
+    pct(r.accuracy),
+    r.macroF1.toFixed(4),
+    r.logLoss.toFixed(4),
+    r.ece.toFixed(4),
+    `${r.cost.toFixed(2)}×`,
+    r.pareto ? '*' : '',
+    r.scoring,
+  ]);
+  return mdTable(['model', 'accuracy', 'macro-F1', 'log-loss', 'ECE', 'cost', 'pareto', 'scored'], rows, [false, true, true, true, true, true, false, false]);
 }
 
 function protocolText(m: MetricsSummary): string {
@@ -58,9 +67,9 @@ export function modelCard(man: CombinedManifest): string {
   );
   lines.push('## Fusion', '', `Method \`${man.method.name}\`, options \`${JSON.stringify(man.method.options)}\`. Fitted parameters:`, '', '```json', JSON.stringify(man.method.params, null, 2), '```', '');
   if (man.metrics) {
-    lines.push('## Validation', '', `On ${protocolText(man.metrics)}. Cost is inference FLOPs relative to the cheapest member.`, '', metricsMarkdown(man.metrics), '');
+    lines.push('## Validation', '', `On ${protocolText(man.metrics)}. Cost is inference FLOPs relative to the cheapest member; pareto * marks the best accuracy for its cost.`, '', metricsMarkdown(man.metrics, man.method.name), '');
     lines.push(`Members agree on ${pct(man.metrics.agreement)} of rows; at least one member is right on ${pct(man.metrics.oracleAccuracy)} (oracle accuracy).`, '');
-    if (man.metrics.selection) lines.push(`Selection rule: ${man.metrics.selection.rule}. Winner: \`${man.metrics.selection.winner}\` (${man.metrics.selection.reason}).`, '');
+    if (man.metrics.selection) lines.push(`Selection rule: ${man.metrics.selection.rule}. Winner: \`${man.metrics.selection.winner}\`: ${man.metrics.selection.reason}.`, '');
   }
   lines.push(`Written by bertfuse ${man.tool.version} (format ${man.format} v${man.formatVersion}).`, '');
   return lines.join('\n');

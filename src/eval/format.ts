@@ -51,3 +51,16 @@ export function membersSummary(r: EvalResult): string[] {
     return `member ${m.name}: ${m.source}, tokenizer group ${m.group}, ${order}, ${m.meanTokens.toFixed(1)} tokens/row`;
   });
 }
+
+/** Every method with its declared options, for `--help` (the specs are data on each method). */
+export function methodsHelp(methods: readonly { readonly name: string; readonly summary: string; readonly options: readonly { readonly name: string; readonly type: string; readonly default: unknown; readonly description: string; readonly choices?: readonly string[] }[] }[]): string {
+  const lines = ['Fusion methods and their options (--option name=value):'];
+  for (const m of methods) {
+    lines.push(`  ${m.name}: ${m.summary}`);
+    for (const o of m.options) {
+      const kind = o.choices ? o.choices.join('|') : o.type;
+      lines.push(`      ${o.name}=<${kind}>  ${o.description} (default ${JSON.stringify(o.default)})`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -125,7 +125,7 @@ export interface MetricsSummary {
   readonly data: string;
   readonly n: number;
   readonly protocol: EvalResult['protocol'];
-  readonly rows: readonly (Scores & { readonly name: string; readonly kind: EvalRow['kind']; readonly cost: number; readonly scoring: Scoring })[];
+  readonly rows: readonly (Scores & { readonly name: string; readonly kind: EvalRow['kind']; readonly cost: number; readonly pareto: boolean; readonly scoring: Scoring })[];
   readonly agreement: number;
   readonly oracleAccuracy: number;
   readonly selection: Selection | null;
@@ -137,7 +137,7 @@ export function summarise(r: EvalResult): MetricsSummary {
     data: scored.path,
     n: scored.n,
     protocol: r.protocol,
-    rows: r.rows.map((x) => ({ name: x.name, kind: x.kind, scoring: x.scoring, accuracy: x.accuracy, macroF1: x.macroF1, logLoss: x.logLoss, ece: x.ece, cost: x.cost })),
+    rows: r.rows.map((x) => ({ name: x.name, kind: x.kind, scoring: x.scoring, accuracy: x.accuracy, macroF1: x.macroF1, logLoss: x.logLoss, ece: x.ece, cost: x.cost, pareto: x.pareto })),
     agreement: r.agreement.all,
     oracleAccuracy: r.oracleAccuracy,
     selection: r.selection,

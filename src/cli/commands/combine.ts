@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { combine } from '../../artifact/combine.js';
 import { BertfuseError } from '../../errors.js';
-import { evalSummary, evalTable, membersSummary } from '../../eval/format.js';
+import { evalSummary, evalTable, membersSummary, methodsHelp } from '../../eval/format.js';
 import { parseOptionFlags } from '../../eval/methods.js';
 import type { DataSpec, PrepareProgress } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
@@ -141,6 +141,7 @@ export function register(program: Command): void {
     .argument('[members...]', 'member model folders (BertForSequenceClassification)')
     .option('-o, --out <folder>', 'where to write the combined model')
     .option('-r, --recipe <file>', 'a combine recipe (YAML); flags given as well override it');
+  cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
   addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string }) => {
     const recipe = f.recipe ? applyOverrides(readCombineRecipe(f.recipe), f, members) : recipeFromFlags(members, f);
     const progress = fusionProgress(Boolean(f.quiet || f.json));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BertfuseError } from '../../errors.js';
 import { evaluate, evalInputFrom } from '../../eval/evaluate.js';
-import { evalSummary, evalTable, membersSummary } from '../../eval/format.js';
+import { evalSummary, evalTable, membersSummary, methodsHelp } from '../../eval/format.js';
 import { chooseMethods, parseOptionFlags } from '../../eval/methods.js';
 import { prepare } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .command('eval')
     .description('score members and fusion methods side by side on labelled data (one table; --json for the full result)')
     .argument('<members...>', 'member model folders (at least two)');
+  cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
   addFusionFlags(cmd, `fusion method(s) to score: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or all (default)`).action(async (members: string[], f: FusionFlags) => {
     if (members.length < 2) throw new BertfuseError('E_USAGE', `eval needs at least two member folders, got ${members.length}`);
     if (!f.data) throw new BertfuseError('E_USAGE', 'eval needs --data <labelled file>');
