@@ -1,6 +1,4 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { BertfuseError } from '../errors.js';
 import { evaluate, evalInputFrom, type Evaluation, type ExternalRow } from '../eval/evaluate.js';
 import { ALL_METHODS, chooseMethods } from '../eval/methods.js';
 import { prepare, type PrepareProgress, type Prepared } from '../eval/prepare.js';
@@ -9,8 +7,8 @@ import { selectBest } from '../eval/select.js';
 import type { FusionMethod } from '../fusion/types.js';
 import type { CombineRecipe } from '../recipe/combine.js';
 import type { RuntimeOptions } from '../runtime/session.js';
-import { isCombinedFolder, type CombinedManifest } from './manifest.js';
-import { writeCombined } from './write.js';
+import type { CombinedManifest } from './manifest.js';
+import { checkOutputFolder, writeCombined } from './write.js';
 
 /**
  * Hook for weight merges in `--method auto`. A source looks at the prepared members and data and
@@ -51,14 +49,6 @@ export interface CombineOutcome {
   readonly out: string;
 }
 
-/** Refuses to replace anything but an earlier combined folder (or an empty one). */
-export function checkOutputFolder(out: string): void {
-  if (!fs.existsSync(out)) return;
-  if (!fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'output exists and is a file', out);
-  if (fs.readdirSync(out).length > 0 && !isCombinedFolder(out)) {
-    throw new BertfuseError('E_USAGE', 'output folder exists and is not a bertfuse combined model; refusing to replace it (choose a new --out)', out);
-  }
-}
 
 /**
  * `bertfuse combine`: run the members once on the data, score the method(s) out-of-fold (or on

@@ -10,7 +10,8 @@ import { memberSha256, type MemberSet } from '../members/load.js';
 import { VERSION } from '../paths.js';
 import { withTempDir, writeFileAtomic } from '../util/atomic.js';
 import { modelCard } from './model-card.js';
-import { COMBINED_FORMAT, COMBINED_FORMAT_VERSION, MANIFEST_FILE, manifestText, type CombinedManifest, type ManifestTokenizer } from './manifest.js';
+import { BertfuseError } from '../errors.js';
+import { COMBINED_FORMAT, COMBINED_FORMAT_VERSION, isCombinedFolder, MANIFEST_FILE, manifestText, type CombinedManifest, type ManifestTokenizer } from './manifest.js';
 
 export interface WriteCombinedOptions<P extends FusionParams> {
   readonly set: MemberSet;
@@ -21,6 +22,15 @@ export interface WriteCombinedOptions<P extends FusionParams> {
 }
 
 export const MODEL_FILE = 'model.onnx';
+
+/** Refuses to replace anything but an earlier combined folder (or an empty one). */
+export function checkOutputFolder(out: string): void {
+  if (!fs.existsSync(out)) return;
+  if (!fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'output exists and is a file', out);
+  if (fs.readdirSync(out).length > 0 && !isCombinedFolder(out)) {
+    throw new BertfuseError('E_USAGE', 'output folder exists and is not a bertfuse combined model; refusing to replace it (choose a new --out)', out);
+  }
+}
 
 export function tokenizerDir(group: number): string {
   return group === 0 ? '.' : `tokenizer_${group}`;
@@ -79,6 +89,7 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
   const oneTokenizer = set.groups.length === 1;
   const inputs = set.groups.flatMap((g) => Object.values(groupInputNames(g.index)));
   const outputs = ['logits', ...set.members.map((m) => memberOutputName(m.name))];
+  checkOutputFolder(out);
   const shas = set.members.map((m) => memberSha256(m));
 
   return withTempDir(out, (tmp) => {
