@@ -1,6 +1,6 @@
 import { seedFor } from '../util/rng.js';
 import { DENSITY, LAMBDA, WEIGHT, normalizeSpec } from './param-specs.js';
-import { addToBase, dropAndRescale, taskVector, weightedSum } from './task-vectors.js';
+import { addWeightedSum, droppedTau } from './task-vectors.js';
 import { boolParam, numParam, type MergeMethod, type MergeParamSpec } from './types.js';
 
 export const RESCALE: MergeParamSpec = { name: 'rescale', scope: 'global', type: 'boolean', default: true, description: 'divide kept entries by the density (keeps each entry\'s expectation)' };
@@ -21,8 +21,8 @@ export const dareLinear: MergeMethod = {
   merge({ tensors, base, params, modelParams, seed }) {
     if (!base) throw new Error('dare_linear needs a base tensor');
     const rescale = boolParam(params, 'rescale');
-    const taus = tensors.map((t, m) => dropAndRescale(taskVector(t, base), numParam(modelParams[m]!, 'density'), seedFor(seed, `member${m}`), rescale));
-    const tau = weightedSum(taus, modelParams.map((p) => numParam(p, 'weight')), boolParam(params, 'normalize'));
-    return { data: addToBase(base, tau, numParam(params, 'lambda')) };
+    const taus = tensors.map((t, m) => droppedTau(t, base, numParam(modelParams[m]!, 'density'), seedFor(seed, `member${m}`), rescale));
+    const weights = modelParams.map((p) => numParam(p, 'weight'));
+    return { data: addWeightedSum(base, taus, weights, numParam(params, 'lambda'), boolParam(params, 'normalize')) };
   },
 };

@@ -1,7 +1,7 @@
 import { seedFor } from '../util/rng.js';
 import { RESCALE } from './dare-linear.js';
 import { DENSITY, LAMBDA, WEIGHT, normalizeSpec } from './param-specs.js';
-import { addToBase, dropAndRescale, electAndMerge, taskVector } from './task-vectors.js';
+import { addElectedMerge, droppedTau } from './task-vectors.js';
 import { boolParam, numParam, type MergeMethod } from './types.js';
 
 /** DARE's random drop + rescale in place of TIES's trim, then TIES's sign election and disjoint mean. */
@@ -16,8 +16,8 @@ export const dareTies: MergeMethod = {
   merge({ tensors, base, params, modelParams, seed }) {
     if (!base) throw new Error('dare_ties needs a base tensor');
     const rescale = boolParam(params, 'rescale');
-    const taus = tensors.map((t, m) => dropAndRescale(taskVector(t, base), numParam(modelParams[m]!, 'density'), seedFor(seed, `member${m}`), rescale));
-    const tau = electAndMerge(taus, modelParams.map((p) => numParam(p, 'weight')), boolParam(params, 'normalize'));
-    return { data: addToBase(base, tau, numParam(params, 'lambda')) };
+    const taus = tensors.map((t, m) => droppedTau(t, base, numParam(modelParams[m]!, 'density'), seedFor(seed, `member${m}`), rescale));
+    const weights = modelParams.map((p) => numParam(p, 'weight'));
+    return { data: addElectedMerge(base, taus, weights, numParam(params, 'lambda'), boolParam(params, 'normalize')) };
   },
 };

@@ -1,5 +1,5 @@
 import { LAMBDA, WEIGHT, normalizeSpec } from './param-specs.js';
-import { addToBase, taskVector, weightedSum } from './task-vectors.js';
+import { addWeightedSum, fullTau } from './task-vectors.js';
 import { boolParam, numParam, type MergeMethod } from './types.js';
 
 /** θ = θ_base + λ Σ w_i (θ_i − θ_base): add the members' task vectors to the base. */
@@ -13,8 +13,8 @@ export const taskArithmetic: MergeMethod = {
   stats: null,
   merge({ tensors, base, params, modelParams }) {
     if (!base) throw new Error('task_arithmetic needs a base tensor');
-    const taus = tensors.map((t) => taskVector(t, base));
-    const tau = weightedSum(taus, modelParams.map((p) => numParam(p, 'weight')), boolParam(params, 'normalize'));
-    return { data: addToBase(base, tau, numParam(params, 'lambda')) };
+    const taus = tensors.map((t) => fullTau(t, base));
+    const weights = modelParams.map((p) => numParam(p, 'weight'));
+    return { data: addWeightedSum(base, taus, weights, numParam(params, 'lambda'), boolParam(params, 'normalize')) };
   },
 };

@@ -3,55 +3,106 @@ import { Rng } from '../util/rng.js';
 /**
  * The building blocks shared by the task-vector methods (task arithmetic, TIES, DARE): a task
  * vector τ = θ_member − θ_base, sparsified one way or another, then combined and added back.
- * Vectors are float32 (a BERT-base embedding table is 23 M entries: float64 copies would double
- * the merge's memory); every sum is accumulated in float64 per entry.
+ *
+ * A BERT-base embedding table has 23 M entries, so task vectors are never materialised: each
+ * member's (sparsified) τ is a cursor that yields τ[i] for i = 0, 1, 2, … from the member and
+ * base tensors, and the combination is one fused pass writing the output. TIES's top-k threshold
+ * comes from a two-pass radix select over the float32 bit patterns of |τ| (no sorted copy), and
+ * DARE's mask from a seeded generator advanced in index order. Memory: the inputs and the output.
  */
 
-export function taskVector(member: Float32Array, base: Float32Array): Float32Array {
-  const out = new Float32Array(member.length);
-  for (let i = 0; i < out.length; i++) out[i] = member[i]! - base[i]!;
-  return out;
+/** Yields τ[i] for i = 0, 1, … n−1, each exactly once and in order. */
+export type TauCursor = (i: number) => number;
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** τ[i] = θ[i] − base[i], rounded to float32 as a stored task vector would be. */
+function tauAt(member: ArrayLike<number>, base: ArrayLike<number>, i: number): number {
+  return Math.fround(member[i]! - base[i]!);
+}
+
+/** Bit pattern of |x| as float32: for non-negative floats, integer order is numeric order. */
+function magnitudeBits(x: number): number {
+  f32[0] = Math.abs(x);
+  return u32[0]!;
 }
 
 /**
- * TIES "trim": keep the `density` fraction of entries with the largest magnitude, zero the rest
- * (in place). k = round(density · n); among equal magnitudes at the threshold the lower index
- * wins, so exactly k entries survive.
+ * The k-th largest |τ| (k ≥ 1) and how many entries are strictly larger, by a radix select on
+ * the high then the low 16 bits of the magnitudes' float32 representation.
  */
-export function keepTopMagnitude(tau: Float32Array, density: number): Float32Array {
-  const n = tau.length;
-  const k = Math.round(density * n);
-  if (k >= n) return tau;
-  if (k <= 0) return tau.fill(0);
-  const sorted = new Float32Array(n);
-  for (let i = 0; i < n; i++) sorted[i] = Math.abs(tau[i]!);
-  sorted.sort();
-  const threshold = sorted[n - k]!;
+export function kthLargestMagnitude(n: number, at: (i: number) => number, k: number): { threshold: number; above: number } {
+  const high = new Float64Array(65536);
+  for (let i = 0; i < n; i++) high[magnitudeBits(at(i)) >>> 16]++;
   let above = 0;
-  for (let i = n - k; i < n; i++) if (sorted[i]! > threshold) above++;
-  let atThreshold = k - above;
+  let hb = 65535;
+  while (above + high[hb]! < k) above += high[hb--]!;
+  const low = new Float64Array(65536);
   for (let i = 0; i < n; i++) {
-    const m = Math.abs(tau[i]!);
-    if (m > threshold) continue;
-    if (m === threshold && atThreshold > 0) atThreshold--;
-    else tau[i] = 0;
+    const bits = magnitudeBits(at(i));
+    if (bits >>> 16 === hb) low[bits & 0xffff]++;
   }
-  return tau;
+  let lb = 65535;
+  while (above + low[lb]! < k) above += low[lb--]!;
+  u32[0] = ((hb << 16) | lb) >>> 0;
+  return { threshold: f32[0]!, above };
+}
+
+/** The plain task vector. */
+export function fullTau(member: ArrayLike<number>, base: ArrayLike<number>): TauCursor {
+  return (i) => tauAt(member, base, i);
 }
 
 /**
- * DARE "drop and rescale" (in place): drop each entry with probability p = 1 − density and divide
- * the kept ones by (1 − p), so every entry keeps its expectation.
+ * TIES "trim": keep the `density` fraction of entries with the largest magnitude, zero the rest.
+ * k = round(density · n); among equal magnitudes at the threshold the lower index wins, so exactly
+ * k entries survive.
  */
-export function dropAndRescale(tau: Float32Array, density: number, seed: number, rescale: boolean): Float32Array {
-  if (density <= 0) return tau.fill(0);
+export function trimmedTau(member: ArrayLike<number>, base: ArrayLike<number>, density: number): TauCursor {
+  const n = member.length;
+  const k = Math.round(density * n);
+  if (k >= n) return fullTau(member, base);
+  if (k <= 0) return () => 0;
+  const { threshold, above } = kthLargestMagnitude(n, (i) => tauAt(member, base, i), k);
+  let atThreshold = k - above;
+  return (i) => {
+    const t = tauAt(member, base, i);
+    const m = Math.fround(Math.abs(t));
+    if (m > threshold) return t;
+    if (m === threshold && atThreshold > 0) {
+      atThreshold--;
+      return t;
+    }
+    return 0;
+  };
+}
+
+/**
+ * DARE "drop and rescale": drop each entry with probability p = 1 − density and divide the kept
+ * ones by (1 − p), so every entry keeps its expectation. The mask depends only on the seed.
+ */
+export function droppedTau(member: ArrayLike<number>, base: ArrayLike<number>, density: number, seed: number, rescale: boolean): TauCursor {
+  if (density <= 0) return () => 0;
   const rng = new Rng(seed);
   const scale = rescale ? 1 / density : 1;
-  for (let i = 0; i < tau.length; i++) tau[i] = rng.next() < density ? tau[i]! * scale : 0;
-  return tau;
+  return (i) => {
+    const keep = rng.next() < density;
+    return keep ? tauAt(member, base, i) * scale : 0;
+  };
 }
 
-/** Σ w_i v_i, optionally divided by Σ w_i. */
+/** Array forms of the two sparsifiers (for tests and small inputs): base 0, τ given. */
+export function keepTopMagnitude(tau: Float32Array, density: number): Float32Array {
+  const at = trimmedTau(tau, new Float32Array(tau.length), density);
+  return Float32Array.from(tau, (_, i) => at(i));
+}
+export function dropAndRescale(tau: Float32Array, density: number, seed: number, rescale: boolean): Float32Array {
+  const at = droppedTau(tau, new Float32Array(tau.length), density, seed, rescale);
+  return Float32Array.from(tau, (_, i) => at(i));
+}
+
+/** Σ w_i v_i, optionally divided by Σ w_i (the linear merge). */
 export function weightedSum(vs: readonly Float32Array[], weights: readonly number[], normalize: boolean): Float32Array {
   const n = vs[0]!.length;
   const out = new Float32Array(n);
@@ -65,37 +116,47 @@ export function weightedSum(vs: readonly Float32Array[], weights: readonly numbe
   return out;
 }
 
-/**
- * TIES "elect" and "disjoint merge": per entry, the elected sign is the sign of Σ w_i τ_i (the side
- * with more weighted mass); only members whose entry is non-zero and has that sign contribute. With
- * `normalize` their weighted sum is divided by their total weight (the disjoint mean), otherwise it
- * stays a sum.
- */
-export function electAndMerge(taus: readonly Float32Array[], weights: readonly number[], normalize: boolean): Float32Array {
-  const n = taus[0]!.length;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let mass = 0;
-    for (let m = 0; m < taus.length; m++) mass += weights[m]! * taus[m]![i]!;
-    const sign = Math.sign(mass);
-    if (sign === 0) continue;
-    let sum = 0;
-    let wsum = 0;
-    for (let m = 0; m < taus.length; m++) {
-      const t = taus[m]![i]!;
-      if (t !== 0 && Math.sign(t) === sign) {
-        sum += weights[m]! * t;
-        wsum += weights[m]!;
-      }
-    }
-    out[i] = normalize && wsum !== 0 ? sum / wsum : sum;
+/** θ = base + λ·Σ w_i τ_i (/ Σ w_i with `normalize`). */
+export function addWeightedSum(base: Float32Array, taus: readonly TauCursor[], weights: readonly number[], lambda: number, normalize: boolean): Float32Array {
+  const total = weights.reduce((a, b) => a + b, 0);
+  const scale = lambda * (normalize && total !== 0 ? 1 / total : 1);
+  const out = new Float32Array(base.length);
+  for (let i = 0; i < out.length; i++) {
+    let s = 0;
+    for (let m = 0; m < taus.length; m++) s += weights[m]! * taus[m]!(i);
+    out[i] = base[i]! + scale * s;
   }
   return out;
 }
 
-/** θ = base + λ·τ. */
-export function addToBase(base: Float32Array, tau: Float32Array, lambda: number): Float32Array {
+/**
+ * TIES "elect" and "disjoint merge", then θ = base + λ·τ: per entry, the elected sign is the sign
+ * of Σ w_i τ_i (the side with more weighted mass); only members whose entry is non-zero and has
+ * that sign contribute. With `normalize` their weighted sum is divided by their total weight (the
+ * disjoint mean), otherwise it stays a sum.
+ */
+export function addElectedMerge(base: Float32Array, taus: readonly TauCursor[], weights: readonly number[], lambda: number, normalize: boolean): Float32Array {
   const out = new Float32Array(base.length);
-  for (let i = 0; i < out.length; i++) out[i] = base[i]! + lambda * tau[i]!;
+  const vals = new Float64Array(taus.length);
+  for (let i = 0; i < out.length; i++) {
+    let mass = 0;
+    for (let m = 0; m < taus.length; m++) {
+      vals[m] = taus[m]!(i);
+      mass += weights[m]! * vals[m]!;
+    }
+    const sign = Math.sign(mass);
+    let sum = 0;
+    let wsum = 0;
+    if (sign !== 0) {
+      for (let m = 0; m < taus.length; m++) {
+        const t = vals[m]!;
+        if (t !== 0 && Math.sign(t) === sign) {
+          sum += weights[m]! * t;
+          wsum += weights[m]!;
+        }
+      }
+    }
+    out[i] = base[i]! + lambda * (normalize && wsum !== 0 ? sum / wsum : sum);
+  }
   return out;
 }

@@ -1,5 +1,5 @@
 import { DENSITY, LAMBDA, WEIGHT, normalizeSpec } from './param-specs.js';
-import { addToBase, electAndMerge, keepTopMagnitude, taskVector } from './task-vectors.js';
+import { addElectedMerge, trimmedTau } from './task-vectors.js';
 import { boolParam, numParam, type MergeMethod } from './types.js';
 
 /**
@@ -17,8 +17,8 @@ export const ties: MergeMethod = {
   stats: null,
   merge({ tensors, base, params, modelParams }) {
     if (!base) throw new Error('ties needs a base tensor');
-    const taus = tensors.map((t, m) => keepTopMagnitude(taskVector(t, base), numParam(modelParams[m]!, 'density')));
-    const tau = electAndMerge(taus, modelParams.map((p) => numParam(p, 'weight')), boolParam(params, 'normalize'));
-    return { data: addToBase(base, tau, numParam(params, 'lambda')) };
+    const taus = tensors.map((t, m) => trimmedTau(t, base, numParam(modelParams[m]!, 'density')));
+    const weights = modelParams.map((p) => numParam(p, 'weight'));
+    return { data: addElectedMerge(base, taus, weights, numParam(params, 'lambda'), boolParam(params, 'normalize')) };
   },
 };

@@ -7,7 +7,8 @@ import { resolveParams, type ParamMap } from '../../src/merge/params.js';
 import { regmean } from '../../src/merge/regmean.js';
 import { slerp } from '../../src/merge/slerp.js';
 import { taskArithmetic } from '../../src/merge/task-arithmetic.js';
-import { dropAndRescale } from '../../src/merge/task-vectors.js';
+import { dropAndRescale, keepTopMagnitude, kthLargestMagnitude } from '../../src/merge/task-vectors.js';
+import { Rng } from '../../src/util/rng.js';
 import { ties } from '../../src/merge/ties.js';
 import type { MergeMethod, TensorMergeInput } from '../../src/merge/types.js';
 
@@ -224,4 +225,31 @@ test('regmean: a singular Gram is solved with jitter, an all-zero one falls back
   const f = run(regmean, [[1, 2, 3], [3, 2, 1]], { shape: [1, 3], grams: [z, z] });
   assert.match(f.note ?? '', /fell back to the plain average/);
   close(f.data, [2, 2, 2]);
+});
+
+test('top-k threshold by radix select equals sorting; exactly k survivors, ties broken by index', () => {
+  const rng = new Rng(4);
+  const coarse = [0.25, 0.5, 1, 2];
+  for (let trial = 0; trial < 30; trial++) {
+    const n = 1 + rng.int(3000);
+    // No zeros (so survivors are visible), many equal magnitudes, and tiny values for the low bits.
+    const tau = Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : -1) * (rng.next() < 0.5 ? coarse[rng.int(4)]! : 1e-6 + Math.abs(rng.normal()) * 1e-3));
+    const sorted = Array.from(tau, Math.abs).sort((a, b) => b - a);
+    const k = 1 + rng.int(n);
+    const { threshold, above } = kthLargestMagnitude(n, (i) => tau[i]!, k);
+    assert.equal(threshold, sorted[k - 1]);
+    assert.equal(above, sorted.filter((v) => v > threshold).length);
+    const density = rng.next();
+    const kept = keepTopMagnitude(tau, density);
+    const survivors = Array.from(kept.keys()).filter((i) => kept[i] !== 0);
+    assert.equal(survivors.length, Math.round(density * n), `trial ${trial}`);
+    survivors.forEach((i) => assert.equal(kept[i], tau[i]));
+    const minKept = Math.min(...survivors.map((i) => Math.abs(tau[i]!)));
+    const dropped = Array.from(kept.keys()).filter((i) => kept[i] === 0);
+    for (const i of dropped) {
+      assert.ok(Math.abs(tau[i]!) <= minKept, 'no dropped entry is larger than a kept one');
+      // At the threshold, lower indices are kept first.
+      if (Math.abs(tau[i]!) === minKept) assert.ok(survivors.filter((j) => Math.abs(tau[j]!) === minKept).every((j) => j < i));
+    }
+  }
 });
