@@ -204,12 +204,14 @@ function fromSummary(manifest: CombinedManifest, file: string, source: string): 
   const drafts = s.arr(m['rows'], 'metrics.rows').map((x, i) => {
     const w = `metrics.rows[${i}]`;
     const o = s.obj(x, w);
-    return { name: s.str(o['name'], `${w}.name`), kind: s.str(o['kind'], `${w}.kind`), scoring: s.str(o['scoring'], `${w}.scoring`), ...scores(o, s, w) };
+    const pareto = o['pareto'];
+    if (pareto !== undefined && typeof pareto !== 'boolean') s.fail(`${w}.pareto`, 'expected true or false');
+    return { name: s.str(o['name'], `${w}.name`), kind: s.str(o['kind'], `${w}.kind`), scoring: s.str(o['scoring'], `${w}.scoring`), ...scores(o, s, w), pareto };
   });
   if (drafts.length === 0) s.fail('metrics.rows', 'nothing was scored');
-  // The summary does not keep the Pareto mark; it follows from accuracy and cost alone.
+  // Older summaries do not keep the Pareto mark; it follows from accuracy and cost alone.
   const front = paretoFront(drafts.map((d) => ({ accuracy: d.accuracy ?? 0, cost: d.cost })));
-  const rows: ReportRow[] = drafts.map((d, i) => ({ ...d, pareto: d.accuracy !== null && front[i]!, confusion: null, reliability: null }));
+  const rows: ReportRow[] = drafts.map((d, i) => ({ ...d, pareto: d.pareto ?? (d.accuracy !== null && front[i]!), confusion: null, reliability: null }));
   const costs = new Map(drafts.filter((d) => d.kind === 'member').map((d) => [d.name, d.cost]));
   return {
     source,

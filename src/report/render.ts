@@ -59,7 +59,7 @@ function costSection(m: ReportModel, highlight: ReadonlySet<string>): string {
   const legend = [
     `<span>${legendSwatch(marker('member', 8, 7, 'pt member pareto', 5))} member</span>`,
     `<span>${legendSwatch(marker('fusion', 8, 7, 'pt method pareto', 5))} fusion method</span>`,
-    ...(m.rows.some((r) => r.kind !== 'member' && r.kind !== 'fusion') ? [`<span>${legendSwatch(marker('other', 8, 7, 'pt method pareto', 5))} other method</span>`] : []),
+    ...[...new Set(m.rows.map((r) => r.kind).filter((kind) => kind !== 'member' && kind !== 'fusion'))].map((kind) => `<span>${legendSwatch(marker(kind, 8, 7, 'pt method pareto', 5))} ${esc(kind)}</span>`),
     `<span>${legendSwatch(`<circle cx="8" cy="7" r="5" class="pt member" />`)} hollow: dominated</span>`,
     `<span>${legendSwatch('<path class="front" d="M0 7H22"/>', 22)} Pareto front</span>`,
     ...(highlight.size > 0 ? ['<span>★ selected / exported</span>'] : []),

@@ -112,6 +112,28 @@ describe('report rendering and input checks', () => {
     assert.equal(count(html, '<span class="dist">'), r3.disagreements.length * r3.rows.length);
   });
 
+  test('a weight-merge row (kind "merge") is drawn like any method, with its own marker and column', () => {
+    const input = synthetic(['neg', 'pos'], 120, 9);
+    const k = 2;
+    const a = input.fit.outputs.members[0]!.logits;
+    const b = input.fit.outputs.members[1]!.logits;
+    // Stand-in merged model: softmax of the mean logits, as an external row evaluate() scores.
+    const probs = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i += k) {
+      const z = [0, 1].map((j) => (a[i + j]! + b[i + j]!) / 2);
+      const e = z.map((v) => Math.exp(v - Math.max(...z)));
+      for (let j = 0; j < k; j++) probs[i + j] = e[j]! / (e[0]! + e[1]!);
+    }
+    const methods = chooseMethods(FUSION_METHODS.filter((m) => m.name === 'mean'), 'all', {});
+    const r = evaluate(input, methods, { folds: 4, seed: 0, external: [{ name: 'linear-merge', kind: 'merge', scoring: 'direct', probs, cost: 1 }] }).result;
+    const html = renderReport(loadReportInput(writeJsonFile(path.join(tmp, 'merge.json'), r)));
+    assert.equal(count(html, '<svg class="chart reliability"'), 4);
+    const chart = html.slice(html.indexOf('<svg class="chart cost"'));
+    assert.equal(count(chart.slice(0, chart.indexOf('</svg>')), '<rect class="pt method'), 1, 'the merge is a square in the chart');
+    assert.ok(html.includes('<th class="method-col">linear-merge</th>'));
+    assert.match(html, /<\/svg> merge<\/span>/, 'legend names the kind');
+  });
+
   test('--max-rows caps the disagreement table and says so', () => {
     assert.ok(result.disagreements.length > 5);
     const html = renderReport(loadReportInput(evalFile), { maxRows: 5 });
@@ -124,10 +146,19 @@ describe('report rendering and input checks', () => {
   test('combined folder: eval.json wins over the summary; summary alone says per-row details are absent', () => {
     const dir = path.join(tmp, 'combined');
     fs.mkdirSync(dir);
+    const m = manifest(result, true);
+    // A summary without Pareto marks (older writers): recomputed from accuracy and cost.
+    const rows = (m['metrics'] as { rows: Record<string, unknown>[] }).rows;
+    for (const r of rows) delete r['pareto'];
+    writeJsonFile(path.join(dir, 'bertfuse.json'), m);
+    assert.deepEqual(loadReportInput(dir).rows.map((r) => r.pareto), result.rows.map((r) => r.pareto), 'Pareto marks recomputed from the summary match');
+    // Marks the summary carries are taken as written.
+    for (const r of rows) r['pareto'] = true;
+    writeJsonFile(path.join(dir, 'bertfuse.json'), m);
+    assert.ok(loadReportInput(dir).rows.every((r) => r.pareto));
     writeJsonFile(path.join(dir, 'bertfuse.json'), manifest(result, true));
     const summary = loadReportInput(dir);
     assert.equal(summary.disagreements, null);
-    assert.deepEqual(summary.rows.map((r) => r.pareto), result.rows.map((r) => r.pareto), 'Pareto marks recomputed from the summary match');
     assert.equal(summary.exported, 'weighted');
     const html = renderReport(summary);
     assert.ok(html.includes('Per-row details are absent'));
