@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { BertfuseError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { loadReportInput } from './load.js';
@@ -18,6 +19,7 @@ export interface ReportWritten {
  * one rename, so `out` is either the whole new report or whatever was there before.
  */
 export function writeReport(source: string, out: string, opts: RenderOptions = {}): ReportWritten {
+  if (path.resolve(out) === path.resolve(source)) throw new BertfuseError('E_USAGE', '--out is the input itself; give another file name such as report.html', out);
   if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'is a folder; --out needs a file name such as report.html', out);
   const model = loadReportInput(source);
   const html = renderReport(model, opts);

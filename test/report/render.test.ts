@@ -198,6 +198,9 @@ describe('report rendering and input checks', () => {
     writeJsonFile(path.join(empty, 'bertfuse.json'), manifest(result, false));
     await expectRefused(write(empty), { code: 'E_BAD_INPUT', names: empty, pattern: /has no metrics to report/ }, [out]);
 
+    await expectRefused(() => writeReport(evalFile, evalFile), { code: 'E_USAGE', names: 'eval.json', pattern: /--out is the input itself/ });
+    assert.doesNotThrow(() => JSON.parse(fs.readFileSync(evalFile, 'utf8')), 'the eval result was not overwritten');
+    await expectRefused(() => writeReport(evalFile, tmp), { code: 'E_USAGE', names: tmp, pattern: /is a folder/ });
     const kept = path.join(tmp, 'kept.html');
     fs.writeFileSync(kept, 'previous report');
     await expectRefused(() => writeReport(path.join(tmp, 'v2.json'), kept), { code: 'E_BAD_INPUT', names: 'v2.json', pattern: /version/ });
