@@ -100,6 +100,9 @@ let allowNonFiniteDefault = false;
 export function setAllowNonFiniteDefault(allow: boolean): void {
   allowNonFiniteDefault = allow;
 }
+export function getAllowNonFiniteDefault(): boolean {
+  return allowNonFiniteDefault;
+}
 
 /** Opens a pytorch_model.bin; the restricted pickle reader by default, replaceable for tests or other readers. */
 export type BinOpener = (file: string) => TensorStore;

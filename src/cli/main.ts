@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { setAllowNonFiniteDefault } from '../checkpoint/load.js';
 import { isBertfuseError } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { registerCombinedLoader } from '../artifact/read.js';
@@ -21,7 +22,10 @@ export function buildProgram(): Command {
     // Commander's own errors (unknown option, bad flag value) follow our one-line format too.
     .configureOutput({ outputError: (str, write) => write(`bertfuse: ${str.replace(/^error: /, '')}`) })
     // Set before the subcommands are added: they copy these settings when created.
-    .exitOverride();
+    .exitOverride()
+    // Global: NaN/Inf weights are refused wherever weights are read, unless the user says otherwise.
+    .option('--allow-nonfinite', 'accept NaN/Infinity weights (refused by default: they poison every output they touch)')
+    .hook('preAction', (root) => setAllowNonFiniteDefault(Boolean(root.opts()['allowNonfinite'])));
   for (const register of [demo, combine, evaluate, inspect, merge, predict, randomCheckpoint, report, serve]) register(program);
   return program;
 }
