@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { CONFIG_CASES, TOKENIZER_CASES, WEIGHTS_FOLDER_CASES, expectRefused, type FolderCase } from '../helpers/corrupt.js';
 import { fixture, tempDir } from '../helpers/fixtures.js';
-import { CHECKPOINT_CONSUMERS, stageFixture } from './consumers.js';
+import { CHECKPOINT_CONSUMERS, outputsOf, stageFixture } from './consumers.js';
 
 const root = tempDir('bertfuse-rel-folder-');
 let n = 0;
@@ -15,7 +15,7 @@ function run(cases: readonly FolderCase[]): void {
       const names = c.mutate(dir);
       for (const consumer of CHECKPOINT_CONSUMERS) {
         const out = path.join(root, `out-${n}`, 'model.onnx');
-        await expectRefused(() => consumer.run(dir, out), { code: c.code, names, pattern: c.pattern }, [out], consumer.name);
+        await expectRefused(() => consumer.run(dir, out), { code: c.code, names, pattern: c.pattern }, outputsOf(out), consumer.name);
       }
     });
   }

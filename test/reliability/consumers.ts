@@ -7,6 +7,9 @@ import path from 'node:path';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { buildBertGraph } from '../../src/graph/bert-model.js';
 import { saveOnnx } from '../../src/graph/save.js';
+import { merge } from '../../src/merge/merge.js';
+import { parseMergeRecipe } from '../../src/recipe/merge.js';
+import { fixture } from '../helpers/fixtures.js';
 
 export interface CheckpointConsumer {
   readonly name: string;
@@ -37,7 +40,22 @@ export const EXPORT_ONNX: CheckpointConsumer = {
   },
 };
 
-export const CHECKPOINT_CONSUMERS: readonly CheckpointConsumer[] = [LOAD, EXPORT_ONNX];
+/** A linear merge of a good member with the damaged one, into a folder beside `out`. */
+export const MERGE: CheckpointConsumer = {
+  name: 'merge',
+  writes: true,
+  async run(dir, out) {
+    const recipe = parseMergeRecipe({ merge_method: 'linear', models: [{ model: fixture('sst2-sibling-b') }, { model: dir }] });
+    await merge(recipe, { out: path.join(path.dirname(out), 'merged') });
+  },
+};
+
+export const CHECKPOINT_CONSUMERS: readonly CheckpointConsumer[] = [LOAD, EXPORT_ONNX, MERGE];
+
+/** Every path a consumer may write for `out`. */
+export function outputsOf(out: string): string[] {
+  return [out, path.join(path.dirname(out), 'merged')];
+}
 
 /**
  * A writable model folder made from a fixture without copying its weights unless asked: the small

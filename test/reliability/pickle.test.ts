@@ -7,7 +7,7 @@ import { openTorchBin } from '../../src/checkpoint/pickle/torch-bin.js';
 import { SafetensorsFile } from '../../src/checkpoint/safetensors.js';
 import { FIXTURE_BIN, expectRefused, fixtureBinEntries, pickleCases } from '../helpers/corrupt.js';
 import { fixture, tempDir } from '../helpers/fixtures.js';
-import { CHECKPOINT_CONSUMERS, stageFixture } from './consumers.js';
+import { CHECKPOINT_CONSUMERS, outputsOf, stageFixture } from './consumers.js';
 import { knownIssue } from './known-issues.js';
 
 const root = tempDir('bertfuse-rel-pickle-');
@@ -33,7 +33,7 @@ describe('pytorch_model.bin: hostile and damaged files are refused', () => {
       fs.copyFileSync(file, weights);
       for (const consumer of CHECKPOINT_CONSUMERS) {
         const out = path.join(root, 'out', 'model.onnx');
-        await expectRefused(() => consumer.run(folder, out), { code: c.code, names: weights, pattern: c.pattern }, [out], consumer.name);
+        await expectRefused(() => consumer.run(folder, out), { code: c.code, names: weights, pattern: c.pattern }, outputsOf(out), consumer.name);
       }
     });
   }

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { SafetensorsFile } from '../../src/checkpoint/safetensors.js';
 import { expectRefused, safetensorsCases } from '../helpers/corrupt.js';
 import { fixture, tempDir } from '../helpers/fixtures.js';
-import { CHECKPOINT_CONSUMERS, stageFixture } from './consumers.js';
+import { CHECKPOINT_CONSUMERS, outputsOf, stageFixture } from './consumers.js';
 
 const root = tempDir('bertfuse-rel-st-');
 // One folder holds the good config and tokenizer; each case swaps in its own damaged weights.
@@ -20,7 +20,7 @@ describe('safetensors: damaged files are refused', () => {
       fs.renameSync(file, weights);
       for (const consumer of CHECKPOINT_CONSUMERS) {
         const out = path.join(root, 'out', 'model.onnx');
-        await expectRefused(() => consumer.run(folder, out), { code: c.code, names: weights, pattern: c.pattern }, [out], consumer.name);
+        await expectRefused(() => consumer.run(folder, out), { code: c.code, names: weights, pattern: c.pattern }, outputsOf(out), consumer.name);
       }
     });
   }
