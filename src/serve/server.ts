@@ -20,9 +20,11 @@ export interface ServeOptions extends Partial<ServeLimits> {
   readonly maxBatch?: number;
   /** Longest time the first queued input waits for others before its run starts. */
   readonly maxWaitMs?: number;
+  /** A client must send its whole request within this time, or gets a 408 and is disconnected (0 = no limit). */
+  readonly requestTimeoutMs?: number;
 }
 
-export const SERVE_DEFAULTS = { maxBatch: 32, maxWaitMs: 5, maxTexts: 64, maxChars: 10_000, bodyLimit: 1024 * 1024 } as const;
+export const SERVE_DEFAULTS = { maxBatch: 32, maxWaitMs: 5, maxTexts: 64, maxChars: 10_000, bodyLimit: 1024 * 1024, requestTimeoutMs: 30_000 } as const;
 
 export interface LabelScores {
   readonly label: string;
@@ -90,8 +92,12 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
   batcher = new MicroBatcher(model, { maxBatch, maxWaitMs, onBatch: (n) => m.batchSize.observe(n), onRun: (s) => m.inference.observe(s) });
   const queue = batcher;
 
+  // A client that stalls mid-request would otherwise hold its connection forever. Node checks the
+  // deadline every connectionsCheckingInterval, so that interval follows the timeout.
+  const requestTimeout = opts.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
+  const http = requestTimeout > 0 ? { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestTimeout / 2))) } : {};
   // The library never prints: no fastify logger.
-  const app = Fastify({ logger: false, bodyLimit: limits.bodyLimit, return503OnClosing: true });
+  const app = Fastify({ logger: false, bodyLimit: limits.bodyLimit, return503OnClosing: true, requestTimeout, http });
   // Only JSON bodies: anything else is a 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain');
   const started = new WeakMap<FastifyRequest, bigint>();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -185,6 +186,29 @@ test('a model that fails at run time answers 500 inference_failed, and the serve
     assert.equal(m.get('bertfuse_http_requests_total{method="POST",route="/v1/predict",status="500"}'), 2);
   } finally {
     await s.app.close();
+  }
+});
+
+test('a client that stalls mid-body gets a 408 and is disconnected after the request timeout', async () => {
+  const model = await loadClassifier(fixture('sst2-sibling-a'));
+  const s = await start(model, { requestTimeoutMs: 500 });
+  try {
+    const { port } = new URL(s.url);
+    const t0 = Date.now();
+    const reply = await new Promise<{ ms: number; data: string }>((resolve) => {
+      const sock = net.connect(Number(port), '127.0.0.1', () => sock.write('POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"texts"'));
+      let data = '';
+      sock.on('data', (d: Buffer) => (data += d.toString()));
+      sock.on('error', () => undefined);
+      sock.on('close', () => resolve({ ms: Date.now() - t0, data }));
+      setTimeout(() => sock.destroy(), 10_000);
+    });
+    assert.match(reply.data, /^HTTP\/1\.1 408/);
+    assert.ok(reply.ms >= 400 && reply.ms < 5000, `closed after ${reply.ms} ms`);
+    assert.equal((await post(s.url, { texts: ['still serving'] })).status, 200);
+  } finally {
+    await s.app.close();
+    await model.close();
   }
 });
 

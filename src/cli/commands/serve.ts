@@ -14,6 +14,7 @@ interface ServeFlags {
   maxTexts: number;
   maxChars: number;
   bodyLimit: number;
+  requestTimeoutMs: number;
   threads?: number;
   quiet?: boolean;
 }
@@ -44,13 +45,14 @@ export function register(program: Command): void {
     .option('--max-texts <n>', 'texts (or pairs) per request', positiveInt('--max-texts'), SERVE_DEFAULTS.maxTexts)
     .option('--max-chars <n>', 'characters per text', positiveInt('--max-chars'), SERVE_DEFAULTS.maxChars)
     .option('--body-limit <bytes>', 'bytes per request body', positiveInt('--body-limit'), SERVE_DEFAULTS.bodyLimit)
+    .option('--request-timeout-ms <ms>', 'time a client has to send its whole request (0 = no limit)', nonNegative('--request-timeout-ms'), SERVE_DEFAULTS.requestTimeoutMs)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
     .option('-q, --quiet', 'no download progress bar')
     .action(async (target: string, f: ServeFlags) => {
       registerCombinedLoader();
       const bar = progressBar('download', f.quiet);
       const model = await loadClassifier(target, { runtime: f.threads ? { threads: f.threads } : {}, hub: { onProgress: (d, t) => bar.update(d, t) } }).finally(() => bar.stop());
-      const app = createServer(model, { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs, maxTexts: f.maxTexts, maxChars: f.maxChars, bodyLimit: f.bodyLimit });
+      const app = createServer(model, { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs, maxTexts: f.maxTexts, maxChars: f.maxChars, bodyLimit: f.bodyLimit, requestTimeoutMs: f.requestTimeoutMs });
       let address: string;
       try {
         address = await app.listen({ host: f.host, port: f.port });
