@@ -1,4 +1,5 @@
 import { readLabelled, type LabelledData } from '../data/labelled.js';
+import { BertfuseError } from '../errors.js';
 import type { LabelMap } from '../members/labels.js';
 import { loadMembers, type MemberSet } from '../members/load.js';
 import { runMembers, type MemberRun } from '../members/run.js';
@@ -48,15 +49,35 @@ export interface Prepared {
 
 export type PrepareProgress = (stage: { readonly dataset: 'fit' | 'eval'; readonly member: string }, done: number, total: number) => void;
 
-function readData(spec: DataSpec, labels: readonly string[], labelMap: LabelMap): LabelledData {
+function readData(spec: DataSpec, labels: readonly string[] | undefined, labelMap: LabelMap): LabelledData {
   return readLabelled(spec.path, {
-    labels,
+    ...(labels ? { labels } : {}),
     labelMap,
     ...(spec.textColumn !== undefined ? { textColumn: spec.textColumn } : {}),
     ...(spec.pairColumn !== undefined ? { pairColumn: spec.pairColumn } : {}),
     ...(spec.labelColumn !== undefined ? { labelColumn: spec.labelColumn } : {}),
     ...(spec.encoding !== undefined ? { encoding: spec.encoding } : {}),
   });
+}
+
+/**
+ * Integer labels in a file are class indices, and indices only mean something against one label
+ * order. When the members order their labels differently and no order was given, refuse rather
+ * than guess (stranger-b's 0 is "positive", sibling-a's is "negative").
+ */
+function checkIntegerLabels(spec: DataSpec, set: MemberSet, req: PrepareRequest, labelMap: LabelMap): void {
+  if (req.labels) return;
+  const orders = set.members.map((m) => m.ownLabels.join('\u0000'));
+  if (orders.every((o) => o === orders[0])) return;
+  const names = readData(spec, undefined, labelMap).labelNames;
+  const ints = names.filter((n) => /^\d+$/.test(n) && !set.labels.includes(n));
+  if (ints.length === 0) return;
+  const members = set.members.map((m) => `${m.name}: ${m.ownLabels.join(', ')}`).join('; ');
+  throw new BertfuseError(
+    'E_LABEL_MISMATCH',
+    `integer labels (${ints.join(', ')}) but the members order their labels differently (${members}); say what each integer means with --labels NAME_OF_0,NAME_OF_1,... or --label-map ${ints.map((n) => `${n}=NAME`).join(',')}`,
+    spec.path,
+  );
 }
 
 /**
@@ -68,6 +89,8 @@ export async function prepare(req: PrepareRequest, onProgress?: PrepareProgress)
   const labelMap = req.labelMap ?? {};
   const set = loadMembers(req.members.map((m) => m.path), { labelMap, ...(req.labels ? { labels: req.labels } : {}), names: req.members.map((m) => m.name) });
   try {
+    checkIntegerLabels(req.data, set, req, labelMap);
+    if (req.evalData) checkIntegerLabels(req.evalData, set, req, labelMap);
     const fitData = readData(req.data, set.labels, labelMap);
     const evalData = req.evalData ? readData(req.evalData, set.labels, labelMap) : null;
     const opts = (dataset: 'fit' | 'eval') => ({

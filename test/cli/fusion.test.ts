@@ -9,6 +9,9 @@ import { DATA, fixture, tempDir } from '../helpers/fixtures.js';
 
 const A = fixture('sst2-sibling-a');
 const B = fixture('sst2-stranger-b');
+// sst2_dev's labels are integers (0 = negative) and the two members order their labels differently,
+// so every run says what the integers mean.
+const LABELS = ['--labels', 'negative,positive'];
 const TEXTS = ['a gorgeous , witty , seductive movie .', 'one long string of cliches .', 'the acting is fine but the script is a mess .'];
 
 interface PredictLine {
@@ -16,19 +19,18 @@ interface PredictLine {
   probs: Record<string, number>;
 }
 
-/** The CLI in this process (errors happen before any model runs, so no need for a child). */
+/**
+ * The CLI in this process, for failures that happen before any model runs. Only stderr is
+ * captured: stdout belongs to the test runner's protocol, and a failing command prints nothing there.
+ */
 async function runInProcess(args: readonly string[]): Promise<CliResult> {
-  let stdout = '';
   let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true)) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true)) as typeof process.stderr.write;
   try {
     const code = await main(['node', 'bertfuse', ...args]);
-    return { code, stdout, stderr };
+    return { code, stdout: '', stderr };
   } finally {
-    process.stdout.write = out;
     process.stderr.write = err;
   }
 }
@@ -43,7 +45,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
 
   test('combine --method mean, then predict the folder: the mean of the members\' probabilities', async () => {
     const out = path.join(root, 'mean');
-    const r = await runCli(['combine', A, B, '--data', data, '--method', 'mean', '--out', out, '--folds', '3']);
+    const r = await runCli(['combine', A, B, '--data', data, ...LABELS, '--method', 'mean', '--out', out, '--folds', '3']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /sst2-stranger-b\s+member\s+/);
     assert.match(r.stdout, /labels positive, negative → aligned by name to negative, positive/);
@@ -66,7 +68,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
 
   test('combine --method auto --json: every method scored out-of-fold, the pick follows the rule, the folder holds it', async () => {
     const out = path.join(root, 'auto');
-    const r = await runCli(['combine', A, B, '--data', data, '--out', out, '--folds', '3', '--json']);
+    const r = await runCli(['combine', A, B, '--data', data, ...LABELS, '--out', out, '--folds', '3', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as {
       exported: string;
@@ -93,7 +95,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
   test('combine --recipe file.yaml does the same from YAML (flags override)', async () => {
     const out = path.join(root, 'recipe-out');
     const recipe = path.join(root, 'combine.yaml');
-    fs.writeFileSync(recipe, [`members:`, `  - ${A}`, `  - { path: ${B}, name: stranger }`, `data: ${data}`, `method: weighted`, `seed: 3`, `folds: 3`, `out: ${path.join(root, 'ignored')}`, ''].join('\n'));
+    fs.writeFileSync(recipe, [`members:`, `  - ${A}`, `  - { path: ${B}, name: stranger }`, `data: ${data}`, `labels: [negative, positive]`, `method: weighted`, `seed: 3`, `folds: 3`, `out: ${path.join(root, 'ignored')}`, ''].join('\n'));
     const r = await runCli(['combine', '--recipe', recipe, '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const man = JSON.parse(fs.readFileSync(path.join(out, 'bertfuse.json'), 'utf8')) as { members: { name: string }[]; method: { name: string }; metrics: { protocol: unknown } };
@@ -107,7 +109,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     const held = path.join(root, 'held.tsv');
     const lines = fs.readFileSync(path.join(DATA, 'sst2_dev.tsv'), 'utf8').split('\n');
     fs.writeFileSync(held, [lines[0], ...lines.slice(201, 301)].join('\n') + '\n');
-    const r = await runCli(['eval', A, B, '--data', data, '--eval-data', held, '--method', 'soft_vote', '--json']);
+    const r = await runCli(['eval', A, B, '--data', data, '--eval-data', held, ...LABELS, '--method', 'soft_vote', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { version: number; rows: { name: string; scoring: string }[]; disagreements: { index: number; text: string }[]; labels: string[]; data: unknown; protocol: unknown };
     assert.equal(j.version, 1);
@@ -118,6 +120,18 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     assert.ok(j.disagreements.length > 0);
     const d = j.disagreements[0]!;
     assert.equal(d.text, lines[201 + d.index]!.split('\t')[1]);
+  });
+
+  test('--label-map names integer labels; the first member (stranger-b) sets the order', async () => {
+    const r = await runCli(['eval', B, A, '--data', data, '--label-map', '0=negative,1=positive', '--method', 'mean', '--folds', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { labels: string[]; rows: { name: string; accuracy: number; confusion: number[][] }[] };
+    assert.deepEqual(j.labels, ['positive', 'negative']);
+    const gold = fs.readFileSync(data, 'utf8').split('\n').slice(1, 201).map((l) => l.split('\t')[0]);
+    const negatives = gold.filter((g) => g === '0').length;
+    // confusion[gold][pred] in [positive, negative] order: the negative row holds the 0-labelled rows.
+    for (const row of j.rows) assert.equal(row.confusion[1]![0]! + row.confusion[1]![1]!, negatives);
+    assert.ok(j.rows.every((x) => x.accuracy > 0.7));
   });
 
   describe('bad inputs: one line on stderr, no output folder', () => {
@@ -134,13 +148,14 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
       ['missing member', (out) => ['combine', A, path.join(root, 'nope'), '--data', data, '--out', out], /nope: no such model folder/],
       ['one member', (out) => ['combine', A, '--data', data, '--out', out], /at least two member/],
       ['no --data', (out) => ['combine', A, B, '--out', out], /needs --data/],
-      ['unknown method', (out) => ['combine', A, B, '--data', data, '--method', 'average', '--out', out], /unknown fusion method "average" \(known: mean, weighted/],
-      ['bad option', (out) => ['combine', A, B, '--data', data, '--method', 'stack', '--option', 'l2_steps=many', '--out', out], /option "l2_steps" must be a number/],
-      ['unknown option', (out) => ['combine', A, B, '--data', data, '--method', 'mean', '--option', 'depth=3', '--out', out], /unknown option "depth"/],
+      ['unknown method', (out) => ['combine', A, B, '--data', data, ...LABELS, '--method', 'average', '--out', out], /unknown fusion method "average" \(known: mean, weighted/],
+      ['bad option', (out) => ['combine', A, B, '--data', data, ...LABELS, '--method', 'stack', '--option', 'l2_steps=many', '--out', out], /option "l2_steps" must be a number/],
+      ['unknown option', (out) => ['combine', A, B, '--data', data, ...LABELS, '--method', 'mean', '--option', 'depth=3', '--out', out], /unknown option "depth"/],
       ['labels that cannot be matched', (out) => ['combine', A, fixture('subj-sibling'), '--data', data, '--out', out], /missing "negative", "positive"; extra "subjective", "objective"/],
       ['unknown data label', (out) => ['combine', A, B, '--data', unknownLabel, '--out', out], /"meh"/],
       ['latin-1 data', (out) => ['combine', A, B, '--data', latin1, '--out', out], /not valid UTF-8 .*--encoding latin1/],
-      ['folds', (out) => ['combine', A, B, '--data', data, '--folds', '1', '--out', out], /--folds must be a whole number ≥ 2/],
+      ['folds', (out) => ['combine', A, B, '--data', data, ...LABELS, '--folds', '1', '--out', out], /--folds must be a whole number ≥ 2/],
+      ['integer labels, members in different orders, no --labels', (out) => ['combine', A, B, '--data', data, '--out', out], /integer labels \(0, 1\) but the members order their labels differently \(sst2-sibling-a: negative, positive; sst2-stranger-b: positive, negative\)/],
       ['bad recipe', (out) => ['combine', '--recipe', data, '--out', out], /dev200\.tsv: not a combine recipe: invalid YAML/],
     ];
     for (const [what, args, message] of cases) {
@@ -153,7 +168,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
       });
     }
     test('an existing folder that is not a combined model is never replaced', async () => {
-      const r = await runInProcess(['combine', A, B, '--data', data, '--method', 'mean', '--out', notOurs]);
+      const r = await runInProcess(['combine', A, B, '--data', data, ...LABELS, '--method', 'mean', '--out', notOurs]);
       assert.ok(isOneLineError(r), r.stderr);
       assert.match(r.stderr, /not a bertfuse combined model; refusing to replace it/);
       assert.equal(fs.readFileSync(path.join(notOurs, 'keep.txt'), 'utf8'), 'precious');

@@ -30,7 +30,7 @@ export interface FusionFlags {
   quiet?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 const nonNegativeInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new BertfuseError('E_USAGE', `--seed must be a whole number ≥ 0, got "${v}"`);

@@ -23,6 +23,8 @@ const SENTENCES = [
 // Two bundled members that disagree in every way that matters: different tokenizers (A, B) and
 // reversed label order (stranger-b's index 0 is "positive").
 const MEMBERS = ['sst2-sibling-a', 'sst2-stranger-b'];
+// sst2_dev.tsv labels rows 0/1; since the members disagree on index order, say what 0 and 1 mean.
+const LABELS = ['negative', 'positive'];
 
 export function register(program: Command): void {
   program
@@ -41,7 +43,7 @@ export function register(program: Command): void {
       }
       const progress = fusionProgress(Boolean(f.quiet || f.json));
       const outcome = await combine(
-        { members: members.map((p) => ({ path: p })), data: { path: data }, evalData: null, labels: null, labelMap: {}, method: 'auto', options: {}, seed: DEFAULT_SEED, folds: DEFAULT_FOLDS, out },
+        { members: members.map((p) => ({ path: p })), data: { path: data }, evalData: null, labels: LABELS, labelMap: {}, method: 'auto', options: {}, seed: DEFAULT_SEED, folds: DEFAULT_FOLDS, out },
         { registry: FUSION_METHODS, onMemberProgress: progress.members, onFitProgress: progress.fits },
       ).finally(() => progress.stop());
 
