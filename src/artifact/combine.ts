@@ -38,6 +38,8 @@ export interface CombineOptions {
   readonly runtime?: RuntimeOptions;
   readonly onMemberProgress?: PrepareProgress;
   readonly onFitProgress?: (method: string, done: number, total: number) => void;
+  /** Keep the full EvalResult in the folder as eval.json (holds texts of disagreement rows). */
+  readonly saveEval?: boolean;
 }
 
 export interface CombineOutcome {
@@ -98,6 +100,7 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
       options: choice.options,
       params: evaluation.params.get(exported)!,
       metrics: summarise(result),
+      ...(opts.saveEval ? { evalResult: result } : {}),
     });
     return { result, exported, manifest, out: path.resolve(recipe.out) };
   } finally {

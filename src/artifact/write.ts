@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { toHfConfig } from '../checkpoint/config.js';
 import { tokenizerJsonFromVocab, type BertTokenizer } from '../checkpoint/tokenizer.js';
-import type { MetricsSummary } from '../eval/result.js';
+import type { EvalResult, MetricsSummary } from '../eval/result.js';
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
 import { buildCombinedGraph, groupInputNames, memberOutputName } from '../graph/combine.js';
 import { saveOnnx } from '../graph/save.js';
@@ -19,7 +19,13 @@ export interface WriteCombinedOptions<P extends FusionParams> {
   readonly options: Readonly<Record<string, unknown>>;
   readonly params: P;
   readonly metrics: MetricsSummary | null;
+  /** Also keep the full evaluation as eval.json (for `bertfuse report <folder>`); it holds the texts
+   * of the rows the members disagree on, so it is opt-in. */
+  readonly evalResult?: EvalResult;
 }
+
+/** The full evaluation kept beside the manifest when asked for (read by `bertfuse report`). */
+export const EVAL_FILE = 'eval.json';
 
 export const MODEL_FILE = 'model.onnx';
 
@@ -134,6 +140,7 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
     writeFileAtomic(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     writeFileAtomic(path.join(tmp, MANIFEST_FILE), manifestText(manifest));
     writeFileAtomic(path.join(tmp, 'README.md'), modelCard(manifest));
+    if (opts.evalResult) writeFileAtomic(path.join(tmp, EVAL_FILE), JSON.stringify(opts.evalResult, null, 2) + '\n');
     if (oneTokenizer) {
       fs.mkdirSync(path.join(tmp, 'onnx'));
       linkOrCopy(path.join(tmp, MODEL_FILE), path.join(tmp, 'onnx', MODEL_FILE));

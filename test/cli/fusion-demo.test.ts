@@ -25,6 +25,8 @@ test('bertfuse demo: every method on bundled data, one combined folder, predicti
   assert.equal(j.exported, j.result.selection.winner);
   assert.equal(j.out, out);
   assert.ok(fs.existsSync(path.join(out, 'model.onnx')) && fs.existsSync(path.join(out, 'tokenizer_1', 'tokenizer.json')));
+  // The full evaluation travels with the demo's folder, for `bertfuse report`.
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8')), j.result);
   assert.equal(j.predictions.length, 4);
   assert.equal(j.predictions[0]!.label, 'positive');
   assert.equal(j.predictions[1]!.label, 'negative');

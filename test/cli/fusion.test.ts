@@ -50,6 +50,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     assert.match(r.stdout, /sst2-stranger-b\s+member\s+/);
     assert.match(r.stdout, /labels positive, negative → aligned by name to negative, positive/);
     assert.match(r.stdout, /wrote .*mean \(mean\) — inputs input_ids, attention_mask, token_type_ids, input_ids_1/);
+    assert.equal(fs.existsSync(path.join(out, 'eval.json')), false, 'eval.json (holds data texts) only with --save-eval');
     const p = await runCli(['predict', out, '--json', ...TEXTS.flatMap((t) => ['--text', t])]);
     assert.equal(p.code, 0, p.stderr);
     const got = p.stdout.trim().split('\n').map((l) => JSON.parse(l) as PredictLine);
@@ -68,7 +69,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
 
   test('combine --method auto --json: every method scored out-of-fold, the pick follows the rule, the folder holds it', async () => {
     const out = path.join(root, 'auto');
-    const r = await runCli(['combine', A, B, '--data', data, ...LABELS, '--out', out, '--folds', '3', '--json']);
+    const r = await runCli(['combine', A, B, '--data', data, ...LABELS, '--out', out, '--folds', '3', '--json', '--save-eval']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as {
       exported: string;
@@ -87,6 +88,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     assert.equal(j.manifest.method.name, winner.name);
     assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'bertfuse.json'), 'utf8')).metrics.selection.winner, winner.name);
     assert.ok(j.result.rows.some((x) => x.pareto));
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'eval.json'), 'utf8')), j.result);
     const card = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
     assert.match(card, /\| member `sst2-stranger-b` \| +\d+\.\d\d% \|/);
     assert.ok(card.includes(`Winner: \`${winner.name}\``));

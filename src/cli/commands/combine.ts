@@ -140,9 +140,10 @@ export function register(program: Command): void {
     .description('fuse two or more classifiers into ONE model folder (one model.onnx), scored honestly on your data')
     .argument('[members...]', 'member model folders (BertForSequenceClassification)')
     .option('-o, --out <folder>', 'where to write the combined model')
-    .option('-r, --recipe <file>', 'a combine recipe (YAML); flags given as well override it');
+    .option('-r, --recipe <file>', 'a combine recipe (YAML); flags given as well override it')
+    .option('--save-eval', 'also keep the full evaluation as eval.json in the folder (for bertfuse report; it contains texts of rows the members disagree on)');
   cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
-  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string }) => {
+  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string; saveEval?: boolean }) => {
     const recipe = f.recipe ? applyOverrides(readCombineRecipe(f.recipe), f, members) : recipeFromFlags(members, f);
     const progress = fusionProgress(Boolean(f.quiet || f.json));
     const outcome = await combine(recipe, {
@@ -151,6 +152,7 @@ export function register(program: Command): void {
       ...(f.threads ? { runtime: { threads: f.threads } } : {}),
       onMemberProgress: progress.members,
       onFitProgress: progress.fits,
+      saveEval: Boolean(f.saveEval),
     }).finally(() => progress.stop());
     if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, manifest: outcome.manifest, result: outcome.result });
     for (const line of membersSummary(outcome.result)) printLine(line);

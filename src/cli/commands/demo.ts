@@ -44,7 +44,7 @@ export function register(program: Command): void {
       const progress = fusionProgress(Boolean(f.quiet || f.json));
       const outcome = await combine(
         { members: members.map((p) => ({ path: p })), data: { path: data }, evalData: null, labels: LABELS, labelMap: {}, method: 'auto', options: {}, seed: DEFAULT_SEED, folds: DEFAULT_FOLDS, out },
-        { registry: FUSION_METHODS, onMemberProgress: progress.members, onFitProgress: progress.fits },
+        { registry: FUSION_METHODS, onMemberProgress: progress.members, onFitProgress: progress.fits, saveEval: true },
       ).finally(() => progress.stop());
 
       const model = await loadClassifier(outcome.out);
@@ -74,6 +74,7 @@ export function register(program: Command): void {
           ),
         );
         printLine(`\ntry: bertfuse predict ${outcome.out} --text "your sentence"`);
+        printLine(`     bertfuse report ${outcome.out} --out report.html   (this evaluation as one HTML page, from its eval.json)`);
       } finally {
         await model.close();
       }
