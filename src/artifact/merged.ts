@@ -6,7 +6,7 @@ import { loadCheckpoint } from '../checkpoint/load.js';
 import { writeSafetensors, type TensorSource, type WriteDType } from '../checkpoint/safetensors.js';
 import { numel, type Tensor, type TensorInfo, type TensorStore } from '../checkpoint/tensor-store.js';
 import { emitBert, transpose2d } from '../graph/bert-graph.js';
-import { buildBertGraph } from '../graph/bert-model.js';
+import onnxProto from 'onnx-proto';
 import { GraphBuilder, encodeModel, type ModelProto } from '../graph/onnx-builder.js';
 import { withTempFile, writeFileAtomic } from '../util/atomic.js';
 
@@ -44,6 +44,8 @@ export interface MergedFolderSpec {
   /** Extra files for the top level (merge.yaml, README.md, bertfuse-merge.json), written as given. */
   readonly extraFiles: Readonly<Record<string, string>>;
   readonly onShard?: (done: number, total: number) => void;
+  /** Called with (0, 1) before the ONNX export and (1, 1) after. */
+  readonly onOnnx?: (done: number, total: number) => void;
 }
 
 export interface MergedFolderFiles {
@@ -54,7 +56,7 @@ export interface MergedFolderFiles {
   readonly onnx: string | null;
 }
 
-/** Initializers above this total go to `model.onnx.data` (protobuf caps at 2 GiB; external data also avoids a second in-memory copy). */
+/** Models with more weight bytes than this get `model.onnx.data` (protobuf caps a file at 2 GiB; streaming the weights out also keeps memory flat). */
 export const ONNX_EXTERNAL_BYTES = 256 * 1024 * 1024;
 
 const BYTES: Record<WriteDType, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -161,45 +163,112 @@ export function writeMergedFolder(dir: string, spec: MergedFolderSpec): MergedFo
 
   let onnx: string | null = null;
   if (spec.onnx) {
+    spec.onOnnx?.(0, 1);
     const written = spec.separateHeads ? writeMultiTaskOnnx(dir, spec.heads.map((h) => ({ task: h.task, folder: path.join(dir, folders[h.task]!) }))) : writeSingleOnnx(dir);
     files.push(...written);
     onnx = 'model.onnx';
+    spec.onOnnx?.(1, 1);
   }
   return { files: files.sort(), folders, onnx };
 }
 
-/** Encode, putting initializers in `model.onnx.data` when the model is large. */
-function saveModel(dir: string, g: GraphBuilder): string[] {
+type InitData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
+
+const ONNX_TYPE = onnxProto.onnx.TensorProto.DataType;
+function onnxType(data: InitData): number {
+  if (data instanceof Float32Array) return ONNX_TYPE.FLOAT;
+  if (data instanceof BigInt64Array) return ONNX_TYPE.INT64;
+  if (data instanceof Int32Array) return ONNX_TYPE.INT32;
+  if (data instanceof Int8Array) return ONNX_TYPE.INT8;
+  return ONNX_TYPE.UINT8;
+}
+
+/**
+ * A graph builder whose large initializers go straight to `model.onnx.data` as they are created,
+ * so exporting a BERT-base-sized merge never holds the whole model in memory (the plain builder
+ * keeps every initializer until it serialises). Small ones (shapes, scalars) stay in the graph.
+ */
+class SpillingGraphBuilder extends GraphBuilder {
+  private readonly external: onnxProto.onnx.ITensorProto[] = [];
+  private offset = 0;
+
+  constructor(
+    graphName: string,
+    private readonly fd: number,
+    private readonly location: string,
+  ) {
+    super(graphName);
+  }
+
+  override initializer(hint: string, data: InitData, dims: readonly number[]): string {
+    if (data.byteLength < 1024) return super.initializer(hint, data, dims);
+    const n = dims.reduce((a, d) => a * d, 1);
+    if (n !== data.length) throw new Error(`initializer ${hint}: ${data.length} values for dims [${dims.join(',')}]`);
+    const name = this.fresh(hint);
+    fs.writeSync(this.fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.external.push({
+      name,
+      dims: [...dims],
+      dataType: onnxType(data),
+      dataLocation: onnxProto.onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: this.location },
+        { key: 'offset', value: String(this.offset) },
+        { key: 'length', value: String(data.byteLength) },
+      ],
+    });
+    this.offset += data.byteLength;
+    return name;
+  }
+
+  override toModel(opts: Parameters<GraphBuilder['toModel']>[0] = {}): ModelProto {
+    const model = super.toModel(opts);
+    model.graph!.initializer = [...(model.graph!.initializer ?? []), ...this.external];
+    return model;
+  }
+}
+
+/**
+ * Build a graph and save it as `model.onnx`: embedded weights for small models, weights streamed
+ * to `model.onnx.data` for large ones (protobuf caps a file at 2 GiB, and streaming keeps memory
+ * at about one tensor).
+ */
+export function saveGraph(dir: string, graphName: string, weightBytes: number, build: (g: GraphBuilder) => void, externalAbove = ONNX_EXTERNAL_BYTES): string[] {
   const file = path.join(dir, 'model.onnx');
-  if (g.weightBytes() <= ONNX_EXTERNAL_BYTES) {
+  if (weightBytes <= externalAbove) {
+    const g = new GraphBuilder(graphName);
+    build(g);
     writeFileAtomic(file, encodeModel(g.toModel()));
     return ['model.onnx'];
   }
   const dataName = 'model.onnx.data';
   let model: ModelProto | null = null;
   withTempFile(path.join(dir, dataName), (fd) => {
-    let offset = 0;
-    model = g.toModel({
-      external: {
-        location: dataName,
-        write: (bytes) => {
-          const at = offset;
-          fs.writeSync(fd, bytes);
-          offset += bytes.byteLength;
-          return at;
-        },
-      },
-    });
+    const g = new SpillingGraphBuilder(graphName, fd, dataName);
+    build(g);
+    model = g.toModel();
   });
   writeFileAtomic(file, encodeModel(model!));
   return ['model.onnx', dataName];
+}
+
+function storeBytes(store: TensorStore): number {
+  return store.names().reduce((s, n) => s + numel(store.info(n).shape) * 4, 0);
 }
 
 /** The single-head folder is a plain checkpoint: the standard one-model graph with output `logits`. */
 function writeSingleOnnx(dir: string): string[] {
   const ckpt = loadCheckpoint(dir);
   try {
-    return saveModel(dir, buildBertGraph(ckpt));
+    return saveGraph(dir, `bertfuse_${ckpt.config.architecture}`, storeBytes(ckpt.tensors), (g) => {
+      const inputs = {
+        inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
+        attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
+        tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
+      };
+      const out = emitBert(g, ckpt, inputs);
+      g.output(out.logits!, 'logits', 'float', ['batch', ckpt.config.labels!.length]);
+    });
   } finally {
     ckpt.close();
   }
@@ -234,28 +303,28 @@ function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; fo
   const ckpts = tasks.map((t) => loadCheckpoint(t.folder));
   try {
     const first = ckpts[0]!;
-    const g = new GraphBuilder('bertfuse_merged_multitask');
-    const inputs = {
-      inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
-      attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
-      tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
-    };
-    const enc = emitBert(g, { config: { ...first.config, architecture: 'BertModel', labels: null }, prefix: first.prefix, tensors: new EncoderOnlyStore(first.tensors) }, inputs);
-    tasks.forEach((t, k) => {
-      const c = ckpts[k]!;
-      const dense = (x: string, module: string, hint: string): string => {
-        const w = c.tensors.read(`${module}.weight`);
-        const [out, inp] = w.shape as [number, number];
-        const wt = g.initializer(`${t.task}.${module}.weight_t`, transpose2d(w), [inp, out]);
-        const b = c.tensors.read(`${module}.bias`);
-        const bias = g.initializer(`${t.task}.${module}.bias`, b.data, b.shape);
-        return g.op('Add', [g.op('MatMul', [x, wt]), bias], {}, { name: `${t.task}_${hint}` });
+    return saveGraph(dir, 'bertfuse_merged_multitask', storeBytes(first.tensors), (g) => {
+      const inputs = {
+        inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
+        attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
+        tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
       };
-      const pooled = g.op('Tanh', [dense(enc.cls, `${c.prefix}pooler.dense`, 'pooler')], {}, { name: `${t.task}_pooled` });
-      const logits = dense(pooled, 'classifier', 'classifier');
-      g.output(logits, `logits_${t.task}`, 'float', ['batch', c.config.labels!.length]);
+      const enc = emitBert(g, { config: { ...first.config, architecture: 'BertModel', labels: null }, prefix: first.prefix, tensors: new EncoderOnlyStore(first.tensors) }, inputs);
+      tasks.forEach((t, k) => {
+        const c = ckpts[k]!;
+        const dense = (x: string, module: string, hint: string): string => {
+          const w = c.tensors.read(`${module}.weight`);
+          const [out, inp] = w.shape as [number, number];
+          const wt = g.initializer(`${t.task}.${module}.weight_t`, transpose2d(w), [inp, out]);
+          const b = c.tensors.read(`${module}.bias`);
+          const bias = g.initializer(`${t.task}.${module}.bias`, b.data, b.shape);
+          return g.op('Add', [g.op('MatMul', [x, wt]), bias], {}, { name: `${t.task}_${hint}` });
+        };
+        const pooled = g.op('Tanh', [dense(enc.cls, `${c.prefix}pooler.dense`, 'pooler')], {}, { name: `${t.task}_pooled` });
+        const logits = dense(pooled, 'classifier', 'classifier');
+        g.output(logits, `logits_${t.task}`, 'float', ['batch', c.config.labels!.length]);
+      });
     });
-    return saveModel(dir, g);
   } finally {
     for (const c of ckpts) c.close();
   }

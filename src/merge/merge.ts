@@ -192,6 +192,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         shardSize: recipe.shardSize,
         onnx: recipe.onnx,
         extraFiles: { 'merge.yaml': recipeYaml },
+        ...(opts.onProgress ? { onOnnx: (d: number, t: number) => opts.onProgress!('onnx', d, t) } : {}),
       });
       if (noBase.length) notes.unshift(`base_model has no ${noBase.join(', ')}; ${noBase.length === 1 ? 'it was' : 'they were'} merged with linear (the members' weighted average)`);
       if (opts.evaluate?.length) {
