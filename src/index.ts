@@ -51,7 +51,7 @@ export { chooseMethods, parseOptionFlags } from './eval/methods.js';
 export { EVAL_RESULT_VERSION, summarise, type EvalResult, type EvalRow as FusionEvalRow, type Scores, type Scoring, type PerLabel, type EvalMember, type Disagreement, type Selection, type MetricsSummary } from './eval/result.js';
 export { selectBest, paretoFront, SELECTION_RULE, LOG_LOSS_TIE } from './eval/select.js';
 export { evalTable, evalSummary, membersSummary } from './eval/format.js';
-export { combine, registerAutoCandidates, type CombineOptions, type CombineOutcome, type AutoCandidate, type AutoCandidateSource } from './artifact/combine.js';
+export { combine, type CombineOptions, type CombineOutcome, type AutoCandidate, type AutoCandidateSource } from './artifact/combine.js';
 export { writeCombined, checkOutputFolder, type WriteCombinedOptions } from './artifact/write.js';
 export { loadCombined, registerCombinedLoader, CombinedClassifier } from './artifact/read.js';
 export { readManifest, isCombinedFolder, COMBINED_FORMAT, COMBINED_FORMAT_VERSION, MANIFEST_FILE, type CombinedManifest, type ManifestMember, type ManifestTokenizer } from './artifact/manifest.js';

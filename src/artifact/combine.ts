@@ -14,8 +14,8 @@ import { checkOutputFolder, writeCombined } from './write.js';
  * Hook for weight merges in `--method auto`. A source looks at the prepared members and data and
  * offers candidates (e.g. a linear merge when the members share an architecture and a tokenizer);
  * each is scored on the same rows as the fusion methods and, if it wins, writes its own artifact.
- * Register one with `registerAutoCandidates`; none is registered until src/merge offers a scoring
- * and export API for it.
+ * Pass sources as `CombineOptions.autoCandidates`; the CLI passes none until src/merge offers a
+ * scoring and export API for them.
  */
 export interface AutoCandidate {
   readonly name: string;
@@ -26,11 +26,6 @@ export interface AutoCandidate {
 }
 export type AutoCandidateSource = (prepared: Prepared) => Promise<readonly AutoCandidate[]>;
 
-const autoSources: AutoCandidateSource[] = [];
-export function registerAutoCandidates(source: AutoCandidateSource): void {
-  autoSources.push(source);
-}
-
 export interface CombineOptions {
   /** The fusion methods available (normally FUSION_METHODS from the registry). */
   readonly registry: readonly FusionMethod[];
@@ -40,6 +35,8 @@ export interface CombineOptions {
   readonly onFitProgress?: (method: string, done: number, total: number) => void;
   /** Keep the full EvalResult in the folder as eval.json (holds texts of disagreement rows). */
   readonly saveEval?: boolean;
+  /** Extra candidates for `--method auto` (the weight-merge hook above). */
+  readonly autoCandidates?: readonly AutoCandidateSource[];
 }
 
 export interface CombineOutcome {
@@ -50,7 +47,6 @@ export interface CombineOutcome {
   readonly manifest: CombinedManifest | null;
   readonly out: string;
 }
-
 
 /**
  * `bertfuse combine`: run the members once on the data, score the method(s) out-of-fold (or on
@@ -76,7 +72,7 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
   );
   try {
     const candidates: AutoCandidate[] = [];
-    if (auto) for (const source of autoSources) candidates.push(...(await source(prepared)));
+    if (auto) for (const source of opts.autoCandidates ?? []) candidates.push(...(await source(prepared)));
     const external: ExternalRow[] = [];
     for (const c of candidates) external.push({ name: c.name, kind: 'merge', ...(await c.score(prepared)) });
     const evaluation: Evaluation = evaluate(evalInputFrom(prepared), methods, {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { combine, registerAutoCandidates } from '../../src/artifact/combine.js';
+import { combine, type AutoCandidateSource } from '../../src/artifact/combine.js';
 import { FUSION_METHODS } from '../../src/fusion/registry.js';
 import { DATA, fixture, tempDir } from '../helpers/fixtures.js';
 
@@ -14,7 +14,7 @@ test('auto: a registered candidate is scored beside the methods and writes its o
   const data = path.join(root, 'd.tsv');
   fs.writeFileSync(data, fs.readFileSync(path.join(DATA, 'sst2_dev.tsv'), 'utf8').split('\n').slice(0, 121).join('\n') + '\n');
   let wrote: string | null = null;
-  registerAutoCandidates(async () => [
+  const fake: AutoCandidateSource = async () => [
     {
       name: 'fake-merge',
       async score(prepared) {
@@ -32,11 +32,11 @@ test('auto: a registered candidate is scored beside the methods and writes its o
         wrote = out;
       },
     },
-  ]);
+  ];
   const out = path.join(root, 'out');
   const outcome = await combine(
     { members: [{ path: fixture('sst2-sibling-a') }, { path: fixture('sst2-sibling-b') }], data: { path: data }, evalData: null, labels: null, labelMap: {}, method: 'auto', options: {}, seed: 0, folds: 3, out },
-    { registry: FUSION_METHODS.filter((m) => m.name === 'mean' || m.name === 'weighted') },
+    { registry: FUSION_METHODS.filter((m) => m.name === 'mean' || m.name === 'weighted'), autoCandidates: [fake] },
   );
   const row = outcome.result.rows.find((r) => r.name === 'fake-merge')!;
   assert.equal(row.kind, 'merge');
