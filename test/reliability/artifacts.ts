@@ -29,7 +29,9 @@ export function combineRecipe(data: string, out: string, method = 'mean'): Combi
     members: [{ path: fixture('sst2-sibling-a') }, { path: fixture('sst2-stranger-b') }],
     data: { path: data },
     evalData: null,
-    labels: null,
+    // SST-2's labels are the integers 0/1 and the members order their label names differently:
+    // say what the integers mean.
+    labels: ['negative', 'positive'],
     labelMap: {},
     method,
     options: {},

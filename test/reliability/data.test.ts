@@ -25,7 +25,7 @@ function combineRecipe(data: string, encoding: string | undefined, out: string):
     members: [{ path: fixture('sst2-sibling-a') }, { path: fixture('sst2-stranger-b') }],
     data: { path: data, ...(encoding ? { encoding } : {}) },
     evalData: null,
-    labels: null,
+    labels: ['negative', 'positive'],
     labelMap: {},
     method: 'mean',
     options: {},

@@ -33,7 +33,7 @@ describe('determinism: same recipe, same bytes (sha256 of every file)', () => {
     const recipe = (out: string): string => {
       const file = path.join(path.dirname(out), 'combine.yaml');
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.writeFileSync(file, YAML.stringify({ members: [fixture('sst2-sibling-a'), fixture('sst2-stranger-b')], data, method: 'stack', options: { l2_steps: 3 }, seed: 7, folds: 3, out }));
+      fs.writeFileSync(file, YAML.stringify({ members: [fixture('sst2-sibling-a'), fixture('sst2-stranger-b')], data, labels: ['negative', 'positive'], method: 'stack', options: { l2_steps: 3 }, seed: 7, folds: 3, out }));
       return file;
     };
     const outA = path.join(root, 'combine-a', 'combined');

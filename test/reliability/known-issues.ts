@@ -9,7 +9,6 @@ const KNOWN: Readonly<Record<string, string>> = {
   'dicts nested 100,000 deep': 'FINDINGS.md P2: src/checkpoint/pickle/torch-bin.ts flatten() overflows the stack (RangeError)',
   'a stride-0 view of 10^12 elements over one value': 'FINDINGS.md P3: pickle reader allocates numel(shape) without bounding it by the storage (RangeError)',
   'combined: bertfuse.json model file escapes the folder': 'FINDINGS.md A1: src/artifact/manifest.ts readManifest() does not confine model.file to the folder',
-  'serve: request timeout': 'FINDINGS.md S1: bertfuse serve sets no request timeout (a client stalled mid-body holds its connection forever) and has no --request-timeout-ms',
   'combine recipe: unknown fusion method': 'FINDINGS.md R1: combine recipe method is checked in chooseMethods() as E_USAGE without naming the recipe file',
   'combine recipe: option of the wrong type': 'FINDINGS.md R1: fusion option errors (src/fusion/options.ts) do not name the recipe file',
   'combine recipe: option out of range': 'FINDINGS.md R1: fusion option errors (src/fusion/options.ts) do not name the recipe file',

@@ -142,6 +142,7 @@ function goodCombine(): Raw {
   return {
     members: [fixture('sst2-sibling-a'), { path: fixture('sst2-stranger-b'), name: 'stranger' }],
     data,
+    labels: ['negative', 'positive'],
     method: 'stack',
     options: { l2_steps: 3 },
     seed: 0,
