@@ -68,6 +68,12 @@ async function runSuite(files: readonly string[]): Promise<{ families: Family[];
       families.set(key, fam);
     }
     const todo = typeof data.todo === 'string' ? data.todo : data.todo ? 'todo' : null;
+    if (todo !== null && type === 'test:pass') {
+      // A known issue whose test now passes: its owner fixed it. Count it as a pass and say so.
+      process.stderr.write(`note: "${data.name}" is marked todo (${todo}) but passes: remove it from test/reliability/known-issues.ts\n`);
+      fam.cases.push({ name: data.name, outcome: 'pass', todo: null });
+      continue;
+    }
     fam.cases.push({ name: data.name, outcome: todo !== null ? 'todo' : type === 'test:pass' ? 'pass' : 'fail', todo });
   }
   const sorted = [...families.values()].sort((a, b) => a.file.localeCompare(b.file) || a.name.localeCompare(b.name));

@@ -7,7 +7,8 @@ import YAML from 'yaml';
 import { createRandomCheckpoint } from '../../src/checkpoint/random.js';
 import { sweepStaleTemps, withTempDir } from '../../src/util/atomic.js';
 import { hashTree, tempLeftovers } from '../helpers/corrupt.js';
-import { ROOT, tempDir } from '../helpers/fixtures.js';
+import { ROOT, fixture, tempDir } from '../helpers/fixtures.js';
+import { smallTsv } from './artifacts.js';
 
 /*
  * kill -9 in the middle of a merge must leave the destination untouched: absent if it did not
@@ -113,6 +114,39 @@ describe('interrupted runs: kill -9 mid-merge leaves the destination untouched',
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(tempLeftovers(path.dirname(out)), [], 'the dead run\'s temp folder was swept');
     assert.notDeepEqual(await hashTree(out), before, 'the rerun replaced the earlier merge');
+  });
+});
+
+describe('interrupted runs: kill -9 mid-combine leaves the destination untouched', () => {
+  test('an existing combined folder stays byte-identical when a combine replacing it is killed while building', { timeout: 300_000 }, async () => {
+    const dir = path.join(root, 'combine');
+    fs.mkdirSync(dir, { recursive: true });
+    const data = smallTsv(dir, 24);
+    const out = path.join(dir, 'combined');
+    const recipe = (method: string): string => {
+      const file = path.join(dir, `${method}.yaml`);
+      fs.writeFileSync(file, YAML.stringify({ members: [fixture('sst2-sibling-a'), fixture('sst2-stranger-b')], data, labels: ['negative', 'positive'], method, folds: 2, out }));
+      return file;
+    };
+    const cli = (file: string): ChildProcess => spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts'), 'combine', '--recipe', file, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = await exited(cli(recipe('mean')));
+    assert.equal(first.code, 0, first.stderr);
+    const before = await hashTree(out);
+    const child = cli(recipe('vote'));
+    const done = exited(child);
+    // The combined folder is built in a temp sibling: kill as soon as that sibling exists.
+    let finished = false;
+    void done.then(() => (finished = true));
+    let seen = '';
+    while (!finished && !seen) {
+      seen = tempLeftovers(dir).find((t) => t.startsWith('.bertfuse-tmp-combined-')) ?? '';
+      if (!seen) await new Promise((r) => setImmediate(r));
+    }
+    child.kill('SIGKILL');
+    const r = await done;
+    assert.ok(seen, `the combine finished before its temp folder was seen (code ${r.code})`);
+    assert.equal(r.signal, 'SIGKILL');
+    assert.deepEqual(await hashTree(out), before, 'the earlier combined folder is unchanged');
   });
 });
 

@@ -5,9 +5,6 @@
  * passes as a plain test again). `scripts/reliability-table.ts` counts these separately.
  */
 const KNOWN: Readonly<Record<string, string>> = {
-  'a dict that contains itself': 'FINDINGS.md P1: src/checkpoint/pickle/torch-bin.ts flatten() recurses forever (RangeError)',
-  'dicts nested 100,000 deep': 'FINDINGS.md P2: src/checkpoint/pickle/torch-bin.ts flatten() overflows the stack (RangeError)',
-  'a stride-0 view of 10^12 elements over one value': 'FINDINGS.md P3: pickle reader allocates numel(shape) without bounding it by the storage (RangeError)',
   'combined: bertfuse.json model file escapes the folder': 'FINDINGS.md A1: src/artifact/manifest.ts readManifest() does not confine model.file to the folder',
   'combine recipe: unknown fusion method': 'FINDINGS.md R1: combine recipe method is checked in chooseMethods() as E_USAGE without naming the recipe file',
   'combine recipe: option of the wrong type': 'FINDINGS.md R1: fusion option errors (src/fusion/options.ts) do not name the recipe file',

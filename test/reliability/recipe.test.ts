@@ -116,6 +116,8 @@ describe('merge recipes: bad methods, parameter types and ranges are refused', (
     test(c.name, knownIssue(`merge recipe: ${c.name}`), async () => {
       const file = writeRecipe(c, goodMerge());
       await expectRefused(() => loadMergeRecipe(file), { code: c.code, names: file, pattern: c.pattern });
+      const out = path.join(root, `merged-${n}`);
+      await expectRefused(async () => merge(loadMergeRecipe(file), { out }), { code: c.code, names: file, pattern: c.pattern }, [out], 'merge');
     });
   }
   for (const c of MERGE_RUNTIME_CASES) {
