@@ -10,6 +10,13 @@ export interface RuntimeOptions {
   readonly optimization?: OptimizationLevel;
   /** `parallel` lets independent branches (two members) run at once. */
   readonly executionMode?: 'sequential' | 'parallel';
+  /** Threads running independent nodes at once in `parallel` mode (default 1). */
+  readonly interOpThreads?: number;
+  /**
+   * Let idle pool threads spin-wait for work (onnxruntime's default, true). Spinning wins on an
+   * idle machine and loses when other processes want the same cores.
+   */
+  readonly spinning?: boolean;
 }
 
 export type Session = ort.InferenceSession;
@@ -18,9 +25,10 @@ export async function createSession(model: Uint8Array | string, opts: RuntimeOpt
   try {
     return await ort.InferenceSession.create(model as Uint8Array, {
       intraOpNumThreads: opts.threads ?? os.availableParallelism(),
-      interOpNumThreads: 1,
+      interOpNumThreads: opts.interOpThreads ?? 1,
       graphOptimizationLevel: opts.optimization ?? 'all',
       executionMode: opts.executionMode ?? 'sequential',
+      ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
     });
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0] ?? String(e);
