@@ -39,6 +39,20 @@ export {
   type ClassificationMetrics,
   type ReliabilityBin,
 } from './eval/metrics.js';
+// Weight merging
+export { merge, type MergeOptions, type MergeResult, type MergedTask, type MergePhase } from './merge/merge.js';
+export { loadMergeRecipe, parseMergeRecipe, mergeRecipeToYaml, type MergeRecipe, type MergeModelSpec, type AlignMode, type HeadsMode, type MergeDType } from './recipe/merge.js';
+export { MERGE_METHODS, mergeMethod } from './merge/registry.js';
+export type { MergeMethod, MergeParamSpec, TensorMergeInput, MergedTensor, ResolvedParams } from './merge/types.js';
+export type { ParamMap, ParamValue, FilteredValue } from './merge/params.js';
+export type { EvalSet, EvalRow } from './merge/evaluate.js';
+export { solveAssignment, maximiseAssignment } from './align/assignment.js';
+export { permutationAxes, permuteTensor, type Permutations } from './align/permutation.js';
+export type { AlignmentReport } from './align/align.js';
+export { writeMergedFolder, registerMergedLoader, MERGE_MANIFEST } from './artifact/merged.js';
+import { registerMergedLoader as registerMerged } from './artifact/merged.js';
+// `loadClassifier(<multi-task merge>)` explains which task folder to open.
+registerMerged();
 // Output fusion: members, evaluation, the combined model folder
 export { loadMembers, memberSha256, groupSuffix, type Member, type MemberSet, type TokenizerGroup, type LoadMembersOptions } from './members/load.js';
 export { runMembers, selectRows, type MemberRun, type RunMembersOptions } from './members/run.js';

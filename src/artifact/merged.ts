@@ -8,6 +8,8 @@ import { numel, type Tensor, type TensorInfo, type TensorStore } from '../checkp
 import { emitBert, transpose2d } from '../graph/bert-graph.js';
 import onnxProto from 'onnx-proto';
 import { GraphBuilder, encodeModel, type ModelProto } from '../graph/onnx-builder.js';
+import { BertfuseError } from '../errors.js';
+import { registerFolderLoader } from '../runtime/classifier.js';
 import { withTempFile, writeFileAtomic } from '../util/atomic.js';
 
 /**
@@ -328,4 +330,30 @@ function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; fo
   } finally {
     for (const c of ckpts) c.close();
   }
+}
+
+/** Written next to the merge output: what the folder holds (tasks, folders, ONNX outputs). */
+export const MERGE_MANIFEST = 'bertfuse-merge.json';
+
+/**
+ * A folder loader for `loadClassifier`: a single-head merge is a plain checkpoint (returns null so
+ * the default loader opens it); a multi-task merge has no single label list, so point at its task
+ * folders instead of failing on the missing top-level config.json.
+ */
+let loaderRegistered = false;
+export function registerMergedLoader(): void {
+  if (loaderRegistered) return;
+  loaderRegistered = true;
+  registerFolderLoader(async (dir) => {
+    const file = path.join(dir, MERGE_MANIFEST);
+    if (!fs.existsSync(file) || fs.existsSync(path.join(dir, 'config.json'))) return null;
+    let tasks: Array<{ task: string; folder: string }> = [];
+    try {
+      tasks = (JSON.parse(fs.readFileSync(file, 'utf8')) as { tasks?: Array<{ task: string; folder: string }> }).tasks ?? [];
+    } catch {
+      return null;
+    }
+    const list = tasks.map((t) => `${t.task}: ${path.join(dir, t.folder)}`).join(', ');
+    throw new BertfuseError('E_USAGE', `a multi-task merge has one model per task; load a task folder (${list}) or run model.onnx for all tasks at once`, dir);
+  });
 }

@@ -3,6 +3,7 @@ import { setAllowNonFiniteDefault } from '../checkpoint/load.js';
 import { isBertfuseError } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { registerCombinedLoader } from '../artifact/read.js';
+import { registerMergedLoader } from '../artifact/merged.js';
 import { register as combine } from './commands/combine.js';
 import { register as demo } from './commands/demo.js';
 import { register as evaluate } from './commands/eval.js';
@@ -16,6 +17,7 @@ import { register as serve } from './commands/serve.js';
 /** The CLI only parses flags and calls the library; every command lives in ./commands. */
 export function buildProgram(): Command {
   registerCombinedLoader(); // `predict <folder>` opens combined models
+  registerMergedLoader(); // … and points multi-task merges at their task folders
   const program = new Command('bertfuse')
     .description('combine BERT text classifiers into one deployable model')
     .version(VERSION)

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { alignSources, type AlignmentReport } from '../align/align.js';
 import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
 import type { TensorSource, WriteDType } from '../checkpoint/safetensors.js';
-import { writeMergedFolder, type MergedHead } from '../artifact/merged.js';
+import { MERGE_MANIFEST, writeMergedFolder, type MergedHead } from '../artifact/merged.js';
 import { BertfuseError } from '../errors.js';
 import { alignLabels } from '../members/labels.js';
 import { mergeRecipeToYaml, type MergeDType, type MergeRecipe } from '../recipe/merge.js';
@@ -206,8 +206,8 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       const card = renderMergeCard({ recipe, method, members: memberCkpts, base: baseCkpt, tasks, alignment, notes, evaluation, recipeYaml, name: path.basename(out) });
       fs.writeFileSync(path.join(tmp, 'README.md'), card);
       const manifest = { format: 'bertfuse-merge', version: 1, tool: `bertfuse ${VERSION}`, method: method.name, heads: separate ? 'separate' : 'merged', tasks, onnx: files.onnx };
-      fs.writeFileSync(path.join(tmp, 'bertfuse-merge.json'), JSON.stringify(manifest, null, 2) + '\n');
-      return { ...files, files: [...files.files, 'README.md', 'bertfuse-merge.json'].sort() };
+      fs.writeFileSync(path.join(tmp, MERGE_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+      return { ...files, files: [...files.files, 'README.md', MERGE_MANIFEST].sort() };
     });
     return {
       out,

@@ -118,7 +118,7 @@ function printResult(r: MergeResult): void {
   printLine(renderTable(['task', 'labels', 'folder', 'ONNX output', 'members'], r.tasks.map((t) => [t.task, t.labels.join(', '), t.folder || '.', t.output, t.members.join(', ')])));
   for (const a of r.alignment) {
     printLine();
-    printLine(`alignment of ${a.source} (${a.method}${a.method === 'weights' ? `, ${a.iterations} sweeps` : ''}):`);
+    printLine(`alignment of ${a.source} (${a.method}${a.method === 'weights' ? `, ${a.iterations} sweep${a.iterations === 1 ? '' : 's'}` : ''}):`);
     printLine(renderTable(['group', 'units', 'moved', 'similarity before', 'after'], a.groups.map((g) => [g.group, g.units, g.moved, g.before, g.after]), { digits: 3 }));
   }
   if (r.evaluation.length) {
