@@ -34,3 +34,16 @@ test('activation matching undoes a random permutation exactly', async () => {
   assertRecovered(r.perms, copy);
   for (const g of r.groups) assert.ok(g.after > 0.99, `${g.group}: matched correlation ${g.after}`);
 });
+
+test('siblings fine-tuned from one parent are already aligned: weight matching keeps every unit in place', () => {
+  const b = openFixture('sst2-sibling-b');
+  try {
+    const ref = new MergeSource(ckpt, 'member');
+    const other = new MergeSource(b, 'member');
+    const r = weightMatching({ read: (n) => ref.readLabelAligned(n) }, { read: (n) => other.readLabelAligned(n) }, ref.canonicalNames(), { hiddenSize: 64, numHeads: 4 });
+    assert.equal(r.iterations, 1);
+    for (const g of r.groups) assert.equal(g.moved, 0, g.group);
+  } finally {
+    b.close();
+  }
+});
