@@ -87,7 +87,15 @@ export async function classifierFromOnnx(file: string, opts: LoadOptions = {}): 
   if (!cfg.labels) throw new BertfuseError('E_UNSUPPORTED_ARCH', `${cfg.architecture} has no labels`, path.join(home, 'config.json'));
   const tokenizer = loadTokenizer(home, cfg.maxPositions);
   const runner = await GraphRunner.create(file, [{ suffix: '', tokenizer }], opts.runtime);
-  if (!runner.outputNames.includes('logits')) throw new BertfuseError('E_BAD_ONNX', `graph has no "logits" output (outputs: ${runner.outputNames.join(', ')})`, file);
+  const known = ['input_ids', 'attention_mask', 'token_type_ids'];
+  const foreign = runner.session.inputNames.filter((n) => !known.includes(n));
+  let problem: string | null = null;
+  if (!runner.outputNames.includes('logits')) problem = `graph has no "logits" output (outputs: ${runner.outputNames.join(', ')})`;
+  else if (foreign.length > 0) problem = `graph needs inputs ${foreign.join(', ')} besides one tokenizer's (a model with several tokenizers): run its folder instead`;
+  if (problem) {
+    await runner.close();
+    throw new BertfuseError('E_BAD_ONNX', problem, file);
+  }
   return new BertClassifier(runner, cfg.labels, file, null);
 }
 
@@ -104,6 +112,16 @@ export async function loadClassifier(target: string, opts: LoadOptions = {}): Pr
   if (!fs.existsSync(target)) throw new BertfuseError('E_MISSING_FILE', 'no such file or folder', target);
   if (fs.statSync(target).isFile()) {
     if (!target.endsWith('.onnx')) throw new BertfuseError('E_USAGE', 'expected a model folder or an .onnx file', target);
+    // The graph of a folder bertfuse wrote (model.onnx or onnx/model.onnx) runs best as that folder:
+    // its manifest knows every tokenizer group.
+    const dir = path.dirname(path.resolve(target));
+    for (const home of [dir, path.dirname(dir)]) {
+      if (!fs.existsSync(path.join(home, 'bertfuse.json'))) continue;
+      for (const loader of folderLoaders) {
+        const c = await loader(home, opts);
+        if (c) return c;
+      }
+    }
     return classifierFromOnnx(target, opts);
   }
   for (const loader of folderLoaders) {

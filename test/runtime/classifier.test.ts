@@ -29,3 +29,17 @@ test('an exported .onnx beside its folder (and in the transformers.js onnx/ layo
     await model.close();
   }
 });
+
+test('an .onnx that needs a second tokenizer group is refused in one line, not crashed at run time', async () => {
+  const dir = copyFixture('sst2-sibling-a');
+  const ckpt = loadCheckpoint(dir);
+  const g = buildBertGraph(ckpt);
+  // A second group's inputs, as a combined graph of members with different tokenizers declares them.
+  g.output(g.op('Identity', [g.input('input_ids_1', 'int64', ['batch', 'sequence_1'])]), 'ids_1', 'int64', ['batch', 'sequence_1']);
+  saveOnnx(g, path.join(dir, 'two-groups.onnx'));
+  ckpt.close();
+  await assert.rejects(loadClassifier(path.join(dir, 'two-groups.onnx')), (e: Error) => {
+    assert.match(e.message, /two-groups\.onnx: graph needs inputs input_ids_1 besides one tokenizer's .*run its folder instead/);
+    return true;
+  });
+});
