@@ -155,16 +155,19 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     const noBase: string[] = [];
     const total = mergedNames.length;
     let done = 0;
-    const mergedSource = (name: string): TensorSource => ({
-      name,
-      shape: ref.tensors.info(members[0]!.storeName(name)).shape,
-      data: () => {
-        const r = mergeTensor(method, recipe, name, members, base, grams, ref.tensors.info(members[0]!.storeName(name)).shape, noBase);
-        if (r.note) notes.push(r.note);
-        opts.onProgress?.('merge', ++done, total);
-        return r.data;
-      },
-    });
+    const mergedSource = (name: string): TensorSource => {
+      const shape = ref.tensors.info(members[0]!.storeName(name)).shape;
+      return {
+        name,
+        shape,
+        data: () => {
+          const r = mergeTensor(method, recipe, name, members, base, grams, shape, noBase);
+          if (r.note) notes.push(r.note);
+          opts.onProgress?.('merge', ++done, total);
+          return r.data;
+        },
+      };
+    };
     const copiedSource = (m: MergeSource, name: string): TensorSource => ({ name, shape: m.ckpt.tensors.info(m.storeName(name)).shape, data: () => m.read(name) });
 
     const taken = new Set<string>();

@@ -1,6 +1,7 @@
 import type { Checkpoint } from '../checkpoint/load.js';
 import type { Tensor } from '../checkpoint/tensor-store.js';
-import { gather, permuteTensor, type Permutations } from '../align/permutation.js';
+import { gather, permutationAxes, permuteTensor, type Permutations } from '../align/permutation.js';
+import { BertfuseError } from '../errors.js';
 
 /**
  * One checkpoint taking part in a merge, seen through canonical tensor names (`bert.`-prefixed
@@ -51,6 +52,12 @@ export class MergeSource {
   /** Label order and permutations applied: what the merge methods see. */
   read(canonical: string): Float32Array {
     const t = this.readLabelAligned(canonical);
-    return this.perms.size ? permuteTensor(canonical, t, this.perms) : t.data;
+    if (!this.perms.size) return t.data;
+    try {
+      permutationAxes(canonical);
+    } catch {
+      throw new BertfuseError('E_INCOMPATIBLE', `cannot align tensor "${canonical}": it is not part of a BERT classifier's permutation table`, this.ckpt.tensors.source);
+    }
+    return permuteTensor(canonical, t, this.perms);
   }
 }
