@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { BertfuseError } from '../errors.js';
@@ -21,7 +22,31 @@ export interface RuntimeOptions {
 
 export type Session = ort.InferenceSession;
 
+/**
+ * onnxruntime's load errors repeat the path and carry a C++ source location and signature
+ * ("Load model from X failed:/onnxruntime_src/...cc:187 onnxruntime::Model::Model(...) ModelProto
+ * does not have a graph."): keep only what the user can act on.
+ */
+export function ortLoadMessage(raw: string): string {
+  let m = raw.split('\n')[0] ?? raw;
+  m = m.replace(/^Load model from .*? failed:/, '');
+  m = m.replace(/\/onnxruntime_src\/\S+:\d+ \S.*?\) (?=[A-Z])/, '');
+  return m.trim() || raw.trim();
+}
+
 export async function createSession(model: Uint8Array | string, opts: RuntimeOptions = {}, source = typeof model === 'string' ? model : '<model bytes>'): Promise<Session> {
+  if (typeof model === 'string') {
+    let size: number;
+    try {
+      const st = fs.statSync(model);
+      if (!st.isFile()) throw new BertfuseError('E_BAD_ONNX', 'is not a file', source);
+      size = st.size;
+    } catch (e) {
+      if (e instanceof BertfuseError) throw e;
+      throw new BertfuseError('E_MISSING_FILE', 'cannot read the model file', source);
+    }
+    if (size === 0) throw new BertfuseError('E_BAD_ONNX', 'the model file is empty', source);
+  }
   try {
     return await ort.InferenceSession.create(model as Uint8Array, {
       intraOpNumThreads: opts.threads ?? os.availableParallelism(),
@@ -31,8 +56,7 @@ export async function createSession(model: Uint8Array | string, opts: RuntimeOpt
       ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
     });
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0] ?? String(e);
-    throw new BertfuseError('E_BAD_ONNX', `onnxruntime cannot load the model (${msg})`, source);
+    throw new BertfuseError('E_BAD_ONNX', `onnxruntime cannot load the model (${ortLoadMessage((e as Error).message ?? String(e))})`, source);
   }
 }
 
