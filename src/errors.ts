@@ -30,11 +30,23 @@ export class BertfuseError extends Error {
   readonly file: string | undefined;
 
   constructor(code: ErrorCode, message: string, file?: string) {
-    super(file ? `${file}: ${message}` : message);
+    super(oneLine(file ? `${file}: ${message}` : message));
     this.name = 'BertfuseError';
     this.code = code;
     this.file = file;
   }
+}
+
+/**
+ * Messages often quote user input (JSON.parse quotes the bad text, readers quote field values):
+ * escape line breaks and other control characters so the message stays one printable line.
+ */
+function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }
 
 export function isBertfuseError(e: unknown): e is BertfuseError {

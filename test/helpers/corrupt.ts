@@ -30,7 +30,7 @@ export function assertRefusal(e: unknown, r: Refusal, context = ''): asserts e i
   assert.ok(codes.includes(e.code), `${where}code ${e.code}, expected ${codes.join(' or ')} (${e.message})`);
   assert.ok(e.message.includes(r.names), `${where}message should name ${r.names}: ${e.message}`);
   assert.match(e.message, r.pattern, `${where}message should say what is wrong`);
-  assert.ok(!e.message.includes('\n'), `${where}one line: ${JSON.stringify(e.message)}`);
+  assert.ok(!/[\r\n\u2028\u2029]/.test(e.message), `${where}one line: ${JSON.stringify(e.message)}`);
 }
 
 /** Runs `fn` (sync or async), expects the refusal, then checks that no output path appeared. */

@@ -10,7 +10,10 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import fc from 'fast-check';
 import { unzipSync, zipSync } from 'fflate';
+import { readBertConfig } from '../../src/checkpoint/config.js';
 import { openTorchBin } from '../../src/checkpoint/pickle/torch-bin.js';
+import { readLabelled } from '../../src/data/labelled.js';
+import { readTextInputs } from '../../src/data/texts.js';
 import { SafetensorsFile, writeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { numel, type TensorStore } from '../../src/checkpoint/tensor-store.js';
 import { BertfuseError } from '../../src/errors.js';
@@ -59,7 +62,7 @@ function exercise(open: (file: string) => TensorStore, bytes: Uint8Array, ext: s
     return true;
   } catch (e) {
     if (!(e instanceof BertfuseError)) throw new Error(`not a BertfuseError on ${summary}: ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
-    if (e.message.includes('\n') || !e.message.includes(file)) throw new Error(`bad message on ${summary}: ${JSON.stringify(e.message)}`);
+    if (/[\r\n\u2028\u2029]/.test(e.message) || !e.message.includes(file)) throw new Error(`bad message on ${summary}: ${JSON.stringify(e.message)}`);
     outcomes[e.code] = (outcomes[e.code] ?? 0) + 1;
     return true;
   } finally {
@@ -140,7 +143,34 @@ const opStream = fc.array(op, { maxLength: 60 }).map((ops) => Uint8Array.from([0
 
 // ───────────── properties ─────────────
 
-export type PropertyName = 'safetensors-mutations' | 'safetensors-headers' | 'safetensors-bytes' | 'pickle-mutations' | 'pickle-fixture-mutations' | 'pickle-opcodes' | 'pickle-zip-mutations';
+export type PropertyName =
+  | 'safetensors-mutations'
+  | 'safetensors-headers'
+  | 'safetensors-bytes'
+  | 'pickle-mutations'
+  | 'pickle-fixture-mutations'
+  | 'pickle-opcodes'
+  | 'pickle-zip-mutations'
+  | 'data-files'
+  | 'config-json';
+
+/** Runs a reader that returns something (not a tensor store) under the same rules. */
+function exerciseReader(read: (file: string) => unknown, bytes: Uint8Array, ext: string): boolean {
+  return exercise(
+    (file) => {
+      read(file);
+      return { source: file, names: () => [], has: () => false, info: () => { throw new Error('unused'); }, read: () => { throw new Error('unused'); }, close: () => undefined };
+    },
+    bytes,
+    ext,
+  );
+}
+
+/** Text that looks like data: tabs, commas, quotes, newlines (LF and CRLF), braces, labels and a BOM. */
+const dataText = fc
+  .array(fc.oneof(fc.constantFrom('\t', ',', '"', '\n', '\r\n', '{', '}', '[', ']', ':', 'label', 'text', '0', '1', 'positive', 'negative', '"text"', '"label"', '\uFEFF', ' '), fc.string({ maxLength: 6 })), { maxLength: 60 })
+  .map((parts) => Uint8Array.from(Buffer.from(parts.join(''), 'utf8')));
+const dataBytes = fc.oneof({ weight: 4, arbitrary: dataText }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) });
 
 function property(name: PropertyName): fc.IPropertyWithHooks<[Uint8Array]> {
   const st = (bytes: Uint8Array): boolean => exercise((f) => SafetensorsFile.open(f), bytes, '.safetensors');
@@ -174,6 +204,28 @@ function property(name: PropertyName): fc.IPropertyWithHooks<[Uint8Array]> {
       const zip = torchZip(pkl, storages);
       return fc.property(mutate(zip, zip.length), bin);
     }
+    case 'data-files':
+      return fc.property(
+        fc.tuple(dataBytes, fc.constantFrom('.tsv', '.csv', '.jsonl', '.txt'), fc.boolean()).map(([b, ext, labels]) => {
+          const tagged = Uint8Array.from([...b, ext.charCodeAt(1), labels ? 1 : 0]);
+          return tagged;
+        }),
+        (tagged) => {
+          const bytes = tagged.subarray(0, tagged.length - 2);
+          const ext = { t: '.tsv', c: '.csv', j: '.jsonl' }[String.fromCharCode(tagged[tagged.length - 2]!)] ?? '.txt';
+          const withLabels = tagged[tagged.length - 1] === 1;
+          exerciseReader((f) => readLabelled(f, withLabels ? { labels: ['negative', 'positive'] } : ext === '.txt' ? { label: 'positive' } : {}), bytes, ext);
+          return exerciseReader((f) => readTextInputs(f), bytes, ext);
+        },
+      );
+    case 'config-json':
+      return fc.property(
+        fc.oneof(
+          { weight: 3, arbitrary: fc.record({ architectures: fc.oneof(fc.constant(['BertForSequenceClassification']), fc.jsonValue({ maxDepth: 1 })), model_type: fc.oneof(fc.constant('bert'), fc.jsonValue({ maxDepth: 0 })), hidden_size: dim, num_attention_heads: dim, num_hidden_layers: dim, intermediate_size: dim, vocab_size: dim, max_position_embeddings: dim, type_vocab_size: dim, layer_norm_eps: fc.oneof(fc.double(), fc.jsonValue({ maxDepth: 0 })), hidden_act: fc.oneof(fc.constantFrom('gelu', 'relu', 'swish'), fc.jsonValue({ maxDepth: 0 })), id2label: fc.jsonValue({ maxDepth: 2 }), label2id: fc.jsonValue({ maxDepth: 2 }), num_labels: dim }, { requiredKeys: [] }) },
+          { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
+        ).map((j) => Uint8Array.from(Buffer.from(JSON.stringify(j) ?? 'null'))),
+        (bytes) => exerciseReader(readBertConfig, bytes, '.json'),
+      );
     default: {
       const never: never = name;
       throw new Error(`unknown property ${String(never)}`);

@@ -47,9 +47,11 @@ const PROPERTIES: readonly { name: PropertyName; runs: number; what: string }[] 
   { name: 'pickle-fixture-mutations', runs: 60, what: "byte flips of the fixture's real torch.save pickle" },
   { name: 'pickle-opcodes', runs: 400, what: 'random streams of well-formed pickle opcodes' },
   { name: 'pickle-zip-mutations', runs: 300, what: 'byte flips and truncations of the zip container' },
+  { name: 'data-files', runs: 300, what: 'data-like text and arbitrary bytes as TSV, CSV, JSONL and plain text (labelled and unlabelled readers)' },
+  { name: 'config-json', runs: 300, what: 'config.json with arbitrary field values and arbitrary JSON' },
 ];
 
-describe('fuzz: the weight readers only ever throw BertfuseError (fast-check, fixed seed, bounded)', () => {
+describe('fuzz: the readers only ever throw BertfuseError (fast-check, fixed seed, bounded)', () => {
   for (const p of PROPERTIES) {
     const name = `${p.name}: ${p.what}`;
     test(name, { ...knownIssue(name), timeout: 120_000 }, async () => {
