@@ -9,6 +9,7 @@ import { parseLabelMap } from '../../members/labels.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, type CombineRecipe } from '../../recipe/combine.js';
 import { positiveInt, printJson, printLine } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
+import { mergeCandidates } from '../../merge/auto-candidates.js';
 
 /** Flags shared by `combine` and `eval`. */
 export interface FusionFlags {
@@ -153,6 +154,8 @@ export function register(program: Command): void {
       onMemberProgress: progress.members,
       onFitProgress: progress.fits,
       saveEval: Boolean(f.saveEval),
+      // --method auto also weighs one-encoder weight merges, where the members allow one.
+      autoCandidates: [mergeCandidates],
     }).finally(() => progress.stop());
     if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, manifest: outcome.manifest, result: outcome.result });
     for (const line of membersSummary(outcome.result)) printLine(line);
