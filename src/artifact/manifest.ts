@@ -106,6 +106,10 @@ export function readManifest(dir: string): CombinedManifest {
   if (!isStrings(labels) || labels.length < 2) fail(file, '"labels" must list at least two names');
   const model = m['model'] as Record<string, unknown> | undefined;
   if (!model || typeof model['file'] !== 'string' || !isStrings(model['inputs']) || !isStrings(model['outputs'])) fail(file, '"model" must give file, inputs and outputs');
+  // Like the tokenizer dirs: a downloaded folder must not make the loader open files outside it.
+  const inside = (p: string): boolean => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..');
+  if (!inside(model['file'] as string)) fail(file, '"model.file" must stay inside the folder');
+  if (typeof model['externalData'] === 'string' && !inside(model['externalData'])) fail(file, '"model.externalData" must stay inside the folder');
   const toks = m['tokenizers'];
   if (!Array.isArray(toks) || toks.length === 0) fail(file, '"tokenizers" must list at least one group');
   toks.forEach((t: Record<string, unknown>, i) => {

@@ -5,7 +5,6 @@
  * passes as a plain test again). `scripts/reliability-table.ts` counts these separately.
  */
 const KNOWN: Readonly<Record<string, string>> = {
-  'combined: bertfuse.json model file escapes the folder': 'FINDINGS.md A1: src/artifact/manifest.ts readManifest() does not confine model.file to the folder',
   'combine recipe: unknown fusion method': 'FINDINGS.md R1: combine recipe method is checked in chooseMethods() as E_USAGE without naming the recipe file',
   'combine recipe: option of the wrong type': 'FINDINGS.md R1: fusion option errors (src/fusion/options.ts) do not name the recipe file',
   'combine recipe: option out of range': 'FINDINGS.md R1: fusion option errors (src/fusion/options.ts) do not name the recipe file',
