@@ -47,7 +47,10 @@ export class BertTokenizer {
       throw new BertfuseError('E_BAD_TOKENIZER', `cannot build tokenizer (${(e as Error).message})`, opts.source);
     }
     const vocab = this.tok.get_vocab(true);
-    this.vocabSize = Math.max(...vocab.values()) + 1;
+    // A loop, not Math.max(...ids): spreading a vocabulary of ~150k ids or more overflows the stack.
+    let maxId = -1;
+    for (const id of vocab.values()) if (id > maxId) maxId = id;
+    this.vocabSize = maxId + 1;
     const special = (name: string, token: string): number => {
       const configured = opts.tokenizerConfig[name];
       const id = this.tok.token_to_id(typeof configured === 'string' ? configured : token);

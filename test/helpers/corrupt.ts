@@ -424,6 +424,14 @@ export const TOKENIZER_CASES: readonly FolderCase[] = [
     });
     return f;
   }, code: 'E_BAD_TOKENIZER', pattern: /ids up to 9000 but the model's vocab_size is 8192/ },
+  { name: 'tokenizer.json with a 200,000-entry vocabulary (for an 8,192-row table)', mutate: (d) => {
+    const f = path.join(d, 'tokenizer.json');
+    editJson(f, (j) => {
+      const v = (j['model'] as Record<string, Record<string, number>>)['vocab']!;
+      for (let i = Object.keys(v).length; i < 200_000; i++) v[`extra${i}`] = i;
+    });
+    return f;
+  }, code: 'E_BAD_TOKENIZER', pattern: /ids up to 199999 but the model's vocab_size is 8192/ },
 ];
 
 /** The weights part of a folder: missing, a directory, sharded indexes that lie. */
