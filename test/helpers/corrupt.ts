@@ -772,6 +772,11 @@ export function pickleCases(): PickleCase[] {
     { name: 'state dict with no tensors', bytes: () => torchZip(new PickleWriter().proto(2).emptyDict().str('epoch').int(3).setitem().stop().bytes(), {}), code: 'E_BAD_PICKLE', pattern: /holds no tensors/ },
     { name: 'a dict that contains itself', bytes: () => torchZip(selfRef(), {}), code: 'E_BAD_PICKLE', pattern: /contains itself|nested|cycle|deep/ },
     { name: 'dicts nested 100,000 deep', bytes: () => torchZip(deep(100_000), {}), code: 'E_BAD_PICKLE', pattern: /nested|deep/ },
+    { name: 'a list of 200,000 items appended at once (APPENDS)', bytes: () => {
+      const ops = [0x80, 2, 0x5d, 0x28];
+      for (let i = 0; i < 200_000; i++) ops.push(0x4b, 0);
+      return torchZip(Uint8Array.from([...ops, 0x65, 0x2e]), {});
+    }, code: 'E_BAD_PICKLE', pattern: /no state dict/ },
     { name: 'a storage missing from the archive', bytes: () => fixtureZipWith({ 'pytorch_model/data/0': undefined }), code: 'E_BAD_PICKLE', pattern: /storage "0" is missing from the archive/ },
     { name: 'a storage shorter than its tensor', bytes: () => fixtureZipWith({ 'pytorch_model/data/0': new Uint8Array(8) }), code: 'E_BAD_PICKLE', pattern: /storage "0" has 8 bytes but F32\[64\] needs 256/ },
     { name: 'a storage claiming 2^50 elements', bytes: () => single({ numel: 2 ** 50, shape: [2 ** 25, 2 ** 25], stride: [2 ** 25, 1] }, f32Bytes([1, 2])), code: 'E_BAD_PICKLE', pattern: /storage "0" has 8 bytes but F32\[1125899906842624\]/ },

@@ -6,6 +6,8 @@ import { combine } from '../../src/artifact/combine.js';
 import { readLabelled } from '../../src/data/labelled.js';
 import { readTextInputs } from '../../src/data/texts.js';
 import { FUSION_METHODS } from '../../src/fusion/registry.js';
+import { readUnlabelledTexts } from '../../src/merge/texts.js';
+import { knownIssue } from './known-issues.js';
 import type { CombineRecipe } from '../../src/recipe/combine.js';
 import { BOM, TEXT_INPUT_CASES, expectRefused, labelledDataCases } from '../helpers/corrupt.js';
 import { DATA, fixture, tempDir } from '../helpers/fixtures.js';
@@ -96,5 +98,21 @@ describe('data files: BOM and CRLF are read as if absent', () => {
     assert.deepEqual(latin, [{ text: 'caf\u00e9 cr\u00e8me' }]);
     const utf16 = readLabelled(place('u16.tsv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('label\ttext\n1\tna\u00efve\n', 'utf16le')])), { labels: LABELS, encoding: 'utf16le' });
     assert.deepEqual(utf16.inputs, [{ text: 'na\u00efve' }]);
+  });
+});
+
+describe('large inputs: size alone is not a failure', () => {
+  test('a 300,000-line texts file for RegMean/alignment yields the first max_texts texts', knownIssue('large: merge texts file of 300,000 lines'), () => {
+    const file = place('corpus.txt', Buffer.from(Array.from({ length: 300_000 }, (_, i) => `sentence number ${i} is fine .`).join('\n') + '\n'));
+    const texts = readUnlabelledTexts([file], 512);
+    assert.equal(texts.length, 512);
+    assert.deepEqual(texts[511], { text: 'sentence number 511 is fine .' });
+  });
+
+  test('a 300,000-line input file is read whole', () => {
+    const file = place('many.txt', Buffer.from(Array.from({ length: 300_000 }, (_, i) => `line ${i}`).join('\n')));
+    const inputs = readTextInputs(file);
+    assert.equal(inputs.length, 300_000);
+    assert.deepEqual(inputs[299_999], { text: 'line 299999' });
   });
 });
