@@ -109,6 +109,14 @@ describe('large inputs: size alone is not a failure', () => {
     assert.deepEqual(texts[511], { text: 'sentence number 511 is fine .' });
   });
 
+  test('a 300,000-row labelled TSV is read whole', () => {
+    const file = place('many.tsv', Buffer.from('label\ttext\n' + Array.from({ length: 300_000 }, (_, i) => `${i % 2}\trow ${i}`).join('\n') + '\n'));
+    const d = readLabelled(file, { labels: LABELS });
+    assert.equal(d.inputs.length, 300_000);
+    assert.deepEqual([d.labels[0], d.labels[299_999]], [0, 1]);
+    assert.deepEqual(d.inputs[299_999], { text: 'row 299999' });
+  });
+
   test('a 300,000-line input file is read whole', () => {
     const file = place('many.txt', Buffer.from(Array.from({ length: 300_000 }, (_, i) => `line ${i}`).join('\n')));
     const inputs = readTextInputs(file);
