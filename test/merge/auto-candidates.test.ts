@@ -24,7 +24,7 @@ test('merges compete in auto only where one merged head can answer for the membe
     [['sst2-sibling-a', 'subj-sibling'], /label names differ/],
   ];
   for (const [members, blocker] of cases) {
-    const labelMap = members.includes('subj-sibling') ? { subjective: 'negative', objective: 'positive' } : {};
+    const labelMap: Record<string, string> = members.includes('subj-sibling') ? { subjective: 'negative', objective: 'positive' } : {};
     const p = await prepare({ members: members.map((m) => ({ path: fixture(m) })), data, labels: ['negative', 'positive'], labelMap });
     try {
       const why = mergeBlocker(p);
