@@ -32,7 +32,7 @@ export async function realEval(rows: number): Promise<RealEval> {
   const lines = fs.readFileSync(bundledData('sst2_dev.tsv'), 'utf8').split('\n');
   const data = path.join(dir, 'sst2_dev_head.tsv');
   fs.writeFileSync(data, lines.slice(0, rows + 1).join('\n') + '\n');
-  const prepared = await prepare({ members: MEMBERS.map((m) => ({ path: bundledFixture(m) })), data: { path: data } });
+  const prepared = await prepare({ members: MEMBERS.map((m) => ({ path: bundledFixture(m) })), data: { path: data }, labels: ['negative', 'positive'] }); // SST-2's integer labels: 0 = negative
   const methods = chooseMethods(FUSION_METHODS.filter((m) => m.name !== 'concat'), 'all', {});
   const evaluation = evaluate(evalInputFrom(prepared), methods, { folds: FOLDS, seed: 0 });
   return {
