@@ -199,7 +199,8 @@ export class Unpickler {
           break;
         case 0x6c: { // LIST
           const l = new PyList();
-          l.items.push(...this.popMark(at));
+          // A loop, not push(...items): spreading 100k+ items overflows the stack.
+          for (const v of this.popMark(at)) l.items.push(v);
           this.stack.push(l);
           break;
         }
@@ -210,7 +211,8 @@ export class Unpickler {
         }
         case 0x65: { // APPENDS
           const vs = this.popMark(at);
-          this.listAt(at).items.push(...vs);
+          const list = this.listAt(at).items;
+          for (const v of vs) list.push(v);
           break;
         }
         case 0x7d: // EMPTY_DICT
