@@ -13,7 +13,11 @@ export function readUnlabelledTexts(files: readonly string[], max: number, encod
   const out: TextInput[] = [];
   for (const file of files) {
     if (out.length >= max) break;
-    out.push(...(file.endsWith('.tsv') ? readTsvTexts(file, encoding) : readTextInputs(file, encoding)));
+    // A loop, not push(...texts): spreading a corpus of 100k+ lines overflows the stack.
+    for (const t of file.endsWith('.tsv') ? readTsvTexts(file, encoding) : readTextInputs(file, encoding)) {
+      if (out.length >= max) break;
+      out.push(t);
+    }
   }
   if (out.length === 0) throw new BertfuseError('E_BAD_DATA', 'no texts found', files.join(', '));
   return out.slice(0, max);
