@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { BertfuseError } from '../errors.js';
+import { BertfuseError, isBertfuseError } from '../errors.js';
+import { chooseMethods } from '../eval/methods.js';
 import type { DataSpec, MemberSpec } from '../eval/prepare.js';
+import { FUSION_METHODS } from '../fusion/registry.js';
 
 /**
  * A combine recipe: the same choices as the `bertfuse combine` flags, in a file you can keep.
@@ -110,14 +112,23 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
   for (const [k, v] of Object.entries(optRaw)) {
     if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') fail(`options.${k} must be a number, true/false or a string`, source);
   }
+  const method = doc['method'] === undefined ? 'auto' : str(doc['method'], 'method', source);
+  const options = optRaw as Record<string, number | boolean | string>;
+  // Check the method and its options here, where the recipe file is known, so the message names it.
+  try {
+    chooseMethods(FUSION_METHODS, method, options);
+  } catch (e) {
+    if (isBertfuseError(e)) fail(e.message, source);
+    throw e;
+  }
   return {
     members,
     data: dataSpec(doc['data'], 'data', source),
     evalData: doc['eval_data'] === undefined || doc['eval_data'] === null ? null : dataSpec(doc['eval_data'], 'eval_data', source),
     labels: Array.isArray(labelsRaw) ? (labelsRaw as string[]) : null,
     labelMap: mapRaw as Record<string, string>,
-    method: doc['method'] === undefined ? 'auto' : str(doc['method'], 'method', source),
-    options: optRaw as Record<string, number | boolean | string>,
+    method,
+    options,
     seed: positiveInt(doc['seed'], 'seed', DEFAULT_SEED, 0, source),
     folds: positiveInt(doc['folds'], 'folds', DEFAULT_FOLDS, 2, source),
     out: str(doc['out'], 'out', source),
