@@ -51,8 +51,15 @@ function targets(r: BenchResults): Target[] {
   }
   const bb = row.combined / (row.member + row.memberB) - 1;
   out.push({ target: `combined graph ≤ 5% slower than the two members back to back (${size})`, measured: `${bb >= 0 ? '+' : '−'}${Math.abs(bb * 100).toFixed(1)}% time`, met: bb <= 0.05, gap: bb <= 0.05 ? '' : `${((bb - 0.05) * 100).toFixed(1)} points over` });
-  const share = flops / r.ceiling.gflops;
-  out.push({ target: `encoder fp32 ≥ 90% of the MatMul ceiling (${size})`, measured: `${flops.toFixed(0)} / ${r.ceiling.gflops.toFixed(0)} GFLOP/s = ${(share * 100).toFixed(0)}% (best size ${((bestFlops / r.ceiling.gflops) * 100).toFixed(0)}%)`, met: share >= 0.9, gap: share >= 0.9 ? '' : `${((0.9 - share) * 100).toFixed(0)} points short` });
+  // The encoder timed round-robin with the MatMul is the fair comparison; the throughput table's own
+  // rate (timed in another block) is shown for reference.
+  const share = r.ceiling.encoderGflops / r.ceiling.gflops;
+  out.push({
+    target: 'encoder fp32 ≥ 90% of the MatMul ceiling (8 × 128, same round-robin)',
+    measured: `${r.ceiling.encoderGflops.toFixed(0)} / ${r.ceiling.gflops.toFixed(0)} GFLOP/s = ${(share * 100).toFixed(0)}% (throughput table: ${flops.toFixed(0)} GFLOP/s at ${size}, best size ${bestFlops.toFixed(0)})`,
+    met: share >= 0.9,
+    gap: share >= 0.9 ? '' : `${((0.9 - share) * 100).toFixed(0)} points short`,
+  });
   const accDrop = Math.max(...r.int8.accuracy.map((a) => a.fp32 - a.int8));
   out.push({ target: 'int8 ≥ 2x fp32 throughput (one member)', measured: ratio(r.int8.speedup), met: r.int8.speedup >= 2, gap: r.int8.speedup >= 2 ? '' : `${((2 / r.int8.speedup - 1) * 100).toFixed(0)}% short` });
   out.push({ target: 'int8 accuracy loss ≤ 0.5 points on sst2_dev (every sst2 fixture)', measured: `worst ${accDrop > 0 ? '−' : '+'}${Math.abs(accDrop * 100).toFixed(2)} points`, met: accDrop <= 0.005, gap: accDrop <= 0.005 ? '' : `${((accDrop - 0.005) * 100).toFixed(2)} points over` });

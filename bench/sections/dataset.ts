@@ -28,7 +28,9 @@ export interface DatasetData {
  */
 export async function dataset(ctx: BenchContext): Promise<SectionResult & { data: DatasetData }> {
   const data = readLabelled(path.join(ROOT, 'data/sst2_dev.tsv'), { labels: ['negative', 'positive'] });
-  const inputs = ctx.opts.quick ? data.inputs.slice(0, 128) : data.inputs;
+  // The padded-to-128 pass over all 872 rows alone takes 2–6 minutes here; the first 320 rows
+  // (10 batches) have the same length profile and keep the whole bench well under half an hour.
+  const inputs = data.inputs.slice(0, ctx.opts.quick ? 128 : 320);
   const ckpt = loadCheckpoint(ctx.members[0]);
   const runner = await GraphRunner.create(encodeModel(buildBertModel(ckpt)), [{ suffix: '', tokenizer: ckpt.tokenizer }]);
   const lengths = inputs.map((x) => ckpt.tokenizer.encode(x).inputIds.length);
@@ -55,7 +57,7 @@ export async function dataset(ctx: BenchContext): Promise<SectionResult & { data
   const padded = seconds['every batch padded to 128']!;
   const meanTokens = lengths.reduce((a, b) => a + b, 0) / lengths.length;
   const markdown = [
-    `${inputs.length} sentences of data/sst2_dev.tsv (mean ${meanTokens.toFixed(1)} wordpieces, max ${Math.max(...lengths)}), one ${ctx.opts.size === 'base' ? 'BERT-base' : 'tiny'} member (bert-base-uncased vocabulary), batch 32, fp32, one timed pass per mode (tokenisation included).`,
+    `The first ${inputs.length} of ${data.inputs.length} sentences of data/sst2_dev.tsv (mean ${meanTokens.toFixed(1)} wordpieces, max ${Math.max(...lengths)}), one ${ctx.opts.size === 'base' ? 'BERT-base' : 'tiny'} member (bert-base-uncased vocabulary), batch 32, fp32, one timed pass per mode (tokenisation included).`,
     '',
     mdTable(['mode', 'seconds', 'sentences/s', 'vs padded to 128'], Object.entries(seconds).map(([k, t]) => [k, t, inputs.length / t, ratio(padded / t)])),
   ].join('\n');

@@ -7,7 +7,9 @@ import { buildBertModel } from '../../src/graph/bert-model.js';
 import { encodeModel } from '../../src/graph/onnx-builder.js';
 import type { Int8Kernel, QuantizeOptions } from '../../src/graph/quantize.js';
 import { GraphRunner } from '../../src/runtime/runner.js';
-import { mdTable, ratio, releaseAll, repsFor, sessionContender, type BenchContext, type SectionResult } from '../context.js';
+import { syntheticFeeds } from '../feeds.js';
+import { opTimes } from '../profile.js';
+import { mdTable, pct, ratio, releaseAll, repsFor, sessionContender, type BenchContext, type SectionResult } from '../context.js';
 import { interleaved, medians } from '../interleave.js';
 import { combinedGraph, memberGraph } from '../models.js';
 
@@ -32,6 +34,9 @@ export interface AccuracyRow {
   readonly fp32: number;
   readonly int8: number;
   readonly int8Full: number;
+  /** Largest |logit int8 − logit fp32| over the rows, 7-bit and 8-bit weights. */
+  readonly maxLogitDiff: number;
+  readonly maxLogitDiffFull: number;
 }
 
 export interface Int8Data {
@@ -42,6 +47,8 @@ export interface Int8Data {
   readonly combinedFp32: number;
   readonly combinedInt8: number;
   readonly accuracy: AccuracyRow[];
+  /** onnxruntime profiler: ms per run by operator type, fp32 and int8 graphs of one member. */
+  readonly profile: { fp32: Record<string, number>; int8: Record<string, number> };
 }
 
 async function sst2Accuracy(ctx: BenchContext): Promise<AccuracyRow[]> {
@@ -51,7 +58,7 @@ async function sst2Accuracy(ctx: BenchContext): Promise<AccuracyRow[]> {
   for (const name of SST2_FIXTURES) {
     const ckpt = loadCheckpoint(path.join(ROOT, 'fixtures', name));
     const labels = ckpt.config.labels!;
-    const accuracy = async (quantize: QuantizeOptions | null): Promise<number> => {
+    const run = async (quantize: QuantizeOptions | null): Promise<{ accuracy: number; logits: Float32Array }> => {
       const bytes = encodeModel(buildBertModel(ckpt, quantize ? { quantize: 'int8', quantizeOptions: quantize } : {}));
       const runner = await GraphRunner.create(bytes, [{ suffix: '', tokenizer: ckpt.tokenizer }]);
       try {
@@ -62,12 +69,14 @@ async function sst2Accuracy(ctx: BenchContext): Promise<AccuracyRow[]> {
           // Labels by name: stranger-b's index 0 is "positive".
           if (labels[row.indexOf(Math.max(...row))] === data.labelNames[data.labels[i]!]) right++;
         });
-        return right / inputs.length;
+        return { accuracy: right / inputs.length, logits: z.data };
       } finally {
         await runner.close();
       }
     };
-    rows.push({ model: name, fp32: await accuracy(null), int8: await accuracy({}), int8Full: await accuracy({ weightBits: 8 }) });
+    const [fp, q7, q8] = [await run(null), await run({}), await run({ weightBits: 8 })];
+    const maxDiff = (a: Float32Array): number => a.reduce((m, x, i) => Math.max(m, Math.abs(x - fp.logits[i]!)), 0);
+    rows.push({ model: name, fp32: fp.accuracy, int8: q7.accuracy, int8Full: q8.accuracy, maxLogitDiff: maxDiff(q7.logits), maxLogitDiffFull: maxDiff(q8.logits) });
     ckpt.close();
   }
   return rows;
@@ -97,6 +106,16 @@ export async function int8(ctx: BenchContext, torchPairSeconds: number | null): 
   const combinedFp32 = comb.get('combined fp32')!;
   const combinedInt8 = comb.get('combined int8')!;
 
+  ctx.log('int8 vs fp32 operator profile');
+  const feeds = syntheticFeeds(B, S, ctx.config.vocabSize);
+  const profile = {
+    fp32: Object.fromEntries(await opTimes(memberGraph(ctx.members[0]), feeds, ctx.opts.quick ? 1 : 3, ctx.tmp)),
+    int8: Object.fromEntries(await opTimes(memberGraph(ctx.members[0], { quantize: {} }), feeds, ctx.opts.quick ? 1 : 3, ctx.tmp)),
+  };
+  const opNames = [...new Set([...Object.keys(profile.fp32), ...Object.keys(profile.int8)])].sort((x, y) => Math.max(profile.fp32[y] ?? 0, profile.int8[y] ?? 0) - Math.max(profile.fp32[x] ?? 0, profile.int8[x] ?? 0));
+  const total = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
+  const gemm = (m: Record<string, number>): number => ['MatMul', 'Attention', 'DynamicQuantizeMatMul', 'QAttention', 'DynamicQuantizeLinear'].reduce((a, k) => a + (m[k] ?? 0), 0);
+
   ctx.log('int8 accuracy on sst2_dev (fixtures)');
   const accuracy = await sst2Accuracy(ctx);
   const p = (x: number): string => (100 * x).toFixed(2);
@@ -120,12 +139,23 @@ export async function int8(ctx: BenchContext, torchPairSeconds: number | null): 
       ],
     ),
     '',
+    `**Where the time goes** (onnxruntime profiler, one member, ms per batch summed over kernels; the profiler's own overhead and the run-to-run noise make these approximate):`,
+    '',
+    mdTable(
+      ['operator', 'fp32 ms', 'int8 ms', 'share of int8 run'],
+      [
+        ...opNames.filter((k) => Math.max(profile.fp32[k] ?? 0, profile.int8[k] ?? 0) >= 0.5).map((k) => [k, profile.fp32[k] ?? '–', profile.int8[k] ?? '–', profile.int8[k] === undefined ? '–' : pct(profile.int8[k]! / total(profile.int8))]),
+        ['**linear layers + attention** (MatMul, Attention / DynamicQuantizeMatMul, QAttention, DynamicQuantizeLinear)', gemm(profile.fp32), gemm(profile.int8), `${pct(gemm(profile.int8) / total(profile.int8))} (fp32 / int8 time: ${ratio(gemm(profile.fp32) / gemm(profile.int8))})`],
+        ['**everything else** (LayerNorm, GELU, embeddings, …)', total(profile.fp32) - gemm(profile.fp32), total(profile.int8) - gemm(profile.int8), pct(1 - gemm(profile.int8) / total(profile.int8))],
+      ],
+    ),
+    '',
     `**Accuracy** on the fixtures' sst2_dev (${ctx.opts.quick ? 'first 200 rows (quick run)' : '872 rows'}), labels matched by name; "int8 8-bit" uses the full ±127 weight range:`,
     '',
     mdTable(
-      ['model', 'fp32 %', 'int8 %', 'change (points)', 'int8 8-bit %', 'change (points)'],
-      accuracy.map((r) => [r.model, p(r.fp32), p(r.int8), d(r.int8 - r.fp32), p(r.int8Full), d(r.int8Full - r.fp32)]),
+      ['model', 'fp32 %', 'int8 %', 'change (points)', 'max logit change', 'int8 8-bit %', 'change (points)', 'max logit change'],
+      accuracy.map((r) => [r.model, p(r.fp32), p(r.int8), d(r.int8 - r.fp32), r.maxLogitDiff.toFixed(3), p(r.int8Full), d(r.int8Full - r.fp32), r.maxLogitDiffFull.toFixed(3)]),
     ),
   ].join('\n');
-  return { title: 'int8 quantisation', markdown, data: { seconds, fastest, speedup, combinedFp32, combinedInt8, accuracy } };
+  return { title: 'int8 quantisation', markdown, data: { seconds, fastest, speedup, combinedFp32, combinedInt8, accuracy, profile } };
 }
