@@ -1,6 +1,6 @@
 // The library API. The CLI, the server and the report are thin shells over these.
 export { BertfuseError, isBertfuseError, type ErrorCode } from './errors.js';
-export { loadCheckpoint, hashFiles, type Checkpoint } from './checkpoint/load.js';
+export { loadCheckpoint, hashFiles, setAllowNonFiniteDefault, getAllowNonFiniteDefault, firstNonFinite, type Checkpoint, type LoadCheckpointOptions } from './checkpoint/load.js';
 export { parseBertConfig, readBertConfig, toHfConfig, SUPPORTED_ARCHITECTURES, type BertConfig, type Architecture } from './checkpoint/config.js';
 export { SafetensorsFile, ShardedSafetensors, writeSafetensors, writeSafetensorsFromMap, type TensorSource, type WriteDType } from './checkpoint/safetensors.js';
 export { MemoryTensorStore, numel, type Tensor, type TensorInfo, type TensorStore } from './checkpoint/tensor-store.js';
