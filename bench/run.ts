@@ -94,14 +94,24 @@ export async function runBench(opts: BenchOptions, log: (msg: string) => void = 
     log('merging the members (src/merge, linear)');
     const merged = await mergedCheckpoint(members, path.join(tmp, 'merged'));
 
-    const ceil = await ceiling(ctx);
-    const tp = await throughput(ctx, merged, ceil.data.gflops);
-    const vr = await variants(ctx);
-    const rt = await runtimeChoices(ctx);
-    const th = await torchPeer(ctx, tp.data);
-    const i8 = await int8(ctx, th.data.bestPair ?? null);
-    const ds = await dataset(ctx);
-    const ld = await load(ctx);
+    // A section that fails is retried once (a 20-minute run should not die of one transient
+    // error); a second failure ends the run.
+    const again = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+      try {
+        return await f();
+      } catch (e) {
+        log(`${name} failed (${(e as Error).message.split('\n')[0]}); retrying once`);
+        return f();
+      }
+    };
+    const ceil = await again('ceiling', () => ceiling(ctx));
+    const tp = await again('throughput', () => throughput(ctx, merged, ceil.data.gflops));
+    const vr = await again('variants', () => variants(ctx));
+    const rt = await again('runtime', () => runtimeChoices(ctx));
+    const th = await again('torch', () => torchPeer(ctx, tp.data));
+    const i8 = await again('int8', () => int8(ctx, th.data.bestPair ?? null));
+    const ds = await again('dataset', () => dataset(ctx));
+    const ld = await again('load', () => load(ctx));
     const mg = await mergeHook(ctx);
     const sections = [ceil, tp, th, vr, rt, i8, ds, ld, ...(mg ? [mg] : [])].map(({ title, markdown, data }) => ({ title, markdown, data }));
     return {
