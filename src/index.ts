@@ -8,7 +8,8 @@ export { loadTokenizer, BertTokenizer, type TextInput, type Encoded } from './ch
 export { createRandomCheckpoint, BERT_BASE, type RandomCheckpointOptions } from './checkpoint/random.js';
 export { describeCheckpoint, type CheckpointDescription } from './checkpoint/describe.js';
 export { GraphBuilder, attr, encodeModel, decodeModel, type Attr } from './graph/onnx-builder.js';
-export { emitBert, type BertWeights, type EncoderOutputs } from './graph/bert-graph.js';
+export { emitBert, PLAIN_OPS, FUSED_OPS, DEFAULT_OPS, type BertWeights, type EncoderOutputs, type EncoderOps, type EmitOptions } from './graph/bert-graph.js';
+export { quantizeGraph, QUANTIZE_MODES, INT8_KERNELS, type QuantizeMode, type QuantizeOptions, type QuantizeReport, type Int8Kernel } from './graph/quantize.js';
 export { buildBertGraph, buildBertModel } from './graph/bert-model.js';
 export { createSession, type RuntimeOptions } from './runtime/session.js';
 export { GraphRunner, type RunOptions, type OutputRows } from './runtime/runner.js';
