@@ -1,14 +1,9 @@
+import { renderTable } from '../util/table.js';
 import type { EvalResult } from './result.js';
 
 /** Text for people (the CLI prints it; the library only builds it). */
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
-
-function align(header: readonly string[], rows: readonly (readonly string[])[], right: readonly boolean[]): string {
-  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, j) => (right[j] ? c.padStart(widths[j]!) : c.padEnd(widths[j]!))).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 /** The side-by-side table: one row per member and per method. */
 export function evalTable(r: EvalResult): string {
@@ -27,7 +22,7 @@ export function evalTable(r: EvalResult): string {
       x.scoring + note,
     ];
   });
-  return align(header, rows, [false, false, true, true, true, true, true, false, false]);
+  return renderTable(header, rows, { right: [false, false, true, true, true, true, true, false, false] });
 }
 
 /** The lines under the table: what was scored, how, agreement, oracle, selection. */

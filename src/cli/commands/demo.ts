@@ -9,7 +9,7 @@ import { bundledData, bundledFixture } from '../../paths.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED } from '../../recipe/combine.js';
 import { loadClassifier } from '../../runtime/classifier.js';
 import { printJson, printLine } from '../output.js';
-import { renderTable } from '../table.js';
+import { renderTable } from '../../util/table.js';
 import { argmaxRow } from '../../util/math.js';
 import { fusionProgress } from './combine.js';
 

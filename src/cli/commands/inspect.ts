@@ -3,7 +3,7 @@ import { describeCheckpoint } from '../../checkpoint/describe.js';
 import { resolveModelPath } from '../../checkpoint/hub.js';
 import { loadCheckpoint } from '../../checkpoint/load.js';
 import { printJson, printLine } from '../output.js';
-import { renderTable } from '../table.js';
+import { renderTable } from '../../util/table.js';
 
 export function register(program: Command): void {
   program

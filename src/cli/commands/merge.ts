@@ -6,7 +6,7 @@ import { MERGE_METHODS } from '../../merge/registry.js';
 import { loadMergeRecipe, parseMergeRecipe, type MergeRecipe } from '../../recipe/merge.js';
 import { positiveInt, printJson, printLine } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
-import { renderTable } from '../table.js';
+import { renderTable } from '../../util/table.js';
 
 interface MergeFlags {
   out?: string;

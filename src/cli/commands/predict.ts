@@ -7,7 +7,7 @@ import { predict } from '../../runtime/predict.js';
 import { positiveInt, printLine } from '../output.js';
 import { QUANTIZE_MODES, type QuantizeMode } from '../../graph/quantize.js';
 import { progressBar } from '../progress.js';
-import { renderTable } from '../table.js';
+import { renderTable } from '../../util/table.js';
 
 interface PredictFlags {
   text?: string[];

@@ -1,9 +1,11 @@
-/** Aligned plain-text tables for people; numbers right-aligned, text left-aligned. */
+/** Aligned plain-text tables for people (the library builds them, the CLI prints them); numbers right-aligned, text left-aligned. */
 export type Cell = string | number | null | undefined;
 
 export interface TableOptions {
   /** Digits after the point for non-integer numbers (default 4). */
   readonly digits?: number;
+  /** Right-align these columns (default: the columns whose cells are all numbers). */
+  readonly right?: readonly boolean[];
 }
 
 function fmt(c: Cell, digits: number): string {
@@ -15,7 +17,7 @@ function fmt(c: Cell, digits: number): string {
 export function renderTable(header: readonly string[], rows: readonly (readonly Cell[])[], opts: TableOptions = {}): string {
   const digits = opts.digits ?? 4;
   const text = rows.map((r) => r.map((c) => fmt(c, digits)));
-  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || r[j] === null || r[j] === undefined));
+  const numeric = opts.right ?? header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || r[j] === null || r[j] === undefined));
   const widths = header.map((h, j) => Math.max(h.length, ...text.map((r) => (r[j] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, j) => (numeric[j] ? c.padStart(widths[j]!) : c.padEnd(widths[j]!))).join('  ').trimEnd();
