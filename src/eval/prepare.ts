@@ -4,6 +4,7 @@ import type { LabelMap } from '../members/labels.js';
 import { loadMembers, type MemberSet } from '../members/load.js';
 import { runMembers, type MemberRun } from '../members/run.js';
 import type { RuntimeOptions } from '../runtime/session.js';
+import { resolveModelPath } from '../checkpoint/hub.js';
 
 /** A labelled file and how to read it. */
 export interface DataSpec {
@@ -87,7 +88,10 @@ function checkIntegerLabels(spec: DataSpec, set: MemberSet, req: PrepareRequest,
  */
 export async function prepare(req: PrepareRequest, onProgress?: PrepareProgress): Promise<Prepared> {
   const labelMap = req.labelMap ?? {};
-  const set = loadMembers(req.members.map((m) => m.path), { labelMap, ...(req.labels ? { labels: req.labels } : {}), names: req.members.map((m) => m.name) });
+  // Hub ids (org/name) become local snapshot folders; the member keeps the id's name, not the snapshot hash.
+  const paths = await Promise.all(req.members.map((m) => resolveModelPath(m.path)));
+  const names = req.members.map((m, i) => m.name ?? (paths[i] !== m.path ? m.path.split('@')[0]!.split('/').pop() : undefined));
+  const set = loadMembers(paths, { labelMap, ...(req.labels ? { labels: req.labels } : {}), names });
   try {
     checkIntegerLabels(req.data, set, req, labelMap);
     if (req.evalData) checkIntegerLabels(req.evalData, set, req, labelMap);

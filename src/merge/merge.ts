@@ -15,6 +15,7 @@ import { checkMembersAreClassifiers, checkSameLabelSet, checkSameShape, checkSam
 import { evaluateMerged, type EvalRow, type EvalSet } from './evaluate.js';
 import { linear } from './linear.js';
 import { resolveParams, type ParamMap } from './params.js';
+import { resolveModelPath } from '../checkpoint/hub.js';
 import { GramStore } from './regmean-stats.js';
 import { mergeMethod } from './registry.js';
 import { MergeSource } from './sources.js';
@@ -98,9 +99,12 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
   const method = mergeMethod(recipe.mergeMethod);
   const out = path.resolve(opts.out);
   checkOut(out);
+  // Hub ids (org/name) become local snapshot folders first: from the cache, or downloaded into it.
+  const local = new Map<string, string>();
+  for (const p of [...recipe.models.map((m) => m.model), ...(recipe.baseModel ? [recipe.baseModel] : [])]) local.set(p, await resolveModelPath(p));
   const opened: Checkpoint[] = [];
   const open = (p: string): Checkpoint => {
-    const c = loadCheckpoint(p);
+    const c = loadCheckpoint(local.get(p) ?? p);
     opened.push(c);
     return c;
   };
