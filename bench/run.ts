@@ -64,18 +64,18 @@ export function parseArgs(argv: readonly string[]): BenchOptions & { reportOnly:
  * The merge helper's bench/merge.ts (its own random checkpoints, child processes for peak RSS):
  * `runMergeBench` measures, `mergeSection` renders the `## Merge` section. BERT-base only.
  */
-async function mergeHook(ctx: BenchContext): Promise<SectionResult | null> {
+async function mergeHook(opts: BenchOptions, log: (msg: string) => void): Promise<SectionResult | null> {
   const file = path.join(HERE, 'merge.ts');
-  if (ctx.opts.size !== 'base' || !fs.existsSync(file)) return null;
+  if (opts.size !== 'base' || !fs.existsSync(file)) return null;
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const run = mod['runMergeBench'];
   const render = mod['mergeSection'];
   if (typeof run !== 'function' || typeof render !== 'function') {
-    ctx.log('bench/merge.ts has no runMergeBench/mergeSection: its section is kept as it is');
+    log('bench/merge.ts has no runMergeBench/mergeSection: its section is kept as it is');
     return null;
   }
-  ctx.log('bench/merge.ts (merge wall time and peak RSS)');
-  const md: unknown = render(await run({ log: (s: string) => ctx.log(`merge: ${s}`) }));
+  log('bench/merge.ts (merge wall time and peak RSS)');
+  const md: unknown = render(await run({ log: (s: string) => log(`merge: ${s}`) }));
   if (typeof md !== 'string' || !md.trim()) return null;
   return { title: 'Merge', markdown: md.replace(/^## Merge[^\n]*\n+/, '').trimEnd(), data: null };
 }
@@ -85,6 +85,9 @@ export async function runBench(opts: BenchOptions, log: (msg: string) => void = 
   const machine = describeMachine();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-bench-'));
   try {
+    // First, while this process is small: a child's peak RSS (the merge bench's measure) starts
+    // from its parent's RSS at fork time on Linux, and later this process holds sessions of GBs.
+    const mg = await mergeHook(opts, log);
     log(`creating two random ${opts.size === 'base' ? 'BERT-base' : 'tiny'} members in ${tmp}`);
     const members = await createMembers(tmp, opts.size);
     const ckpt = loadCheckpoint(members[0]);
@@ -112,7 +115,6 @@ export async function runBench(opts: BenchOptions, log: (msg: string) => void = 
     const i8 = await again('int8', () => int8(ctx, th.data.bestPair ?? null));
     const ds = await again('dataset', () => dataset(ctx));
     const ld = await again('load', () => load(ctx));
-    const mg = await mergeHook(ctx);
     const sections = [ceil, tp, th, vr, rt, i8, ds, ld, ...(mg ? [mg] : [])].map(({ title, markdown, data }) => ({ title, markdown, data }));
     return {
       machine,
