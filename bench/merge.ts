@@ -14,6 +14,7 @@ import { BERT_BASE, createRandomCheckpoint } from '../src/checkpoint/random.js';
 import { merge } from '../src/merge/merge.js';
 import { parseMergeRecipe } from '../src/recipe/merge.js';
 import { describeMachine } from './machine.js';
+import { replaceMarkdownSection } from './markdown-section.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -139,17 +140,7 @@ export function mergeSection(r: MergeBenchResult): string {
 
 /** Replaces (or appends) the `## Merge` section, leaving every other section as it is. */
 export function writeMergeSection(file: string, section: string): void {
-  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const lines = old.split('\n');
-  const start = lines.findIndex((l) => l.trim() === '## Merge');
-  let next: string;
-  if (start < 0) next = old.replace(/\n*$/, '\n\n') + section;
-  else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    next = [...lines.slice(0, start), ...section.replace(/\n$/, '').split('\n'), ...(end < lines.length ? ['', ...lines.slice(end)] : [''])].join('\n');
-  }
-  fs.writeFileSync(file, next);
+  replaceMarkdownSection(file, 'Merge', section);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {

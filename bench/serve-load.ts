@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import { progressBar } from '../src/cli/progress.js';
 import { loadClassifier, type Classifier } from '../src/runtime/classifier.js';
 import { createServer } from '../src/serve/server.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
+import { replaceMarkdownSection } from './markdown-section.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
@@ -166,17 +166,7 @@ export function serverSection(r: ServeBenchResult): string {
 
 /** Replaces (or appends) the `## Server` section, leaving every other section as it is. */
 export function writeServerSection(file: string, section: string): void {
-  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const lines = old.split('\n');
-  const start = lines.findIndex((l) => l.trim() === '## Server');
-  let next: string;
-  if (start < 0) next = old.replace(/\n*$/, '\n\n') + section;
-  else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    next = [...lines.slice(0, start), ...section.replace(/\n$/, '').split('\n'), ...(end < lines.length ? ['', ...lines.slice(end)] : [''])].join('\n');
-  }
-  writeFileAtomic(file, next);
+  replaceMarkdownSection(file, 'Server', section);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
