@@ -17,6 +17,7 @@ test('bertfuse demo: every method on bundled data, one combined folder, predicti
     exported: string;
     result: { rows: { name: string; kind: string; accuracy: number }[]; selection: { winner: string } };
     predictions: { text: string; label: string; fused: Record<string, number>; members: Record<string, Record<string, number>> }[];
+    merges: { pair: string; merge: string; members: number[]; ensemble: number; merged: number; out: string }[];
   };
   const acc = Object.fromEntries(j.result.rows.map((x) => [x.name, x.accuracy]));
   assert.equal(acc['sst2-sibling-a'], metricsAccuracy('sst2-sibling-a'));
@@ -34,4 +35,10 @@ test('bertfuse demo: every method on bundled data, one combined folder, predicti
     assert.ok(Math.abs(p.fused['negative']! + p.fused['positive']! - 1) < 1e-5);
     assert.deepEqual(Object.keys(p.members), ['sst2-sibling-a', 'sst2-stranger-b']);
   }
+  // The weight-merge part: members scored as their metrics.json says; alignment rescues the strangers.
+  const [siblings, plain, aligned] = j.merges;
+  assert.deepEqual(siblings!.members, [metricsAccuracy('sst2-sibling-a'), metricsAccuracy('sst2-sibling-b')]);
+  assert.ok(siblings!.merged > 0.79, `sibling merge ${siblings!.merged}`);
+  assert.ok(aligned!.merged > plain!.merged + 0.05, `aligned ${aligned!.merged} vs plain ${plain!.merged}`);
+  assert.ok(fs.existsSync(path.join(aligned!.out, 'config.json')));
 });

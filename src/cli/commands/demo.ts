@@ -12,6 +12,8 @@ import { printJson, printLine } from '../output.js';
 import { renderTable } from '../../util/table.js';
 import { argmaxRow } from '../../util/math.js';
 import { fusionProgress } from './combine.js';
+import { merge } from '../../merge/merge.js';
+import { parseMergeRecipe } from '../../recipe/merge.js';
 
 const SENTENCES = [
   'a gorgeous , witty , seductive movie .',
@@ -26,10 +28,40 @@ const MEMBERS = ['sst2-sibling-a', 'sst2-stranger-b'];
 // sst2_dev.tsv labels rows 0/1; since the members disagree on index order, say what 0 and 1 mean.
 const LABELS = ['negative', 'positive'];
 
+// The other answer, one encoder at 1x cost: weight merges of bundled pairs that allow one.
+const MERGES = [
+  { pair: ['sst2-sibling-a', 'sst2-sibling-b'], what: 'fine-tuned from one parent', method: 'linear', align: 'none' },
+  { pair: ['sst2-stranger-a', 'sst2-stranger-d'], what: 'different random starts', method: 'linear', align: 'none' },
+  { pair: ['sst2-stranger-a', 'sst2-stranger-d'], what: 'different random starts', method: 'linear', align: 'weights' },
+] as const;
+
+interface MergeDemoRow {
+  readonly pair: string;
+  readonly what: string;
+  readonly merge: string;
+  readonly members: readonly number[];
+  readonly ensemble: number;
+  readonly merged: number;
+  readonly out: string;
+}
+
+/** Merges each pair into a temp folder and scores members, their ensemble and the merge on the data. */
+async function mergeDemo(data: string, root: string): Promise<MergeDemoRow[]> {
+  const rows: MergeDemoRow[] = [];
+  for (const [i, m] of MERGES.entries()) {
+    const out = path.join(root, `merged-${i}-${m.method}${m.align === 'none' ? '' : '-align'}`);
+    const recipe = parseMergeRecipe({ merge_method: m.method, models: m.pair.map((p) => ({ model: bundledFixture(p) })), align: m.align, onnx: false });
+    const r = await merge(recipe, { out, evaluate: [{ file: data, labelNames: LABELS }] });
+    const acc = (kind: string): number[] => r.evaluation.filter((e) => e.kind === kind).map((e) => e.accuracy);
+    rows.push({ pair: m.pair.join(' + '), what: m.what, merge: m.method + (m.align === 'none' ? '' : ` + align ${m.align}`), members: acc('member'), ensemble: acc('ensemble')[0]!, merged: acc('merged')[0]!, out });
+  }
+  return rows;
+}
+
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('bundled models + bundled data: every fusion method side by side, one combined model, a prediction from it')
+    .description('bundled models + bundled data: every fusion method side by side, one combined model, a prediction from it, and weight merges')
     .option('-o, --out <folder>', 'where to write the combined model (default: a new temp folder)')
     .option('--json', 'print JSON (the eval result, the folder, the predictions)')
     .option('-q, --quiet', 'no progress bars')
@@ -58,7 +90,8 @@ export function register(program: Command): void {
           fused: Object.fromEntries(model.labels.map((l, j) => [l, detail.fused[i * k + j]!])),
           members: Object.fromEntries(Object.entries(detail.members).map(([name, p]) => [name, Object.fromEntries(model.labels.map((l, j) => [l, p[i * k + j]!]))])),
         }));
-        if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, result: outcome.result, predictions });
+        const merges = await mergeDemo(data, path.dirname(outcome.out));
+        if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, result: outcome.result, predictions, merges });
         for (const line of membersSummary(outcome.result)) printLine(line);
         printLine();
         printLine(evalTable(outcome.result));
@@ -73,8 +106,12 @@ export function register(program: Command): void {
             predictions.map((p) => [p.label, p.fused['positive']!, ...memberNames.map((m) => p.members[m]!['positive']!), p.text]),
           ),
         );
+        const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+        printLine(`\nweight merging instead: ONE encoder (1x cost), scored on the same rows (the ensemble is the mean of the members' probabilities, 2x cost):`);
+        printLine(renderTable(['members', 'relation', 'merge', 'member A', 'member B', 'ensemble', 'merged'], merges.map((r) => [r.pair, r.what, r.merge, pct(r.members[0]!), pct(r.members[1]!), pct(r.ensemble), pct(r.merged)]), { right: [false, false, false, true, true, true, true] }));
         printLine(`\ntry: bertfuse predict ${outcome.out} --text "your sentence"`);
         printLine(`     bertfuse report ${outcome.out} --out report.html   (this evaluation as one HTML page, from its eval.json)`);
+        printLine(`     bertfuse predict ${merges[2]!.out} --text "your sentence"   (an aligned merge: a plain Hugging Face folder)`);
       } finally {
         await model.close();
       }
