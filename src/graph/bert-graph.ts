@@ -50,7 +50,11 @@ export interface EncoderOps {
 
 export const PLAIN_OPS: EncoderOps = { attention: 'plain', skipLayerNorm: false, biasGelu: false, embedLayerNorm: false };
 export const FUSED_OPS: EncoderOps = { attention: 'attention', skipLayerNorm: true, biasGelu: true, embedLayerNorm: true };
-/** Measured fastest on this project's benchmark machine (see BENCHMARKS.md) and within 1e-4 of PyTorch. */
+/**
+ * As fast as any variant measured on the benchmark machine (all within the run-to-run spread of a
+ * few percent: the time is in the GEMMs; see BENCHMARKS.md), within 1e-4 of PyTorch, and its
+ * Attention becomes QAttention, the fastest int8 path, under quantisation.
+ */
 export const DEFAULT_OPS: EncoderOps = FUSED_OPS;
 
 export interface EmitOptions {
@@ -75,8 +79,8 @@ export function transpose2d(t: Tensor): Float32Array {
 
 /**
  * Emits the BERT encoder (embeddings, layers) and whichever heads the model has. With
- * `ops` = PLAIN_OPS the graph is plain ONNX opset 17; the default uses onnxruntime's fused
- * contrib kernels where they measured faster (see EncoderOps).
+ * `ops` = PLAIN_OPS the graph is plain ONNX opset 17; the default (DEFAULT_OPS) uses
+ * onnxruntime's fused contrib kernels (see EncoderOps).
  */
 export function emitBert(g: GraphBuilder, w: BertWeights, inputs: EncoderInputs, opts: EmitOptions = {}): EncoderOutputs {
   const cfg = w.config;
