@@ -40,6 +40,8 @@ export class CombinedClassifier implements Classifier {
 
 /** Opens a folder written by `writeCombined`; checks the manifest, tokenizers and graph signature. */
 export async function loadCombined(dir: string, opts: LoadOptions = {}): Promise<CombinedClassifier> {
+  // A combined folder runs its model.onnx as written; quantising is a choice made when combining.
+  if (opts.quantize) throw new BertfuseError('E_USAGE', `--quantize ${opts.quantize} applies to models built from weights; a combined folder runs its model.onnx as written`, dir);
   const manifest = readManifest(dir);
   const manifestFile = path.join(dir, MANIFEST_FILE);
   const groups = manifest.tokenizers.map((t) => {

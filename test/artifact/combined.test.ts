@@ -75,6 +75,8 @@ describe('combined folder: sibling-a + stranger-b (two tokenizers)', () => {
     } finally {
       await model.close();
     }
+    // Quantising applies when a graph is built from weights; a combined folder refuses it rather than ignore it.
+    await assert.rejects(loadClassifier(out, { quantize: 'int8' }), /--quantize int8 applies to models built from weights/);
   });
 
   test('same inputs, same bytes', async () => {
