@@ -27,7 +27,7 @@ export interface BertConfig {
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-function intField(raw: Record<string, unknown>, key: string, file: string, fallback?: number): number {
+export function intField(raw: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = raw[key] ?? fallback;
   if (v === undefined) throw new BertfuseError('E_BAD_CONFIG', `missing field "${key}"`, file);
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
@@ -36,8 +36,8 @@ function intField(raw: Record<string, unknown>, key: string, file: string, fallb
   return v;
 }
 
-/** id2label (string keys "0".."n-1") and label2id must describe the same list. */
-function parseLabels(raw: Record<string, unknown>, file: string): string[] {
+/** id2label (string keys "0".."n-1") and label2id must describe the same list (LABEL_i names when absent). */
+export function parseLabels(raw: Record<string, unknown>, file: string): string[] {
   const id2label = raw['id2label'];
   if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) {
     const n = raw['num_labels'];

@@ -261,7 +261,8 @@ function concatColumns(blocks: readonly Float32Array[], rows: number): Float32Ar
   return out;
 }
 
-function activation(g: GraphBuilder, x: string, act: Activation, hint: string): string {
+/** `act` applied to x, in plain ONNX (the exact forms Hugging Face uses). */
+export function activation(g: GraphBuilder, x: string, act: Activation, hint: string): string {
   switch (act) {
     case 'gelu': {
       // Exact erf form: 0.5 · x · (1 + erf(x / √2)); onnxruntime fuses it into Gelu.
