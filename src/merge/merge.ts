@@ -127,6 +127,12 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     if (!separate) {
       // One head: classifier rows follow the first member's label order, matched by name.
       for (const m of members) m.labelOrder = alignLabels(m.ckpt.config.labels!, ref.config.labels!, m.ckpt.dir);
+      // A classifier base_model's head is a base for the merged head only with the same label
+      // names, its rows put in the same order; a base with other labels is treated as headless.
+      if (base?.ckpt.config.labels) {
+        if (sameLabelSet(base.ckpt.config.labels, ref.config.labels!)) base.labelOrder = alignLabels(base.ckpt.config.labels, ref.config.labels!, base.ckpt.dir);
+        else base.headless = true;
+      }
     }
 
     const needsTexts = recipe.align === 'activations' || method.stats === 'gram';
@@ -201,7 +207,10 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         extraFiles: { 'merge.yaml': recipeYaml },
         ...(opts.onProgress ? { onOnnx: (d: number, t: number) => opts.onProgress!('onnx', d, t) } : {}),
       });
-      if (noBase.length) notes.unshift(`base_model has no ${noBase.join(', ')}; ${noBase.length === 1 ? 'it was' : 'they were'} merged with linear (the members' weighted average)`);
+      if (noBase.length) {
+        const why = base?.headless ? `base_model's head has other labels [${base.ckpt.config.labels!.join(', ')}], so it is not used for` : 'base_model has no';
+        notes.unshift(`${why} ${noBase.join(', ')}; ${noBase.length === 1 ? 'it was' : 'they were'} merged with linear (the members' weighted average)`);
+      }
       if (opts.evaluate?.length) {
         evaluation.push(
           ...(await evaluateMerged(tmp, tasks, memberCkpts, opts.evaluate, {
@@ -249,16 +258,19 @@ function mergeTensor(
   let use = method;
   let baseData: Float32Array | null = null;
   if (method.base === 'required') {
-    if (base && base.has(name)) baseData = base.read(name);
+    if (base && base.has(name) && !(base.headless && !isEncoderTensor(name))) baseData = base.read(name);
     else {
       use = linear;
       noBase.push(name);
     }
   }
   const perModel = recipe.models.map((m) => m.parameters);
-  // Parameters the fallback does not declare (density, lambda) are dropped, weights kept.
-  const pick = (p: ParamMap): ParamMap => Object.fromEntries(Object.entries(p).filter(([k]) => use.params.some((s) => s.name === k)));
-  const { params, modelParams } = use === method ? resolveParams(use, recipe.parameters, perModel, name) : resolveParams(use, pick(recipe.parameters), perModel.map(pick), name);
+  // The fallback is the members' weighted average, as the note promises: only the weights carry
+  // over, and it is normalised whatever the method's own `normalize` says (a Σ w·θ head with
+  // normalize: false would scale the classifier by Σ w).
+  const weightsOnly = (p: ParamMap): ParamMap => (p['weight'] === undefined ? {} : { weight: p['weight'] });
+  const { params, modelParams } =
+    use === method ? resolveParams(use, recipe.parameters, perModel, name) : resolveParams(use, { ...weightsOnly(recipe.parameters), normalize: true }, perModel.map(weightsOnly), name);
   const tensors = members.map((m) => m.read(name));
   const r = use.merge({
     name,

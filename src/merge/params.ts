@@ -51,10 +51,15 @@ export function validateParams(method: MergeMethod, global: ParamMap, perModel: 
   perModel.forEach((m, i) => checkMap(method, m, false, `models[${i}].parameters`, source));
 }
 
+/** mergekit's rule: no filter or `"*"` matches every tensor, otherwise a substring of its name. */
+export function filterMatches(filter: string | null, tensor: string): boolean {
+  return filter === null || filter === '*' || tensor.includes(filter);
+}
+
 function pick(value: ParamValue | undefined, tensor: string): ParamScalar | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) return value as ParamScalar;
-  for (const entry of value as readonly FilteredValue[]) if (entry.filter === null || tensor.includes(entry.filter)) return entry.value;
+  for (const entry of value as readonly FilteredValue[]) if (filterMatches(entry.filter, tensor)) return entry.value;
   return undefined;
 }
 

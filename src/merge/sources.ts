@@ -11,6 +11,8 @@ import { BertfuseError } from '../errors.js';
 export class MergeSource {
   /** For a merged head: row j of the classifier is the member's class `labelOrder[j]`. */
   labelOrder: readonly number[] | null = null;
+  /** A base_model whose classifier has other labels: its pooler and classifier are not used. */
+  headless = false;
   perms: Permutations = new Map();
 
   constructor(
