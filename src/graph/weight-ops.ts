@@ -10,6 +10,8 @@ import { attr, type GraphBuilder } from './onnx-builder.js';
  */
 export class WeightOps {
   private readonly s: string;
+  /** Initializer per tensor (and per transposed weight), so a weight used twice is stored once. */
+  private readonly cache = new Map<string, string>();
 
   constructor(
     readonly g: GraphBuilder,
@@ -30,15 +32,28 @@ export class WeightOps {
 
   /** The tensor as an initializer (unchanged). */
   init(tensor: string): string {
-    const t = this.read(tensor);
-    return this.g.initializer(this.s + tensor, t.data, t.shape);
+    return this.cached(tensor, () => {
+      const t = this.read(tensor);
+      return this.g.initializer(this.s + tensor, t.data, t.shape);
+    });
+  }
+
+  private cached(key: string, make: () => string): string {
+    let name = this.cache.get(key);
+    if (name === undefined) {
+      name = make();
+      this.cache.set(key, name);
+    }
+    return name;
   }
 
   /** x · Wᵀ (+ b when `bias`): `module` names the Linear (`module.weight`, `module.bias`). */
   linear(x: string, module: string, hint: string, bias = true): string {
-    const W = this.read(`${module}.weight`);
-    const [out, inp] = W.shape as [number, number];
-    const wt = this.g.initializer(`${this.s}${module}.weight_t`, transpose2d(W), [inp, out]);
+    const wt = this.cached(`${module}.weight_t`, () => {
+      const W = this.read(`${module}.weight`);
+      const [out, inp] = W.shape as [number, number];
+      return this.g.initializer(`${this.s}${module}.weight_t`, transpose2d(W), [inp, out]);
+    });
     const mm = this.g.op('MatMul', [x, wt], {}, { name: `${this.s}${hint}_mm` });
     return bias ? this.g.op('Add', [mm, this.init(`${module}.bias`)], {}, { name: `${this.s}${hint}` }) : mm;
   }
