@@ -182,6 +182,17 @@ export class GraphBuilder {
   removeInitializer(name: string): void {
     this.inits.delete(name);
   }
+  /**
+   * Turns an initializer into a float graph input of the same name and shape and returns its
+   * data: a training graph is fed its weights each step instead of baking them in.
+   */
+  promoteToInput(name: string): { data: Float32Array; dims: readonly number[] } {
+    const init = this.inits.get(name);
+    if (!init || !(init.data instanceof Float32Array)) throw new Error(`no float initializer "${name}"`);
+    this.inits.delete(name);
+    this.inputs.push(valueInfo(name, 'float', init.dims));
+    return { data: init.data, dims: init.dims };
+  }
 
   /**
    * The ModelProto. With `external`, initializers larger than `minBytes` are written through

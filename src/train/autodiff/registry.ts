@@ -1,0 +1,16 @@
+import { elementwiseRules } from './rules/elementwise.js';
+import { linearAlgebraRules } from './rules/linear-algebra.js';
+import { normalizationRules } from './rules/normalization.js';
+import { reductionRules } from './rules/reductions.js';
+import { shapeRules } from './rules/shape-ops.js';
+import type { GradRule } from './types.js';
+
+/** Every ONNX op (default domain) the differentiator knows: op type → rule. */
+export const GRAD_RULES: ReadonlyMap<string, GradRule> = new Map(
+  Object.entries({ ...elementwiseRules, ...shapeRules, ...linearAlgebraRules, ...normalizationRules, ...reductionRules }),
+);
+
+/** Ops with a gradient (the others only propagate shapes and cut the gradient path). */
+export function differentiableOps(): string[] {
+  return [...GRAD_RULES].filter(([, r]) => r.grad).map(([op]) => op).sort();
+}
