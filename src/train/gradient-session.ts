@@ -1,0 +1,62 @@
+import ort from 'onnxruntime-node';
+import { createSession, int64Tensor, type RuntimeOptions, type Session } from '../runtime/session.js';
+import { GRAD_PREFIX, type TrainableParam, type TrainingGraph } from './training-graph.js';
+
+/** One training batch, padded (dynamic padding: to its longest row). */
+export interface TrainBatch {
+  readonly inputIds: BigInt64Array;
+  readonly attentionMask: BigInt64Array;
+  readonly tokenTypeIds: BigInt64Array;
+  readonly dims: readonly [number, number];
+  /** [batch, labels]: one-hot label × cross-entropy weight (zeros for unlabelled rows). */
+  readonly hardTargets: Float32Array;
+  /** [batch, labels]: teacher probabilities. */
+  readonly softTargets: Float32Array;
+  /** [batch]: weight of the distillation term per row. */
+  readonly kdWeight: Float32Array;
+}
+
+export interface GradientResult {
+  readonly loss: number;
+  readonly logits: Float32Array;
+  /** One per parameter, in the graph's layout and the order of `graph.params`. */
+  readonly grads: Float32Array[];
+}
+
+/** An onnxruntime session over a training graph: weights in, loss and gradients out. */
+export class GradientSession {
+  private constructor(
+    private readonly session: Session,
+    readonly params: readonly TrainableParam[],
+    readonly numLabels: number,
+  ) {}
+
+  static async create(graph: TrainingGraph, runtime: RuntimeOptions = {}): Promise<GradientSession> {
+    const session = await createSession(graph.bytes, runtime, '<training graph>');
+    return new GradientSession(session, graph.params, graph.numLabels);
+  }
+
+  async compute(batch: TrainBatch, weights: readonly Float32Array[]): Promise<GradientResult> {
+    const [b, s] = batch.dims;
+    const c = this.numLabels;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64Tensor(batch.inputIds, [b, s]),
+      attention_mask: int64Tensor(batch.attentionMask, [b, s]),
+      token_type_ids: int64Tensor(batch.tokenTypeIds, [b, s]),
+      hard_targets: new ort.Tensor('float32', batch.hardTargets, [b, c]),
+      soft_targets: new ort.Tensor('float32', batch.softTargets, [b, c]),
+      kd_weight: new ort.Tensor('float32', batch.kdWeight, [b]),
+    };
+    this.params.forEach((p, i) => (feeds[p.input] = new ort.Tensor('float32', weights[i]!, [...p.dims])));
+    const out = await this.session.run(feeds);
+    return {
+      loss: Number((out['loss']!.data as Float32Array)[0]),
+      logits: out['logits']!.data as Float32Array,
+      grads: this.params.map((p) => out[GRAD_PREFIX + p.input]!.data as Float32Array),
+    };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,111 @@
+import { emitBert, PLAIN_OPS, type BertWeights } from '../graph/bert-graph.js';
+import { GraphBuilder, encodeModel } from '../graph/onnx-builder.js';
+import { differentiate } from './autodiff/differentiate.js';
+import { emitLoss } from './loss.js';
+
+/** One trainable weight as the training graph sees it. */
+export interface TrainableParam {
+  /** Graph input name (and `grad:` + name is its gradient output). */
+  readonly input: string;
+  /** The checkpoint tensor it comes from. */
+  readonly tensor: string;
+  /** The graph holds Linear weights as [in, out]: the checkpoint's [out, in] transposed. */
+  readonly transposed: boolean;
+  /** Shape in the graph's layout. */
+  readonly dims: readonly number[];
+  /** Initial value in the graph's layout. */
+  readonly data: Float32Array;
+}
+
+export interface TrainingGraph {
+  readonly bytes: Uint8Array;
+  readonly params: readonly TrainableParam[];
+  readonly numLabels: number;
+  readonly temperature: number;
+}
+
+export interface TrainingGraphOptions {
+  /** Distillation temperature T (the loss has T² · KL at T). */
+  readonly temperature: number;
+}
+
+export const GRAD_PREFIX = 'grad:';
+
+/**
+ * The student's training graph: the plain-ONNX forward pass (no com.microsoft kernels: every op
+ * must have a gradient rule), the loss of `emitLoss`, and the gradient of every weight. Weights are
+ * graph inputs, not initializers, so one session serves every step: the optimizer feeds new values.
+ * Inputs: input_ids, attention_mask, token_type_ids [batch, sequence] (int64), hard_targets and
+ * soft_targets [batch, labels], kd_weight [batch], and each weight; outputs loss, logits, grad:*.
+ */
+export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): TrainingGraph {
+  const numLabels = w.config.labels?.length ?? 2;
+  const g = new GraphBuilder('bertfuse_training');
+  const seq = ['batch', 'sequence'];
+  const inputs = {
+    inputIds: g.input('input_ids', 'int64', seq),
+    attentionMask: g.input('attention_mask', 'int64', seq),
+    tokenTypeIds: g.input('token_type_ids', 'int64', seq),
+  };
+  const out = emitBert(g, w, inputs, { ops: PLAIN_OPS });
+  if (!out.logits || w.config.architecture !== 'BertForSequenceClassification') {
+    throw new Error(`training needs a sequence classifier, not ${w.config.architecture}`);
+  }
+  const hardTargets = g.input('hard_targets', 'float', ['batch', numLabels]);
+  const softTargets = g.input('soft_targets', 'float', ['batch', numLabels]);
+  const kdWeight = g.input('kd_weight', 'float', ['batch']);
+  const loss = emitLoss(g, { logits: out.logits, hardTargets, softTargets, kdWeight }, opts.temperature);
+
+  const params = trainableInitializers(g, w);
+  const grads = differentiate(g, {
+    loss,
+    params: params.map((p) => p.input),
+    inputShapes: {
+      input_ids: seq,
+      attention_mask: seq,
+      token_type_ids: seq,
+      hard_targets: ['batch', numLabels],
+      soft_targets: ['batch', numLabels],
+      kd_weight: ['batch'],
+    },
+  });
+  g.output(loss, 'loss', 'float', []);
+  g.output(out.logits, 'logits', 'float', ['batch', numLabels]);
+  const result: TrainableParam[] = [];
+  for (const p of params) {
+    const grad = grads.get(p.input);
+    if (!grad) throw new Error(`the loss does not depend on ${p.tensor}`);
+    g.output(grad, GRAD_PREFIX + p.input, 'float', p.dims);
+    const { data } = g.promoteToInput(p.input);
+    result.push({ ...p, data });
+  }
+  return { bytes: encodeModel(g.toModel()), params: result, numLabels, temperature: opts.temperature };
+}
+
+/**
+ * The emitter's float initializers that are checkpoint weights (not constants such as the
+ * attention scale): `<name>.weight_t` is a transposed Linear weight, anything else must match a
+ * checkpoint tensor by name, with or without the encoder prefix.
+ */
+function trainableInitializers(g: GraphBuilder, w: BertWeights): Array<Omit<TrainableParam, 'data'>> {
+  const found: Array<Omit<TrainableParam, 'data'>> = [];
+  const resolve = (name: string): string | null => (w.tensors.has(w.prefix + name) ? w.prefix + name : w.tensors.has(name) ? name : null);
+  for (const input of g.initializerNames()) {
+    const init = g.initializerData(input)!;
+    if (!(init.data instanceof Float32Array)) continue;
+    const transposed = input.endsWith('.weight_t');
+    const tensor = resolve(transposed ? input.slice(0, -2) : input);
+    if (!tensor) continue;
+    found.push({ input, tensor, transposed, dims: init.dims });
+  }
+  return found;
+}
+
+/** Graph layout → checkpoint layout ([in, out] → [out, in] for Linear weights). */
+export function toCheckpointLayout(p: Pick<TrainableParam, 'transposed' | 'dims'>, data: Float32Array): Float32Array {
+  if (!p.transposed) return data;
+  const [rows, cols] = p.dims as [number, number];
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
+  return out;
+}
