@@ -60,19 +60,40 @@ export function gatherStrided(src: Float32Array, shape: readonly number[], strid
 
 /** State dicts are flat or nested a level or two (`{"model": {...}}`); deeper is not a checkpoint. */
 const MAX_NESTING = 32;
+/** Tensor names are ~100 characters; a longer key is not a weight name (and would make long prefixes). */
+const MAX_KEY_LENGTH = 1024;
+/** A state dict's pickle is tens of KB (a few MB for thousands of tensors). */
+export const MAX_PICKLE_BYTES = 256 * 2 ** 20;
 
-function flatten(dict: PyDict, prefix: string, into: Map<string, TensorView>, file: string, ancestors: PyDict[] = []): void {
-  if (ancestors.includes(dict)) throw new BertfuseError('E_BAD_PICKLE', `the dict at "${prefix}" contains itself`, file);
-  if (ancestors.length >= MAX_NESTING) throw new BertfuseError('E_BAD_PICKLE', `dicts nested more than ${MAX_NESTING} deep (at "${prefix.slice(0, 80)}…")`, file);
-  for (const [k, v] of dict.entries) {
-    if (typeof k !== 'string') continue;
-    if (v instanceof TensorView) {
-      if (into.has(prefix + k)) throw new BertfuseError('E_BAD_PICKLE', `tensor name "${prefix + k}" appears twice`, file);
-      into.set(prefix + k, v);
-    } else if (v instanceof PyDict) {
-      flatten(v, `${prefix}${k}.`, into, file, [...ancestors, dict]);
+/**
+ * Collects the tensors of a state dict (and of dicts nested in it) by dotted name. Each dict is
+ * walked once: a dict reachable twice (shared through the memo) would multiply the walk, up to
+ * 2^depth paths for a few hundred bytes of pickle, and torch never writes one. Iterative, so the
+ * depth bound is the only limit on nesting.
+ */
+function flatten(root: PyDict, into: Map<string, TensorView>, file: string): void {
+  const seen = new Map<PyDict, string>([[root, '']]);
+  const todo: { dict: PyDict; prefix: string; depth: number }[] = [{ dict: root, prefix: '', depth: 0 }];
+  while (todo.length > 0) {
+    const { dict, prefix, depth } = todo.pop()!;
+    for (const [k, v] of dict.entries) {
+      if (typeof k !== 'string') continue;
+      if (k.length > MAX_KEY_LENGTH) throw new BertfuseError('E_BAD_PICKLE', `a key of ${k.length} characters at "${prefix.slice(0, 80)}" is not a tensor name (at most ${MAX_KEY_LENGTH})`, file);
+      if (v instanceof TensorView) {
+        if (into.has(prefix + k)) throw new BertfuseError('E_BAD_PICKLE', `tensor name "${(prefix + k).slice(0, 200)}" appears twice`, file);
+        into.set(prefix + k, v);
+      } else if (v instanceof PyDict) {
+        const at = `${prefix}${k}`;
+        const first = seen.get(v);
+        if (first !== undefined) {
+          throw new BertfuseError('E_BAD_PICKLE', first === '' || at.startsWith(first + '.') || v === dict ? `the dict at "${at.slice(0, 80)}" contains itself` : `the dict at "${at.slice(0, 80)}" is the same object as the one at "${first.slice(0, 80)}" (a state dict never shares dicts)`, file);
+        }
+        if (depth + 1 >= MAX_NESTING) throw new BertfuseError('E_BAD_PICKLE', `dicts nested more than ${MAX_NESTING} deep (at "${at.slice(0, 80)}…")`, file);
+        seen.set(v, at);
+        todo.push({ dict: v, prefix: `${at}.`, depth: depth + 1 });
+      }
+      // Other values (ints, strings, None, lists) in a checkpoint dict carry no weights; they are skipped, never walked.
     }
-    // Other values (ints, strings, None) in a checkpoint dict carry no weights; they are skipped.
   }
 }
 
@@ -128,6 +149,8 @@ export class TorchBinStore implements TensorStore {
       const order = new TextDecoder().decode(zip.read(byteorder)).trim();
       if (order !== 'little') throw new BertfuseError('E_BAD_PICKLE', `storages are saved ${order}-endian; only little-endian is supported`, file);
     }
+    const pklEntry = zip.entries.get(pkls[0]!)!;
+    if (pklEntry.size > MAX_PICKLE_BYTES) throw new BertfuseError('E_BAD_PICKLE', `${pkls[0]} is ${pklEntry.size} bytes; a state dict's pickle is a few MB at most (limit ${MAX_PICKLE_BYTES})`, file);
     const host = new TorchStateDictHost(file);
     const value: PickleValue = new Unpickler(zip.read(pkls[0]!), host, `${file} (${pkls[0]})`).load();
     if (!(value instanceof PyDict)) throw new BertfuseError('E_BAD_PICKLE', 'the pickle holds no state dict (top-level object is not a dict)', file);
@@ -138,7 +161,7 @@ export class TorchBinStore implements TensorStore {
       if (entry.size < need) throw new BertfuseError('E_BAD_PICKLE', `storage "${s.key}" has ${entry.size} bytes but ${s.dtype}[${s.numel}] needs ${need} (truncated?)`, file);
     }
     const tensors = new Map<string, TensorView>();
-    flatten(value, '', tensors, file);
+    flatten(value, tensors, file);
     if (tensors.size === 0) throw new BertfuseError('E_BAD_PICKLE', 'the state dict holds no tensors', file);
     for (const [name, v] of tensors) checkViewSize(name, v, file);
     return new TorchBinStore(file, zip, root, tensors);

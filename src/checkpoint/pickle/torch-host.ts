@@ -14,6 +14,8 @@ import { HostObject, PyDict, PyGlobal, PyTuple, typeName, type PickleValue } fro
 
 /** The most elements one tensor may have: typed arrays in V8 stop near 2^32 bytes. */
 const MAX_ELEMENTS = 2 ** 30;
+/** Weights have at most 4 dimensions; a longer size tuple is not a tensor of a state dict. */
+export const MAX_RANK = 8;
 /** The most elements a view may have beyond its storage's size (an expanded buffer such as position_ids). */
 const MAX_EXPANDED = 2 ** 24;
 
@@ -188,6 +190,7 @@ export class TorchStateDictHost implements PickleHost {
 
   private ints(v: PickleValue, what: string): number[] {
     if (!(v instanceof PyTuple)) throw this.bad(`tensor ${what} is a ${typeName(v)}, not a tuple`);
+    if (v.items.length > MAX_RANK) throw this.bad(`tensor ${what} has ${v.items.length} dimensions (at most ${MAX_RANK})`);
     return v.items.map((x) => this.count(x, what));
   }
   private count(v: PickleValue, what: string): number {
@@ -199,9 +202,10 @@ export class TorchStateDictHost implements PickleHost {
   }
 }
 
+/** Error text names at most a few arguments, each cut short: the values come from the file. */
 function describeArgs(args: readonly PickleValue[]): string {
-  return `(${args.map(typeName).join(', ')})`;
+  return `(${args.slice(0, 8).map(typeName).join(', ')}${args.length > 8 ? ', …' : ''})`;
 }
 function describePid(pid: PickleValue): string {
-  return pid instanceof PyTuple ? `(${pid.items.map((x) => (typeof x === 'string' ? JSON.stringify(x) : typeName(x))).join(', ')})` : typeName(pid);
+  return pid instanceof PyTuple ? `(${pid.items.slice(0, 6).map((x) => (typeof x === 'string' ? JSON.stringify(x.slice(0, 40)) : typeName(x))).join(', ')}${pid.items.length > 6 ? ', …' : ''})` : typeName(pid);
 }

@@ -49,6 +49,22 @@ const OPCODE_NAMES: Readonly<Record<number, string>> = {
   0x98: 'READONLY_BUFFER',
 };
 
+/*
+ * Budgets. A hostile pickle is bounded to work proportional to its size: every opcode costs at
+ * least one byte, pushes at most one object and, except the ones below, does O(1) work (opcodes that
+ * pop a MARK consume what they walk). What is not O(1) is bounded here: integers (decoding n bytes
+ * or digits is superlinear, and a torch checkpoint needs 64-bit sizes at most), and the work of
+ * opcodes that walk a container they do not consume (BUILD copies its state, REDUCE hands argument
+ * tuples to the host) — a memoized container can be handed over again and again for 2 bytes.
+ */
+/** Bytes of a LONG1/LONG4 integer: 8 hold any size or offset; 32 leaves room and stays linear. */
+export const MAX_LONG_BYTES = 32;
+/** Characters of a protocol-0 INT/LONG (a 64-bit value has 20 digits). */
+export const MAX_INT_DIGITS = 40;
+/** Container items walked without being consumed, per byte of pickle (plus a fixed allowance). */
+export const WORK_PER_BYTE = 8;
+export const WORK_BASE = 1 << 20;
+
 const MARK = Symbol('mark');
 type Slot = PickleValue | typeof MARK;
 
@@ -59,6 +75,8 @@ export class Unpickler {
   private readonly view: DataView;
   private readonly text = new TextDecoder('utf-8', { fatal: true });
   private readonly latin1 = new TextDecoder('latin1');
+  private work = 0;
+  private readonly maxWork: number;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -67,6 +85,7 @@ export class Unpickler {
     private readonly source: string,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.maxWork = WORK_BASE + WORK_PER_BYTE * bytes.length;
   }
 
   load(): PickleValue {
@@ -115,7 +134,7 @@ export class Unpickler {
           this.stack.push(this.view.getInt32(this.take(4), true));
           break;
         case 0x8a: // LONG1
-          this.stack.push(this.longLE(this.u8()));
+          this.stack.push(this.longLE(this.u8(), at));
           break;
         case 0x8b: // LONG4
           this.stack.push(this.longLE(this.view.getInt32(this.take(4), true), at));
@@ -123,6 +142,7 @@ export class Unpickler {
         case 0x49: // INT (text; "00"/"01" are protocol 0's False/True)
         case 0x4c: { // LONG (text, optional trailing L)
           const s = this.line().replace(/L$/, '');
+          if (s.length > MAX_INT_DIGITS) throw this.bad(at, `integer of ${s.length} digits: larger than any size or offset in a checkpoint (at most ${MAX_INT_DIGITS})`);
           if (op === 0x49 && (s === '00' || s === '01')) this.stack.push(s === '01');
           else if (/^[-+]?\d+$/.test(s)) this.stack.push(intValue(BigInt(s)));
           else throw this.bad(at, `malformed integer "${s}"`);
@@ -276,6 +296,7 @@ export class Unpickler {
           const fn = this.popValue(at);
           if (!(fn instanceof PyGlobal)) throw this.bad(at, `REDUCE on a ${typeName(fn)}, not a global`);
           if (!(args instanceof PyTuple)) throw this.bad(at, `REDUCE arguments are a ${typeName(args)}, not a tuple`);
+          this.charge(args.items, at);
           this.stack.push(this.host.call(fn, args.items));
           break;
         }
@@ -283,6 +304,7 @@ export class Unpickler {
           const args = this.popValue(at);
           const cls = this.popValue(at);
           if (!(cls instanceof PyGlobal) || !(args instanceof PyTuple)) throw this.bad(at, 'NEWOBJ needs a class and a tuple');
+          this.charge(args.items, at);
           this.stack.push(this.host.newObject(cls, args.items));
           break;
         }
@@ -292,18 +314,23 @@ export class Unpickler {
           const cls = this.popValue(at);
           if (!(cls instanceof PyGlobal) || !(args instanceof PyTuple)) throw this.bad(at, 'NEWOBJ_EX needs a class and a tuple');
           if (!(kwargs instanceof PyDict) || kwargs.entries.size > 0) throw this.bad(at, `NEWOBJ_EX with keyword arguments for ${cls.qualified} is not supported`);
+          this.charge(args.items, at);
           this.stack.push(this.host.newObject(cls, args.items));
           break;
         }
         case 0x62: { // BUILD
           const state = this.popValue(at);
           const obj = this.popValue(at);
+          this.charge(state instanceof PyTuple ? state.items : [state], at);
           this.stack.push(this.host.build(obj, state));
           break;
         }
-        case 0x51: // BINPERSID
-          this.stack.push(this.host.persistentLoad(this.popValue(at)));
+        case 0x51: { // BINPERSID
+          const pid = this.popValue(at);
+          this.charge([pid], at);
+          this.stack.push(this.host.persistentLoad(pid));
           break;
+        }
         case 0x50: // PERSID (text id)
           this.stack.push(this.host.persistentLoad(this.line()));
           break;
@@ -314,6 +341,23 @@ export class Unpickler {
           throw this.bad(at, `unknown opcode 0x${op.toString(16).padStart(2, '0')} (not a pickle, or damaged)`);
         }
       }
+    }
+  }
+
+  /**
+   * Charges the items the host may walk: each value, and the items of containers one level down
+   * (argument tuples hold the size/stride tuples; a BUILD state holds a dict or a tuple of dicts).
+   */
+  private charge(values: readonly PickleValue[], at: number): void {
+    let n = values.length;
+    for (const v of values) {
+      if (v instanceof PyTuple) n += v.items.length;
+      else if (v instanceof PyList) n += v.items.length;
+      else if (v instanceof PyDict) n += v.entries.size;
+    }
+    this.work += n;
+    if (this.work > this.maxWork) {
+      throw this.bad(at, `the pickle makes the reader walk more than ${this.maxWork} items for its ${this.bytes.length} bytes (containers handed over again and again): not a state dict`);
     }
   }
 
@@ -367,6 +411,7 @@ export class Unpickler {
   /** Two's-complement little-endian integer of n bytes (LONG1 / LONG4). */
   private longLE(n: number, at = this.pos): number | bigint {
     if (n < 0) throw this.bad(at, 'negative LONG4 length');
+    if (n > MAX_LONG_BYTES) throw this.bad(at, `integer of ${n} bytes: larger than any size or offset in a checkpoint (at most ${MAX_LONG_BYTES} bytes)`);
     const b = this.slice(n, at);
     if (n === 0) return 0;
     let v = 0n;
