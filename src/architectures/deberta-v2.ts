@@ -1,3 +1,4 @@
+import { ruleTable, type FamilyAlignment } from '../align/axis-parts.js';
 import { parseLabels, type Activation } from '../checkpoint/config.js';
 import type { TensorStore } from '../checkpoint/tensor-store.js';
 import { BertfuseError } from '../errors.js';
@@ -147,6 +148,36 @@ export function debertaV2Prefix(tensors: TensorStore): string {
   for (const p of ['deberta.', '']) if (tensors.has(`${p}${debertaV2Names.word}.weight`)) return p;
   throw new BertfuseError('E_MISSING_TENSOR', `no "deberta.${debertaV2Names.word}.weight": not DeBERTa-v2 weights`, tensors.source);
 }
+
+/**
+ * Which unit permutations keep a DeBERTa-v3's function, for weight merging: BERT's groups, plus the
+ * relative embeddings. `residual` also permutes rel_embeddings' columns and encoder.LayerNorm (they
+ * enter query_proj/key_proj like the hidden states). `qk.{i}` may reorder units inside a head (one
+ * order shared by q and k): with share_att_key the relative rows go through the same query_proj /
+ * key_proj, so q·k, q·Pk and k·Pq are all unchanged. `pooler`: pooler.dense's outputs and the
+ * classifier's columns.
+ */
+export const debertaV2Alignment: FamilyAlignment = {
+  qkWithinHead: 'free',
+  axes: ruleTable([
+    [/^(?:deberta\.)?embeddings\.(?:word|position)_embeddings\.weight$/, () => [[null], ['residual']]],
+    [/^(?:deberta\.)?encoder\.rel_embeddings\.weight$/, () => [[null], ['residual']]],
+    [/^(?:deberta\.)?(?:embeddings\.LayerNorm|encoder\.LayerNorm|encoder\.layer\.\d+\.(?:attention\.output|output)\.LayerNorm)\.(?:weight|bias)$/, () => [['residual']]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.attention\.self\.(?:query|key)_proj\.weight$/, (i) => [[`qk.${i}`], ['residual']]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.attention\.self\.(?:query|key)_proj\.bias$/, (i) => [[`qk.${i}`]]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.attention\.self\.value_proj\.weight$/, (i) => [[`vo.${i}`], ['residual']]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.attention\.self\.value_proj\.bias$/, (i) => [[`vo.${i}`]]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.attention\.output\.dense\.weight$/, (i) => [['residual'], [`vo.${i}`]]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.intermediate\.dense\.weight$/, (i) => [[`ffn.${i}`], ['residual']]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.intermediate\.dense\.bias$/, (i) => [[`ffn.${i}`]]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.output\.dense\.weight$/, (i) => [['residual'], [`ffn.${i}`]]],
+    [/^(?:deberta\.)?encoder\.layer\.(\d+)\.(?:attention\.output|output)\.dense\.bias$/, () => [['residual']]],
+    [/^pooler\.dense\.weight$/, () => [['pooler'], ['residual']]],
+    [/^pooler\.dense\.bias$/, () => [['pooler']]],
+    [/^classifier\.weight$/, () => [[null], ['pooler']]],
+    [/^classifier\.bias$/, () => [[null]]],
+  ]),
+};
 
 export interface DebertaV2Weights {
   readonly config: DebertaV2Config;

@@ -1,3 +1,4 @@
+import { ruleTable, type FamilyAlignment } from '../align/axis-parts.js';
 import { parseLabels, type Activation } from '../checkpoint/config.js';
 import type { TensorStore } from '../checkpoint/tensor-store.js';
 import { BertfuseError } from '../errors.js';
@@ -168,6 +169,37 @@ export function modernBertPrefix(tensors: TensorStore): string {
   for (const p of ['model.', '']) if (tensors.has(`${p}${modernBertNames.embeddings}.weight`)) return p;
   throw new BertfuseError('E_MISSING_TENSOR', `no "model.${modernBertNames.embeddings}.weight": not ModernBERT weights`, tensors.source);
 }
+
+/**
+ * Which unit permutations keep a ModernBERT's function, for weight merging:
+ * - `residual`: the hidden size, through the embeddings, every norm (with or without bias, a
+ *   LayerNorm commutes with a permutation), every layer's inputs/outputs and head.dense's input.
+ * - `qk.{i}` / `vo.{i}`: heads move as whole blocks, in one order for q, k, v and Wo's columns. Inside
+ *   a head only the value units may be reordered: rotary pairs q/k unit j with j + d/2 and turns the
+ *   pair by its own frequency, so moving a unit changes its frequency and swapping a pair reverses
+ *   its rotation — any within-head q/k permutation but the identity changes q'·k' (qkWithinHead: fixed).
+ * - `ffn.{i}`: GeGLU units: row t of Wi's activated half and row t of its gate half move together
+ *   (parts [ffn, ffn]), with column t of mlp.Wo. Moving one half alone would pair a unit with another's gate.
+ * - `head`: head.dense's outputs, head.norm and the classifier's columns.
+ */
+export const modernBertAlignment: FamilyAlignment = {
+  qkWithinHead: 'fixed',
+  axes: ruleTable([
+    [/^(?:model\.)?embeddings\.tok_embeddings\.weight$/, () => [[null], ['residual']]],
+    [/^(?:model\.)?(?:embeddings\.norm|final_norm|layers\.\d+\.(?:attn_norm|mlp_norm))\.(?:weight|bias)$/, () => [['residual']]],
+    [/^(?:model\.)?layers\.(\d+)\.attn\.Wqkv\.weight$/, (i) => [[`qk.${i}`, `qk.${i}`, `vo.${i}`], ['residual']]],
+    [/^(?:model\.)?layers\.(\d+)\.attn\.Wqkv\.bias$/, (i) => [[`qk.${i}`, `qk.${i}`, `vo.${i}`]]],
+    [/^(?:model\.)?layers\.(\d+)\.attn\.Wo\.weight$/, (i) => [['residual'], [`vo.${i}`]]],
+    [/^(?:model\.)?layers\.(\d+)\.mlp\.Wi\.weight$/, (i) => [[`ffn.${i}`, `ffn.${i}`], ['residual']]],
+    [/^(?:model\.)?layers\.(\d+)\.mlp\.Wi\.bias$/, (i) => [[`ffn.${i}`, `ffn.${i}`]]],
+    [/^(?:model\.)?layers\.(\d+)\.mlp\.Wo\.weight$/, (i) => [['residual'], [`ffn.${i}`]]],
+    [/^(?:model\.)?layers\.(\d+)\.(?:attn\.Wo|mlp\.Wo)\.bias$/, () => [['residual']]],
+    [/^head\.dense\.weight$/, () => [['head'], ['residual']]],
+    [/^head\.(?:dense\.bias|norm\.weight|norm\.bias)$/, () => [['head']]],
+    [/^classifier\.weight$/, () => [[null], ['head']]],
+    [/^classifier\.bias$/, () => [[null]]],
+  ]),
+};
 
 export interface ModernBertWeights {
   readonly config: ModernBertConfig;
