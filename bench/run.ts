@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadCheckpoint } from '../src/checkpoint/load.js';
-import { writeFileAtomic } from '../src/util/atomic.js';
+import { replaceFileAtomic, writeFileAtomic } from '../src/util/atomic.js';
 import { analysis } from './analysis.js';
 import type { BenchContext, BenchOptions, SectionResult } from './context.js';
 import { describeMachine } from './machine.js';
@@ -25,6 +25,16 @@ import { runtimeChoices } from './sections/runtime.js';
 import { throughput } from './sections/throughput.js';
 import { torchPeer } from './sections/torch.js';
 import { variants } from './sections/variants.js';
+
+/** `--json` replaces only an earlier results file of ours (a JSON object with the bench's sections). */
+function isBenchJson(file: string): boolean {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return typeof v === 'object' && v !== null && Array.isArray((v as { sections?: unknown }).sections);
+  } catch {
+    return false;
+  }
+}
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -153,7 +163,7 @@ async function main(): Promise<void> {
     results = JSON.parse(fs.readFileSync(opts.reportOnly, 'utf8')) as BenchResults;
   } else {
     results = await runBench(opts);
-    if (opts.json) writeFileAtomic(opts.json, JSON.stringify(results, null, 2) + '\n');
+    if (opts.json) replaceFileAtomic(opts.json, JSON.stringify(results, null, 2) + '\n', isBenchJson);
   }
   if (opts.out) writeReport(results, opts.out);
   process.stderr.write(`[bench] done in ${results.minutes.toFixed(1)} min${opts.out ? `; wrote ${path.relative(process.cwd(), opts.out)}` : ''}\n`);

@@ -23,7 +23,10 @@ export type ErrorCode =
   | 'E_INCOMPATIBLE'
   | 'E_NONFINITE'
   | 'E_HUB'
-  | 'E_USAGE';
+  | 'E_USAGE'
+  | 'E_NOT_OURS'
+  | 'E_WRITE'
+  | 'E_TOO_LARGE';
 
 export class BertfuseError extends Error {
   readonly code: ErrorCode;

@@ -9,9 +9,10 @@ import { saveOnnx } from '../graph/save.js';
 import { memberSha256, type MemberSet } from '../members/load.js';
 import { VERSION } from '../paths.js';
 import { withTempDir, writeFileAtomic } from '../util/atomic.js';
+import { assertReplaceable } from '../util/ownership.js';
 import { modelCard } from './model-card.js';
 import { BertfuseError } from '../errors.js';
-import { COMBINED_FORMAT, COMBINED_FORMAT_VERSION, isCombinedFolder, MANIFEST_FILE, manifestText, type CombinedManifest, type ManifestTokenizer } from './manifest.js';
+import { COMBINED_FORMAT, COMBINED_FORMAT_VERSION, MANIFEST_FILE, manifestText, type CombinedManifest, type ManifestTokenizer } from './manifest.js';
 
 export interface WriteCombinedOptions<P extends FusionParams> {
   readonly set: MemberSet;
@@ -29,13 +30,9 @@ export const EVAL_FILE = 'eval.json';
 
 export const MODEL_FILE = 'model.onnx';
 
-/** Refuses to replace anything but an earlier combined folder (or an empty one). */
+/** Refuses, before any work, to replace anything but an untouched earlier bertfuse output (or an empty folder). */
 export function checkOutputFolder(out: string): void {
-  if (!fs.existsSync(out)) return;
-  if (!fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'output exists and is a file', out);
-  if (fs.readdirSync(out).length > 0 && !isCombinedFolder(out)) {
-    throw new BertfuseError('E_USAGE', 'output folder exists and is not a bertfuse combined model; refusing to replace it (choose a new --out)', out);
-  }
+  assertReplaceable(out);
 }
 
 export function tokenizerDir(group: number): string {
@@ -147,5 +144,5 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
       if (externalData) linkOrCopy(path.join(tmp, externalData), path.join(tmp, 'onnx', externalData));
     }
     return manifest;
-  });
+  }, { kind: 'combined' });
 }

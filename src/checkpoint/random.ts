@@ -84,5 +84,5 @@ export async function createRandomCheckpoint(dir: string, opts: RandomCheckpoint
     fs.writeFileSync(path.join(tmp, 'vocab.txt'), vocab.join('\n') + '\n');
     fs.writeFileSync(path.join(tmp, 'tokenizer.json'), JSON.stringify(tokenizerJsonFromVocab(vocab, tokenizerConfig)));
     fs.writeFileSync(path.join(tmp, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig, null, 2) + '\n');
-  });
+  }, { kind: 'random-checkpoint' });
 }

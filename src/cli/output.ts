@@ -17,3 +17,12 @@ export function positiveInt(name: string): (v: string) => number {
     return n;
   };
 }
+
+/** Parses a non-negative integer flag (seeds, counts that may be 0) with a clear error. */
+export function nonNegativeInt(name: string): (v: string) => number {
+  return (v: string) => {
+    const n = v.trim() === '' ? NaN : Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+    return n;
+  };
+}

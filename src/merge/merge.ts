@@ -9,6 +9,7 @@ import { alignLabels } from '../members/labels.js';
 import { mergeRecipeToYaml, type MergeDType, type MergeRecipe } from '../recipe/merge.js';
 import { VERSION } from '../paths.js';
 import { withTempDir } from '../util/atomic.js';
+import { assertReplaceable, OWNERSHIP_FILE } from '../util/ownership.js';
 import { seedFor } from '../util/rng.js';
 import { renderMergeCard } from './card.js';
 import { checkMembersAreClassifiers, checkSameLabelSet, checkSameShape, checkSameVocabulary, sameLabelSet } from './checks.js';
@@ -75,16 +76,6 @@ function taskName(spec: string | null, ckpt: Checkpoint, taken: Set<string>): st
   return name;
 }
 
-/** Refuse to replace a folder that is not an earlier merge output. */
-function checkOut(out: string): void {
-  if (!fs.existsSync(out)) return;
-  if (!fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'output exists and is not a folder', out);
-  const entries = fs.readdirSync(out);
-  if (entries.length && !entries.includes('merge.yaml')) {
-    throw new BertfuseError('E_USAGE', 'output folder exists and is not an earlier bertfuse merge (no merge.yaml); choose another --out', out);
-  }
-}
-
 function isEncoderTensor(name: string): boolean {
   return name.startsWith('bert.') && !name.startsWith('bert.pooler.');
 }
@@ -98,7 +89,8 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
   const started = Date.now();
   const method = mergeMethod(recipe.mergeMethod);
   const out = path.resolve(opts.out);
-  checkOut(out);
+  // Before any work: refuse an --out that is not an untouched earlier bertfuse output.
+  assertReplaceable(opts.out);
   // Hub ids (org/name) become local snapshot folders first: from the cache, or downloaded into it.
   const local = new Map<string, string>();
   for (const p of [...recipe.models.map((m) => m.model), ...(recipe.baseModel ? [recipe.baseModel] : [])]) local.set(p, await resolveModelPath(p));
@@ -223,8 +215,8 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       fs.writeFileSync(path.join(tmp, 'README.md'), card);
       const manifest = { format: 'bertfuse-merge', version: 1, tool: `bertfuse ${VERSION}`, method: method.name, heads: separate ? 'separate' : 'merged', tasks, onnx: files.onnx };
       fs.writeFileSync(path.join(tmp, MERGE_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
-      return { ...files, files: [...files.files, 'README.md', MERGE_MANIFEST].sort() };
-    });
+      return { ...files, files: [...files.files, 'README.md', MERGE_MANIFEST, OWNERSHIP_FILE].sort() };
+    }, { kind: 'merge' });
     return {
       out,
       method: method.name,

@@ -12,6 +12,9 @@ export interface RenderOptions {
   readonly title?: string;
 }
 
+/** Marks a page as bertfuse's, so a later `report --out` may replace it (and nothing else). */
+export const REPORT_GENERATOR = 'bertfuse report';
+
 export const DEFAULT_MAX_ROWS = 500;
 
 /**
@@ -118,6 +121,7 @@ export function renderReport(m: ReportModel, opts: RenderOptions = {}): string {
     '<html lang="en"><head><meta charset="utf-8">',
     `<meta http-equiv="Content-Security-Policy" content="${CSP}">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<meta name="generator" content="${REPORT_GENERATOR}">`,
     `<title>${esc(title)} — ${esc(m.source)}</title>`,
     `<style>${CSS}</style></head>`,
     '<body><main>',

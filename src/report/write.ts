@@ -1,9 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BertfuseError } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { replaceFileAtomic } from '../util/atomic.js';
 import { loadReportInput } from './load.js';
-import { renderReport, type RenderOptions } from './render.js';
+import { renderReport, REPORT_GENERATOR, type RenderOptions } from './render.js';
+
+/** A page an earlier `bertfuse report` wrote: its generator tag sits in the first few hundred bytes. */
+function isOurReport(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(2048);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).toString('utf8').includes(`<meta name="generator" content="${REPORT_GENERATOR}">`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 export interface ReportWritten {
   readonly out: string;
@@ -23,6 +35,6 @@ export function writeReport(source: string, out: string, opts: RenderOptions = {
   if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new BertfuseError('E_USAGE', 'is a folder; --out needs a file name such as report.html', out);
   const model = loadReportInput(source);
   const html = renderReport(model, opts);
-  writeFileAtomic(out, html);
+  replaceFileAtomic(out, html, isOurReport);
   return { out, bytes: Buffer.byteLength(html), details: model.disagreements !== null, rows: model.rows.length, disagreements: model.disagreements?.length ?? null };
 }

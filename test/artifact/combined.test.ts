@@ -41,7 +41,7 @@ describe('combined folder: sibling-a + stranger-b (two tokenizers)', () => {
   test('layout, manifest (sha256 of each member = fixtures/manifest.json) and config.json', async () => {
     await writeCombined(out, { set, method: weighted, options: {}, params: params(), metrics: null });
     assert.deepEqual(listFiles(out), [
-      'README.md', 'bertfuse.json', 'config.json', 'model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json',
+      'README.md', 'bertfuse-files.json', 'bertfuse.json', 'config.json', 'model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json',
       'tokenizer_1/special_tokens_map.json', 'tokenizer_1/tokenizer.json', 'tokenizer_1/tokenizer_config.json', 'tokenizer_1/vocab.txt', 'vocab.txt',
     ].sort());
     const man = readManifest(out);

@@ -172,7 +172,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     test('an existing folder that is not a combined model is never replaced', async () => {
       const r = await runInProcess(['combine', A, B, '--data', data, ...LABELS, '--method', 'mean', '--out', notOurs]);
       assert.ok(isOneLineError(r), r.stderr);
-      assert.match(r.stderr, /not a bertfuse combined model; refusing to replace it/);
+      assert.match(r.stderr, /not-ours: is not a bertfuse output \(no bertfuse-files\.json; it holds "keep\.txt"\); refusing to replace it/);
       assert.equal(fs.readFileSync(path.join(notOurs, 'keep.txt'), 'utf8'), 'precious');
       assert.deepEqual(fs.readdirSync(root).filter((f) => f.startsWith('.bertfuse-tmp')), []);
     });

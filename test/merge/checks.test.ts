@@ -46,7 +46,7 @@ test('members must be classifiers; methods with a base need one; the output fold
   const taken = path.join(work, 'not-a-merge');
   fs.mkdirSync(taken);
   fs.writeFileSync(path.join(taken, 'precious.txt'), 'keep me');
-  await assert.rejects(merge(parseMergeRecipe({ merge_method: 'linear', models: [{ model: A }] }), { out: taken }), /not an earlier bertfuse merge/);
+  await assert.rejects(merge(parseMergeRecipe({ merge_method: 'linear', models: [{ model: A }] }), { out: taken }), /not-a-merge: is not a bertfuse output \(no bertfuse-files\.json; it holds "precious\.txt"\); refusing to replace it/);
   assert.equal(fs.readFileSync(path.join(taken, 'precious.txt'), 'utf8'), 'keep me');
 });
 

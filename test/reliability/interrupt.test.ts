@@ -151,7 +151,7 @@ describe('interrupted runs: kill -9 mid-combine leaves the destination untouched
 });
 
 describe('interrupted runs: stale temp siblings', () => {
-  test('only temp siblings of dead processes are swept; a moved-aside previous output is kept', async () => {
+  test('only temp siblings of dead processes are swept; a moved-aside previous output is put back', async () => {
     const dir = path.join(root, 'sweep');
     fs.mkdirSync(dir);
     const dest = path.join(dir, 'out');
@@ -161,7 +161,8 @@ describe('interrupted runs: stale temp siblings', () => {
     fs.mkdirSync(path.join(dir, '.bertfuse-old-out-4194305-feedface'));
     fs.mkdirSync(path.join(dir, '.bertfuse-tmp-other-4194305-deadbeef'));
     assert.deepEqual(sweepStaleTemps(dest), ['.bertfuse-tmp-out-4194305-deadbeef']);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['.bertfuse-old-out-4194305-feedface', `.bertfuse-tmp-other-4194305-deadbeef`, `.bertfuse-tmp-out-${process.pid}-0badf00d`].sort());
+    // The destination was missing, so the swap was cut between its renames: the old output is restored.
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['out', `.bertfuse-tmp-other-4194305-deadbeef`, `.bertfuse-tmp-out-${process.pid}-0badf00d`].sort());
     await withTempDir(dest, (tmp) => fs.writeFileSync(path.join(tmp, 'x'), 'y'));
     assert.equal(fs.readFileSync(path.join(dest, 'x'), 'utf8'), 'y');
   });

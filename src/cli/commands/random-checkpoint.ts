@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { BERT_BASE, createRandomCheckpoint } from '../../checkpoint/random.js';
-import { positiveInt, printLine } from '../output.js';
+import { nonNegativeInt, positiveInt, printLine } from '../output.js';
 
 interface RandomFlags {
   size?: string;
@@ -28,8 +28,8 @@ export function register(program: Command): void {
     .option('--vocab <n>', 'vocabulary size (first n of bert-base-uncased)', positiveInt('--vocab'))
     .option('--max-positions <n>', 'max positions', positiveInt('--max-positions'))
     .option('--labels <names>', 'comma-separated label names; empty for a BertModel', 'negative,positive')
-    .option('--seed <n>', 'random seed', (v) => Number(v), 0)
-    .option('--dtype <dtype>', 'F32, F16 or BF16', 'F32')
+    .option('--seed <n>', 'random seed', nonNegativeInt('--seed'), 0)
+    .addOption(new Option('--dtype <dtype>', 'weight dtype').choices(['F32', 'F16', 'BF16']).default('F32'))
     .action(async (out: string, f: RandomFlags) => {
       const preset = f.size === 'base' ? BERT_BASE : {};
       await createRandomCheckpoint(out, {
