@@ -49,10 +49,17 @@ export function reference(name: string): Reference {
   return JSON.parse(fs.readFileSync(path.join(fixture(name), 'reference.json'), 'utf8')) as Reference;
 }
 
+// One exit listener for all temp folders: a listener per folder trips Node's
+// MaxListenersExceededWarning once a test file makes more than ten.
+const tempDirs: string[] = [];
+process.once('exit', () => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** A fresh temp folder, removed when the process exits. */
 export function tempDir(prefix = 'bertfuse-test-'): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+  tempDirs.push(d);
   return d;
 }
 
