@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { BertfuseError } from '../errors.js';
 import { decodeText } from '../data/encoding.js';
+import { MAX_CONFIG_BYTES, checkConfigLimits, checkNumLabels } from './config-limits.js';
 
 export const SUPPORTED_ARCHITECTURES = ['BertForSequenceClassification', 'BertModel', 'BertForMaskedLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
@@ -41,10 +42,16 @@ export function parseLabels(raw: Record<string, unknown>, file: string): string[
   const id2label = raw['id2label'];
   if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) {
     const n = raw['num_labels'];
-    if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
+    if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) {
+      checkNumLabels(n, file);
+      return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
+    }
     return ['LABEL_0', 'LABEL_1'];
   }
   const entries = Object.entries(id2label as Record<string, unknown>);
+  checkNumLabels(entries.length, file, 'id2label size');
+  const n = raw['num_labels'];
+  if (n !== undefined && n !== entries.length) throw new BertfuseError('E_BAD_CONFIG', `num_labels ${JSON.stringify(n)} disagrees with id2label, which names ${entries.length} labels`, file);
   const labels: string[] = new Array(entries.length);
   for (const [k, v] of entries) {
     const i = Number(k);
@@ -99,8 +106,7 @@ export function parseBertConfig(raw: unknown, file: string): BertConfig {
   if (typeof eps !== 'number' || !(eps > 0)) throw new BertfuseError('E_BAD_CONFIG', `layer_norm_eps must be a positive number, got ${JSON.stringify(eps)}`, file);
   const pad = r['pad_token_id'] ?? 0;
   if (typeof pad !== 'number' || !Number.isSafeInteger(pad) || pad < 0) throw new BertfuseError('E_BAD_CONFIG', `pad_token_id must be an integer >= 0, got ${JSON.stringify(pad)}`, file);
-  return {
-    architecture,
+  const dims = {
     hiddenSize,
     numLayers: intField(r, 'num_hidden_layers', file),
     numHeads,
@@ -108,6 +114,12 @@ export function parseBertConfig(raw: unknown, file: string): BertConfig {
     vocabSize: intField(r, 'vocab_size', file),
     maxPositions: intField(r, 'max_position_embeddings', file, 512),
     typeVocabSize: intField(r, 'type_vocab_size', file, 2),
+  };
+  const numLabels = r['num_labels'];
+  checkConfigLimits({ ...dims, numLabels: typeof numLabels === 'number' && architecture === 'BertForSequenceClassification' ? numLabels : null, padTokenId: pad }, file);
+  return {
+    architecture,
+    ...dims,
     layerNormEps: eps,
     hiddenAct: act as Activation,
     padTokenId: pad,
@@ -119,8 +131,11 @@ export function parseBertConfig(raw: unknown, file: string): BertConfig {
 export function readBertConfig(file: string): BertConfig {
   let bytes: Buffer;
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) throw new BertfuseError('E_BAD_CONFIG', `config.json is ${size} bytes; a config is a few KB (at most ${MAX_CONFIG_BYTES})`, file);
     bytes = fs.readFileSync(file);
   } catch (e) {
+    if (e instanceof BertfuseError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new BertfuseError('E_MISSING_FILE', code === 'ENOENT' ? 'config.json not found' : `cannot read config.json (${code ?? 'error'})`, file);
   }

@@ -301,7 +301,9 @@ export const CONFIG_CASES: readonly FolderCase[] = [
   { name: 'hidden_size is negative', mutate: cfg((c) => (c['hidden_size'] = -64)), code: 'E_BAD_CONFIG', pattern: /"hidden_size" must be a positive integer/ },
   { name: 'num_attention_heads is fractional', mutate: cfg((c) => (c['num_attention_heads'] = 2.5)), code: 'E_BAD_CONFIG', pattern: /"num_attention_heads" must be a positive integer/ },
   { name: 'hidden_size not divisible by heads', mutate: cfg((c) => (c['num_attention_heads'] = 5)), code: 'E_BAD_CONFIG', pattern: /not divisible by num_attention_heads 5/ },
-  { name: 'num_hidden_layers absurdly large (10^9)', mutate: cfgVsWeights((c) => (c['num_hidden_layers'] = 1e9)), code: 'E_MISSING_TENSOR', pattern: /num_hidden_layers = 1000000000 but the weights hold 2 layers \(missing tensor "bert\.encoder\.layer\.2\.attention\.self\.query\.weight"\)/ },
+  // Refused from the number alone, before the weights are opened (src/checkpoint/config-limits.ts).
+  { name: 'num_hidden_layers absurdly large (10^9)', mutate: cfg((c) => (c['num_hidden_layers'] = 1e9)), code: 'E_BAD_CONFIG', pattern: /num_hidden_layers is 1000000000, more than any supported model uses/ },
+  { name: 'num_hidden_layers larger than the weights hold, within the limits (200)', mutate: cfgVsWeights((c) => (c['num_hidden_layers'] = 200)), code: 'E_MISSING_TENSOR', pattern: /num_hidden_layers = 200 but the weights hold 2 layers \(missing tensor "bert\.encoder\.layer\.2\.attention\.self\.query\.weight"\)/ },
   { name: 'num_hidden_layers larger than the weights hold', mutate: cfgVsWeights((c) => (c['num_hidden_layers'] = 3)), code: 'E_MISSING_TENSOR', pattern: /num_hidden_layers = 3 but the weights hold 2 layers/ },
   { name: 'vocab_size disagrees with the embedding table', mutate: cfgVsWeights((c) => (c['vocab_size'] = 9000)), code: 'E_SHAPE_MISMATCH', pattern: /word_embeddings\.weight" has shape \[8192, 64\] but config\.json implies \[9000, 64\]/ },
   { name: 'unknown architecture', mutate: cfg((c) => (c['architectures'] = ['GPT2LMHeadModel'])), code: 'E_UNSUPPORTED_ARCH', pattern: /architecture "GPT2LMHeadModel" is not supported \(supported: / },
