@@ -46,6 +46,8 @@ export interface CombineOutcome {
   /** The manifest written (null when a merge candidate won and wrote its own folder). */
   readonly manifest: CombinedManifest | null;
   readonly out: string;
+  /** Lines worth telling the user (how integer labels were read, …). */
+  readonly notes: readonly string[];
 }
 
 /**
@@ -62,7 +64,8 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
     {
       members: recipe.members,
       data: recipe.data,
-      evalData: recipe.evalData,
+      evalData: recipe.evalData ? [recipe.evalData, ...(recipe.extraEvalData ?? [])] : null,
+      ...(recipe.allowBelowChance ? { allowBelowChance: true } : {}),
       labelMap: recipe.labelMap,
       ...(recipe.labels ? { labels: recipe.labels } : {}),
       ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
@@ -79,15 +82,23 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
       folds: recipe.folds,
       seed: recipe.seed,
       external,
+      ...(recipe.resamples !== undefined ? { resamples: recipe.resamples } : {}),
       ...(opts.onFitProgress ? { onProgress: opts.onFitProgress } : {}),
     });
-    const selection = auto ? selectBest(evaluation.result.rows) : null;
+    const selection = auto
+      ? selectBest(evaluation.result.rows, {
+          bootstrap: evaluation.bootstrap,
+          ...(recipe.minGain !== undefined ? { minGain: recipe.minGain } : {}),
+          ...(recipe.maxCost !== undefined ? { maxCost: recipe.maxCost } : {}),
+          ...(recipe.maxBarrier !== undefined ? { maxBarrier: recipe.maxBarrier } : {}),
+        })
+      : null;
     const result: EvalResult = { ...evaluation.result, selection };
     const exported = selection ? selection.winner : methods[0]!.method.name;
     const candidate = candidates.find((c) => c.name === exported);
     if (candidate) {
       await candidate.write(recipe.out);
-      return { result, exported, manifest: null, out: path.resolve(recipe.out) };
+      return { result, exported, manifest: null, out: path.resolve(recipe.out), notes: prepared.notes };
     }
     const choice = methods.find((m) => m.method.name === exported)!;
     const manifest = await writeCombined(recipe.out, {
@@ -98,7 +109,7 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
       metrics: summarise(result),
       ...(opts.saveEval ? { evalResult: result } : {}),
     });
-    return { result, exported, manifest, out: path.resolve(recipe.out) };
+    return { result, exported, manifest, out: path.resolve(recipe.out), notes: prepared.notes };
   } finally {
     prepared.close();
   }

@@ -26,3 +26,8 @@ export function nonNegativeInt(name: string): (v: string) => number {
     return n;
   };
 }
+
+/** A note for people beside the result (stderr, so `--json` output and pipes stay clean). */
+export function printNote(text: string): void {
+  process.stderr.write(`note: ${text}\n`);
+}

@@ -7,7 +7,9 @@ import { VERSION } from '../paths.js';
 import { logSoftmaxRows } from '../util/math.js';
 import { agreement, oracleAccuracy, predictions } from './metrics.js';
 import type { Prepared } from './prepare.js';
-import { EVAL_RESULT_VERSION, type Disagreement, type EvalMember, type EvalResult, type EvalRow, type Scoring } from './result.js';
+import { bootstrap, discordant, logLossPValue, mcnemarExact, pairedDifference, scoreIntervals, type BootstrapSamples } from './bootstrap.js';
+import { EVAL_RESULT_VERSION, type Disagreement, type EvalMember, type EvalResult, type EvalRow, type ExtraSet, type Robustness, type Scoring, type VersusBestMember } from './result.js';
+import { riskCoverage } from './risk-coverage.js';
 import { scoreProbabilities } from './score.js';
 import { paretoFront } from './select.js';
 
@@ -32,6 +34,8 @@ export interface EvalInput {
   readonly fit: EvalSplit;
   /** Separate scoring rows; null = score out-of-fold on `fit`. */
   readonly eval: EvalSplit | null;
+  /** Further scoring sets (repeated --eval-data), scored with the params fit on all of `fit`. */
+  readonly extra?: readonly EvalSplit[];
 }
 
 /** A row scored elsewhere (a weight merge under `--method auto`), put in the same table. */
@@ -51,12 +55,20 @@ export interface EvaluateOptions {
   readonly onProgress?: (method: string, done: number, total: number) => void;
   /** Extra rows to score beside the members and methods. */
   readonly external?: readonly ExternalRow[];
+  /** Paired-bootstrap rounds for intervals and tests (default 1000; 0 = off) and their level (default 0.95). */
+  readonly resamples?: number;
+  readonly level?: number;
 }
+
+/** Default paired-bootstrap rounds of `evaluate`. */
+export const DEFAULT_EVAL_RESAMPLES = 1000;
 
 export interface Evaluation {
   readonly result: EvalResult;
   /** Each method's parameters fit on ALL the fit data: what `combine` exports. */
   readonly params: ReadonlyMap<string, FusionParams>;
+  /** The bootstrap rounds behind the intervals, for paired comparisons (the selection rule); null when off. */
+  readonly bootstrap: BootstrapSamples | null;
 }
 
 /** The input `evaluate` needs, from members already run on the data. */
@@ -76,6 +88,7 @@ export function evalInputFrom(p: Prepared): EvalInput {
     })),
     fit: split(p.fit),
     eval: p.eval ? split(p.eval) : null,
+    extra: p.extraEvals.map(split),
   };
 }
 
@@ -146,7 +159,6 @@ export function evaluate(input: EvalInput, methods: readonly MethodChoice[], opt
   const memberProbs = scored.outputs.members.map((m) => Float64Array.from(logSoftmaxRows(m.logits, k), Math.exp));
   const memberCostSum = input.members.reduce((a, m) => a + m.cost, 0);
 
-  type Draft = Omit<EvalRow, 'pareto'>;
   const drafts: Draft[] = input.members.map((m, i) => ({ name: m.name, kind: 'member', scoring: 'direct', cost: m.cost, ...scoreProbabilities(memberProbs[i]!, scored.gold, labels) }));
   const fused = new Map<string, Float64Array>();
   const params = new Map<string, FusionParams>();
@@ -183,7 +195,20 @@ export function evaluate(input: EvalInput, methods: readonly MethodChoice[], opt
     drafts.push({ name: x.name, kind: x.kind, scoring: x.scoring, cost: x.cost, ...scoreProbabilities(x.probs, scored.gold, labels) });
   }
   const front = paretoFront(drafts);
-  const rows: EvalRow[] = drafts.map((d, i) => ({ ...d, pareto: front[i]! }));
+  const allProbs = new Map<string, Float64Array>([...input.members.map((m, i): [string, Float64Array] => [m.name, memberProbs[i]!]), ...fused]);
+  const resamples = opts.resamples ?? DEFAULT_EVAL_RESAMPLES;
+  const boot = resamples > 0 && n > 0 ? bootstrap(allProbs, scored.gold, k, { resamples, seed: opts.seed, ...(opts.level !== undefined ? { level: opts.level } : {}) }) : null;
+  const memberRows = drafts.filter((d) => d.kind === 'member');
+  const meanMemberLoss = memberRows.reduce((a, d) => a + d.logLoss, 0) / memberRows.length;
+  const rows: EvalRow[] = drafts.map((d, i) => ({
+    ...d,
+    pareto: front[i]!,
+    ...(boot ? { intervals: scoreIntervals(boot, d.name) } : {}),
+    ...(boot && d.kind !== 'member' ? { vsBestMember: versusBestMember(boot, d, memberRows) } : {}),
+    riskCoverage: riskCoverage(allProbs.get(d.name)!, scored.gold, k),
+    ...(d.kind === 'merge' ? { barrier: d.logLoss - meanMemberLoss } : {}),
+  }));
+  const extraSets = (input.extra ?? []).map((x) => scoreExtraSet(x, input, methods, params, opts));
 
   // Members' hard predictions: agreement, oracle, the rows they disagree on.
   const preds = memberProbs.map((p) => predictions(p, k));
@@ -220,6 +245,59 @@ export function evaluate(input: EvalInput, methods: readonly MethodChoice[], opt
     oracleAccuracy: oracleAccuracy(memberProbs, scored.gold, k),
     selection: null,
     disagreements,
+    uncertainty: boot ? { method: 'paired bootstrap', resamples: boot.resamples, level: boot.level, seed: boot.seed } : null,
+    extraSets,
+    robustness: robustness(rows, extraSets),
   };
-  return { result, params };
+  return { result, params, bootstrap: boot };
+}
+
+type Draft = Omit<EvalRow, 'pareto'>;
+
+/** Exact McNemar against the most accurate member, paired bootstrap of log-loss against the member with the lowest log-loss. */
+function versusBestMember(boot: BootstrapSamples, row: Draft, members: readonly Draft[]): VersusBestMember {
+  const byAcc = members.reduce((b, m) => (m.accuracy > b.accuracy ? m : b));
+  const byLoss = members.reduce((b, m) => (m.logLoss < b.logLoss ? m : b));
+  const d = discordant(boot, row.name, byAcc.name);
+  const diff = pairedDifference(boot, row.name, byLoss.name, 'logLoss');
+  return {
+    accuracy: { member: byAcc.name, difference: row.accuracy - byAcc.accuracy, onlyThis: d.onlyA, onlyMember: d.onlyB, p: mcnemarExact(d.onlyA, d.onlyB) },
+    logLoss: { member: byLoss.name, difference: row.logLoss - byLoss.logLoss, interval: diff.interval, p: logLossPValue(boot, row.name, byLoss.name) },
+  };
+}
+
+/**
+ * A further scoring set: members as they are, each method with the params fit on all of `fit`
+ * (what the export contains). Rows scored elsewhere (merges) are not re-run here.
+ */
+function scoreExtraSet(x: EvalSplit, input: EvalInput, methods: readonly MethodChoice[], params: ReadonlyMap<string, FusionParams>, opts: EvaluateOptions): ExtraSet {
+  const k = input.labels.length;
+  const probs = new Map<string, { kind: EvalRow['kind']; cost: number; p: Float64Array }>();
+  input.members.forEach((m, i) => probs.set(m.name, { kind: 'member', cost: m.cost, p: Float64Array.from(logSoftmaxRows(x.outputs.members[i]!.logits, k), Math.exp) }));
+  const memberCostSum = input.members.reduce((a, m) => a + m.cost, 0);
+  for (const { method } of methods) {
+    const fitted = params.get(method.name)!;
+    const p = method.apply(x.outputs, fitted);
+    checkFinite(p, k, `method ${method.name}`);
+    probs.set(method.name, { kind: 'fusion', cost: method.stats?.(x.outputs, fitted)['cost'] ?? memberCostSum, p });
+  }
+  const resamples = opts.resamples ?? DEFAULT_EVAL_RESAMPLES;
+  const boot = resamples > 0 && x.outputs.n > 0 ? bootstrap(new Map([...probs].map(([name, v]) => [name, v.p])), x.gold, k, { resamples, seed: opts.seed, ...(opts.level !== undefined ? { level: opts.level } : {}) }) : null;
+  const rows = [...probs].map(([name, v]) => {
+    const s = scoreProbabilities(v.p, x.gold, input.labels);
+    return { name, kind: v.kind, cost: v.cost, accuracy: s.accuracy, macroF1: s.macroF1, logLoss: s.logLoss, ece: s.ece, ...(boot ? { intervals: scoreIntervals(boot, name) } : {}) };
+  });
+  return { path: x.path, n: x.outputs.n, rows };
+}
+
+/** The drop from the first scored set to each further one, per row present in both. */
+function robustness(rows: readonly EvalRow[], sets: readonly ExtraSet[]): Robustness[] {
+  if (sets.length === 0) return [];
+  return rows.flatMap((r) => {
+    const per = sets.flatMap((s) => {
+      const o = s.rows.find((x) => x.name === r.name);
+      return o ? [{ path: s.path, accuracyDrop: r.accuracy - o.accuracy, logLossRise: o.logLoss - r.logLoss }] : [];
+    });
+    return per.length > 0 ? [{ name: r.name, sets: per }] : [];
+  });
 }

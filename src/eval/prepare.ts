@@ -25,7 +25,10 @@ export interface PrepareRequest {
   readonly members: readonly MemberSpec[];
   /** Data the methods are fit on (and scored on out-of-fold unless `evalData` is given). */
   readonly data: DataSpec;
-  readonly evalData?: DataSpec | null;
+  /** Separate scoring data; several sets = the first is the main one, the rest are scored as further sets (e.g. shifted domains). */
+  readonly evalData?: DataSpec | readonly DataSpec[] | null;
+  /** Go on even when a member scores below chance under the declared labels (default: stop and say why). */
+  readonly allowBelowChance?: boolean;
   /** The common label order; default the first member's. Integer labels in the data index this list. */
   readonly labels?: readonly string[];
   /** Renames applied to member label names and to data label values. */
@@ -45,6 +48,10 @@ export interface Prepared {
   readonly set: MemberSet;
   readonly fit: Dataset;
   readonly eval: Dataset | null;
+  /** Further scoring sets, after `eval`. */
+  readonly extraEvals: readonly Dataset[];
+  /** Lines worth telling the user (e.g. how integer labels were read); the CLI prints them. */
+  readonly notes: readonly string[];
   close(): void;
 }
 
@@ -93,25 +100,106 @@ export async function prepare(req: PrepareRequest, onProgress?: PrepareProgress)
   const names = req.members.map((m, i) => m.name ?? (paths[i] !== m.path ? m.path.split('@')[0]!.split('/').pop() : undefined));
   const set = loadMembers(paths, { labelMap, ...(req.labels ? { labels: req.labels } : {}), names });
   try {
-    checkIntegerLabels(req.data, set, req, labelMap);
-    if (req.evalData) checkIntegerLabels(req.evalData, set, req, labelMap);
+    const evalSpecs: readonly DataSpec[] = req.evalData ? (Array.isArray(req.evalData) ? req.evalData : [req.evalData as DataSpec]) : [];
+    const notes: string[] = [];
+    for (const spec of [req.data, ...evalSpecs]) {
+      checkIntegerLabels(spec, set, req, labelMap);
+      const note = integerLabelNote(spec, set.labels, labelMap);
+      if (note) notes.push(note);
+    }
+    // Every file is read (and checked) before the first member runs.
     const fitData = readData(req.data, set.labels, labelMap);
-    const evalData = req.evalData ? readData(req.evalData, set.labels, labelMap) : null;
+    const evalDatas = evalSpecs.map((spec) => readData(spec, set.labels, labelMap));
     const opts = (dataset: 'fit' | 'eval') => ({
       ...(req.batchSize ? { batchSize: req.batchSize } : {}),
       ...(req.runtime ? { runtime: req.runtime } : {}),
       onProgress: (member: string, d: number, t: number) => onProgress?.({ dataset, member }, d, t),
     });
-    const fitRun = await runMembers(set, fitData.inputs, opts('fit'));
-    const evalRun = evalData ? await runMembers(set, evalData.inputs, opts('eval')) : null;
-    return {
-      set,
-      fit: { spec: req.data, data: fitData, run: fitRun },
-      eval: evalData && evalRun && req.evalData ? { spec: req.evalData, data: evalData, run: evalRun } : null,
-      close: () => set.close(),
-    };
+    const fit: Dataset = { spec: req.data, data: fitData, run: await runMembers(set, fitData.inputs, opts('fit')) };
+    if (!req.allowBelowChance) checkBelowChance(fit, set, req);
+    const evals: Dataset[] = [];
+    for (let i = 0; i < evalSpecs.length; i++) {
+      const d: Dataset = { spec: evalSpecs[i]!, data: evalDatas[i]!, run: await runMembers(set, evalDatas[i]!.inputs, opts('eval')) };
+      if (!req.allowBelowChance) checkBelowChance(d, set, req);
+      evals.push(d);
+    }
+    return { set, fit, eval: evals[0] ?? null, extraEvals: evals.slice(1), notes, close: () => set.close() };
   } catch (e) {
     set.close();
     throw e;
+  }
+}
+
+/** "label 0 = negative, 1 = positive" whenever a file's integer labels are read as indices into the label list. */
+function integerLabelNote(spec: DataSpec, labels: readonly string[], labelMap: LabelMap): string | null {
+  const names = readData(spec, undefined, labelMap).labelNames;
+  const ints = names.filter((n) => /^\d+$/.test(n) && !labels.includes(n)).map(Number).sort((a, b) => a - b);
+  if (ints.length === 0) return null;
+  return `${spec.path}: integer labels read as indices: ${ints.map((i, j) => `${j === 0 ? 'label ' : ''}${i} = ${labels[i] ?? '?'}`).join(', ')}`;
+}
+
+/** P[Binomial(n, p) ≤ x], summed in log space (n is a row count). */
+function binomialCdf(x: number, n: number, p: number): number {
+  let logC = 0;
+  let sum = 0;
+  for (let i = 0; i <= x; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    sum += Math.exp(logC + i * Math.log(p) + (n - i) * Math.log1p(-p));
+  }
+  return Math.min(1, sum);
+}
+
+/** Label permutations of up to this many classes are searched for the suggestion. */
+const MAX_PERMUTED_LABELS = 7;
+
+function permutations(k: number): number[][] {
+  if (k === 1) return [[0]];
+  return permutations(k - 1).flatMap((p) => Array.from({ length: k }, (_, at) => [...p.slice(0, at), k - 1, ...p.slice(at)]));
+}
+
+/**
+ * A member that scores clearly BELOW chance (one-sided exact binomial test, p < 0.001, against 1/k)
+ * under the declared label order almost always means the order is wrong — the data's 0 is not the
+ * label the user said it is — and a model exported that way is confidently wrong on every row.
+ * Stop, say what order the data supports, and let `--allow-below-chance` override.
+ */
+function checkBelowChance(d: Dataset, set: MemberSet, req: PrepareRequest): void {
+  const labels = set.labels;
+  const k = labels.length;
+  const gold = d.data.labels;
+  const n = gold.length;
+  if (n === 0) return;
+  for (let m = 0; m < set.members.length; m++) {
+    const logits = d.run.outputs.members[m]!.logits;
+    const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
+      confusion[gold[i]!]![best]!++;
+    }
+    const right = confusion.reduce((a, row, g) => a + row[g]!, 0);
+    if (right / n >= 1 / k || binomialCdf(right, n, 1 / k) >= 1e-3) continue;
+    const member = set.members[m]!.name;
+    const pct = (x: number): string => `${((100 * x) / n).toFixed(1)}%`;
+    let hint = '';
+    if (k <= MAX_PERMUTED_LABELS) {
+      const best = permutations(k).reduce(
+        (b, p) => {
+          const s = p.reduce((a, to, g) => a + confusion[g]![to]!, 0);
+          return s > b.score ? { p, score: s } : b;
+        },
+        { p: [...labels.keys()], score: right },
+      );
+      const integerData = integerLabelNote(d.spec, labels, req.labelMap ?? {}) !== null;
+      const order = best.p.map((to) => labels[to]!);
+      hint = integerData
+        ? `; the data supports the order --labels ${order.join(',')} (${member} then scores ${pct(best.score)})`
+        : `; reading the data's ${labels.map((l, g) => `${l} as ${order[g]}`).filter((_, g) => best.p[g] !== g).join(', ')} would give ${pct(best.score)}: check the label names or --label-map`;
+    }
+    throw new BertfuseError(
+      'E_LABEL_MISMATCH',
+      `member ${member} scores ${pct(right)} under the labels ${labels.map((l, i) => `${i} = ${l}`).join(', ')} — below chance (${(100 / k).toFixed(1)}%)${hint}; pass --allow-below-chance to go on anyway`,
+      d.spec.path,
+    );
   }
 }

@@ -20,6 +20,37 @@ export interface Scores {
   readonly ece: number;
 }
 
+import type { Interval, ScoreIntervals } from './bootstrap.js';
+export type { Interval, ScoreIntervals } from './bootstrap.js';
+import type { CoveragePoint } from './risk-coverage.js';
+export type { CoveragePoint } from './risk-coverage.js';
+
+/**
+ * "Does this row beat the best member?" as two paired tests: exact McNemar on right/wrong rows
+ * against the most accurate member, and the paired bootstrap of log-loss against the member with
+ * the lowest log-loss.
+ */
+export interface VersusBestMember {
+  readonly accuracy: {
+    readonly member: string;
+    /** This row's accuracy minus the member's. */
+    readonly difference: number;
+    /** Rows only this row gets right, rows only the member gets right. */
+    readonly onlyThis: number;
+    readonly onlyMember: number;
+    /** Two-sided exact McNemar p-value. */
+    readonly p: number;
+  };
+  readonly logLoss: {
+    readonly member: string;
+    /** This row's log-loss minus the member's (negative = better), with its paired interval. */
+    readonly difference: number;
+    readonly interval: Interval;
+    /** One-sided bootstrap p-value for "lower log-loss than the member". */
+    readonly p: number;
+  };
+}
+
 /** Bins of top-label confidence [lower, upper) with count, mean confidence and accuracy (src/eval/metrics.ts). */
 export type { ReliabilityBin } from './metrics.js';
 import type { ReliabilityBin } from './metrics.js';
@@ -60,6 +91,14 @@ export interface EvalRow extends Scores {
    * folds; e.g. cascade's fraction of rows that needed more than the first member. */
   readonly stats?: Readonly<Record<string, number>>;
   readonly perLabel: readonly PerLabel[];
+  /** Paired-bootstrap percentile intervals of the four scores (absent when the bootstrap is off). */
+  readonly intervals?: ScoreIntervals;
+  /** Paired tests against the best member (fusion and merge rows; absent when off). */
+  readonly vsBestMember?: VersusBestMember;
+  /** Accuracy on the most confident rows at each coverage (selective prediction). */
+  readonly riskCoverage?: readonly CoveragePoint[];
+  /** Merge rows: the merged model's log-loss minus the members' mean log-loss (the loss barrier). */
+  readonly barrier?: number;
   /** confusion[gold][predicted], counts. */
   readonly confusion: readonly (readonly number[])[];
   readonly reliability: readonly ReliabilityBin[];
@@ -112,6 +151,39 @@ export interface EvalResult {
   /** The pick under the selection rule (set by `combine --method auto`; null otherwise). */
   readonly selection: Selection | null;
   readonly disagreements: readonly Disagreement[];
+  /** How the intervals were made; null when the bootstrap was off. */
+  readonly uncertainty: Uncertainty | null;
+  /** Further scoring sets (repeated --eval-data): the same members and fitted methods, scored there. */
+  readonly extraSets: readonly ExtraSet[];
+  /** Per row of the table: how much it loses on each further set relative to the first one. */
+  readonly robustness: readonly Robustness[];
+}
+
+export interface Uncertainty {
+  readonly method: 'paired bootstrap';
+  readonly resamples: number;
+  readonly level: number;
+  readonly seed: number;
+}
+
+/** A row of a further scoring set. */
+export interface ExtraSetRow extends Scores {
+  readonly name: string;
+  readonly kind: EvalRow['kind'];
+  readonly cost: number;
+  readonly intervals?: ScoreIntervals;
+}
+
+export interface ExtraSet {
+  readonly path: string;
+  readonly n: number;
+  readonly rows: readonly ExtraSetRow[];
+}
+
+export interface Robustness {
+  readonly name: string;
+  /** One entry per further set, in order: accuracy drop (first − this set) and log-loss rise. */
+  readonly sets: readonly { readonly path: string; readonly accuracyDrop: number; readonly logLossRise: number }[];
 }
 
 export interface Selection {
@@ -125,7 +197,7 @@ export interface MetricsSummary {
   readonly data: string;
   readonly n: number;
   readonly protocol: EvalResult['protocol'];
-  readonly rows: readonly (Scores & { readonly name: string; readonly kind: EvalRow['kind']; readonly cost: number; readonly pareto: boolean; readonly scoring: Scoring })[];
+  readonly rows: readonly (Scores & { readonly name: string; readonly kind: EvalRow['kind']; readonly cost: number; readonly pareto: boolean; readonly scoring: Scoring; readonly intervals?: ScoreIntervals })[];
   readonly agreement: number;
   readonly oracleAccuracy: number;
   readonly selection: Selection | null;
@@ -137,7 +209,7 @@ export function summarise(r: EvalResult): MetricsSummary {
     data: scored.path,
     n: scored.n,
     protocol: r.protocol,
-    rows: r.rows.map((x) => ({ name: x.name, kind: x.kind, scoring: x.scoring, accuracy: x.accuracy, macroF1: x.macroF1, logLoss: x.logLoss, ece: x.ece, cost: x.cost, pareto: x.pareto })),
+    rows: r.rows.map((x) => ({ name: x.name, kind: x.kind, scoring: x.scoring, accuracy: x.accuracy, macroF1: x.macroF1, logLoss: x.logLoss, ece: x.ece, cost: x.cost, pareto: x.pareto, ...(x.intervals ? { intervals: x.intervals } : {}) })),
     agreement: r.agreement.all,
     oracleAccuracy: r.oracleAccuracy,
     selection: r.selection,

@@ -12,13 +12,19 @@ import { FUSION_METHODS } from '../fusion/registry.js';
  *     - fixtures/sst2-sibling-a
  *     - { path: fixtures/sst2-stranger-b, name: stranger }
  *   data: data/sst2_dev.tsv          # or { path, text_column, pair_column, label_column, encoding }
- *   eval_data: held-out.jsonl        # optional: score here instead of out-of-fold
+ *   eval_data: held-out.jsonl        # optional: score here instead of out-of-fold; a list = further
+ *                                    #   sets (e.g. shifted domains) scored too, with a robustness summary
  *   labels: [negative, positive]     # optional common label order (default: the first member's)
  *   label_map: { NEG: negative }     # optional renames (member labels and data labels)
  *   method: auto                     # a method name, or auto
  *   options: { l2: 0.01 }            # optional method options
  *   seed: 0
  *   folds: 5
+ *   bootstrap: 1000                  # paired-bootstrap rounds for intervals and tests (0 = off)
+ *   min_gain: 0                      # auto: a costlier candidate must gain more than this (log-loss)
+ *   max_cost: 2                      # auto: budget, relative to the cheapest member
+ *   max_barrier: 0.05                # auto: merges with a larger loss barrier are left out
+ *   allow_below_chance: false        # go on when a member scores below chance under these labels
  *   out: out/combined
  *
  * Paths are taken as written, relative to the working directory (as merge recipes and mergekit do).
@@ -34,12 +40,21 @@ export interface CombineRecipe {
   readonly seed: number;
   readonly folds: number;
   readonly out: string;
+  /** Further scoring sets after `evalData` (robustness across sets). */
+  readonly extraEvalData?: readonly DataSpec[];
+  /** Paired-bootstrap rounds (default 1000; 0 = no intervals, point estimates decide auto). */
+  readonly resamples?: number;
+  /** Selection under auto (see src/eval/select.ts). */
+  readonly minGain?: number;
+  readonly maxCost?: number;
+  readonly maxBarrier?: number;
+  readonly allowBelowChance?: boolean;
 }
 
 export const DEFAULT_SEED = 0;
 export const DEFAULT_FOLDS = 5;
 
-const TOP_KEYS = ['members', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out'] as const;
+const TOP_KEYS = ['members', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out', 'bootstrap', 'min_gain', 'max_cost', 'max_barrier', 'allow_below_chance'] as const;
 const DATA_KEYS = ['path', 'text_column', 'pair_column', 'label_column', 'encoding'] as const;
 const MEMBER_KEYS = ['path', 'name'] as const;
 
@@ -121,10 +136,29 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
     if (isBertfuseError(e)) fail(e.message, source);
     throw e;
   }
+  const evalRaw = doc['eval_data'];
+  const evalSets = evalRaw === undefined || evalRaw === null ? [] : Array.isArray(evalRaw) ? evalRaw.map((d, i) => dataSpec(d, `eval_data[${i}]`, source)) : [dataSpec(evalRaw, 'eval_data', source)];
+  const nonNegative = (key: string): number | undefined => {
+    const v = doc[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`"${key}" must be a number ≥ 0, got ${JSON.stringify(v)}`, source);
+    return v;
+  };
+  const minGain = nonNegative('min_gain');
+  const maxCost = nonNegative('max_cost');
+  const maxBarrier = nonNegative('max_barrier');
+  const below = doc['allow_below_chance'];
+  if (below !== undefined && typeof below !== 'boolean') fail('"allow_below_chance" must be true or false', source);
   return {
+    ...(evalSets.length > 1 ? { extraEvalData: evalSets.slice(1) } : {}),
+    ...(doc['bootstrap'] !== undefined ? { resamples: positiveInt(doc['bootstrap'], 'bootstrap', 0, 0, source) } : {}),
+    ...(minGain !== undefined ? { minGain } : {}),
+    ...(maxCost !== undefined ? { maxCost } : {}),
+    ...(maxBarrier !== undefined ? { maxBarrier } : {}),
+    ...(below === true ? { allowBelowChance: true } : {}),
     members,
     data: dataSpec(doc['data'], 'data', source),
-    evalData: doc['eval_data'] === undefined || doc['eval_data'] === null ? null : dataSpec(doc['eval_data'], 'eval_data', source),
+    evalData: evalSets[0] ?? null,
     labels: Array.isArray(labelsRaw) ? (labelsRaw as string[]) : null,
     labelMap: mapRaw as Record<string, string>,
     method,
@@ -154,13 +188,18 @@ export function combineRecipeYaml(r: CombineRecipe): string {
   const doc: Record<string, unknown> = {
     members: r.members.map((m) => (m.name === undefined ? m.path : { path: m.path, name: m.name })),
     data: data(r.data),
-    eval_data: r.evalData ? data(r.evalData) : undefined,
+    eval_data: r.evalData ? (r.extraEvalData?.length ? [r.evalData, ...r.extraEvalData].map(data) : data(r.evalData)) : undefined,
     labels: r.labels ?? undefined,
     label_map: Object.keys(r.labelMap).length > 0 ? r.labelMap : undefined,
     method: r.method,
     options: Object.keys(r.options).length > 0 ? r.options : undefined,
     seed: r.seed,
     folds: r.folds,
+    bootstrap: r.resamples,
+    min_gain: r.minGain,
+    max_cost: r.maxCost,
+    max_barrier: r.maxBarrier,
+    allow_below_chance: r.allowBelowChance,
     out: r.out,
   };
   return YAML.stringify(JSON.parse(JSON.stringify(doc)) as unknown);

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isCombinedFolder, MANIFEST_FILE, readManifest, type CombinedManifest } from '../artifact/manifest.js';
 import { BertfuseError } from '../errors.js';
-import type { Disagreement, ReliabilityBin, Selection } from '../eval/result.js';
+import type { CoveragePoint, Disagreement, ReliabilityBin, ScoreIntervals, Selection } from '../eval/result.js';
 import { paretoFront } from '../eval/select.js';
-import type { ReportMember, ReportModel, ReportRow } from './model.js';
+import type { ReportExtraSet, ReportMember, ReportModel, ReportRow } from './model.js';
 import { Shape } from './shape.js';
 
 /**
@@ -82,6 +82,48 @@ function scores(o: Record<string, unknown>, s: Shape, where: string): Pick<Repor
     ece: s.unitOrNull(o['ece'], `${where}.ece`),
     cost,
   };
+}
+
+/** Optional intervals: { accuracy: { low, high }, … } with low ≤ high. */
+function intervalsOf(v: unknown, s: Shape, where: string): ScoreIntervals | null {
+  if (v === undefined || v === null) return null;
+  const o = s.obj(v, where);
+  const one = (key: keyof ScoreIntervals) => {
+    const i = s.obj(o[key], `${where}.${key}`);
+    const low = s.num(i['low'], `${where}.${key}.low`);
+    const high = s.num(i['high'], `${where}.${key}.high`);
+    if (high < low) s.fail(`${where}.${key}`, `high ${high} is below low ${low}`);
+    return { low, high };
+  };
+  return { accuracy: one('accuracy'), macroF1: one('macroF1'), logLoss: one('logLoss'), ece: one('ece') };
+}
+
+function riskCoverageOf(v: unknown, s: Shape, where: string): CoveragePoint[] | null {
+  if (v === undefined || v === null) return null;
+  return s.arr(v, where).map((p, i) => {
+    const o = s.obj(p, `${where}[${i}]`);
+    return { coverage: s.unit(o['coverage'], `${where}[${i}].coverage`), accuracy: s.unit(o['accuracy'], `${where}[${i}].accuracy`) };
+  });
+}
+
+function extraSetsOf(v: unknown, s: Shape): ReportExtraSet[] {
+  if (v === undefined || v === null) return [];
+  return s.arr(v, 'extraSets').map((x, i) => {
+    const w = `extraSets[${i}]`;
+    const o = s.obj(x, w);
+    const rows = s.arr(o['rows'], `${w}.rows`).map((r, j) => {
+      const rw = `${w}.rows[${j}]`;
+      const ro = s.obj(r, rw);
+      return { name: s.str(ro['name'], `${rw}.name`), kind: s.str(ro['kind'], `${rw}.kind`), accuracy: s.unit(ro['accuracy'], `${rw}.accuracy`), logLoss: s.num(ro['logLoss'], `${rw}.logLoss`), cost: s.num(ro['cost'], `${rw}.cost`), intervals: intervalsOf(ro['intervals'], s, `${rw}.intervals`) };
+    });
+    return { path: s.str(o['path'], `${w}.path`), n: s.count(o['n'], `${w}.n`), rows };
+  });
+}
+
+function uncertaintyOf(v: unknown, s: Shape): string | null {
+  if (v === undefined || v === null) return null;
+  const o = s.obj(v, 'uncertainty');
+  return `${Math.round(100 * s.unit(o['level'], 'uncertainty.level'))}% ${s.str(o['method'], 'uncertainty.method')} intervals (${s.count(o['resamples'], 'uncertainty.resamples')} rounds, seed ${s.count(o['seed'], 'uncertainty.seed')})`;
 }
 
 function confusionOf(v: unknown, k: number, s: Shape, where: string): number[][] {
@@ -169,6 +211,8 @@ export function fromEvalResult(raw: unknown, file: string, source: string, manif
       pareto,
       confusion: confusionOf(o['confusion'], k, s, `${w}.confusion`),
       reliability: reliabilityOf(o['reliability'], s, `${w}.reliability`),
+      intervals: intervalsOf(o['intervals'], s, `${w}.intervals`),
+      riskCoverage: riskCoverageOf(o['riskCoverage'], s, `${w}.riskCoverage`),
     };
   });
   if (rows.length === 0) s.fail('rows', 'nothing was scored');
@@ -193,6 +237,8 @@ export function fromEvalResult(raw: unknown, file: string, source: string, manif
     selection: selectionOf(r['selection'], s),
     exported: manifest?.method.name ?? null,
     disagreements: s.arr(r['disagreements'], 'disagreements').map((d, i) => disagreementOf(d, labels, memberNames, s, `disagreements[${i}]`)),
+    uncertainty: uncertaintyOf(r['uncertainty'], s),
+    extraSets: extraSetsOf(r['extraSets'], s),
   };
 }
 
@@ -206,12 +252,12 @@ function fromSummary(manifest: CombinedManifest, file: string, source: string): 
     const o = s.obj(x, w);
     const pareto = o['pareto'];
     if (pareto !== undefined && typeof pareto !== 'boolean') s.fail(`${w}.pareto`, 'expected true or false');
-    return { name: s.str(o['name'], `${w}.name`), kind: s.str(o['kind'], `${w}.kind`), scoring: s.str(o['scoring'], `${w}.scoring`), ...scores(o, s, w), pareto };
+    return { name: s.str(o['name'], `${w}.name`), kind: s.str(o['kind'], `${w}.kind`), scoring: s.str(o['scoring'], `${w}.scoring`), ...scores(o, s, w), pareto, intervals: intervalsOf(o['intervals'], s, `${w}.intervals`) };
   });
   if (drafts.length === 0) s.fail('metrics.rows', 'nothing was scored');
   // Older summaries do not keep the Pareto mark; it follows from accuracy and cost alone.
   const front = paretoFront(drafts.map((d) => ({ accuracy: d.accuracy ?? 0, cost: d.cost })));
-  const rows: ReportRow[] = drafts.map((d, i) => ({ ...d, pareto: d.pareto ?? (d.accuracy !== null && front[i]!), confusion: null, reliability: null }));
+  const rows: ReportRow[] = drafts.map((d, i) => ({ ...d, pareto: d.pareto ?? (d.accuracy !== null && front[i]!), confusion: null, reliability: null, riskCoverage: null }));
   const costs = new Map(drafts.filter((d) => d.kind === 'member').map((d) => [d.name, d.cost]));
   return {
     source,
@@ -228,5 +274,7 @@ function fromSummary(manifest: CombinedManifest, file: string, source: string): 
     selection: selectionOf(m['selection'], s),
     exported: manifest.method.name,
     disagreements: null,
+    uncertainty: drafts.some((d) => d.intervals) ? 'paired bootstrap intervals' : null,
+    extraSets: [],
   };
 }

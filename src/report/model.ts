@@ -1,4 +1,4 @@
-import type { Disagreement, ReliabilityBin, Selection } from '../eval/result.js';
+import type { CoveragePoint, Disagreement, ReliabilityBin, ScoreIntervals, Selection } from '../eval/result.js';
 
 /**
  * What the report draws, whichever input it came from: a full eval result (every chart and table)
@@ -25,6 +25,9 @@ export interface ReportModel {
   readonly exported: string | null;
   /** Null when the input has no per-row details (summary only). */
   readonly disagreements: readonly Disagreement[] | null;
+  /** Interval method, e.g. "95% paired bootstrap, 1000 rounds"; null when there are no intervals. */
+  readonly uncertainty: string | null;
+  readonly extraSets: readonly ReportExtraSet[];
 }
 
 export interface ReportMember {
@@ -49,4 +52,15 @@ export interface ReportRow {
   /** confusion[gold][predicted]; null without per-row details. */
   readonly confusion: readonly (readonly number[])[] | null;
   readonly reliability: readonly ReliabilityBin[] | null;
+  /** Paired-bootstrap intervals of the scores; null when the input has none. */
+  readonly intervals: ScoreIntervals | null;
+  /** Accuracy on the most confident rows per coverage; null without per-row details. */
+  readonly riskCoverage: readonly CoveragePoint[] | null;
+}
+
+/** Further scoring sets (repeated --eval-data) and the drop from the first set. */
+export interface ReportExtraSet {
+  readonly path: string;
+  readonly n: number;
+  readonly rows: readonly { readonly name: string; readonly kind: string; readonly accuracy: number; readonly logLoss: number; readonly cost: number; readonly intervals: ScoreIntervals | null }[];
 }

@@ -1,6 +1,7 @@
 import { confusionMatrix } from './charts/confusion.js';
 import { costChart, marker } from './charts/cost.js';
 import { reliabilityDiagram } from './charts/reliability.js';
+import { riskCoverageChart, riskCoverageFloor } from './charts/risk-coverage.js';
 import { esc, fixed, pct } from './html.js';
 import type { ReportModel, ReportRow } from './model.js';
 import { CSS } from './style.js';
@@ -51,7 +52,7 @@ function metricsSection(m: ReportModel): string {
   const body = [
     sel,
     metricsTable(m),
-    '<p class="muted">Bold: the best value of each column. Members are scored on their own outputs; methods never on rows they were fit on.</p>',
+    `<p class="muted">Bold: the best value of each column. Members are scored on their own outputs; methods never on rows they were fit on.${m.uncertainty ? ` ± is half the width of the ${esc(m.uncertainty)}; hover for both ends.` : ''}</p>`,
     `<div class="two-col"><div><h3>Members</h3>${membersTable(m)}</div><div><h3>Agreement</h3>${agreementTable(m)}</div></div>`,
   ];
   return section('metrics', 'Metrics', body.join(''));
@@ -84,6 +85,37 @@ function reliabilitySection(m: ReportModel): string {
   return section('reliability', 'Reliability diagrams', body);
 }
 
+function riskCoverageSection(m: ReportModel): string {
+  const rows = m.rows.filter((r) => r.riskCoverage && r.riskCoverage.length > 0);
+  if (rows.length === 0) return section('risk-coverage', 'Selective prediction', '<p class="notice">This input has no risk–coverage data (it comes from an older bertfuse).</p>');
+  const floor = riskCoverageFloor(rows.map((r) => r.riskCoverage!));
+  const at = (r: ReportRow, c: number): string => {
+    const p = r.riskCoverage!.find((x) => x.coverage >= c - 1e-9);
+    return p ? pct(p.accuracy) : '–';
+  };
+  const figs = rows.map((r) => `<figure>${caption(r, `answering the 50% most confident rows: ${at(r, 0.5)} · 80%: ${at(r, 0.8)} · all: ${pct(r.accuracy)}`)}${riskCoverageChart(r.name, r.riskCoverage!, floor)}</figure>`);
+  const legend = [
+    `<span>${legendSwatch('<path class="curve" d="M0 11L22 3"/>', 22)} accuracy on the answered rows</span>`,
+    `<span>${legendSwatch('<line class="full" x1="0" x2="22" y1="7" y2="7"/>', 22)} accuracy answering every row</span>`,
+  ];
+  const body = `<p class="muted">If a model may abstain (a cascade's threshold, a human-review queue), it answers its most confident rows first. Each curve gives the accuracy on the rows answered at each coverage; the steeper it rises to the left, the more abstaining helps.</p><div class="legend risk">${legend.join('')}</div><div class="grid-figs">${figs.join('')}</div>`;
+  return section('risk-coverage', 'Selective prediction (risk–coverage)', body);
+}
+
+function extraSetsSection(m: ReportModel): string {
+  const first = m.scored.path;
+  const blocks = m.extraSets.map((set) => {
+    const body = set.rows.map((r) => {
+      const main = m.rows.find((x) => x.name === r.name);
+      const drop = main && main.accuracy !== null ? main.accuracy - r.accuracy : null;
+      const ci = r.intervals ? `<span class="ci">±${((100 * (r.intervals.accuracy.high - r.intervals.accuracy.low)) / 2).toFixed(2)}</span>` : '';
+      return `<tr><td class="name">${esc(r.name)}</td><td>${esc(r.kind)}</td><td class="num">${esc(pct(r.accuracy))}${ci}</td><td class="num">${esc(fixed(r.logLoss))}</td><td class="num">${drop === null ? '–' : `${drop >= 0 ? '−' : '+'}${Math.abs(100 * drop).toFixed(2)} pts`}</td></tr>`;
+    });
+    return `<h3>${esc(set.path)} <span class="muted">(${set.n} rows)</span></h3><table class="metrics"><thead><tr><th>method</th><th>kind</th><th class="num">accuracy</th><th class="num">log-loss</th><th class="num" title="accuracy on ${esc(first)} minus accuracy here">change from ${esc(first)}</th></tr></thead><tbody>${body.join('')}</tbody></table>`;
+  });
+  return section('extra-sets', 'Further test sets (robustness)', `<p class="muted">The same members and fitted methods scored on each further set; the last column is the change from the first scored set.</p>${blocks.join('')}`);
+}
+
 function confusionSection(m: ReportModel): string {
   const figs = m.rows.flatMap((r) => (r.confusion ? [`<figure>${caption(r, `accuracy ${pct(r.accuracy)} · macro-F1 ${pct(r.macroF1)}`)}${confusionMatrix(r.name, m.labels, r.confusion)}</figure>`] : []));
   return section('confusion', 'Confusion matrices', `<p class="muted">Rows: gold label; columns: predicted. Counts, with the share of the gold row; blue = right, red = wrong, darker = larger share.</p><div class="grid-figs">${figs.join('')}</div>`);
@@ -110,12 +142,18 @@ export function renderReport(m: ReportModel, opts: RenderOptions = {}): string {
   const nav = [
     ['metrics', 'Metrics'],
     ['cost', 'Accuracy vs cost'],
-    ...(details ? [['reliability', 'Reliability'], ['confusion', 'Confusion matrices'], ['disagreements', 'Disagreements']] : []),
+    ...(m.extraSets.length > 0 ? [['extra-sets', 'Further test sets']] : []),
+    ...(details ? [['reliability', 'Reliability'], ['risk-coverage', 'Risk–coverage'], ['confusion', 'Confusion matrices'], ['disagreements', 'Disagreements']] : []),
   ];
   const notice = details
     ? ''
     : `<p class="notice" id="no-details"><b>Per-row details are absent.</b> This combined model folder keeps only summary metrics, so the table and the accuracy-versus-cost chart are shown, but reliability diagrams, confusion matrices and the rows where members disagree cannot be drawn. Run <code>bertfuse eval --json</code> on the same members and data, and report that file.</p>`;
-  const sections = [metricsSection(m), costSection(m, highlight), ...(details ? [reliabilitySection(m), confusionSection(m), disagreementSection(m, maxRows)] : [])];
+  const sections = [
+    metricsSection(m),
+    costSection(m, highlight),
+    ...(m.extraSets.length > 0 ? [extraSetsSection(m)] : []),
+    ...(details ? [reliabilitySection(m), riskCoverageSection(m), confusionSection(m), disagreementSection(m, maxRows)] : []),
+  ];
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',

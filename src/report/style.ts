@@ -45,6 +45,10 @@ svg .frame { fill: none; stroke: #9ca3af; stroke-width: 1; }
 svg .tick { fill: #4b5563; font-size: 11px; }
 svg .axis-title { fill: #111827; font-size: 12px; font-weight: 600; }
 svg .strip-label { fill: var(--muted); font-size: 10px; }
+svg.risk-coverage .curve, .legend.risk .curve { fill: none; stroke: var(--method); stroke-width: 2; }
+svg.risk-coverage .pt { fill: var(--method); }
+svg.risk-coverage .full, .legend.risk .full { stroke: var(--muted); stroke-width: 1.2; stroke-dasharray: 4 3; }
+td .ci { color: var(--muted); font-size: 11px; margin-left: 3px; }
 svg.reliability .bar, .legend.reliability .bar { fill: #3b82f6; fill-opacity: 0.8; }
 svg.reliability .gap, .legend.reliability .gap { fill: var(--miss); fill-opacity: 0.22; stroke: var(--miss); stroke-opacity: 0.6; stroke-width: 0.8; }
 svg.reliability .count, .legend.reliability .count { fill: #94a3b8; }

@@ -10,13 +10,15 @@ interface Column {
   readonly value: (r: ReportRow) => number | null;
   readonly text: (v: number | null) => string;
   readonly better: Better;
+  /** The row's interval of this score, when it has one. */
+  readonly interval?: (r: ReportRow) => { readonly low: number; readonly high: number } | null;
 }
 
 const COLUMNS: readonly Column[] = [
-  { head: 'accuracy', title: 'share of rows whose top label is the gold label', value: (r) => r.accuracy, text: (v) => pct(v), better: 'high' },
-  { head: 'macro-F1', title: 'unweighted mean of per-label F1', value: (r) => r.macroF1, text: (v) => pct(v), better: 'high' },
-  { head: 'log-loss', title: 'mean −ln p(gold); lower is better', value: (r) => r.logLoss, text: (v) => fixed(v), better: 'low' },
-  { head: 'ECE', title: 'expected calibration error, 15 confidence bins; lower is better', value: (r) => r.ece, text: (v) => fixed(v), better: 'low' },
+  { head: 'accuracy', title: 'share of rows whose top label is the gold label', value: (r) => r.accuracy, text: (v) => pct(v), better: 'high', interval: (r) => r.intervals?.accuracy ?? null },
+  { head: 'macro-F1', title: 'unweighted mean of per-label F1', value: (r) => r.macroF1, text: (v) => pct(v), better: 'high', interval: (r) => r.intervals?.macroF1 ?? null },
+  { head: 'log-loss', title: 'mean −ln p(gold); lower is better', value: (r) => r.logLoss, text: (v) => fixed(v), better: 'low', interval: (r) => r.intervals?.logLoss ?? null },
+  { head: 'ECE', title: 'expected calibration error, 15 confidence bins; lower is better', value: (r) => r.ece, text: (v) => fixed(v), better: 'low', interval: (r) => r.intervals?.ece ?? null },
   { head: 'cost', title: 'relative inference cost (cheapest member = 1×)', value: (r) => r.cost, text: (v) => (v === null ? '–' : costText(v)), better: 'low' },
 ];
 
@@ -40,7 +42,10 @@ export function metricsTable(m: ReportModel): string {
     const cells = COLUMNS.map((c, j) => {
       const v = c.value(r);
       const isBest = v !== null && bests[j] !== null && v === bests[j] && m.rows.length > 1;
-      return `<td class="num${isBest ? ' best' : ''}">${esc(c.text(v))}</td>`;
+      const iv = c.interval?.(r) ?? null;
+      // The interval as ± its half-width, with both ends in the tooltip (they need not be symmetric).
+      const ci = iv ? `<span class="ci" title="interval ${esc(c.text(iv.low))} – ${esc(c.text(iv.high))}">±${esc(c.text((iv.high - iv.low) / 2).replace('%', ''))}</span>` : '';
+      return `<td class="num${isBest ? ' best' : ''}">${esc(c.text(v))}${ci}</td>`;
     });
     return `<tr class="${r.kind === 'member' ? 'member' : 'method'}"><td class="name">${esc(r.name)}${badges}</td><td>${esc(r.kind)}</td><td>${esc(r.scoring)}</td>${cells.join('')}<td class="num">${r.pareto ? '●' : ''}</td></tr>`;
   });

@@ -146,13 +146,14 @@ describe('selection and the Pareto mark', () => {
     assert.deepEqual(paretoFront(rows), [false, true, true, false, false]);
   });
 
-  test('lowest log-loss wins; a tie within 1e-4 goes to the cheaper; a member alone is never picked but is mentioned', () => {
+  test('without intervals: the cheaper wins unless a costlier one is lower by more than 1e-4; equal cost: lower log-loss; a member alone is never picked but is mentioned', () => {
     assert.equal(selectBest([row('x', 'fusion', 0.8, 0.30, 2), row('y', 'fusion', 0.8, 0.31, 2)]).winner, 'x');
     const tie = selectBest([row('stack', 'fusion', 0.8, 0.30000, 2), row('cascade', 'fusion', 0.8, 0.30008, 1.4)]);
     assert.equal(tie.winner, 'cascade');
-    assert.match(tie.reason, /ties with stack .* costs less \(1\.40× vs 2\.00×\)/);
+    assert.match(tie.reason, /^cascade \(1\.40×, log-loss 0\.3001\): the cheapest candidate; no costlier candidate is better beyond the tie margin 0\.0001 \(closest: stack, Δlog-loss −0\.0001\)/);
     const beyond = selectBest([row('stack', 'fusion', 0.8, 0.3, 2), row('cascade', 'fusion', 0.8, 0.3002, 1.4)]);
     assert.equal(beyond.winner, 'stack');
+    assert.match(beyond.reason, /stack \(2\.00×, log-loss 0\.3000\): beats the cheaper cascade beyond the tie margin/);
     const member = selectBest([row('a', 'member', 0.9, 0.2, 1), row('mean', 'fusion', 0.8, 0.3, 2)]);
     assert.equal(member.winner, 'mean');
     assert.match(member.reason, /member a alone scores lower log-loss/);

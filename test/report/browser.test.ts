@@ -145,6 +145,27 @@ describe('bertfuse report in headless Chromium', () => {
         assert.ok(box && box.width > 3 && box.height > 3, `${row.name}: the last bar is visible on the page`);
       }
 
+      // Risk–coverage: one curve per row, a point per coverage step at the height of its accuracy.
+      const rc = page.locator('svg.risk-coverage');
+      assert.equal(await rc.count(), rows.length);
+      for (const [i, row] of rows.entries()) {
+        const curve = row.riskCoverage!;
+        assert.equal(curve.length, 20);
+        assert.ok(Math.abs(curve[19]!.accuracy - row.accuracy) < 1e-12, `${row.name}: full coverage = accuracy`);
+        const svg = rc.nth(i);
+        assert.equal(await svg.getAttribute('aria-label'), `risk-coverage curve of ${row.name}`);
+        const pts = svg.locator('circle.pt');
+        assert.equal(await pts.count(), curve.length);
+        const frame = svg.locator('rect.frame').first();
+        const top = Number(await frame.getAttribute('y'));
+        const height = Number(await frame.getAttribute('height'));
+        const ys = await Promise.all(curve.map((_, j) => pts.nth(j).getAttribute('cy')));
+        // The most confident rows are at least as accurate as all rows here: the first point is not below the last.
+        assert.ok(Number(ys[0]) <= Number(ys[19]) + 1e-6, `${row.name}: curve starts at or above its end`);
+        assert.ok(ys.every((y) => Number(y) >= top - 1e-6 && Number(y) <= top + height + 1e-6), `${row.name}: points inside the plot`);
+        assert.equal(await svg.locator('line.full').count(), 1);
+      }
+
       // Confusion matrices: k×k cells whose printed counts are the matrix.
       const conf = page.locator('svg.confusion');
       assert.equal(await conf.count(), rows.length);
@@ -172,8 +193,10 @@ describe('bertfuse report in headless Chromium', () => {
       for (const [i, r] of rows.entries()) {
         const cells = await trs.nth(i).locator('td').allTextContents();
         assert.ok(cells[0]!.startsWith(r.name));
-        assert.equal(cells[3], `${(100 * r.accuracy).toFixed(2)}%`);
-        assert.equal(cells[5], r.logLoss.toFixed(4));
+        // Each score with ± half its paired-bootstrap interval.
+        assert.ok(r.intervals, `${r.name} has intervals`);
+        assert.equal(cells[3], `${(100 * r.accuracy).toFixed(2)}%±${((100 * (r.intervals.accuracy.high - r.intervals.accuracy.low)) / 2).toFixed(2)}`);
+        assert.equal(cells[5], `${r.logLoss.toFixed(4)}±${((r.intervals.logLoss.high - r.intervals.logLoss.low) / 2).toFixed(4)}`);
       }
       const agreement = await page.locator('table.agreement').textContent();
       assert.ok(agreement!.includes(`${(100 * result.oracleAccuracy).toFixed(2)}%`), 'oracle accuracy shown');
@@ -192,7 +215,7 @@ describe('bertfuse report in headless Chromium', () => {
 
       const png = path.join(SHOTS, 'report-full.png');
       await page.screenshot({ path: png, fullPage: true });
-      for (const id of ['metrics', 'cost', 'reliability', 'confusion']) await page.locator(`#${id}`).screenshot({ path: path.join(SHOTS, `report-${id}.png`) });
+      for (const id of ['metrics', 'cost', 'reliability', 'risk-coverage', 'confusion']) await page.locator(`#${id}`).screenshot({ path: path.join(SHOTS, `report-${id}.png`) });
       const bytes = fs.readFileSync(png);
       assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
       assert.ok(bytes.length > 50_000, `a real picture (${bytes.length} bytes)`);

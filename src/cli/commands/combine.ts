@@ -1,20 +1,26 @@
 import { Option, type Command } from 'commander';
 import { combine } from '../../artifact/combine.js';
 import { BertfuseError } from '../../errors.js';
-import { evalSummary, evalTable, membersSummary, methodsHelp } from '../../eval/format.js';
+import { evalSummary, evalTable, extraSetTables, membersSummary, methodsHelp } from '../../eval/format.js';
 import { parseOptionFlags } from '../../eval/methods.js';
 import type { DataSpec, PrepareProgress } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
 import { parseLabelMap } from '../../members/labels.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, type CombineRecipe } from '../../recipe/combine.js';
-import { positiveInt, printJson, printLine } from '../output.js';
+import { positiveInt, printJson, printLine, printNote } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 import { mergeCandidates } from '../../merge/auto-candidates.js';
+import { DEFAULT_MAX_BARRIER } from '../../eval/select.js';
 
 /** Flags shared by `combine` and `eval`. */
 export interface FusionFlags {
   data?: string;
-  evalData?: string;
+  evalData?: string[];
+  bootstrap?: number;
+  minGain?: number;
+  maxCost?: number;
+  maxBarrier?: number;
+  allowBelowChance?: boolean;
   method?: string;
   labels?: string;
   labelMap?: string[];
@@ -37,6 +43,16 @@ const nonNegativeInt = (v: string): number => {
   if (!Number.isSafeInteger(n) || n < 0) throw new BertfuseError('E_USAGE', `--seed must be a whole number ≥ 0, got "${v}"`);
   return n;
 };
+const nonNegativeIntFlag = (flag: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new BertfuseError('E_USAGE', `${flag} must be a whole number ≥ 0, got "${v}"`);
+  return n;
+};
+const nonNegativeNumber = (flag: string) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new BertfuseError('E_USAGE', `${flag} must be a number ≥ 0, got "${v}"`);
+  return n;
+};
 const foldsInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 2) throw new BertfuseError('E_USAGE', `--folds must be a whole number ≥ 2, got "${v}"`);
@@ -46,7 +62,7 @@ const foldsInt = (v: string): number => {
 export function addFusionFlags(cmd: Command, methodHelp: string): Command {
   return cmd
     .option('-d, --data <file>', 'labelled data to fit on (TSV, CSV or JSONL with a text and a label column)')
-    .option('--eval-data <file>', 'separate labelled data to score on (default: out-of-fold on --data)')
+    .addOption(new Option('--eval-data <file>', 'separate labelled data to score on (default: out-of-fold on --data); repeat for further sets (e.g. shifted domains): one block each and a robustness summary').argParser(collect))
     .option('-m, --method <name>', methodHelp)
     .addOption(new Option('--option <name=value>', 'a method option (repeatable)').argParser(collect).default([]))
     .option('--labels <a,b,...>', 'common label order (default: the first member\'s); integer labels in the data index this list')
@@ -59,6 +75,11 @@ export function addFusionFlags(cmd: Command, methodHelp: string): Command {
     .option('--folds <k>', `folds for out-of-fold scoring (default ${DEFAULT_FOLDS})`, foldsInt)
     .option('-b, --batch-size <n>', 'batch size for running members', positiveInt('--batch-size'))
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
+    .option('--bootstrap <n>', 'paired-bootstrap rounds for the intervals and tests (default 1000; 0 = off)', nonNegativeIntFlag('--bootstrap'))
+    .option('--min-gain <nats>', 'auto: a costlier candidate must lower log-loss by more than this across its whole interval (default 0)', nonNegativeNumber('--min-gain'))
+    .option('--max-cost <x>', 'auto: only candidates costing at most this (cheapest member = 1)', nonNegativeNumber('--max-cost'))
+    .option('--max-barrier <nats>', `auto: leave out merges whose loss barrier (merged log-loss − members' mean) exceeds this (default ${DEFAULT_MAX_BARRIER})`, nonNegativeNumber('--max-barrier'))
+    .option('--allow-below-chance', 'go on when a member scores below chance under the declared labels (normally a sign the label order is wrong)')
     .option('--json', 'print JSON')
     .option('-q, --quiet', 'no progress bars');
 }
@@ -70,6 +91,18 @@ export function dataSpec(file: string, f: FusionFlags): DataSpec {
     ...(f.pairColumn !== undefined ? { pairColumn: f.pairColumn } : {}),
     ...(f.labelColumn !== undefined ? { labelColumn: f.labelColumn } : {}),
     ...(f.encoding !== undefined ? { encoding: f.encoding } : {}),
+  };
+}
+
+/** The recipe fields of the evaluation and selection flags (only those given, so a recipe's values stay otherwise). */
+export function evaluationFlags(f: FusionFlags): Pick<CombineRecipe, 'extraEvalData' | 'resamples' | 'minGain' | 'maxCost' | 'maxBarrier' | 'allowBelowChance'> {
+  return {
+    ...(f.evalData && f.evalData.length > 1 ? { extraEvalData: f.evalData.slice(1).map((d) => dataSpec(d, f)) } : {}),
+    ...(f.bootstrap !== undefined ? { resamples: f.bootstrap } : {}),
+    ...(f.minGain !== undefined ? { minGain: f.minGain } : {}),
+    ...(f.maxCost !== undefined ? { maxCost: f.maxCost } : {}),
+    ...(f.maxBarrier !== undefined ? { maxBarrier: f.maxBarrier } : {}),
+    ...(f.allowBelowChance ? { allowBelowChance: true } : {}),
   };
 }
 
@@ -106,7 +139,8 @@ function recipeFromFlags(members: string[], f: FusionFlags & { out?: string }): 
   return {
     members: members.map((path) => ({ path })),
     data: dataSpec(f.data, f),
-    evalData: f.evalData ? dataSpec(f.evalData, f) : null,
+    evalData: f.evalData?.[0] !== undefined ? dataSpec(f.evalData[0], f) : null,
+    ...evaluationFlags(f),
     labels: parseLabels(f.labels),
     labelMap: parseLabelMap(f.labelMap),
     method: f.method ?? 'auto',
@@ -124,7 +158,8 @@ function applyOverrides(r: CombineRecipe, f: FusionFlags & { out?: string }, mem
   return {
     ...r,
     ...(f.data ? { data: dataSpec(f.data, f) } : {}),
-    ...(f.evalData ? { evalData: dataSpec(f.evalData, f) } : {}),
+    ...(f.evalData?.[0] !== undefined ? { evalData: dataSpec(f.evalData[0], f) } : {}),
+    ...evaluationFlags(f),
     ...(f.labels ? { labels: parseLabels(f.labels) } : {}),
     ...(f.labelMap ? { labelMap: { ...r.labelMap, ...parseLabelMap(f.labelMap) } } : {}),
     ...(f.method ? { method: f.method } : {}),
@@ -157,11 +192,16 @@ export function register(program: Command): void {
       // --method auto also weighs one-encoder weight merges, where the members allow one.
       autoCandidates: [mergeCandidates],
     }).finally(() => progress.stop());
+    for (const line of outcome.notes) printNote(line);
     if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, manifest: outcome.manifest, result: outcome.result });
     for (const line of membersSummary(outcome.result)) printLine(line);
     printLine();
     printLine(evalTable(outcome.result));
     printLine();
+    for (const block of extraSetTables(outcome.result)) {
+      printLine(block);
+      printLine();
+    }
     for (const line of evalSummary(outcome.result)) printLine(line);
     const man = outcome.manifest;
     const io = man ? ` — inputs ${man.model.inputs.join(', ')}; outputs ${man.model.outputs.join(', ')}` : '';

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { BertfuseError } from '../../errors.js';
 import { evaluate, evalInputFrom } from '../../eval/evaluate.js';
-import { evalSummary, evalTable, membersSummary, methodsHelp } from '../../eval/format.js';
+import { evalSummary, evalTable, extraSetTables, membersSummary, methodsHelp } from '../../eval/format.js';
 import { chooseMethods, parseOptionFlags } from '../../eval/methods.js';
 import { prepare } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
 import { parseLabelMap } from '../../members/labels.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED } from '../../recipe/combine.js';
-import { printJson, printLine } from '../output.js';
+import { printJson, printLine, printNote } from '../output.js';
 import { addFusionFlags, dataSpec, fusionProgress, parseLabels, type FusionFlags } from './combine.js';
 
 export function register(program: Command): void {
@@ -26,7 +26,8 @@ export function register(program: Command): void {
       {
         members: members.map((path) => ({ path })),
         data: dataSpec(f.data, f),
-        evalData: f.evalData ? dataSpec(f.evalData, f) : null,
+        evalData: f.evalData ? f.evalData.map((d) => dataSpec(d, f)) : null,
+        ...(f.allowBelowChance ? { allowBelowChance: true } : {}),
         labelMap: parseLabelMap(f.labelMap),
         ...(labels ? { labels } : {}),
         ...(f.batchSize ? { batchSize: f.batchSize } : {}),
@@ -35,13 +36,23 @@ export function register(program: Command): void {
       progress.members,
     ).finally(() => progress.stop());
     try {
-      const { result } = evaluate(evalInputFrom(prepared), methods, { folds: f.folds ?? DEFAULT_FOLDS, seed: f.seed ?? DEFAULT_SEED, onProgress: progress.fits });
+      const { result } = evaluate(evalInputFrom(prepared), methods, {
+        folds: f.folds ?? DEFAULT_FOLDS,
+        seed: f.seed ?? DEFAULT_SEED,
+        onProgress: progress.fits,
+        ...(f.bootstrap !== undefined ? { resamples: f.bootstrap } : {}),
+      });
       progress.stop();
+      for (const line of prepared.notes) printNote(line);
       if (f.json) return printJson(result);
       for (const line of membersSummary(result)) printLine(line);
       printLine();
       printLine(evalTable(result));
       printLine();
+      for (const block of extraSetTables(result)) {
+        printLine(block);
+        printLine();
+      }
       for (const line of evalSummary(result)) printLine(line);
     } finally {
       progress.stop();
