@@ -7,7 +7,7 @@ import type { DataSpec, PrepareProgress } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
 import { parseLabelMap } from '../../members/labels.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, type CombineRecipe } from '../../recipe/combine.js';
-import { positiveInt, printJson, printLine, printNote } from '../output.js';
+import { nonNegativeInt as wholeNumber, positiveInt, printJson, printLine, printNote } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 import { mergeCandidates } from '../../merge/auto-candidates.js';
 import { DEFAULT_MAX_BARRIER } from '../../eval/select.js';
@@ -43,11 +43,6 @@ const nonNegativeInt = (v: string): number => {
   if (!Number.isSafeInteger(n) || n < 0) throw new BertfuseError('E_USAGE', `--seed must be a whole number ≥ 0, got "${v}"`);
   return n;
 };
-const nonNegativeIntFlag = (flag: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new BertfuseError('E_USAGE', `${flag} must be a whole number ≥ 0, got "${v}"`);
-  return n;
-};
 const nonNegativeNumber = (flag: string) => (v: string): number => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new BertfuseError('E_USAGE', `${flag} must be a number ≥ 0, got "${v}"`);
@@ -75,7 +70,7 @@ export function addFusionFlags(cmd: Command, methodHelp: string): Command {
     .option('--folds <k>', `folds for out-of-fold scoring (default ${DEFAULT_FOLDS})`, foldsInt)
     .option('-b, --batch-size <n>', 'batch size for running members', positiveInt('--batch-size'))
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
-    .option('--bootstrap <n>', 'paired-bootstrap rounds for the intervals and tests (default 1000; 0 = off)', nonNegativeIntFlag('--bootstrap'))
+    .option('--bootstrap <n>', 'paired-bootstrap rounds for the intervals and tests (default 1000; 0 = off)', wholeNumber('--bootstrap'))
     .option('--min-gain <nats>', 'auto: a costlier candidate must lower log-loss by more than this across its whole interval (default 0)', nonNegativeNumber('--min-gain'))
     .option('--max-cost <x>', 'auto: only candidates costing at most this (cheapest member = 1)', nonNegativeNumber('--max-cost'))
     .option('--max-barrier <nats>', `auto: leave out merges whose loss barrier (merged log-loss − members' mean) exceeds this (default ${DEFAULT_MAX_BARRIER})`, nonNegativeNumber('--max-barrier'))
