@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { BertfuseError } from '../errors.js';
 import { decodeText } from '../data/encoding.js';
+import { leadingPieces } from './leading-pieces.js';
 
 /** Token ids for one input, before padding. */
 export interface Encoded {
@@ -80,11 +81,13 @@ export class BertTokenizer {
    * remove one piece at a time from the longer side (the second on ties, as Hugging Face does).
    */
   encode(input: TextInput, maxLength = this.maxLength): Encoded {
-    const a = this.pieces(input.text);
     const hasPair = input.textPair !== undefined && input.textPair !== null;
-    const b = hasPair ? this.pieces(input.textPair as string) : [];
     const budget = maxLength - (hasPair ? 3 : 2);
     if (budget < 0) throw new BertfuseError('E_BAD_INPUT', `max length ${maxLength} leaves no room for the special tokens`);
+    // Truncation below keeps at most `budget` pieces of either side, and gives the same result for
+    // every side length >= budget: word-piece only as much of each text as can survive it.
+    const a = leadingPieces(input.text, budget, (t) => this.pieces(t));
+    const b = hasPair ? leadingPieces(input.textPair as string, budget, (t) => this.pieces(t)) : [];
     let la = a.length;
     let lb = b.length;
     while (la + lb > budget) {

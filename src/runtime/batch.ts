@@ -26,12 +26,27 @@ export function padBatch(rows: readonly Encoded[], padId: number, padTo?: number
 
 /**
  * Batches of row indices. With `bucket`, rows are sorted by length first so each batch pads to
- * a similar length (dynamic padding wastes little); callers restore order by index.
+ * a similar length (dynamic padding wastes little); callers restore order by index. `maxTokens`
+ * bounds rows × padded length, so one batch's run time is bounded whatever the texts' lengths.
  */
-export function planBatches(lengths: readonly number[], batchSize: number, bucket = true): number[][] {
+export function planBatches(lengths: readonly number[], batchSize: number, bucket = true, maxTokens = Infinity): number[][] {
   const order = lengths.map((_, i) => i);
   if (bucket) order.sort((a, b) => lengths[a]! - lengths[b]! || a - b);
   const out: number[][] = [];
-  for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize));
+  let cur: number[] = [];
+  let longest = 0;
+  for (const i of order) {
+    // A batch costs about rows × its longest row (everything pads to it): start a new one before
+    // adding a row would pass either bound. One row alone may pass maxTokens; it cannot be split.
+    const next = Math.max(longest, lengths[i]!);
+    if (cur.length > 0 && (cur.length >= batchSize || (cur.length + 1) * next > maxTokens)) {
+      out.push(cur);
+      cur = [];
+      longest = 0;
+    }
+    cur.push(i);
+    longest = Math.max(longest, lengths[i]!);
+  }
+  if (cur.length > 0) out.push(cur);
   return out;
 }

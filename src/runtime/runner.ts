@@ -16,6 +16,18 @@ export interface RunOptions {
   readonly padTo?: number;
   readonly outputs?: readonly string[];
   readonly onProgress?: (done: number, total: number) => void;
+  /** Most rows × padded tokens in one model run (default: no bound beyond batchSize). */
+  readonly maxTokens?: number;
+  /**
+   * Checked before every model run: once aborted, the run in progress finishes and the rest are
+   * skipped (the promise rejects with the signal's reason). Between runs the event loop gets a turn,
+   * so an abort (or anything else waiting) is seen.
+   */
+  readonly signal?: AbortSignal;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
 /** One tokenizer group's encoded rows, fed as input_ids/attention_mask/token_type_ids with an optional suffix. */
@@ -55,10 +67,15 @@ export class GraphRunner {
     const n = encoded[0]?.length ?? 0;
     const wanted = opts.outputs ?? this.session.outputNames;
     const lengths = Array.from({ length: n }, (_, i) => Math.max(...encoded.map((g) => g[i]!.inputIds.length)));
-    const batches = planBatches(lengths, opts.batchSize ?? 32, opts.bucket ?? true);
+    const padded = opts.padTo === undefined ? lengths : lengths.map(() => opts.padTo!);
+    const batches = planBatches(padded, opts.batchSize ?? 32, opts.bucket ?? true, opts.maxTokens);
     const result: Record<string, { data: Float32Array; width: number }> = {};
     let done = 0;
-    for (const idx of batches) {
+    for (const [bi, idx] of batches.entries()) {
+      if (opts.signal) {
+        if (bi > 0) await new Promise<void>((r) => setImmediate(r));
+        throwIfAborted(opts.signal);
+      }
       const feeds: Record<string, ReturnType<typeof int64Tensor>> = {};
       this.groups.forEach((g, gi) => {
         const b = padBatch(idx.map((i) => encoded[gi]![i]!), g.tokenizer.padId, opts.padTo);

@@ -1,4 +1,5 @@
 import type { TextInput } from '../checkpoint/tokenizer.js';
+import { AbortedError } from '../runtime/aborted.js';
 import type { Classifier } from '../runtime/classifier.js';
 
 /*
@@ -6,7 +7,11 @@ import type { Classifier } from '../runtime/classifier.js';
  * `maxBatch` inputs are waiting or the oldest has waited `maxWaitMs`, whichever comes first. Runs
  * are serial (onnxruntime blocks the event loop anyway); requests that arrive during a run wait
  * for the next one. A request larger than `maxBatch` runs alone, cut into `maxBatch` pieces by
- * the runner.
+ * the runner (and into pieces of at most `maxTokens` rows × tokens).
+ *
+ * A request whose signal aborts (its client hung up) leaves the queue at once; if it is running,
+ * the model run in progress finishes and the rest of the run is skipped, unless other requests
+ * share the run.
  */
 
 export interface BatchResult {
@@ -19,6 +24,8 @@ export interface BatchResult {
 export interface BatcherOptions {
   readonly maxBatch: number;
   readonly maxWaitMs: number;
+  /** Most rows × padded tokens per model run (bounds how long one run takes). */
+  readonly maxTokens?: number;
   /** Called once per model batch with its size (after the runner splits a run). */
   readonly onBatch?: (size: number) => void;
   /** Called once per run with its duration. */
@@ -29,6 +36,8 @@ interface Job {
   readonly inputs: readonly TextInput[];
   readonly detailed: boolean;
   readonly queuedAt: number;
+  readonly signal: AbortSignal | undefined;
+  settled: boolean;
   resolve(r: BatchResult): void;
   reject(e: unknown): void;
 }
@@ -50,9 +59,38 @@ export class MicroBatcher {
     return this.queuedInputs;
   }
 
-  submit(inputs: readonly TextInput[], detailed: boolean): Promise<BatchResult> {
+  submit(inputs: readonly TextInput[], detailed: boolean, signal?: AbortSignal): Promise<BatchResult> {
+    if (signal?.aborted) return Promise.reject(new AbortedError());
     return new Promise<BatchResult>((resolve, reject) => {
-      this.queue.push({ inputs, detailed, queuedAt: performance.now(), resolve, reject });
+      const job: Job = {
+        inputs,
+        detailed,
+        queuedAt: performance.now(),
+        signal,
+        settled: false,
+        resolve: (r) => {
+          if (job.settled) return;
+          job.settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          if (job.settled) return;
+          job.settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = (): void => {
+        const at = this.queue.indexOf(job);
+        if (at >= 0) {
+          this.queue.splice(at, 1);
+          this.queuedInputs -= inputs.length;
+        }
+        job.reject(new AbortedError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(job);
       this.queuedInputs += inputs.length;
       this.schedule();
     });
@@ -98,9 +136,21 @@ export class MicroBatcher {
     this.queuedInputs -= rows;
     const inputs = jobs.flatMap((j) => j.inputs);
     const detailed = jobs.some((j) => j.detailed) && this.model.predictDetailed !== undefined;
+    // The run stops early only when every request in it has gone.
+    const run = new AbortController();
+    const signals = jobs.map((j) => j.signal);
+    if (signals.every((s) => s !== undefined)) {
+      const check = (): void => {
+        if (signals.every((s) => s!.aborted)) run.abort(new AbortedError());
+      };
+      for (const s of signals) s!.addEventListener('abort', check, { once: true });
+      check();
+    }
     let seen = 0;
     const runOpts = {
       batchSize: this.opts.maxBatch,
+      signal: run.signal,
+      ...(this.opts.maxTokens ? { maxTokens: this.opts.maxTokens } : {}),
       onProgress: (done: number) => {
         this.opts.onBatch?.(done - seen);
         seen = done;

@@ -19,7 +19,7 @@ export type LimitName = keyof ServeLimits;
 /** A request the server refuses: HTTP status, a stable code, a message, and which limit when one was exceeded. */
 export class RequestError extends Error {
   constructor(
-    readonly status: 400 | 404 | 413 | 415 | 422 | 500 | 503,
+    readonly status: 400 | 404 | 408 | 413 | 415 | 422 | 431 | 499 | 500 | 503,
     readonly code: string,
     message: string,
     readonly limit?: { readonly name: LimitName; readonly max: number; readonly got?: number },

@@ -1,7 +1,10 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isBertfuseError } from '../errors.js';
+import { AbortedError } from '../runtime/aborted.js';
 import type { Classifier } from '../runtime/classifier.js';
 import { MicroBatcher } from './batcher.js';
+import { onClientError } from './client-errors.js';
 import { serverMetrics } from './metrics.js';
 import { RequestError, parsePredictBody, type ServeLimits } from './request.js';
 
@@ -20,11 +23,13 @@ export interface ServeOptions extends Partial<ServeLimits> {
   readonly maxBatch?: number;
   /** Longest time the first queued input waits for others before its run starts. */
   readonly maxWaitMs?: number;
+  /** Most rows × padded tokens in one model run: bounds one run's time, so aborts and waiting requests are seen. */
+  readonly maxTokens?: number;
   /** A client must send its whole request within this time, or gets a 408 and is disconnected (0 = no limit). */
   readonly requestTimeoutMs?: number;
 }
 
-export const SERVE_DEFAULTS = { maxBatch: 32, maxWaitMs: 5, maxTexts: 64, maxChars: 10_000, bodyLimit: 1024 * 1024, requestTimeoutMs: 30_000 } as const;
+export const SERVE_DEFAULTS = { maxBatch: 32, maxWaitMs: 5, maxTokens: 4096, maxTexts: 64, maxChars: 10_000, bodyLimit: 1024 * 1024, requestTimeoutMs: 30_000 } as const;
 
 export interface LabelScores {
   readonly label: string;
@@ -79,6 +84,26 @@ function translate(err: FastifyError, limits: ServeLimits, req: FastifyRequest):
   }
 }
 
+/**
+ * Aborts when the client hangs up before its response is written, so its queued work is dropped.
+ * (A response's `close` also fires after a normal finish; `writableFinished` tells them apart.)
+ */
+export function clientGone(req: FastifyRequest, res: ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) ac.abort(new AbortedError());
+  };
+  if (req.raw.socket?.destroyed) onClose();
+  else res.once('close', onClose);
+  return ac.signal;
+}
+
+/** A failed model run as the API reports it. */
+export function inferenceError(e: unknown): RequestError {
+  if (e instanceof AbortedError) return new RequestError(499, 'client_closed', 'the client closed the connection; its work was dropped');
+  return new RequestError(500, 'inference_failed', isBertfuseError(e) ? e.message : `inference failed: ${(e as Error).message}`);
+}
+
 export function createServer(model: Classifier, opts: ServeOptions = {}): FastifyInstance {
   const limits: ServeLimits = {
     maxTexts: opts.maxTexts ?? SERVE_DEFAULTS.maxTexts,
@@ -89,7 +114,7 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
   const maxWaitMs = opts.maxWaitMs ?? SERVE_DEFAULTS.maxWaitMs;
   let batcher: MicroBatcher | null = null;
   const m = serverMetrics(model, () => batcher?.pending ?? 0);
-  batcher = new MicroBatcher(model, { maxBatch, maxWaitMs, onBatch: (n) => m.batchSize.observe(n), onRun: (s) => m.inference.observe(s) });
+  batcher = new MicroBatcher(model, { maxBatch, maxWaitMs, maxTokens: opts.maxTokens ?? SERVE_DEFAULTS.maxTokens, onBatch: (n) => m.batchSize.observe(n), onRun: (s) => m.inference.observe(s) });
   const queue = batcher;
 
   // A client that stalls mid-request would otherwise hold its connection forever. Node checks the
@@ -97,7 +122,20 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
   const requestTimeout = opts.requestTimeoutMs ?? SERVE_DEFAULTS.requestTimeoutMs;
   const http = requestTimeout > 0 ? { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestTimeout / 2))) } : {};
   // The library never prints: no fastify logger.
-  const app = Fastify({ logger: false, bodyLimit: limits.bodyLimit, return503OnClosing: true, requestTimeout, http });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: limits.bodyLimit,
+    return503OnClosing: true,
+    requestTimeout,
+    http,
+    // Node's own refusals (bad HTTP, oversized headers, timeouts) and fastify's bad URLs: our error shape too.
+    clientErrorHandler: (err, socket) => onClientError(err, socket, (code) => m.errors.inc({ code })),
+    frameworkErrors: (err, req, reply) => {
+      const e = new RequestError(400, 'bad_request', err.message);
+      m.errors.inc({ code: e.code });
+      void (reply as FastifyReply).code(e.status).type('application/json').send(e.toJSON());
+    },
+  });
   // Only JSON bodies: anything else is a 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain');
   const started = new WeakMap<FastifyRequest, bigint>();
@@ -136,16 +174,16 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
 
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(m.registry.render()));
 
-  app.post('/v1/predict', async (req): Promise<PredictResponse> => {
+  app.post('/v1/predict', async (req, reply): Promise<PredictResponse> => {
     const members = wantsMembers(req.query);
     if (members && !model.predictDetailed) throw new RequestError(400, 'no_members', 'model has no members (members=true needs a combined bertfuse model)');
     const inputs = parsePredictBody(req.body, limits);
     if (inputs.length === 0) return { model: model.name, labels: model.labels, predictions: [] };
     let result;
     try {
-      result = await queue.submit(inputs, members);
+      result = await queue.submit(inputs, members, clientGone(req, reply.raw));
     } catch (e) {
-      throw new RequestError(500, 'inference_failed', isBertfuseError(e) ? e.message : `inference failed: ${(e as Error).message}`);
+      throw inferenceError(e);
     }
     m.inputs.inc({}, inputs.length);
     const predictions = inputs.map((_, i): PredictionJson => {

@@ -28,6 +28,22 @@ describe('planBatches', () => {
     assert.deepEqual(planBatches(lengths, 4, false), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
   });
 
+  test('maxTokens: no batch pads past rows × longest, except a single row longer than the bound', () => {
+    for (const maxTokens of [1, 10, 12, 20, 25, 40]) {
+      for (const bucket of [true, false]) {
+        const batches = planBatches(lengths, 4, bucket, maxTokens);
+        assert.deepEqual([...batches.flat()].sort((a, b) => a - b), lengths.map((_, i) => i), `${maxTokens}`);
+        for (const b of batches) {
+          assert.ok(b.length <= 4);
+          const cost = b.length * Math.max(...b.map((i) => lengths[i]!));
+          assert.ok(b.length === 1 || cost <= maxTokens, `batch ${JSON.stringify(b)} costs ${cost} > ${maxTokens}`);
+        }
+      }
+    }
+    // Bucketed with room for 20: 1,3,3,3 (12) | 5,7 (14) | 7,9 (18) | 10 | 12
+    assert.deepEqual(planBatches(lengths, 4, true, 20), [[5, 1, 3, 8], [7, 2], [6, 0], [9], [4]]);
+  });
+
   test('bucketing pads fewer tokens than input order', () => {
     const padded = (bs: number[][]): number => bs.reduce((s, b) => s + b.length * Math.max(...b.map((i) => lengths[i]!)), 0);
     assert.ok(padded(planBatches(lengths, 3, true)) < padded(planBatches(lengths, 3, false)));

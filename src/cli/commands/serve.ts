@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { registerCombinedLoader } from '../../artifact/read.js';
 import { BertfuseError } from '../../errors.js';
-import { loadClassifier } from '../../runtime/classifier.js';
+import { WorkerClassifier } from '../../runtime/worker-classifier.js';
 import { SERVE_DEFAULTS, createServer } from '../../serve/server.js';
 import { positiveInt, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -11,6 +10,7 @@ interface ServeFlags {
   port: number;
   maxBatch: number;
   maxWaitMs: number;
+  maxTokens: number;
   maxTexts: number;
   maxChars: number;
   bodyLimit: number;
@@ -42,6 +42,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'port (0 = any free port)', port, 8080)
     .option('--max-batch <n>', 'most inputs per model run', positiveInt('--max-batch'), SERVE_DEFAULTS.maxBatch)
     .option('--max-wait-ms <ms>', 'longest wait for a micro-batch to fill', nonNegative('--max-wait-ms'), SERVE_DEFAULTS.maxWaitMs)
+    .option('--max-tokens <n>', 'most rows × tokens per model run (bounds how long one run takes)', positiveInt('--max-tokens'), SERVE_DEFAULTS.maxTokens)
     .option('--max-texts <n>', 'texts (or pairs) per request', positiveInt('--max-texts'), SERVE_DEFAULTS.maxTexts)
     .option('--max-chars <n>', 'characters per text', positiveInt('--max-chars'), SERVE_DEFAULTS.maxChars)
     .option('--body-limit <bytes>', 'bytes per request body', positiveInt('--body-limit'), SERVE_DEFAULTS.bodyLimit)
@@ -49,10 +50,10 @@ export function register(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
     .option('-q, --quiet', 'no download progress bar')
     .action(async (target: string, f: ServeFlags) => {
-      registerCombinedLoader();
       const bar = progressBar('download', f.quiet);
-      const model = await loadClassifier(target, { runtime: f.threads ? { threads: f.threads } : {}, hub: { onProgress: (d, t) => bar.update(d, t) } }).finally(() => bar.stop());
-      const app = createServer(model, { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs, maxTexts: f.maxTexts, maxChars: f.maxChars, bodyLimit: f.bodyLimit, requestTimeoutMs: f.requestTimeoutMs });
+      // The model runs in a worker thread, so /healthz and other requests are answered during a run.
+      const model = await WorkerClassifier.load(target, { runtime: f.threads ? { threads: f.threads } : {}, hub: { onProgress: (d, t) => bar.update(d, t) } }).finally(() => bar.stop());
+      const app = createServer(model, { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs, maxTokens: f.maxTokens, maxTexts: f.maxTexts, maxChars: f.maxChars, bodyLimit: f.bodyLimit, requestTimeoutMs: f.requestTimeoutMs });
       let address: string;
       try {
         address = await app.listen({ host: f.host, port: f.port });
