@@ -76,7 +76,7 @@ export function evalSummary(r: EvalResult): string[] {
       `± = half-width of the ${Math.round(100 * r.uncertainty.level)}% paired-bootstrap interval (${r.uncertainty.resamples} rounds, seed ${r.uncertainty.seed}); vs best member: accuracy difference with exact McNemar p, log-loss difference with bootstrap p (one-sided, lower is better)`,
     );
   }
-  if (r.selection) lines.push(`selected ${r.selection.winner}: ${r.selection.reason} [rule: ${r.selection.rule}]`);
+  if (r.selection) lines.push(`selected ${r.selection.reason} [rule: ${r.selection.rule}]`);
   return lines;
 }
 
