@@ -5,6 +5,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { BertfuseError } from '../errors.js';
 import { decodeText } from '../data/encoding.js';
 import { leadingPieces } from './leading-pieces.js';
+import { checkTokenizerFileSize, validateTokenizerJson } from './tokenizer-validate.js';
 
 /** Token ids for one input, before padding. */
 export interface Encoded {
@@ -105,6 +106,7 @@ export class BertTokenizer {
 }
 
 function readBytes(file: string): Buffer {
+  checkTokenizerFileSize(file);
   try {
     return fs.readFileSync(file);
   } catch (e) {
@@ -200,6 +202,7 @@ export function loadTokenizer(dir: string, modelMaxPositions: number): BertToken
   if (fs.existsSync(tjPath)) {
     tokenizerJson = readJson(tjPath);
     source = tjPath;
+    validateTokenizerJson(tokenizerJson, tjPath);
     validateWordPiece(tokenizerJson, tjPath);
   } else if (fs.existsSync(vocabPath)) {
     const lines = decodeText(readBytes(vocabPath), vocabPath).split(/\r?\n/);
