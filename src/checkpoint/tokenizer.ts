@@ -202,8 +202,8 @@ export function loadTokenizer(dir: string, modelMaxPositions: number): BertToken
   if (fs.existsSync(tjPath)) {
     tokenizerJson = readJson(tjPath);
     source = tjPath;
-    validateTokenizerJson(tokenizerJson, tjPath);
     validateWordPiece(tokenizerJson, tjPath);
+    validateTokenizerJson(tokenizerJson, tjPath);
   } else if (fs.existsSync(vocabPath)) {
     const lines = decodeText(readBytes(vocabPath), vocabPath).split(/\r?\n/);
     if (lines[lines.length - 1] === '') lines.pop();
