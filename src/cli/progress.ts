@@ -1,7 +1,8 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  update(done: number, total: number): void;
+  /** `note` is shown after the counts (a training loss, say). */
+  update(done: number, total: number, note?: string): void;
   stop(): void;
 }
 
@@ -14,18 +15,18 @@ const silent: Progress = { update() {}, stop() {} };
 export function progressBar(label: string, quiet = false): Progress {
   if (quiet || !process.stderr.isTTY) return silent;
   const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% | {value}/{total} | eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 10 },
+    { format: `${label} [{bar}] {percentage}% | {value}/{total} | eta {eta_formatted}{note}`, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 10 },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
-    update(done, total) {
+    update(done, total, note) {
       if (!started) {
-        bar.start(total, 0);
+        bar.start(total, 0, { note: '' });
         started = true;
       }
       bar.setTotal(total);
-      bar.update(done);
+      bar.update(done, { note: note ? ` | ${note}` : '' });
       bar.render();
     },
     stop() {

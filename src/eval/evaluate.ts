@@ -38,10 +38,10 @@ export interface EvalInput {
   readonly extra?: readonly EvalSplit[];
 }
 
-/** A row scored elsewhere (a weight merge under `--method auto`), put in the same table. */
+/** A row scored elsewhere (a weight merge under `--method auto`, a distilled student, its teacher), put in the same table. */
 export interface ExternalRow {
   readonly name: string;
-  readonly kind: 'merge';
+  readonly kind: 'merge' | 'distilled' | 'fusion';
   readonly scoring: Scoring;
   /** Probabilities on the scored rows, common label order. */
   readonly probs: Float64Array;

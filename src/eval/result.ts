@@ -75,7 +75,7 @@ export type Scoring =
 
 export interface EvalRow extends Scores {
   readonly name: string;
-  readonly kind: 'member' | 'fusion' | 'merge';
+  readonly kind: 'member' | 'fusion' | 'merge' | 'distilled';
   readonly scoring: Scoring;
   /** Relative inference cost: members by FLOPs on these rows relative to the cheapest member (= 1);
    * fusion = sum of members; cascade = first member + measured fraction × the others. */

@@ -1,0 +1,125 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { DISTILL_DEFAULTS, distill, trainStateFile } from '../../distill/distill.js';
+import { BertfuseError } from '../../errors.js';
+import { evalTable } from '../../eval/format.js';
+import { printJson, printLine, nonNegativeInt, positiveInt } from '../output.js';
+import { progressBar, type Progress } from '../progress.js';
+import { dataSpec, parseLabels, type FusionFlags } from './combine.js';
+
+interface DistillFlags extends Pick<FusionFlags, 'textColumn' | 'pairColumn' | 'labelColumn' | 'encoding' | 'labels' | 'threads' | 'json' | 'quiet'> {
+  teacher?: string[];
+  method?: string;
+  student?: string;
+  studentLayers?: number;
+  texts?: string;
+  data?: string;
+  evalData?: string;
+  alpha?: number;
+  temperature?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  maxMinutes?: number;
+  out?: string;
+  resume?: boolean;
+}
+
+function positiveNumber(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+function fraction(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be between 0 and 1`);
+    return n;
+  };
+}
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command('distill')
+    .description('train one student model on a teacher\'s probabilities (a combined folder, or members averaged): one member\'s cost, most of the ensemble\'s gain')
+    .option('-t, --teacher <model>', 'teacher: a combined folder or model (repeat for members fused with --method mean)', collect)
+    .option('-m, --method <name>', 'how several --teacher members are fused (mean)')
+    .option('-s, --student <member>', 'model folder whose weights start the student (it keeps its own tokenizer)')
+    .option('--student-layers <n>', 'keep n of the student\'s layers, evenly spaced (half = every other layer, DistilBERT-style)', positiveInt('--student-layers'))
+    .option('--texts <file>', 'unlabelled transfer texts (JSONL with text/text_pair, or one text per line)')
+    .option('-d, --data <file>', 'labelled transfer rows (TSV, CSV or JSONL): adds α · cross-entropy on their labels')
+    .option('--eval-data <file>', 'held-out labelled rows: the student is scored next to the teacher and members')
+    .option('--labels <a,b,...>', 'label order for integer labels in the data (default: the student\'s)')
+    .option('--text-column <name>', 'text column (default: text, sentence or content)')
+    .option('--pair-column <name>', 'second text column for pairs')
+    .option('--label-column <name>', 'label column (default: label)')
+    .option('--encoding <name>', 'data encoding: utf8 (default, checked), latin1, utf16le')
+    .option('--alpha <a>', `weight of the hard-label term on labelled rows (default ${DISTILL_DEFAULTS.alpha})`, fraction('--alpha'))
+    .option('-T, --temperature <T>', `distillation temperature (default ${DISTILL_DEFAULTS.temperature})`, positiveNumber('--temperature'))
+    .option('--epochs <n>', `passes over the transfer set (default ${DISTILL_DEFAULTS.epochs})`, positiveInt('--epochs'))
+    .option('-b, --batch-size <n>', `training batch size (default ${DISTILL_DEFAULTS.batchSize})`, positiveInt('--batch-size'))
+    .option('--lr <rate>', `peak AdamW learning rate (default ${DISTILL_DEFAULTS.learningRate})`, positiveNumber('--lr'))
+    .option('--seed <n>', `seed for the batch order (default ${DISTILL_DEFAULTS.seed}); same seed and data → same bytes`, nonNegativeInt('--seed'))
+    .option('--max-minutes <m>', 'time budget for training: the schedule is shortened to fit', positiveNumber('--max-minutes'))
+    .option('-o, --out <folder>', 'where to write the student (Hugging Face folder + model.onnx)')
+    .option('--resume', 'continue an interrupted run from the checkpoint beside --out')
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
+    .option('--json', 'print JSON')
+    .option('-q, --quiet', 'no progress bars')
+    .action(async (f: DistillFlags) => {
+      if (!f.teacher?.length) throw new BertfuseError('E_USAGE', 'distill needs --teacher <combined folder or model> (or several --teacher members with --method mean)');
+      if (!f.student) throw new BertfuseError('E_USAGE', 'distill needs --student <member folder>');
+      if (!f.out) throw new BertfuseError('E_USAGE', 'distill needs --out <folder>');
+      if (!f.texts && !f.data) throw new BertfuseError('E_USAGE', 'distill needs a transfer set: --texts <file> and/or --data <labelled file>');
+      const quiet = Boolean(f.quiet || f.json);
+      const bars = new Map<string, Progress>();
+      const bar = (stage: string): Progress => {
+        let b = bars.get(stage);
+        if (!b) bars.set(stage, (b = progressBar(stage.padEnd(7), quiet)));
+        return b;
+      };
+      const labels = parseLabels(f.labels);
+      const spec = (file: string) => dataSpec(file, f as FusionFlags);
+      let outcome;
+      try {
+        outcome = await distill({
+          teacher: f.teacher,
+          student: f.student,
+          out: f.out,
+          ...(f.method ? { method: f.method } : {}),
+          ...(f.studentLayers ? { studentLayers: f.studentLayers } : {}),
+          ...(f.texts ? { texts: f.texts } : {}),
+          ...(f.data ? { data: spec(f.data) } : {}),
+          ...(f.evalData ? { evalData: spec(f.evalData) } : {}),
+          ...(labels ? { labels } : {}),
+          ...(f.alpha !== undefined ? { alpha: f.alpha } : {}),
+          ...(f.temperature !== undefined ? { temperature: f.temperature } : {}),
+          ...(f.epochs !== undefined ? { epochs: f.epochs } : {}),
+          ...(f.batchSize !== undefined ? { batchSize: f.batchSize } : {}),
+          ...(f.lr !== undefined ? { learningRate: f.lr } : {}),
+          ...(f.seed !== undefined ? { seed: f.seed } : {}),
+          ...(f.maxMinutes !== undefined ? { maxMinutes: f.maxMinutes } : {}),
+          ...(f.resume ? { resume: true } : {}),
+          ...(f.threads ? { runtime: { threads: f.threads } } : {}),
+          onProgress: (stage, info) => bar(stage).update(info.done, info.total, info.step ? `loss ${info.step.loss.toFixed(4)}` : undefined),
+        });
+      } finally {
+        for (const b of bars.values()) b.stop();
+      }
+      if (f.json) return printJson(outcome);
+      const t = outcome.train;
+      printLine(`teacher ${outcome.teacher}; student ${outcome.student.layers} layers from ${outcome.student.source}${outcome.student.keptLayers ? ` (layers ${outcome.student.keptLayers.join(', ')})` : ''}, ${outcome.student.parameters} parameters`);
+      printLine(`transfer set: ${outcome.transfer.texts} texts + ${outcome.transfer.labelled} labelled rows; ${t.steps}/${t.totalSteps} steps${t.stoppedBy === 'time' ? ' (time budget reached)' : ''}${t.resumedFrom !== null ? ` (resumed at step ${t.resumedFrom})` : ''}; loss ${t.firstLoss.toFixed(4)} → ${t.lastLoss.toFixed(4)}; ${outcome.seconds.toFixed(1)} s`);
+      if (outcome.evaluation) {
+        printLine();
+        printLine(evalTable(outcome.evaluation));
+      } else if (f.evalData) {
+        printLine('(no table: the teacher\'s members are not known — pass them as --teacher A --teacher B, or keep the combined folder\'s member paths valid)');
+      }
+      printLine();
+      printLine(`wrote ${outcome.out} (${outcome.files.length} files; checkpoint ${trainStateFile(outcome.out)} removed)`);
+    });
+}

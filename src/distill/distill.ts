@@ -1,0 +1,281 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TensorSource } from '../checkpoint/safetensors.js';
+import type { TextInput } from '../checkpoint/tokenizer.js';
+import { writeMergedFolder } from '../artifact/merged.js';
+import { readLabelled } from '../data/labelled.js';
+import { readTextInputs } from '../data/texts.js';
+import { BertfuseError } from '../errors.js';
+import { evaluate, evalInputFrom, type ExternalRow } from '../eval/evaluate.js';
+import { chooseMethods } from '../eval/methods.js';
+import { prepare, type DataSpec } from '../eval/prepare.js';
+import type { EvalResult } from '../eval/result.js';
+import { FUSION_METHODS } from '../fusion/registry.js';
+import { alignLabels } from '../members/labels.js';
+import { datasetFlops } from '../members/cost.js';
+import { VERSION } from '../paths.js';
+import { loadClassifier } from '../runtime/classifier.js';
+import type { RuntimeOptions } from '../runtime/session.js';
+import { train, type StepInfo, type TrainExample, type TrainResult } from '../train/trainer.js';
+import { buildTrainingGraph, toCheckpointLayout } from '../train/training-graph.js';
+import { withTempDir } from '../util/atomic.js';
+import { loadStudent, type Student } from './student.js';
+import { loadTeacher, type Teacher } from './teacher.js';
+
+export const DISTILL_MANIFEST = 'bertfuse-distill.json';
+
+export interface DistillOptions {
+  /** A combined folder or model, or several members (fused with `method`). */
+  readonly teacher: readonly string[];
+  readonly method?: string;
+  /** The member whose weights start the student. */
+  readonly student: string;
+  /** Keep this many of its layers (every other for half: DistilBERT's initialisation). */
+  readonly studentLayers?: number;
+  /** Unlabelled transfer texts (JSONL or one per line). */
+  readonly texts?: string;
+  /** Labelled transfer rows: their hard-label term has weight `alpha`. */
+  readonly data?: DataSpec;
+  /** Held-out labelled rows: the student is scored next to the teacher and members on them. */
+  readonly evalData?: DataSpec;
+  /** Label order for integer labels in the data files; default the student's. */
+  readonly labels?: readonly string[];
+  readonly alpha?: number;
+  readonly temperature?: number;
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  readonly learningRate?: number;
+  readonly seed?: number;
+  readonly maxMinutes?: number;
+  readonly out: string;
+  /** Continue from the checkpoint a previous (interrupted) run left beside `out`. */
+  readonly resume?: boolean;
+  readonly runtime?: RuntimeOptions;
+  readonly onProgress?: (stage: 'teacher' | 'train' | 'score', info: { done: number; total: number; step?: StepInfo }) => void;
+}
+
+export interface DistillOutcome {
+  readonly out: string;
+  readonly files: readonly string[];
+  readonly teacher: string;
+  readonly student: { readonly source: string; readonly layers: number; readonly keptLayers: readonly number[] | null; readonly parameters: number };
+  readonly transfer: { readonly texts: number; readonly labelled: number };
+  readonly train: Omit<TrainResult, 'weights' | 'losses'> & { readonly firstLoss: number; readonly lastLoss: number };
+  /** The scoring table (members, teacher, student), when `evalData` was given and the members are known. */
+  readonly evaluation: EvalResult | null;
+  readonly seconds: number;
+}
+
+interface Hyper {
+  readonly alpha: number;
+  readonly temperature: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly seed: number;
+}
+export const DISTILL_DEFAULTS: Hyper = { alpha: 0.5, temperature: 2, epochs: 3, batchSize: 32, learningRate: 1e-4, seed: 0 };
+
+/** The checkpoint an interrupted run leaves beside its output folder. */
+export function trainStateFile(out: string): string {
+  return `${path.resolve(out)}.bertfuse-train.safetensors`;
+}
+
+/**
+ * Distils a teacher (a fused model) into one student encoder: the teacher labels the transfer set
+ * with probabilities, the student is trained on T²·KL to them (plus α·cross-entropy on labelled
+ * rows), then written as a Hugging Face folder + model.onnx and scored beside the teacher.
+ */
+export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
+  const started = Date.now();
+  const o: Hyper & Partial<DistillOptions> = { ...DISTILL_DEFAULTS, ...stripUndefined(opts) };
+  const runtime = opts.runtime ?? {};
+  const student = loadStudent(opts.student, opts.studentLayers);
+  let teacher: Teacher | null = null;
+  try {
+    teacher = await loadTeacher(opts.teacher, opts.method, runtime);
+    const studentLabels = student.config.labels!;
+    // Teacher class j of the student = teacher's class toTeacher[j]; names must match exactly.
+    const toTeacher = alignLabels(teacher.labels, studentLabels, opts.teacher.join(', '));
+    const { inputs, gold } = transferSet(opts, o.labels ?? studentLabels);
+    const soft = await teacherTargets(teacher, inputs, toTeacher, opts.onProgress);
+
+    const tok = student.ckpt.tokenizer;
+    const examples: TrainExample[] = inputs.map((inp, i) => ({ encoded: tok.encode(inp), soft: soft.subarray(i * toTeacher.length, (i + 1) * toTeacher.length), label: gold[i] ?? null }));
+    const graph = buildTrainingGraph(student.weights, { temperature: o.temperature });
+    const stateFile = trainStateFile(opts.out);
+    if (!opts.resume && fs.existsSync(stateFile)) {
+      throw new BertfuseError('E_USAGE', `a checkpoint of an earlier run is here: continue it with --resume, or delete it`, stateFile);
+    }
+    const result = await train(graph, examples, tok.padId, {
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      seed: o.seed,
+      alpha: o.alpha,
+      checkpoint: stateFile,
+      checkpointEvery: 50,
+      resume: opts.resume ?? false,
+      runtime,
+      ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}),
+      ...(opts.onProgress ? { onStep: (s: StepInfo) => opts.onProgress!('train', { done: s.step, total: s.totalSteps, step: s }) } : {}),
+    });
+    if (result.stoppedBy === 'nonfinite') {
+      const kept = result.checkpointStep !== null ? `the last good checkpoint (step ${result.checkpointStep}) is ${stateFile}` : 'no checkpoint had been written yet';
+      throw new BertfuseError('E_NONFINITE', `the training loss became NaN/Infinity at step ${result.steps + 1}; stopped, ${kept}; nothing written to ${opts.out} (try a lower --lr)`);
+    }
+
+    const trained = new Map(graph.params.map((p, k) => [p.tensor, toCheckpointLayout(p, result.weights[k]!)]));
+    const files = await writeStudent(opts.out, student, trained, teacher, result, o);
+    fs.rmSync(stateFile, { force: true });
+    const evaluation = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, runtime, opts.onProgress) : null;
+    const { weights: _w, losses, ...summary } = result;
+    return {
+      out: opts.out,
+      files,
+      teacher: teacher.name,
+      student: { source: opts.student, layers: student.config.numLayers, keptLayers: student.keptLayers, parameters: graph.params.reduce((n, p) => n + p.data.length, 0) },
+      transfer: { texts: inputs.length - gold.filter((g) => g !== null).length, labelled: gold.filter((g) => g !== null).length },
+      train: { ...summary, firstLoss: losses[0] ?? NaN, lastLoss: losses.at(-1) ?? NaN },
+      evaluation,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await teacher?.close();
+    student.ckpt.close();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Unlabelled texts first, then labelled rows (their gold index in the student's label order). */
+function transferSet(opts: DistillOptions, labels: readonly string[]): { inputs: TextInput[]; gold: (number | null)[] } {
+  const inputs: TextInput[] = [];
+  const gold: (number | null)[] = [];
+  if (opts.texts) {
+    for (const t of readTextInputs(opts.texts)) {
+      inputs.push(t);
+      gold.push(null);
+    }
+  }
+  if (opts.data) {
+    const d = readLabelled(opts.data.path, { labels, ...dataColumns(opts.data) });
+    d.inputs.forEach((t, i) => {
+      inputs.push(t);
+      gold.push(d.labels[i]!);
+    });
+  }
+  if (inputs.length === 0) throw new BertfuseError('E_BAD_DATA', 'the transfer set is empty: give --texts <file> and/or --data <labelled file> with at least one row');
+  return { inputs, gold };
+}
+
+function dataColumns(d: DataSpec): { textColumn?: string; pairColumn?: string; labelColumn?: string; encoding?: string } {
+  return stripUndefined({ textColumn: d.textColumn, pairColumn: d.pairColumn, labelColumn: d.labelColumn, encoding: d.encoding });
+}
+
+/** Teacher probabilities in the student's label order, computed in chunks so progress can show. */
+async function teacherTargets(teacher: Teacher, inputs: readonly TextInput[], toTeacher: readonly number[], onProgress: DistillOptions['onProgress']): Promise<Float32Array> {
+  const k = toTeacher.length;
+  const kt = teacher.labels.length;
+  const out = new Float32Array(inputs.length * k);
+  const chunk = 256;
+  for (let start = 0; start < inputs.length; start += chunk) {
+    const part = inputs.slice(start, start + chunk);
+    const p = await teacher.probs(part);
+    for (let i = 0; i < part.length; i++) for (let j = 0; j < k; j++) out[(start + i) * k + j] = p[i * kt + toTeacher[j]!]!;
+    onProgress?.('teacher', { done: Math.min(inputs.length, start + chunk), total: inputs.length });
+  }
+  return out;
+}
+
+async function writeStudent(
+  out: string,
+  student: Student,
+  trained: ReadonlyMap<string, Float32Array>,
+  teacher: Teacher,
+  result: TrainResult,
+  o: Hyper & Partial<DistillOptions>,
+): Promise<string[]> {
+  const store = student.weights.tensors;
+  const source = (name: string): TensorSource => ({ name, shape: store.info(name).shape, data: () => trained.get(name) ?? store.read(name).data });
+  const prefix = student.weights.prefix;
+  const isHead = (n: string): boolean => n.startsWith('classifier.') || n.startsWith(`${prefix}pooler.`);
+  const names = store.names().sort();
+  const manifest = {
+    format: 'bertfuse-distill',
+    version: 1,
+    tool: `bertfuse ${VERSION}`,
+    teacher: { name: teacher.name, method: teacher.method, sources: o.teacher },
+    student: { source: o.student, layers: student.config.numLayers, keptLayers: student.keptLayers },
+    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: 0 },
+    steps: result.steps,
+    plannedSteps: result.totalSteps,
+    stoppedBy: result.stoppedBy,
+  };
+  const card = [
+    `# ${path.basename(path.resolve(out))}`,
+    '',
+    `Distilled by bertfuse ${VERSION} from teacher \`${teacher.name}\` (${teacher.method}) into a ${student.config.numLayers}-layer student initialised from \`${o.student}\`${student.keptLayers ? ` (layers ${student.keptLayers.join(', ')})` : ''}.`,
+    '',
+    `Loss: α = ${o.alpha} cross-entropy on labelled rows + T² · KL(teacher ‖ student) at T = ${o.temperature}; AdamW, lr ${o.learningRate}, batch ${o.batchSize}, ${result.steps} steps (${result.stoppedBy}), seed ${o.seed}, dropout off.`,
+    '',
+  ].join('\n');
+  return withTempDir(
+    out,
+    (tmp) => {
+      const files = writeMergedFolder(tmp, {
+        config: student.config,
+        encoder: names.filter((n) => !isHead(n)).map(source),
+        heads: [{ task: 'default', labels: student.config.labels!, tensors: names.filter(isHead).map(source) }],
+        separateHeads: false,
+        tokenizerFiles: student.ckpt.tokenizer.files,
+        dtype: 'F32',
+        shardSize: 4 * 1024 ** 3,
+        onnx: true,
+        extraFiles: { [DISTILL_MANIFEST]: JSON.stringify(manifest, null, 2) + '\n', 'README.md': card },
+      });
+      return [...files.files];
+    },
+    { kind: 'distill' },
+  );
+}
+
+/**
+ * The eval table on held-out rows: members (and the teacher, as the `mean` row or as its own
+ * row for a combined folder) with the student beside them, cost relative to the cheapest member.
+ */
+async function scoreStudent(out: string, student: Student, teacher: Teacher, evalData: DataSpec, runtime: RuntimeOptions, onProgress: DistillOptions['onProgress']): Promise<EvalResult | null> {
+  if (teacher.members.length === 0) return null;
+  const labels = student.config.labels!;
+  const prepared = await prepare({ members: teacher.members.map((p) => ({ path: p })), data: evalData, labels, ...(runtime ? { runtime } : {}) }, (_s, done, total) =>
+    onProgress?.('score', { done, total }),
+  );
+  try {
+    const input = evalInputFrom(prepared);
+    const rows = input.fit.inputs;
+    const k = input.labels.length;
+    const external: ExternalRow[] = [];
+    const toRow = (p: Float32Array, order: readonly string[], name: string, kind: ExternalRow['kind'], cost: number): ExternalRow => {
+      const map = alignLabels(order, input.labels, name);
+      const probs = new Float64Array(rows.length * k);
+      for (let i = 0; i < rows.length; i++) for (let j = 0; j < k; j++) probs[i * k + j] = p[i * order.length + map[j]!]!;
+      return { name, kind, scoring: 'direct', probs, cost };
+    };
+    if (!teacher.fromMembers) external.push(toRow(await teacher.probs(rows), teacher.labels, `teacher (${teacher.method})`, 'fusion', input.members.reduce((s, m) => s + m.cost, 0)));
+    const trained = await loadClassifier(out, { runtime });
+    try {
+      const lengths = rows.map((r) => student.ckpt.tokenizer.encode(r).inputIds.length);
+      const minFlops = Math.min(...input.members.map((m) => m.flops / m.cost));
+      const cost = datasetFlops(student.config, lengths, k) / minFlops;
+      external.push(toRow(await trained.predictProba(rows), trained.labels, `student (${path.basename(path.resolve(out))})`, 'distilled', cost));
+    } finally {
+      await trained.close();
+    }
+    const methods = teacher.fromMembers ? chooseMethods(FUSION_METHODS, 'mean', {}) : [];
+    return evaluate(input, methods, { folds: 2, seed: 0, external }).result;
+  } finally {
+    prepared.close();
+  }
+}

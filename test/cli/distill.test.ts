@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { loadClassifier } from '../../src/runtime/classifier.js';
+import { isOneLineError, runCli } from '../helpers/cli.js';
+import { DATA, fixture } from '../helpers/fixtures.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-distill-'));
+const texts = path.join(tmp, 'texts.txt');
+fs.writeFileSync(texts, fs.readFileSync(path.join(DATA, 'sst2_transfer.txt'), 'utf8').split('\n').slice(0, 48).join('\n') + '\n');
+const dev = fs.readFileSync(path.join(DATA, 'sst2_dev.tsv'), 'utf8').split('\n');
+const evalFile = path.join(tmp, 'eval.tsv');
+fs.writeFileSync(evalFile, dev.slice(0, 41).join('\n') + '\n');
+const teacher = ['--teacher', fixture('sst2-sibling-a'), '--teacher', fixture('sst2-stranger-b'), '--method', 'mean'];
+const common = [...teacher, '--student', fixture('sst2-sibling-a'), '--texts', texts, '--epochs', '1', '--batch-size', '16', '--lr', '3e-4', '--threads', '1'];
+
+test('distill: a half-depth student is trained, written as a HF folder + model.onnx, scored in the eval table; same seed → same bytes', async () => {
+  const outs = [path.join(tmp, 'a'), path.join(tmp, 'b')];
+  const first = await runCli(['distill', ...common, '--student-layers', '1', '--eval-data', evalFile, '--out', outs[0]!]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /student \(a\)\s+distilled\s+\d+\.\d+%/);
+  assert.match(first.stdout, /sst2-stranger-b\s+member/);
+  assert.match(first.stdout, /mean\s+fusion/);
+  const second = await runCli(['distill', ...common, '--student-layers', '1', '--out', outs[1]!]);
+  assert.equal(second.code, 0, second.stderr);
+  const cfg = JSON.parse(fs.readFileSync(path.join(outs[0]!, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(cfg['num_hidden_layers'], 1);
+  for (const f of fs.readdirSync(outs[0]!).filter((n) => n.endsWith('.safetensors') || n === 'model.onnx')) {
+    assert.ok(fs.readFileSync(path.join(outs[0]!, f)).equals(fs.readFileSync(path.join(outs[1]!, f))), `${f} differs between two runs with the same seed`);
+  }
+  assert.ok(!fs.existsSync(`${outs[0]}.bertfuse-train.safetensors`), 'the checkpoint is removed after a finished run');
+  // The student loads like any model and differs from its starting point.
+  const student = await loadClassifier(outs[0]!);
+  const start = await loadClassifier(fixture('sst2-sibling-a'));
+  try {
+    const inputs = [{ text: 'a gorgeous , witty , seductive movie .' }];
+    const [p, q] = [await student.predictProba(inputs), await start.predictProba(inputs)];
+    assert.deepEqual(student.labels, ['negative', 'positive']);
+    assert.ok(Math.abs(p[1]! - q[1]!) > 1e-4);
+  } finally {
+    await student.close();
+    await start.close();
+  }
+});
+
+test('distill: bad input gets one clear line', async () => {
+  const empty = path.join(tmp, 'empty.txt');
+  fs.writeFileSync(empty, '\n');
+  const r1 = await runCli(['distill', ...teacher, '--student', fixture('sst2-sibling-a'), '--texts', empty, '--out', path.join(tmp, 'x')]);
+  assert.ok(isOneLineError(r1), r1.stderr);
+  assert.match(r1.stderr, /empty\.txt: no inputs/);
+
+  const r2 = await runCli(['distill', '--teacher', fixture('subj-sibling'), '--student', fixture('sst2-sibling-a'), '--texts', texts, '--out', path.join(tmp, 'y')]);
+  assert.ok(isOneLineError(r2), r2.stderr);
+  assert.match(r2.stderr, /subj-sibling: labels \[subjective, objective\] do not match \[negative, positive\]/);
+
+  const out = path.join(tmp, 'z');
+  const r3 = await runCli(['distill', ...common, '--lr', '1e30', '--out', out]);
+  assert.ok(isOneLineError(r3), r3.stderr);
+  assert.match(r3.stderr, /loss became NaN\/Infinity at step \d+; stopped, (the last good checkpoint \(step \d+\) is .*z\.bertfuse-train\.safetensors|no checkpoint had been written yet); nothing written/);
+  assert.ok(!fs.existsSync(out));
+});
