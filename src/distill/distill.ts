@@ -128,7 +128,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     const trained = new Map(graph.params.map((p, k) => [p.tensor, toCheckpointLayout(p, result.weights[k]!)]));
     const files = await writeStudent(opts.out, student, trained, teacher, result, o);
     fs.rmSync(stateFile, { force: true });
-    const evaluation = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, runtime, opts.onProgress) : null;
+    const evaluation = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, o.labels ?? studentLabels, runtime, opts.onProgress) : null;
     const { weights: _w, losses, ...summary } = result;
     return {
       out: opts.out,
@@ -246,9 +246,16 @@ async function writeStudent(
  * The eval table on held-out rows: members (and the teacher, as the `mean` row or as its own
  * row for a combined folder) with the student beside them, cost relative to the cheapest member.
  */
-async function scoreStudent(out: string, student: Student, teacher: Teacher, evalData: DataSpec, runtime: RuntimeOptions, onProgress: DistillOptions['onProgress']): Promise<EvalResult | null> {
+async function scoreStudent(
+  out: string,
+  student: Student,
+  teacher: Teacher,
+  evalData: DataSpec,
+  labels: readonly string[],
+  runtime: RuntimeOptions,
+  onProgress: DistillOptions['onProgress'],
+): Promise<EvalResult | null> {
   if (teacher.members.length === 0) return null;
-  const labels = student.config.labels!;
   const prepared = await prepare({ members: teacher.members.map((p) => ({ path: p })), data: evalData, labels, ...(runtime ? { runtime } : {}) }, (_s, done, total) =>
     onProgress?.('score', { done, total }),
   );
