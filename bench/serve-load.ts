@@ -1,7 +1,11 @@
 // Bounded HTTP load test of `bertfuse serve` on loopback, next to the offline batch throughput of
-// the same model. Writes the `## Server` section of BENCHMARKS.md (and nothing else in it).
+// the same model, and /healthz latency while the heaviest in-limit requests run (model in a worker
+// thread, as `bertfuse serve` runs it, and in process for comparison). Writes the `## Server`
+// section of BENCHMARKS.md (and nothing else in it).
 //
-//   node --import tsx bench/serve-load.ts [model folder] [--no-write]
+//   node --import tsx bench/serve-load.ts [model folder | --base] [--no-write]
+//
+// --base: a random-weight BERT-base (512 tokens) built in a temp folder instead of the fixture.
 //
 // Bounds: every scenario sends a fixed number of requests and is stopped after a fixed time,
 // whichever comes first; the server listens on 127.0.0.1 only.
@@ -11,8 +15,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { progressBar } from '../src/cli/progress.js';
+import { BERT_BASE, createRandomCheckpoint } from '../src/checkpoint/random.js';
 import { loadClassifier, type Classifier } from '../src/runtime/classifier.js';
-import { createServer } from '../src/serve/server.js';
+import { WorkerClassifier } from '../src/runtime/worker-classifier.js';
+import { SERVE_DEFAULTS, createServer } from '../src/serve/server.js';
 import { replaceMarkdownSection } from './markdown-section.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,8 +47,21 @@ export interface ScenarioResult {
   readonly meanBatch: number;
 }
 
+/** /healthz answered while the heaviest in-limit requests run. */
+export interface HealthUnderLoad {
+  readonly mode: 'worker thread' | 'in process';
+  readonly heavyRequests: number;
+  readonly heavySeconds: number;
+  readonly probes: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
 export interface ServeBenchResult {
   readonly model: string;
+  readonly maxLength: number;
+  readonly health: readonly HealthUnderLoad[];
   readonly offlineTextsPerSecond: number;
   readonly offlineBatchSize: number;
   readonly maxBatch: number;
@@ -120,27 +139,94 @@ async function runScenario(url: string, s: Scenario, texts: readonly string[]): 
   };
 }
 
-export async function runServeBench(modelDir = path.join(ROOT, 'fixtures', 'sst2-sibling-a'), opts: { maxBatch?: number; maxWaitMs?: number } = {}): Promise<ServeBenchResult> {
+function percentile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/**
+ * The heaviest request the default limits let in: maxTexts texts of maxChars characters (pairs of
+ * that size would pass the 1 MB body limit). Two connections send `heavy` of them back to back
+ * while one client asks /healthz every 10 ms.
+ */
+async function healthUnderWorst(url: string, mode: HealthUnderLoad['mode'], texts: readonly string[], heavy: number): Promise<HealthUnderLoad> {
+  const long = (from: number): string => {
+    let s = '';
+    for (let i = from; s.length < SERVE_DEFAULTS.maxChars; i++) s += texts[i % texts.length] + ' ';
+    return s.slice(0, SERVE_DEFAULTS.maxChars);
+  };
+  const body = JSON.stringify({ texts: Array.from({ length: SERVE_DEFAULTS.maxTexts }, (_, i) => long(i * 5)) });
+  if (Buffer.byteLength(body) > SERVE_DEFAULTS.bodyLimit) throw new Error('the worst-case body is over the default body limit');
+  const bar = progressBar(`/healthz under the heaviest requests (${mode})`);
+  let sent = 0;
+  let done = false;
+  const t0 = performance.now();
+  const sender = async (): Promise<void> => {
+    while (sent < heavy) {
+      sent++;
+      const r = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      if (r.status !== 200) throw new Error(`heavy request: HTTP ${r.status} ${await r.text()}`);
+      bar.update(sent, heavy);
+    }
+  };
+  const senders = Promise.all([sender(), sender()]).finally(() => (done = true));
+  const latencies: number[] = [];
+  while (!done) {
+    const p0 = performance.now();
+    const r = await fetch(`${url}/healthz`);
+    await r.arrayBuffer();
+    latencies.push(performance.now() - p0);
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  await senders;
+  bar.stop();
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { mode, heavyRequests: heavy, heavySeconds: (performance.now() - t0) / 1000, probes: sorted.length, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted[sorted.length - 1] ?? NaN };
+}
+
+async function listen(model: Classifier, opts: { maxBatch: number; maxWaitMs: number }): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = createServer(model, { ...opts, maxTexts: 64 });
+  const url = await app.listen({ host: HOST, port: 0 });
+  if (!new URL(url).hostname.startsWith('127.')) throw new Error(`refusing to load-test a non-loopback address ${url}`);
+  return { url, close: () => app.close() };
+}
+
+export async function runServeBench(modelDir = path.join(ROOT, 'fixtures', 'sst2-sibling-a'), opts: { maxBatch?: number; maxWaitMs?: number; heavy?: number } = {}): Promise<ServeBenchResult> {
   const maxBatch = opts.maxBatch ?? 32;
   const maxWaitMs = opts.maxWaitMs ?? 5;
+  const heavy = opts.heavy ?? 6;
   const texts = sst2Texts(512);
   const loadAverage = os.loadavg()[0]!;
   const model = await loadClassifier(modelDir);
+  const health: HealthUnderLoad[] = [];
+  let scenarios: ScenarioResult[] = [];
+  let offline: number;
   try {
-    const offline = await offlineThroughput(model, texts, maxBatch);
-    const app = createServer(model, { maxBatch, maxWaitMs, maxTexts: 64 });
-    const url = await app.listen({ host: HOST, port: 0 });
-    if (!new URL(url).hostname.startsWith('127.')) throw new Error(`refusing to load-test a non-loopback address ${url}`);
+    offline = await offlineThroughput(model, texts, maxBatch);
+    // As `bertfuse serve` runs: the model in a worker thread.
+    const worker = await WorkerClassifier.load(modelDir);
     try {
-      const scenarios: ScenarioResult[] = [];
-      for (const s of SCENARIOS) scenarios.push(await runScenario(url, s, texts));
-      return { model: path.basename(modelDir), offlineTextsPerSecond: offline, offlineBatchSize: maxBatch, maxBatch, maxWaitMs, scenarios, loadAverage };
+      const s = await listen(worker, { maxBatch, maxWaitMs });
+      try {
+        for (const sc of SCENARIOS) scenarios = [...scenarios, await runScenario(s.url, sc, texts)];
+        health.push(await healthUnderWorst(s.url, 'worker thread', texts, heavy));
+      } finally {
+        await s.close();
+      }
     } finally {
-      await app.close();
+      await worker.close();
+    }
+    // The alternative: the model on the main thread, runs bounded by maxTokens with a yield between.
+    const s = await listen(model, { maxBatch, maxWaitMs });
+    try {
+      health.push(await healthUnderWorst(s.url, 'in process', texts, heavy));
+    } finally {
+      await s.close();
     }
   } finally {
     await model.close();
   }
+  const maxLength = (JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { max_position_embeddings: number }).max_position_embeddings;
+  return { model: path.basename(modelDir), maxLength, health, offlineTextsPerSecond: offline, offlineBatchSize: maxBatch, maxBatch, maxWaitMs, scenarios, loadAverage };
 }
 
 export function serverSection(r: ServeBenchResult): string {
@@ -161,6 +247,15 @@ export function serverSection(r: ServeBenchResult): string {
     '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    `### /healthz while the heaviest in-limit requests run`,
+    '',
+    `Two connections send ${r.health[0]?.heavyRequests ?? 0} requests of ${SERVE_DEFAULTS.maxTexts} texts × ${SERVE_DEFAULTS.maxChars.toLocaleString('en')} characters (the default limits; each text is cut to the model's ${r.maxLength} tokens) back to back; one client asks \`/healthz\` every 10 ms meanwhile. Goal: p99 < 100 ms.`,
+    '`worker thread` is how `bertfuse serve` runs the model; `in process` runs it on the event loop in runs of at most 4,096 rows × tokens with a yield between them.',
+    '',
+    '| model runs | heavy requests | seconds | /healthz probes | p50 ms | p99 ms | max ms |',
+    '|---|---|---|---|---|---|---|',
+    ...r.health.map((h) => `| ${h.mode} | ${h.heavyRequests} | ${f1(h.heavySeconds)} | ${h.probes} | ${f1(h.p50Ms)} | ${f1(h.p99Ms)} | ${f1(h.maxMs)} |`),
+    '',
   ].join('\n');
 }
 
@@ -172,7 +267,20 @@ export function writeServerSection(file: string, section: string): void {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const modelArg = args.find((a) => !a.startsWith('--'));
-  const result = await runServeBench(modelArg ? path.resolve(modelArg) : undefined);
+  let tmp: string | null = null;
+  let modelDir = modelArg ? path.resolve(modelArg) : undefined;
+  if (args.includes('--base')) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-serve-bench-'));
+    modelDir = path.join(tmp, 'bert-base');
+    process.stderr.write(`[serve bench] random BERT-base in ${modelDir}\n`);
+    await createRandomCheckpoint(modelDir, { ...BERT_BASE, seed: 1 });
+  }
+  let result: ServeBenchResult;
+  try {
+    result = await runServeBench(modelDir, tmp ? { heavy: 2 } : {});
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
   const section = serverSection(result);
   process.stdout.write(section + '\n');
   if (!args.includes('--no-write')) writeServerSection(path.join(ROOT, 'BENCHMARKS.md'), section);
