@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'E_USAGE'
   | 'E_NOT_OURS'
   | 'E_WRITE'
-  | 'E_TOO_LARGE';
+  | 'E_TOO_LARGE'
+  | 'E_UNSAFE_PATH';
 
 export class BertfuseError extends Error {
   readonly code: ErrorCode;

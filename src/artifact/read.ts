@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { assertInsideFolder } from '../checkpoint/folder-files.js';
 import { loadTokenizer, type TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
 import { registerFolderLoader, type Classifier, type DetailedProbabilities, type LoadOptions } from '../runtime/classifier.js';
@@ -42,15 +43,19 @@ export class CombinedClassifier implements Classifier {
 export async function loadCombined(dir: string, opts: LoadOptions = {}): Promise<CombinedClassifier> {
   // A combined folder runs its model.onnx as written; quantising is a choice made when combining.
   if (opts.quantize) throw new BertfuseError('E_USAGE', `--quantize ${opts.quantize} applies to models built from weights; a combined folder runs its model.onnx as written`, dir);
+  assertInsideFolder(path.join(dir, MANIFEST_FILE), dir);
   const manifest = readManifest(dir);
   const manifestFile = path.join(dir, MANIFEST_FILE);
   const groups = manifest.tokenizers.map((t) => {
     const tdir = path.join(dir, t.dir);
+    assertInsideFolder(tdir, dir);
     const tokenizer = loadTokenizer(tdir, t.maxLength);
     if (tokenizer.fingerprint !== t.fingerprint) throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer files of group ${t.group} differ from the ones the model was combined with`, tdir);
     return { suffix: t.suffix, tokenizer };
   });
   const modelFile = path.join(dir, manifest.model.file);
+  assertInsideFolder(modelFile, dir);
+  if (manifest.model.externalData) assertInsideFolder(path.join(dir, manifest.model.externalData), dir);
   if (!fs.existsSync(modelFile)) throw new BertfuseError('E_MISSING_FILE', `${manifest.model.file} is missing (named in ${MANIFEST_FILE})`, dir);
   const runner = await GraphRunner.create(modelFile, groups, opts.runtime);
   const missing = manifest.model.outputs.filter((o) => !runner.outputNames.includes(o));

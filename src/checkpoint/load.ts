@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BertfuseError } from '../errors.js';
 import { BERT_EMBEDDINGS, BERT_POOLER, LEGACY_ALIASES, expectedTensors, layerName } from './bert-names.js';
 import { readBertConfig, type BertConfig } from './config.js';
+import { assertFilesInside, assertInsideFolder } from './folder-files.js';
 import { openTorchBin } from './pickle/torch-bin.js';
 import { SafetensorsFile, ShardedSafetensors } from './safetensors.js';
 import type { Tensor, TensorInfo, TensorStore } from './tensor-store.js';
@@ -115,6 +116,8 @@ function openWeights(dir: string): { store: TensorStore; files: string[] } {
   const single = path.join(dir, 'model.safetensors');
   const index = path.join(dir, 'model.safetensors.index.json');
   const bin = path.join(dir, 'pytorch_model.bin');
+  // Before anything is opened: no symlink out of the folder, no FIFO or device.
+  assertFilesInside([single, index, bin], dir);
   if (fs.existsSync(single)) return { store: SafetensorsFile.open(single), files: [single] };
   if (fs.existsSync(index)) {
     const store = new ShardedSafetensors(index);
@@ -161,6 +164,7 @@ export function loadCheckpoint(dirOrFile: string, opts: LoadCheckpointOptions = 
   const dir = path.resolve(dirOrFile);
   if (!fs.existsSync(dir)) throw new BertfuseError('E_MISSING_FILE', 'no such model folder', dirOrFile);
   if (!fs.statSync(dir).isDirectory()) throw new BertfuseError('E_MISSING_FILE', 'expected a model folder (config.json + weights)', dirOrFile);
+  assertInsideFolder(path.join(dir, 'config.json'), dir);
   const config = readBertConfig(path.join(dir, 'config.json'));
   const { store: raw, files } = openWeights(dir);
   try {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BertfuseError } from '../errors.js';
+import { assertInsideFolder } from './folder-files.js';
 import { withTempFile } from '../util/atomic.js';
 import { DTYPE_BYTES, assertDType, decodeToFloat32, encodeFloat32, type DType } from './dtype.js';
 import { numel, type Tensor, type TensorInfo, type TensorStore } from './tensor-store.js';
@@ -195,6 +196,7 @@ export class ShardedSafetensors implements TensorStore {
         throw new BertfuseError('E_BAD_SAFETENSORS', `shard name "${shard}" must be a plain file name`, indexFile);
       }
       if (!fs.existsSync(path.join(dir, shard))) throw new BertfuseError('E_MISSING_FILE', `shard "${shard}" listed in the index is missing`, indexFile);
+      assertInsideFolder(path.join(dir, shard), dir);
     }
   }
   names(): string[] {

@@ -5,6 +5,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { BertfuseError } from '../errors.js';
 import { decodeText } from '../data/encoding.js';
 import { leadingPieces } from './leading-pieces.js';
+import { assertFilesInside } from './folder-files.js';
 import { checkTokenizerFileSize, validateTokenizerJson } from './tokenizer-validate.js';
 
 /** Token ids for one input, before padding. */
@@ -196,6 +197,7 @@ export function loadTokenizer(dir: string, modelMaxPositions: number): BertToken
   const tjPath = path.join(dir, 'tokenizer.json');
   const tcPath = path.join(dir, 'tokenizer_config.json');
   const vocabPath = path.join(dir, 'vocab.txt');
+  assertFilesInside(TOKENIZER_FILES.map((f) => path.join(dir, f)), dir);
   const tokenizerConfig = fs.existsSync(tcPath) ? readJson(tcPath) : {};
   let tokenizerJson: Record<string, unknown>;
   let source: string;

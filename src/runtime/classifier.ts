@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { assertInsideFolder } from '../checkpoint/folder-files.js';
 import { readBertConfig } from '../checkpoint/config.js';
 import { resolveModelPath, type HubOptions } from '../checkpoint/hub.js';
 import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
@@ -83,6 +84,7 @@ export async function classifierFromOnnx(file: string, opts: LoadOptions = {}): 
   const dir = path.dirname(path.resolve(file));
   // transformers.js layout keeps the graph in onnx/ and the rest one level up.
   const home = fs.existsSync(path.join(dir, 'config.json')) ? dir : path.dirname(dir);
+  assertInsideFolder(path.join(home, 'config.json'), home);
   const cfg = readBertConfig(path.join(home, 'config.json'));
   if (!cfg.labels) throw new BertfuseError('E_UNSUPPORTED_ARCH', `${cfg.architecture} has no labels`, path.join(home, 'config.json'));
   const tokenizer = loadTokenizer(home, cfg.maxPositions);
