@@ -25,6 +25,8 @@ import { FUSION_METHODS } from '../fusion/registry.js';
  *   max_cost: 2                      # auto: budget, relative to the cheapest member
  *   max_barrier: 0.05                # auto: merges with a larger loss barrier are left out
  *   allow_below_chance: false        # go on when a member scores below chance under these labels
+ *   merge_base: fixtures/base-mlm    # auto: the members' parent, for task arithmetic / TIES (λ, density
+ *                                    #   searched on held-out rows) and Model Stock candidates
  *   out: out/combined
  *
  * Paths are taken as written, relative to the working directory (as merge recipes and mergekit do).
@@ -49,12 +51,14 @@ export interface CombineRecipe {
   readonly maxCost?: number;
   readonly maxBarrier?: number;
   readonly allowBelowChance?: boolean;
+  /** The members' common parent: auto then also tries merges that need a base (task arithmetic, TIES, Model Stock). */
+  readonly mergeBase?: string;
 }
 
 export const DEFAULT_SEED = 0;
 export const DEFAULT_FOLDS = 5;
 
-const TOP_KEYS = ['members', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out', 'bootstrap', 'min_gain', 'max_cost', 'max_barrier', 'allow_below_chance'] as const;
+const TOP_KEYS = ['members', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out', 'bootstrap', 'min_gain', 'max_cost', 'max_barrier', 'allow_below_chance', 'merge_base'] as const;
 const DATA_KEYS = ['path', 'text_column', 'pair_column', 'label_column', 'encoding'] as const;
 const MEMBER_KEYS = ['path', 'name'] as const;
 
@@ -156,6 +160,7 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
     ...(maxCost !== undefined ? { maxCost } : {}),
     ...(maxBarrier !== undefined ? { maxBarrier } : {}),
     ...(below === true ? { allowBelowChance: true } : {}),
+    ...(doc['merge_base'] !== undefined && doc['merge_base'] !== null ? { mergeBase: str(doc['merge_base'], 'merge_base', source) } : {}),
     members,
     data: dataSpec(doc['data'], 'data', source),
     evalData: evalSets[0] ?? null,
@@ -200,6 +205,7 @@ export function combineRecipeYaml(r: CombineRecipe): string {
     max_cost: r.maxCost,
     max_barrier: r.maxBarrier,
     allow_below_chance: r.allowBelowChance,
+    merge_base: r.mergeBase,
     out: r.out,
   };
   return YAML.stringify(JSON.parse(JSON.stringify(doc)) as unknown);

@@ -89,4 +89,21 @@ describe('evaluation evidence on the CLI', () => {
     assert.ok(isOneLineError(none), none.stderr);
     assert.match(none.stderr, /no candidate is left to export \(over --max-cost 1\.50×: .*\); the cheapest is \S+ at \d\.\d\d×: raise --max-cost/);
   });
+
+  test('--merge-base adds task arithmetic and TIES with λ/density chosen on rows they are not scored on; loss barriers in the table', async () => {
+    const small = devSlice(dir, 'small.tsv', 0, 120);
+    const heldSmall = devSlice(dir, 'held-small.tsv', 120, 120);
+    const sib = fixture('sst2-sibling-b');
+    const oof = await runCli(['combine', A, sib, '--data', small, '--merge-base', fixture('base-mlm'), '--bootstrap', '200', '--out', path.join(dir, 'mb1'), '--json', '-q']);
+    assert.equal(oof.code, 0, oof.stderr);
+    const r1 = (JSON.parse(oof.stdout) as { result: EvalResult }).result;
+    const byName = new Map(r1.rows.map((r) => [r.name, r]));
+    for (const name of ['merge:task_arithmetic', 'merge:ties']) assert.equal(byName.get(name)?.scoring, 'out-of-fold', `${name} is cross-fitted`);
+    const meanMember = r1.rows.filter((r) => r.kind === 'member').reduce((a, r) => a + r.logLoss, 0) / 2;
+    for (const r of r1.rows.filter((x) => x.kind === 'merge')) assert.ok(Math.abs(r.barrier! - (r.logLoss - meanMember)) < 1e-12, `${r.name}: barrier = its log-loss − the members' mean`);
+    const withEval = await runCli(['combine', A, sib, '--data', small, '--eval-data', heldSmall, '--merge-base', fixture('base-mlm'), '--bootstrap', '200', '--out', path.join(dir, 'mb2'), '--json', '-q']);
+    assert.equal(withEval.code, 0, withEval.stderr);
+    const r2 = (JSON.parse(withEval.stdout) as { result: EvalResult }).result;
+    assert.equal(r2.rows.find((r) => r.name === 'merge:ties')?.scoring, 'eval-data');
+  });
 });

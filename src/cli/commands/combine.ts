@@ -9,7 +9,7 @@ import { parseLabelMap } from '../../members/labels.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, type CombineRecipe } from '../../recipe/combine.js';
 import { nonNegativeInt as wholeNumber, positiveInt, printJson, printLine, printNote } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
-import { mergeCandidates } from '../../merge/auto-candidates.js';
+import { baseMergeCandidates, mergeCandidates } from '../../merge/auto-candidates.js';
 import { DEFAULT_MAX_BARRIER } from '../../eval/select.js';
 
 /** Flags shared by `combine` and `eval`. */
@@ -172,10 +172,12 @@ export function register(program: Command): void {
     .argument('[members...]', 'member model folders (BertForSequenceClassification)')
     .option('-o, --out <folder>', 'where to write the combined model')
     .option('-r, --recipe <file>', 'a combine recipe (YAML); flags given as well override it')
+    .option('--merge-base <folder>', "auto: the members' common parent; adds task arithmetic and TIES (λ, density searched on held-out rows) and Model Stock to the candidates")
     .option('--save-eval', 'also keep the full evaluation as eval.json in the folder (for bertfuse report; it contains texts of rows the members disagree on)');
   cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
-  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string; saveEval?: boolean }) => {
-    const recipe = f.recipe ? applyOverrides(readCombineRecipe(f.recipe), f, members) : recipeFromFlags(members, f);
+  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string; saveEval?: boolean; mergeBase?: string }) => {
+    const base = f.recipe ? applyOverrides(readCombineRecipe(f.recipe), f, members) : recipeFromFlags(members, f);
+    const recipe: CombineRecipe = f.mergeBase ? { ...base, mergeBase: f.mergeBase } : base;
     const progress = fusionProgress(Boolean(f.quiet || f.json));
     const outcome = await combine(recipe, {
       registry: FUSION_METHODS,
@@ -185,7 +187,7 @@ export function register(program: Command): void {
       onFitProgress: progress.fits,
       saveEval: Boolean(f.saveEval),
       // --method auto also weighs one-encoder weight merges, where the members allow one.
-      autoCandidates: [mergeCandidates],
+      autoCandidates: [mergeCandidates, ...(recipe.mergeBase ? [baseMergeCandidates(recipe.mergeBase, recipe.seed)] : [])],
     }).finally(() => progress.stop());
     for (const line of outcome.notes) printNote(line);
     if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, manifest: outcome.manifest, result: outcome.result });
