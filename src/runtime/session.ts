@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import ort from 'onnxruntime-node';
+import { getAllowNonFiniteDefault } from '../checkpoint/load.js';
 import { BertfuseError } from '../errors.js';
+import { assertOnnxFinite } from './onnx-finite.js';
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -46,6 +48,8 @@ export async function createSession(model: Uint8Array | string, opts: RuntimeOpt
       throw new BertfuseError('E_MISSING_FILE', 'cannot read the model file', source);
     }
     if (size === 0) throw new BertfuseError('E_BAD_ONNX', 'the model file is empty', source);
+    // NaN/Inf weights are refused in .onnx files as in safetensors (unless --allow-nonfinite).
+    if (!getAllowNonFiniteDefault()) assertOnnxFinite(model);
   }
   try {
     return await ort.InferenceSession.create(model as Uint8Array, {
