@@ -19,7 +19,9 @@ import type { RuntimeOptions } from '../runtime/session.js';
 import { train, type StepInfo, type TrainExample, type TrainResult } from '../train/trainer.js';
 import { buildTrainingGraph, toCheckpointLayout } from '../train/training-graph.js';
 import { withTempDir } from '../util/atomic.js';
+import { correctness, gainRetention, type GainRetention } from './retention.js';
 import { loadStudent, type Student } from './student.js';
+import { softmaxRows } from '../util/math.js';
 import { loadTeacher, type Teacher } from './teacher.js';
 
 export const DISTILL_MANIFEST = 'bertfuse-distill.json';
@@ -63,6 +65,8 @@ export interface DistillOutcome {
   readonly train: Omit<TrainResult, 'weights' | 'losses'> & { readonly firstLoss: number; readonly lastLoss: number };
   /** The scoring table (members, teacher, student), when `evalData` was given and the members are known. */
   readonly evaluation: EvalResult | null;
+  /** Accuracy gain retention on the scored rows, with its bootstrap interval. */
+  readonly retention: GainRetention | null;
   readonly seconds: number;
 }
 
@@ -128,7 +132,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     const trained = new Map(graph.params.map((p, k) => [p.tensor, toCheckpointLayout(p, result.weights[k]!)]));
     const files = await writeStudent(opts.out, student, trained, teacher, result, o);
     fs.rmSync(stateFile, { force: true });
-    const evaluation = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, o.labels ?? studentLabels, runtime, opts.onProgress) : null;
+    const scored = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, o.labels ?? studentLabels, runtime, opts.onProgress) : null;
     const { weights: _w, losses, ...summary } = result;
     return {
       out: opts.out,
@@ -137,13 +141,24 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
       student: { source: opts.student, layers: student.config.numLayers, keptLayers: student.keptLayers, parameters: graph.params.reduce((n, p) => n + p.data.length, 0) },
       transfer: { texts: inputs.length - gold.filter((g) => g !== null).length, labelled: gold.filter((g) => g !== null).length },
       train: { ...summary, firstLoss: losses[0] ?? NaN, lastLoss: losses.at(-1) ?? NaN },
-      evaluation,
+      evaluation: scored?.evaluation ?? null,
+      retention: scored?.retention ?? null,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
     await teacher?.close();
     student.ckpt.close();
   }
+}
+
+/** Mean of the members' softmax probabilities: the `mean` fusion. */
+function meanProbs(logits: readonly Float64Array[], k: number): Float64Array {
+  const out = new Float64Array(logits[0]!.length);
+  for (const z of logits) {
+    const p = softmaxRows(z, k);
+    for (let i = 0; i < out.length; i++) out[i] += p[i]! / logits.length;
+  }
+  return out;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -254,7 +269,7 @@ async function scoreStudent(
   labels: readonly string[],
   runtime: RuntimeOptions,
   onProgress: DistillOptions['onProgress'],
-): Promise<EvalResult | null> {
+): Promise<{ evaluation: EvalResult; retention: GainRetention } | null> {
   if (teacher.members.length === 0) return null;
   const prepared = await prepare({ members: teacher.members.map((p) => ({ path: p })), data: evalData, labels, ...(runtime ? { runtime } : {}) }, (_s, done, total) =>
     onProgress?.('score', { done, total }),
@@ -281,7 +296,12 @@ async function scoreStudent(
       await trained.close();
     }
     const methods = teacher.fromMembers ? chooseMethods(FUSION_METHODS, 'mean', {}) : [];
-    return evaluate(input, methods, { folds: 2, seed: 0, external }).result;
+    const evaluation = evaluate(input, methods, { folds: 2, seed: 0, external }).result;
+    const gold = input.fit.gold;
+    const members = new Map(input.fit.outputs.members.map((m) => [m.name, correctness(m.logits, gold, k)] as const));
+    const teacherProbs = teacher.fromMembers ? meanProbs(input.fit.outputs.members.map((m) => m.logits), k) : external[0]!.probs;
+    const retention = gainRetention(correctness(external.at(-1)!.probs, gold, k), correctness(teacherProbs, gold, k), members);
+    return { evaluation, retention };
   } finally {
     prepared.close();
   }

@@ -116,6 +116,16 @@ export function register(program: Command): void {
       if (outcome.evaluation) {
         printLine();
         printLine(evalTable(outcome.evaluation));
+        const g = outcome.retention;
+        if (g) {
+          const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+          printLine();
+          printLine(
+            g.retention === null
+              ? `gain retention: undefined (the teacher, ${pct(g.teacher)}, does not beat the best member ${g.bestMember}, ${pct(g.best)})`
+              : `gain retention (student − best member) / (teacher − best member) = ${pct(g.retention)}${g.ci ? ` (95% bootstrap CI ${pct(g.ci[0])} to ${pct(g.ci[1])})` : ''}; best member ${g.bestMember} ${pct(g.best)}, teacher ${pct(g.teacher)}, student ${pct(g.student)}, ${g.rows} rows`,
+          );
+        }
       } else if (f.evalData) {
         printLine('(no table: the teacher\'s members are not known — pass them as --teacher A --teacher B, or keep the combined folder\'s member paths valid)');
       }
