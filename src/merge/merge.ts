@@ -18,6 +18,7 @@ import { linear } from './linear.js';
 import { resolveParams, type ParamMap } from './params.js';
 import { resolveModelPath } from '../checkpoint/hub.js';
 import { GramStore } from './regmean-stats.js';
+import { FisherStore } from './fisher-stats.js';
 import { mergeMethod } from './registry.js';
 import { MergeSource } from './sources.js';
 import { readUnlabelledTexts } from './texts.js';
@@ -127,7 +128,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       }
     }
 
-    const needsTexts = recipe.align === 'activations' || method.stats === 'gram';
+    const needsTexts = recipe.align === 'activations' || method.stats !== null;
     const texts = needsTexts ? readUnlabelledTexts(recipe.texts, recipe.maxTexts, recipe.textsEncoding ?? undefined) : [];
     const statsOpts = { ...(opts.threads ? { threads: opts.threads } : {}) };
 
@@ -145,6 +146,13 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     const headNames = members[0]!.canonicalNames().filter((n) => !isEncoderTensor(n));
     const mergedNames = separate ? encoderNames : [...encoderNames, ...headNames];
 
+    const fishers =
+      method.stats === 'fisher'
+        ? await FisherStore.collect(members, texts, {
+            ...statsOpts,
+            ...(opts.onProgress ? { onProgress: (d: number, t: number) => opts.onProgress!('statistics', d, t) } : {}),
+          })
+        : null;
     let grams: GramStore | null = null;
     if (method.stats === 'gram') {
       grams = await GramStore.collect(members, mergedNames, texts, {
@@ -163,7 +171,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         name,
         shape,
         data: () => {
-          const r = mergeTensor(method, recipe, name, members, base, grams, shape, noBase);
+          const r = mergeTensor(method, recipe, name, members, base, grams, shape, noBase, fishers);
           if (r.note) notes.push(r.note);
           opts.onProgress?.('merge', ++done, total);
           return r.data;
@@ -246,6 +254,7 @@ function mergeTensor(
   grams: GramStore | null,
   shape: readonly number[],
   noBase: string[],
+  fishers: FisherStore | null = null,
 ): { data: Float32Array; note?: string } {
   let use = method;
   let baseData: Float32Array | null = null;
@@ -273,6 +282,7 @@ function mergeTensor(
     modelParams,
     seed: seedFor(recipe.seed, name),
     grams: use.stats === 'gram' && grams && shape.length === 2 ? grams.forWeight(name, shape[1]!) : null,
+    fisher: use.stats === 'fisher' && fishers ? fishers.forTensor(name) : null,
   });
   // Inputs are checked on read, so a non-finite output means the parameters overflowed it;
   // with --allow-nonfinite the inputs may carry Inf/NaN themselves, and the user asked to pass them on.

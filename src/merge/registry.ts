@@ -1,6 +1,7 @@
 import { BertfuseError } from '../errors.js';
 import { dareLinear } from './dare-linear.js';
 import { dareTies } from './dare-ties.js';
+import { fisher } from './fisher.js';
 import { linear } from './linear.js';
 import { regmean } from './regmean.js';
 import { slerp } from './slerp.js';
@@ -9,7 +10,7 @@ import { ties } from './ties.js';
 import type { MergeMethod } from './types.js';
 
 /** Every merge method, in one explicit list (no registration by import side effects). */
-export const MERGE_METHODS: readonly MergeMethod[] = [linear, slerp, taskArithmetic, ties, dareLinear, dareTies, regmean];
+export const MERGE_METHODS: readonly MergeMethod[] = [linear, slerp, taskArithmetic, ties, dareLinear, dareTies, regmean, fisher];
 
 export function mergeMethod(name: string, source?: string): MergeMethod {
   const m = MERGE_METHODS.find((x) => x.name === name);

@@ -42,6 +42,8 @@ export interface TensorMergeInput {
    * layer's inputs ([in, in], row-major, aligned like the weights); null for other tensors.
    */
   readonly grams: readonly Float64Array[] | null;
+  /** Fisher merging: each member's diagonal Fisher of this tensor (same shape, aligned likewise); null otherwise. */
+  readonly fisher?: readonly Float32Array[] | null;
 }
 
 export interface MergedTensor {
@@ -59,7 +61,8 @@ export interface MergeMethod {
   readonly maxModels: number;
   readonly params: readonly MergeParamSpec[];
   /** Statistics the method needs from running the members on texts. */
-  readonly stats: 'gram' | null;
+  /** Statistics the method needs from running the members on texts: RegMean's Gram matrices, or the diagonal Fisher. */
+  readonly stats: 'gram' | 'fisher' | null;
   merge(input: TensorMergeInput): MergedTensor;
 }
 

@@ -197,7 +197,7 @@ export function parseMergeRecipe(raw: unknown, source?: string): MergeRecipe {
   const tasks = models.map((m) => m.task).filter((t): t is string => t !== null);
   const dup = tasks.find((t, i) => tasks.indexOf(t) !== i);
   if (dup !== undefined) fail(`two models use task name "${dup}"`, source);
-  if (method.stats === 'gram' && texts.length === 0) fail(`${method.name} runs the members on unlabelled texts: give "texts" (a file of sentences)`, source);
+  if (method.stats !== null && texts.length === 0) fail(`${method.name} runs the members on unlabelled texts: give "texts" (a file of sentences)`, source);
   if (recipe.align === 'activations' && texts.length === 0) fail('align: activations runs the members on unlabelled texts: give "texts" (a file of sentences)', source);
   return recipe;
 }

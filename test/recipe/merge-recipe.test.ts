@@ -64,7 +64,7 @@ test('the recipe written next to a merge parses back to the same recipe', () => 
 
 test('unknown methods, parameters and keys are refused with the known ones listed', () => {
   const bad = (raw: unknown, pattern: RegExp) => assert.throws(() => parseMergeRecipe(raw, 'r.yaml'), (e: Error & { code?: string }) => e.code === 'E_BAD_RECIPE' && pattern.test(e.message));
-  bad({ merge_method: 'model_stock', models: ['a'] }, /r\.yaml: unknown merge_method "model_stock" \(known: linear, slerp, task_arithmetic, ties, dare_linear, dare_ties, regmean\)/);
+  bad({ merge_method: 'model_stock', models: ['a'] }, /r\.yaml: unknown merge_method "model_stock" \(known: linear, slerp, task_arithmetic, ties, dare_linear, dare_ties, regmean, fisher\)/);
   bad({ merge_method: 'linear', models: ['a'], parameters: { density: 0.5 } }, /linear has no parameter "density" \(known: weight \(per model or global\), normalize \(global\)\)/);
   bad({ merge_method: 'ties', base_model: 'b', models: [{ model: 'a', parameters: { lambda: 2 } }] }, /models\[0\]\.parameters: "lambda" is a global parameter of ties/);
   bad({ merge_method: 'ties', base_model: 'b', models: ['a'], parameters: { density: 1.5 } }, /"density" = 1\.5 is outside \[0, 1\]/);
