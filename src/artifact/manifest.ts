@@ -113,6 +113,7 @@ export function readManifest(dir: string): CombinedManifest {
   const toks = m['tokenizers'];
   if (!Array.isArray(toks) || toks.length === 0) fail(file, '"tokenizers" must list at least one group');
   toks.forEach((t: Record<string, unknown>, i) => {
+    if (typeof t !== 'object' || t === null) fail(file, `tokenizers[${i}] is not an object`);
     if (t['group'] !== i || typeof t['suffix'] !== 'string' || typeof t['dir'] !== 'string' || !Number.isSafeInteger(t['maxLength']) || typeof t['fingerprint'] !== 'string') {
       fail(file, `tokenizers[${i}] must have group ${i}, suffix, dir, maxLength and fingerprint`);
     }
@@ -121,6 +122,7 @@ export function readManifest(dir: string): CombinedManifest {
   const members = m['members'];
   if (!Array.isArray(members) || members.length < 1) fail(file, '"members" must be a non-empty list');
   members.forEach((x: Record<string, unknown>, i) => {
+    if (typeof x !== 'object' || x === null) fail(file, `members[${i}] is not an object`);
     if (typeof x['name'] !== 'string' || !isInts(x['alignment']) || !isStrings(x['labels']) || !Number.isSafeInteger(x['group'])) fail(file, `members[${i}] is incomplete`);
   });
   const method = m['method'] as Record<string, unknown> | undefined;

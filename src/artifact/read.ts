@@ -6,6 +6,7 @@ import { BertfuseError } from '../errors.js';
 import { registerFolderLoader, type Classifier, type DetailedProbabilities, type LoadOptions } from '../runtime/classifier.js';
 import { GraphRunner, type RunOptions } from '../runtime/runner.js';
 import { softmaxRows } from '../util/math.js';
+import { checkManifestAgainstGraph, checkManifestConsistency } from './manifest-graph.js';
 import { isCombinedFolder, MANIFEST_FILE, readManifest, type CombinedManifest } from './manifest.js';
 
 /** A combined model folder, run as one ONNX session with one input group per tokenizer. */
@@ -46,6 +47,7 @@ export async function loadCombined(dir: string, opts: LoadOptions = {}): Promise
   assertInsideFolder(path.join(dir, MANIFEST_FILE), dir);
   const manifest = readManifest(dir);
   const manifestFile = path.join(dir, MANIFEST_FILE);
+  checkManifestConsistency(manifest, manifestFile);
   const groups = manifest.tokenizers.map((t) => {
     const tdir = path.join(dir, t.dir);
     assertInsideFolder(tdir, dir);
@@ -63,6 +65,12 @@ export async function loadCombined(dir: string, opts: LoadOptions = {}): Promise
   if (missing.length > 0 || inputsMissing.length > 0) {
     await runner.close();
     throw new BertfuseError('E_BAD_ONNX', `graph does not match ${MANIFEST_FILE} (missing ${[...inputsMissing, ...missing].join(', ')})`, modelFile);
+  }
+  try {
+    checkManifestAgainstGraph(manifest, runner.session, manifestFile, modelFile);
+  } catch (e) {
+    await runner.close();
+    throw e;
   }
   if (manifest.labels.length < 2) throw new BertfuseError('E_BAD_CONFIG', 'fewer than two labels', manifestFile);
   return new CombinedClassifier(dir, manifest, runner);
