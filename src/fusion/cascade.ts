@@ -18,9 +18,10 @@ import type { FusionMethod, MemberOutputs, ParamSpec } from './types.js';
  * rows to the fallback; ties go to the cut with fewer fallbacks. τ sits midway in a gap of at
  * least 1e-5 between confidences, so float32 (ONNX) and float64 (in-process) agree on every fit row.
  *
- * In ONNX, both branches are computed for every row and a `Where` picks one per row: one graph
- * cannot skip work row by row. The saving is realised by a runtime that runs the first member,
- * then the rest only for the rows below τ; `stats` reports the fraction that needed it.
+ * In ONNX, `gate` marks the rows below τ: the composer runs the other members on those rows only
+ * (gathered into a smaller batch, scattered back), so the exported graph really costs the first
+ * member plus the escalated fraction of the rest — what `stats` reports as the cost. A `Where`
+ * then picks per row between the first member and the fallback.
  */
 export type CascadeParams = {
   readonly temperatures: number[];
@@ -122,11 +123,15 @@ export const cascade: FusionMethod<CascadeParams> = {
     const p = readParams(params, M);
     const logps = inputs.logits.map((z, m) => emitLogSoftmax(g, z, p.temperatures[m], `cascade_logp${m}`));
     const first = logps[0]!;
-    const maxLogp = g.op('ReduceMax', [first], { axes: attr.ints([1]), keepdims: attr.int(1) }, { name: 'cascade_max_logp' });
-    const confidence = g.op('Exp', [maxLogp], {}, { name: 'cascade_confidence' });
-    const unsure = g.op('Less', [confidence, g.scalarFloat(p.threshold, 'cascade_threshold')], {}, { name: 'cascade_unsure' });
+    const unsure = emitUnsure(g, first, p.threshold, 'cascade');
     const fallback = p.fallback === 'mean' ? emitLogMixture(g, logps, new Array<number>(M).fill(1 / M), 'cascade_mean') : logps[1]!;
     return g.op('Where', [unsure, fallback, first], {}, { name: 'cascade_fused' });
+  },
+  gate(g, firstLogits, params) {
+    const p = readParams(params, params.temperatures.length);
+    const logp = emitLogSoftmax(g, firstLogits, p.temperatures[0], 'cascade_gate_logp');
+    // [batch, 1] → [batch]: one flag per row.
+    return g.op('Squeeze', [emitUnsure(g, logp, p.threshold, 'cascade_gate'), g.constInt64([1], [1], 'cascade_gate_axis')], {}, { name: 'cascade_gate_rows' });
   },
   stats(outputs, params) {
     checkOutputs('cascade', outputs, 2);
@@ -140,6 +145,13 @@ export const cascade: FusionMethod<CascadeParams> = {
     return { fallback_fraction: fraction, threshold: p.threshold, cost: outputs.members[0]!.cost + fraction * rest.reduce((s, m) => s + m.cost, 0) };
   },
 };
+
+/** Rows whose first-member confidence (max probability) is below τ, as bool [batch, 1]. */
+function emitUnsure(g: Parameters<FusionMethod['emit']>[0], logp: string, threshold: number, hint: string): string {
+  const maxLogp = g.op('ReduceMax', [logp], { axes: attr.ints([1]), keepdims: attr.int(1) }, { name: `${hint}_max_logp` });
+  const confidence = g.op('Exp', [maxLogp], {}, { name: `${hint}_confidence` });
+  return g.op('Less', [confidence, g.scalarFloat(threshold, `${hint}_threshold`)], {}, { name: `${hint}_unsure` });
+}
 
 function readParams(params: CascadeParams, M: number): CascadeParams {
   const r = new ParamReader('cascade', params);

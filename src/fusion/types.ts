@@ -78,4 +78,11 @@ export interface FusionMethod<P extends FusionParams = FusionParams> {
   stats?(outputs: MemberOutputs, params: P): Record<string, number>;
   /** Which member embeddings `apply`/`emit` read with these params (null: logits only). */
   embeddings?(params: P): 'pooled' | 'cls' | null;
+  /**
+   * Methods that need the other members only on some rows (the cascade): nodes computing, from the
+   * first member's label-aligned logits, a bool [batch] that is true where the rest must run. The
+   * composer then runs members 2.. on those rows alone and scatters their logits back (zeros
+   * elsewhere), so the graph really skips the work; `emit` must not read them on other rows.
+   */
+  gate?(g: GraphBuilder, firstLogits: string, params: P): string;
 }

@@ -1,6 +1,7 @@
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
 import { emitBert, type BertWeights, type EncoderInputs } from './bert-graph.js';
 import { attr, GraphBuilder } from './onnx-builder.js';
+import { gatedRows, gatherInputs, scatterRows, type GatedRows } from './row-gate.js';
 
 /** What the composer needs from one member. */
 export interface GraphMember {
@@ -53,14 +54,24 @@ export function buildCombinedGraph<P extends FusionParams>(spec: CombinedGraphSp
   const logits: string[] = [];
   const pooled: (string | null)[] = [];
   const cls: (string | null)[] = [];
-  for (const m of spec.members) {
+  // A gating method (the cascade) runs members 2.. only on the rows its gate lets through.
+  let gated: GatedRows | null = null;
+  const gatedInputs = new Map<number, EncoderInputs>();
+  for (const [i, m] of spec.members.entries()) {
     if (m.alignment.length !== k) throw new Error(`member ${m.name}: alignment has ${m.alignment.length} entries for ${k} labels`);
-    const enc = emitBert(g, m.weights, inputs[m.group]!, { scope: m.name });
+    let memberInputs = inputs[m.group]!;
+    if (gated) {
+      if (!gatedInputs.has(m.group)) gatedInputs.set(m.group, gatherInputs(g, memberInputs, gated, `gate_g${m.group}`));
+      memberInputs = gatedInputs.get(m.group)!;
+    }
+    const enc = emitBert(g, m.weights, memberInputs, { scope: m.name });
     if (!enc.logits) throw new Error(`member ${m.name} has no classification head`);
     const index = g.constInt64([...m.alignment], [k], `${m.name}.label_order`);
-    logits.push(g.op('Gather', [enc.logits, index], { axis: attr.int(1) }, { name: `${m.name}.aligned_logits` }));
-    pooled.push(enc.pooled);
-    cls.push(enc.cls);
+    const aligned = g.op('Gather', [enc.logits, index], { axis: attr.int(1) }, { name: `${m.name}.aligned_logits` });
+    logits.push(gated ? scatterRows(g, aligned, gated, logits[0]!, `${m.name}.gated`) : aligned);
+    pooled.push(gated ? null : enc.pooled);
+    cls.push(gated ? null : enc.cls);
+    if (i === 0 && spec.method.gate) gated = gatedRows(g, spec.method.gate(g, aligned, spec.params), 'gate');
   }
   const fused = spec.method.emit(g, { logits, pooled, cls, k }, spec.params);
   g.output(fused, 'logits', 'float', ['batch', k]);
