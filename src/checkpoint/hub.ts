@@ -47,6 +47,39 @@ const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'v
 /** What makes a snapshot usable (one of these besides config.json). */
 const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'bertfuse.json', 'onnx/model.onnx', 'model.onnx'];
 
+/**
+ * A path the hub (or a cache) gave us, accepted only as huggingface_hub accepts it: relative,
+ * '/'-separated, no empty, '.' or '..' segment, no backslash, drive letter or NUL. Anything else
+ * could make a download land outside the cache folder.
+ */
+export function checkHubPath(p: unknown, what: string): string {
+  const ok =
+    typeof p === 'string' &&
+    p.length > 0 &&
+    p.length <= 1024 &&
+    !/[\\\u0000]/.test(p) &&
+    !p.startsWith('/') &&
+    !/^[A-Za-z]:/.test(p) &&
+    p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  if (!ok) throw new BertfuseError('E_HUB', `the hub listed ${what} ${JSON.stringify(String(p).slice(0, 120))}, which is not a plain relative path inside the repository; refusing it (nothing was written outside the cache)`);
+  return p;
+}
+
+function realOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** After links are resolved, `p` must still be inside `root` (a link in the cache must not lead out of it). */
+function assertInside(root: string, p: string, what: string): void {
+  const r = realOrSelf(root);
+  const q = realOrSelf(p);
+  if (q !== r && !q.startsWith(r + path.sep)) throw new BertfuseError('E_HUB', `${what} leads outside ${root} (to ${q}); refusing it`, p);
+}
+
 export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env['HF_HUB_CACHE']) return env['HF_HUB_CACHE'];
   if (env['HF_HOME']) return path.join(env['HF_HOME'], 'hub');
@@ -73,13 +106,30 @@ export function findCachedSnapshot(id: HubId, cacheDir = hubCacheDir()): string 
   const folder = repoFolder(cacheDir, id.repo);
   let hash = id.revision;
   if (!COMMIT_HASH.test(hash)) {
-    const ref = path.join(folder, 'refs', id.revision);
+    const ref = path.join(folder, 'refs', checkHubPath(id.revision, 'the revision'));
     if (!fs.existsSync(ref)) return null;
     hash = fs.readFileSync(ref, 'utf8').trim();
     if (!COMMIT_HASH.test(hash) && !/^[\w.-]+$/.test(hash)) return null;
+    checkHubPath(hash, `the commit in ${ref}`);
   }
   const snap = path.join(folder, 'snapshots', hash);
-  return isUsableSnapshot(snap) ? snap : null;
+  if (!isUsableSnapshot(snap)) return null;
+  // Every file of the snapshot must resolve inside the repository's cache folder: a planted link
+  // (config.json → ~/.ssh/…) would otherwise be read as the model.
+  assertSnapshotInside(folder, snap);
+  return snap;
+}
+
+function assertSnapshotInside(folder: string, snap: string): void {
+  assertInside(folder, snap, 'the cached snapshot');
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir)) {
+      const p = path.join(dir, name);
+      assertInside(folder, p, `cached file ${path.relative(snap, p)}`);
+      if (fs.statSync(p).isDirectory()) walk(p);
+    }
+  };
+  walk(snap);
 }
 
 /**
@@ -102,10 +152,13 @@ export async function resolveModelPath(target: string, opts: HubOptions = {}): P
     return await downloadToCache(id, { ...opts, cacheDir });
   } catch (e) {
     // A typo in a local path reads like a hub id: say both.
-    if (e instanceof BertfuseError && e.code === 'E_HUB') throw new BertfuseError('E_HUB', `"${target}" is not a file or folder, and ${e.message}`);
+    if (e instanceof BertfuseError && downloadFailures.has(e)) throw new BertfuseError('E_HUB', `"${target}" is not a file or folder, and ${e.message}`);
     throw e;
   }
 }
+
+/** Errors meaning "could not download" (as opposed to "the hub sent something unsafe"). */
+const downloadFailures = new WeakSet<BertfuseError>();
 
 /** A fetch that gives up when the response has not started in time; the body may then take as long as it needs. */
 function fetchWithTimeout(timeoutMs: number): typeof fetch {
@@ -135,6 +188,7 @@ function reason(e: unknown): string {
 
 /** The files to fetch for a classifier: config, tokenizer files, and one weights format. */
 export function pickFiles(available: readonly string[]): { files: string[]; shardedIndex: string | null } {
+  for (const f of available) checkHubPath(f, 'a file');
   const have = new Set(available);
   if (!have.has('config.json')) throw new Error(`the repository has no config.json (files: ${available.slice(0, 10).join(', ')})`);
   // A bertfuse artifact is a small self-contained folder: take all of it.
@@ -146,8 +200,11 @@ export function pickFiles(available: readonly string[]): { files: string[]; shar
   throw new Error(`the repository has no model.safetensors, sharded safetensors or pytorch_model.bin (files: ${available.slice(0, 10).join(', ')})`);
 }
 
-function linkOrCopy(blob: string, dest: string): void {
+function linkOrCopy(blob: string, snap: string, file: string): void {
+  const dest = path.join(snap, checkHubPath(file, 'a file'));
   fs.mkdirSync(path.dirname(dest), { recursive: true });
+  // A folder on the way that is a link (planted in the cache) must not carry the file elsewhere.
+  assertInside(snap, path.dirname(dest), `the folder of ${file}`);
   fs.rmSync(dest, { force: true });
   try {
     fs.symlinkSync(path.relative(path.dirname(dest), blob), dest);
@@ -164,23 +221,31 @@ export async function downloadToCache(id: HubId, opts: HubOptions = {}): Promise
   const token = opts.token ?? process.env['HF_TOKEN'];
   const common = { repo: { type: 'model' as const, name: id.repo }, hubUrl, fetch: fetchWithTimeout(timeoutMs), ...(token ? { accessToken: token } : {}) };
   const folder = repoFolder(cacheDir, id.repo);
-  const fail = (e: unknown): BertfuseError =>
-    new BertfuseError('E_HUB', `${id.repo}@${id.revision} is not in the Hugging Face cache (${cacheDir}) and downloading it from ${hubUrl} failed: ${reason(e)}`);
+  checkHubPath(id.revision, 'the revision');
+  const fail = (e: unknown): BertfuseError => {
+    const err = new BertfuseError('E_HUB', `${id.repo}@${id.revision} is not in the Hugging Face cache (${cacheDir}) and downloading it from ${hubUrl} failed: ${reason(e)}`);
+    downloadFailures.add(err);
+    return err;
+  };
   try {
     const info = await modelInfo({ name: id.repo, revision: id.revision, hubUrl, fetch: common.fetch, additionalFields: ['sha', 'filePaths'], ...(token ? { accessToken: token } : {}) });
     const sha = info.sha;
     if (typeof sha !== 'string' || !COMMIT_HASH.test(sha)) throw new Error(`the hub did not report a commit hash for ${id.revision}`);
     const snap = path.join(folder, 'snapshots', sha);
+    fs.mkdirSync(snap, { recursive: true });
+    assertInside(cacheDir, snap, 'the snapshot folder');
     const { files, shardedIndex } = pickFiles(info.filePaths ?? []);
     await fetchFiles(files, sha, snap, folder, common, timeoutMs, opts.onProgress);
     if (shardedIndex) {
       const index = JSON.parse(fs.readFileSync(path.join(snap, shardedIndex), 'utf8')) as { weight_map?: Record<string, string> };
-      const shards = [...new Set(Object.values(index.weight_map ?? {}))].filter((s) => !s.includes('/') && !s.startsWith('.'));
+      const shards = [...new Set(Object.values(index.weight_map ?? {}))].map((s) => checkHubPath(s, `a shard in ${shardedIndex}`));
       await fetchFiles(shards, sha, snap, folder, common, timeoutMs, opts.onProgress);
     }
     if (id.revision !== sha) {
-      fs.mkdirSync(path.dirname(path.join(folder, 'refs', id.revision)), { recursive: true });
-      fs.writeFileSync(path.join(folder, 'refs', id.revision), sha);
+      const ref = path.join(folder, 'refs', id.revision);
+      fs.mkdirSync(path.dirname(ref), { recursive: true });
+      assertInside(folder, path.dirname(ref), 'the refs folder');
+      fs.writeFileSync(ref, sha);
     }
     if (!isUsableSnapshot(snap)) throw new Error('the downloaded snapshot lacks config.json or weights');
     return snap;
@@ -219,6 +284,7 @@ async function fetchFiles(files: readonly string[], sha: string, snap: string, f
       const data = await downloadFile({ ...common, path: file, revision: sha });
       if (!data) throw new Error(`${file} is listed but cannot be downloaded`);
       fs.mkdirSync(path.dirname(blob), { recursive: true });
+      assertInside(folder, path.dirname(blob), 'the blobs folder');
       const partial = `${blob}.incomplete`;
       const out = fs.createWriteStream(partial);
       try {
@@ -241,6 +307,6 @@ async function fetchFiles(files: readonly string[], sha: string, snap: string, f
       done += fs.statSync(blob).size;
       onProgress?.(done, total);
     }
-    linkOrCopy(blob, path.join(snap, file));
+    linkOrCopy(blob, snap, file);
   }
 }
