@@ -1,6 +1,13 @@
 import path from 'node:path';
 import { evaluate, evalInputFrom, type Evaluation, type ExternalRow } from '../eval/evaluate.js';
 import { ALL_METHODS, chooseMethods } from '../eval/methods.js';
+import type { MethodChoice } from '../eval/evaluate.js';
+import type { EvalRow } from '../eval/result.js';
+import { scoreQuantized } from '../eval/quantized.js';
+import { scoreProbabilities } from '../eval/score.js';
+import { riskCoverage } from '../eval/risk-coverage.js';
+import { runMembers } from '../members/run.js';
+import { BertfuseError } from '../errors.js';
 import { prepare, type PrepareProgress, type Prepared } from '../eval/prepare.js';
 import { summarise, type EvalResult } from '../eval/result.js';
 import { selectBest } from '../eval/select.js';
@@ -93,15 +100,20 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
           ...(recipe.maxBarrier !== undefined ? { maxBarrier: recipe.maxBarrier } : {}),
         })
       : null;
-    const result: EvalResult = { ...evaluation.result, selection };
+    let result: EvalResult = { ...evaluation.result, selection };
     const exported = selection ? selection.winner : methods[0]!.method.name;
     const candidate = candidates.find((c) => c.name === exported);
+    if (candidate && recipe.quantize) {
+      throw new BertfuseError('E_USAGE', `--quantize ${recipe.quantize} applies to combined models; the winner ${exported} is a weight merge (quantise it at run time: bertfuse predict <folder> --quantize int8)`);
+    }
     if (candidate) {
       await candidate.write(recipe.out);
       return { result, exported, manifest: null, out: path.resolve(recipe.out), notes: prepared.notes };
     }
     const choice = methods.find((m) => m.method.name === exported)!;
+    if (recipe.quantize === 'int8') result = { ...result, rows: [...result.rows, await int8Row(prepared, choice, evaluation, recipe, opts)] };
     const manifest = await writeCombined(recipe.out, {
+      ...(recipe.quantize ? { quantize: recipe.quantize } : {}),
       set: prepared.set,
       method: choice.method,
       options: choice.options,
@@ -113,4 +125,38 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
   } finally {
     prepared.close();
   }
+}
+
+/**
+ * The exported method with its members int8-quantised, scored under the same protocol as its
+ * float row (see scoreQuantized): the table's measure of what quantisation changes.
+ */
+async function int8Row(prepared: Prepared, choice: MethodChoice, evaluation: Evaluation, recipe: CombineRecipe, opts: CombineOptions): Promise<EvalRow> {
+  const run = (inputs: Prepared['fit']['data']['inputs']) =>
+    runMembers(prepared.set, inputs, { quantize: 'int8', ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), ...(opts.runtime ? { runtime: opts.runtime } : {}) });
+  const fitInt8 = await run(prepared.fit.data.inputs);
+  const scoredInt8 = prepared.eval ? await run(prepared.eval.data.inputs) : null;
+  const name = choice.method.name;
+  const float = evaluation.result.rows.find((r) => r.name === name)!;
+  const probs = scoreQuantized(
+    choice,
+    { float: prepared.fit.run.outputs, gold: prepared.fit.data.labels },
+    scoredInt8 ? { int8: scoredInt8.outputs } : null,
+    fitInt8.outputs,
+    evaluation.params.get(name)!,
+    recipe.folds,
+    recipe.seed,
+  );
+  const gold = (prepared.eval ?? prepared.fit).data.labels;
+  const scores = scoreProbabilities(probs, gold, prepared.set.labels);
+  return {
+    name: `${name} (int8)`,
+    kind: 'fusion',
+    scoring: float.scoring,
+    cost: float.cost,
+    pareto: false,
+    ...scores,
+    stats: { ...(float.stats ?? {}), int8_accuracy_change: scores.accuracy - float.accuracy, int8_log_loss_change: scores.logLoss - float.logLoss },
+    riskCoverage: riskCoverage(probs, gold, prepared.set.labels.length),
+  };
 }

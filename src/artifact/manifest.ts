@@ -56,6 +56,8 @@ export interface CombinedManifest {
     readonly externalData: string | null;
     /** True when `onnx/model.onnx` + config/tokenizer files follow the transformers.js layout. */
     readonly transformersLayout: boolean;
+    /** Dynamic int8 quantisation of the members' encoder layers (`combine --quantize int8`); absent = float. */
+    readonly quantize?: 'int8';
   };
   readonly tokenizers: readonly ManifestTokenizer[];
   readonly members: readonly ManifestMember[];

@@ -6,6 +6,7 @@ import type { EvalResult, MetricsSummary } from '../eval/result.js';
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
 import { buildCombinedGraph, groupInputNames, memberOutputName } from '../graph/combine.js';
 import { saveOnnx } from '../graph/save.js';
+import { quantizeGraph } from '../graph/quantize.js';
 import { memberSha256, type MemberSet } from '../members/load.js';
 import { VERSION } from '../paths.js';
 import { withTempDir, writeFileAtomic } from '../util/atomic.js';
@@ -23,6 +24,8 @@ export interface WriteCombinedOptions<P extends FusionParams> {
   /** Also keep the full evaluation as eval.json (for `bertfuse report <folder>`); it holds the texts
    * of the rows the members disagree on, so it is opt-in. */
   readonly evalResult?: EvalResult;
+  /** Quantise the members' encoder layers (dynamic int8), as single models are with `predict --quantize`. */
+  readonly quantize?: 'int8' | null;
 }
 
 /** The full evaluation kept beside the manifest when asked for (read by `bertfuse report`). */
@@ -89,6 +92,7 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
     method,
     params,
   });
+  if (opts.quantize === 'int8') quantizeGraph(graph);
   const oneTokenizer = set.groups.length === 1;
   const inputs = set.groups.flatMap((g) => Object.values(groupInputNames(g.index)));
   const outputs = ['logits', ...set.members.map((m) => memberOutputName(m.name))];
@@ -108,7 +112,7 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
       formatVersion: COMBINED_FORMAT_VERSION,
       tool: { name: 'bertfuse', version: VERSION },
       labels: [...set.labels],
-      model: { file: MODEL_FILE, inputs, outputs, opset: 17, externalData, transformersLayout: oneTokenizer },
+      model: { file: MODEL_FILE, inputs, outputs, opset: 17, externalData, transformersLayout: oneTokenizer, ...(opts.quantize === 'int8' ? { quantize: 'int8' as const } : {}) },
       tokenizers,
       members: set.members.map((m, i) => ({
         name: m.name,
@@ -141,6 +145,8 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
     if (oneTokenizer) {
       fs.mkdirSync(path.join(tmp, 'onnx'));
       linkOrCopy(path.join(tmp, MODEL_FILE), path.join(tmp, 'onnx', MODEL_FILE));
+      // transformers.js looks for the int8 graph under this name when asked for dtype 'q8'.
+      if (opts.quantize === 'int8') linkOrCopy(path.join(tmp, MODEL_FILE), path.join(tmp, 'onnx', 'model_quantized.onnx'));
       if (externalData) linkOrCopy(path.join(tmp, externalData), path.join(tmp, 'onnx', externalData));
     }
     return manifest;

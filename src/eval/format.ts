@@ -38,7 +38,9 @@ export function evalTable(r: EvalResult): string {
   const withTests = r.rows.some((x) => x.vsBestMember);
   const header = ['model', 'kind', 'accuracy', 'macro-F1', 'log-loss', 'ECE', 'cost', 'pareto', ...(withTests ? ['vs best member (acc / log-loss)'] : []), 'scored'];
   const rows = r.rows.map((x) => {
-    const note = x.stats && x.stats['fallback_fraction'] !== undefined ? ` (${pct(x.stats['fallback_fraction'])} escalated)` : '';
+    const escalated = x.stats && x.stats['fallback_fraction'] !== undefined ? ` (${pct(x.stats['fallback_fraction'])} escalated)` : '';
+    const int8 = x.stats && x.stats['int8_accuracy_change'] !== undefined ? ` (int8: ${x.stats['int8_accuracy_change'] >= 0 ? '+' : '−'}${Math.abs(100 * x.stats['int8_accuracy_change']).toFixed(2)} pts vs float)` : '';
+    const note = escalated + int8;
     const barrier = x.barrier !== undefined ? ` (barrier ${x.barrier >= 0 ? '+' : '−'}${Math.abs(x.barrier).toFixed(3)})` : '';
     return [x.name + (r.selection?.winner === x.name ? ' ←' : ''), x.kind, ...scoreCells(x), x.pareto ? '*' : '', ...(withTests ? [versus(x.vsBestMember)] : []), x.scoring + note + barrier];
   });

@@ -10,6 +10,8 @@ import type { MemberSet } from './load.js';
 export interface RunMembersOptions {
   readonly batchSize?: number;
   readonly runtime?: RuntimeOptions;
+  /** Run each member dynamically int8-quantised (as `combine --quantize int8` exports it). */
+  readonly quantize?: 'int8' | null;
   /** Called after each batch of each member. */
   readonly onProgress?: (member: string, done: number, total: number) => void;
 }
@@ -37,7 +39,7 @@ export async function runMembers(set: MemberSet, inputs: readonly TextInput[], o
   const encodedByGroup = set.groups.map((g) => inputs.map((x) => g.tokenizer.encode(x)));
   for (const m of set.members) {
     const ckpt = m.checkpoint;
-    const runner = await GraphRunner.create(encodeModel(buildBertModel(ckpt, { embeddings: true })), [{ suffix: '', tokenizer: ckpt.tokenizer }], opts.runtime);
+    const runner = await GraphRunner.create(encodeModel(buildBertModel(ckpt, { embeddings: true, quantize: opts.quantize ?? null })), [{ suffix: '', tokenizer: ckpt.tokenizer }], opts.runtime);
     try {
       const encoded = encodedByGroup[m.group]!;
       const out = await runner.runEncoded([encoded], {

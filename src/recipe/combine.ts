@@ -25,6 +25,7 @@ import { FUSION_METHODS } from '../fusion/registry.js';
  *   max_cost: 2                      # auto: budget, relative to the cheapest member
  *   max_barrier: 0.05                # auto: merges with a larger loss barrier are left out
  *   allow_below_chance: false        # go on when a member scores below chance under these labels
+ *   quantize: int8                   # export with dynamic int8 members (the table adds its int8 row)
  *   merge_base: fixtures/base-mlm    # auto: the members' parent, for task arithmetic / TIES (λ, density
  *                                    #   searched on held-out rows) and Model Stock candidates
  *   out: out/combined
@@ -53,12 +54,14 @@ export interface CombineRecipe {
   readonly allowBelowChance?: boolean;
   /** The members' common parent: auto then also tries merges that need a base (task arithmetic, TIES, Model Stock). */
   readonly mergeBase?: string;
+  /** Export the combined graph with its members' encoder layers dynamically int8-quantised. */
+  readonly quantize?: 'int8';
 }
 
 export const DEFAULT_SEED = 0;
 export const DEFAULT_FOLDS = 5;
 
-const TOP_KEYS = ['members', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out', 'bootstrap', 'min_gain', 'max_cost', 'max_barrier', 'allow_below_chance', 'merge_base'] as const;
+const TOP_KEYS = ['members', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out', 'bootstrap', 'min_gain', 'max_cost', 'max_barrier', 'allow_below_chance', 'merge_base', 'quantize'] as const;
 const DATA_KEYS = ['path', 'text_column', 'pair_column', 'label_column', 'encoding'] as const;
 const MEMBER_KEYS = ['path', 'name'] as const;
 
@@ -97,6 +100,11 @@ function dataSpec(v: unknown, where: string, source: string): DataSpec {
 function positiveInt(v: unknown, key: string, fallback: number, min: number, source: string): number {
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(`"${key}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, source);
+  return v;
+}
+
+function quantizeMode(v: unknown, source: string): 'int8' {
+  if (v !== 'int8') fail(`"quantize" must be int8, got ${JSON.stringify(v)}`, source);
   return v;
 }
 
@@ -160,6 +168,7 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
     ...(maxCost !== undefined ? { maxCost } : {}),
     ...(maxBarrier !== undefined ? { maxBarrier } : {}),
     ...(below === true ? { allowBelowChance: true } : {}),
+    ...(doc['quantize'] !== undefined && doc['quantize'] !== null ? { quantize: quantizeMode(doc['quantize'], source) } : {}),
     ...(doc['merge_base'] !== undefined && doc['merge_base'] !== null ? { mergeBase: str(doc['merge_base'], 'merge_base', source) } : {}),
     members,
     data: dataSpec(doc['data'], 'data', source),
@@ -206,6 +215,7 @@ export function combineRecipeYaml(r: CombineRecipe): string {
     max_barrier: r.maxBarrier,
     allow_below_chance: r.allowBelowChance,
     merge_base: r.mergeBase,
+    quantize: r.quantize,
     out: r.out,
   };
   return YAML.stringify(JSON.parse(JSON.stringify(doc)) as unknown);

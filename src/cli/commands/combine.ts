@@ -172,12 +172,16 @@ export function register(program: Command): void {
     .argument('[members...]', 'member model folders (BertForSequenceClassification)')
     .option('-o, --out <folder>', 'where to write the combined model')
     .option('-r, --recipe <file>', 'a combine recipe (YAML); flags given as well override it')
+    .option('--quantize <mode>', 'int8: export the combined graph with dynamically int8-quantised members; the table adds the method\'s int8 row', (v: string) => {
+      if (v !== 'int8') throw new BertfuseError('E_USAGE', `--quantize must be int8, got "${v}"`);
+      return v;
+    })
     .option('--merge-base <folder>', "auto: the members' common parent; adds task arithmetic and TIES (λ, density searched on held-out rows) and Model Stock to the candidates")
     .option('--save-eval', 'also keep the full evaluation as eval.json in the folder (for bertfuse report; it contains texts of rows the members disagree on)');
   cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
-  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string; saveEval?: boolean; mergeBase?: string }) => {
+  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string; saveEval?: boolean; mergeBase?: string; quantize?: 'int8' }) => {
     const base = f.recipe ? applyOverrides(readCombineRecipe(f.recipe), f, members) : recipeFromFlags(members, f);
-    const recipe: CombineRecipe = f.mergeBase ? { ...base, mergeBase: f.mergeBase } : base;
+    const recipe: CombineRecipe = { ...base, ...(f.mergeBase ? { mergeBase: f.mergeBase } : {}), ...(f.quantize ? { quantize: f.quantize } : {}) };
     const progress = fusionProgress(Boolean(f.quiet || f.json));
     const outcome = await combine(recipe, {
       registry: FUSION_METHODS,
