@@ -11,6 +11,7 @@ import { GraphBuilder, encodeModel, type ModelProto } from '../graph/onnx-builde
 import { BertfuseError } from '../errors.js';
 import { registerFolderLoader } from '../runtime/classifier.js';
 import { withTempFile, writeFileAtomic } from '../util/atomic.js';
+import { recordOf } from '../util/names.js';
 
 /**
  * The merged checkpoint on disk: a plain Hugging Face folder (config.json with the merged labels,
@@ -113,11 +114,11 @@ export function writeMergedFolder(dir: string, spec: MergedFolderSpec): MergedFo
   const totalShards = encoderShards.length + spec.heads.length;
   let shardsDone = 0;
   const files: string[] = [];
-  const folders: Record<string, string> = {};
+  const folders = new Map<string, string>();
   const encoderBytes = spec.encoder.reduce((s, t) => s + numel(t.shape) * width, 0);
-  const encoderMap: Record<string, string> = {};
+  const encoderMap = new Map<string, string>();
   encoderShards.forEach((shard, k) => {
-    for (const t of shard) encoderMap[t.name] = shardName(k + 1, n);
+    for (const t of shard) encoderMap.set(t.name, shardName(k + 1, n));
   });
 
   let firstFolder: string | null = null;
@@ -125,7 +126,7 @@ export function writeMergedFolder(dir: string, spec: MergedFolderSpec): MergedFo
     const rel = spec.separateHeads ? head.task : '';
     const folder = path.join(dir, rel);
     fs.mkdirSync(folder, { recursive: true });
-    folders[head.task] = rel;
+    folders.set(head.task, rel);
     const add = (f: string): void => void files.push(path.join(rel, f));
     encoderShards.forEach((shard, k) => {
       const name = shardName(k + 1, n);
@@ -141,12 +142,12 @@ export function writeMergedFolder(dir: string, spec: MergedFolderSpec): MergedFo
     writeSafetensors(path.join(folder, headShard), head.tensors, { dtype: spec.dtype });
     spec.onShard?.(++shardsDone, totalShards);
     add(headShard);
-    const weightMap: Record<string, string> = { ...encoderMap };
-    for (const t of head.tensors) weightMap[t.name] = headShard;
+    const weightMap = new Map(encoderMap);
+    for (const t of head.tensors) weightMap.set(t.name, headShard);
     const headBytes = head.tensors.reduce((s, t) => s + numel(t.shape) * width, 0);
     writeJson(path.join(folder, 'model.safetensors.index.json'), {
       metadata: { total_size: encoderBytes + headBytes },
-      weight_map: Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]])),
+      weight_map: recordOf([...weightMap].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     });
     add('model.safetensors.index.json');
     writeJson(path.join(folder, 'config.json'), hfConfig(spec.config, head.labels, spec.dtype));
@@ -166,12 +167,12 @@ export function writeMergedFolder(dir: string, spec: MergedFolderSpec): MergedFo
   let onnx: string | null = null;
   if (spec.onnx) {
     spec.onOnnx?.(0, 1);
-    const written = spec.separateHeads ? writeMultiTaskOnnx(dir, spec.heads.map((h) => ({ task: h.task, folder: path.join(dir, folders[h.task]!) }))) : writeSingleOnnx(dir);
+    const written = spec.separateHeads ? writeMultiTaskOnnx(dir, spec.heads.map((h) => ({ task: h.task, folder: path.join(dir, folders.get(h.task)!) }))) : writeSingleOnnx(dir);
     files.push(...written);
     onnx = 'model.onnx';
     spec.onOnnx?.(1, 1);
   }
-  return { files: files.sort(), folders, onnx };
+  return { files: files.sort(), folders: recordOf(folders), onnx };
 }
 
 type InitData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;

@@ -8,6 +8,7 @@ import { GraphRunner, type RunOptions } from '../runtime/runner.js';
 import { softmaxRows } from '../util/math.js';
 import { checkManifestAgainstGraph, checkManifestConsistency } from './manifest-graph.js';
 import { isCombinedFolder, MANIFEST_FILE, readManifest, type CombinedManifest } from './manifest.js';
+import { recordOf } from '../util/names.js';
 
 /** A combined model folder, run as one ONNX session with one input group per tokenizer. */
 export class CombinedClassifier implements Classifier {
@@ -30,8 +31,7 @@ export class CombinedClassifier implements Classifier {
   async predictDetailed(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<DetailedProbabilities> {
     const k = this.labels.length;
     const out = await this.runner.run(inputs, { ...opts, outputs: ['logits', ...this.manifest.members.map((m) => m.output)] });
-    const members: Record<string, Float32Array> = {};
-    for (const m of this.manifest.members) members[m.name] = softmaxRows(out[m.output]!.data, k);
+    const members = recordOf(this.manifest.members.map((m) => [m.name, softmaxRows(out[m.output]!.data, k)] as const));
     return { fused: softmaxRows(out['logits']!.data, k), members };
   }
 

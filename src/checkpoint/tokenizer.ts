@@ -7,6 +7,7 @@ import { decodeText } from '../data/encoding.js';
 import { leadingPieces } from './leading-pieces.js';
 import { assertFilesInside } from './folder-files.js';
 import { checkTokenizerFileSize, validateTokenizerJson } from './tokenizer-validate.js';
+import { recordOf } from '../util/names.js';
 
 /** Token ids for one input, before padding. */
 export interface Encoded {
@@ -150,10 +151,12 @@ function readJson(file: string): Record<string, unknown> {
 
 /** A tokenizer.json equivalent to the slow BertTokenizer described by vocab.txt + tokenizer_config.json. */
 export function tokenizerJsonFromVocab(vocabLines: string[], cfg: Record<string, unknown>): Record<string, unknown> {
-  const vocab: Record<string, number> = {};
+  // Tokens are data ("__proto__", "constructor" are tokens of some vocabularies): first id wins.
+  const ids = new Map<string, number>();
   vocabLines.forEach((tok, i) => {
-    if (!(tok in vocab)) vocab[tok] = i;
+    if (!ids.has(tok)) ids.set(tok, i);
   });
+  const vocab = recordOf(ids);
   const lower = cfg['do_lower_case'] !== false;
   const stripAccents = cfg['strip_accents'] ?? null;
   const cls = typeof cfg['cls_token'] === 'string' ? cfg['cls_token'] : '[CLS]';

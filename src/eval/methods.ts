@@ -2,6 +2,7 @@ import { BertfuseError } from '../errors.js';
 import { resolveOptions } from '../fusion/options.js';
 import type { FusionMethod } from '../fusion/types.js';
 import type { MethodChoice } from './evaluate.js';
+import { recordOf } from '../util/names.js';
 
 /** `--method` values that mean "every registered method". */
 export const ALL_METHODS = ['auto', 'all'] as const;
@@ -29,13 +30,13 @@ export function chooseMethods(registry: readonly FusionMethod[], method: string,
 
 /** `--option k=v` flags → a map of raw strings (typed later against the method's specs). */
 export function parseOptionFlags(flags: readonly string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const f of flags ?? []) {
     const eq = f.indexOf('=');
     if (eq <= 0) throw new BertfuseError('E_USAGE', `--option "${f}" is not NAME=VALUE`);
     const key = f.slice(0, eq).trim();
-    if (key in out) throw new BertfuseError('E_USAGE', `--option ${key} given twice`);
-    out[key] = f.slice(eq + 1).trim();
+    if (out.has(key)) throw new BertfuseError('E_USAGE', `--option ${key} given twice`);
+    out.set(key, f.slice(eq + 1).trim());
   }
-  return out;
+  return recordOf(out);
 }

@@ -1,4 +1,5 @@
 import { BertfuseError } from '../errors.js';
+import { own, recordOf } from '../util/names.js';
 
 /** Renames of label names before alignment: `{ NEG: 'negative' }` means a member's "NEG" is "negative". */
 export type LabelMap = Readonly<Record<string, string>>;
@@ -7,21 +8,21 @@ export type LabelMap = Readonly<Record<string, string>>;
 export function parseLabelMap(spec: string | readonly string[] | undefined): LabelMap {
   if (spec === undefined) return {};
   const parts = (typeof spec === 'string' ? [spec] : spec).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  const map: Record<string, string> = {};
+  const map = new Map<string, string>();
   for (const p of parts) {
     const eq = p.indexOf('=');
     const from = p.slice(0, eq).trim();
     const to = p.slice(eq + 1).trim();
     if (eq <= 0 || from === '' || to === '') throw new BertfuseError('E_USAGE', `--label-map entry "${p}" is not FROM=TO (example: NEG=negative,POS=positive)`);
-    if (from in map && map[from] !== to) throw new BertfuseError('E_USAGE', `--label-map maps "${from}" twice ("${map[from]}" and "${to}")`);
-    map[from] = to;
+    if (map.has(from) && map.get(from) !== to) throw new BertfuseError('E_USAGE', `--label-map maps "${from}" twice ("${map.get(from)}" and "${to}")`);
+    map.set(from, to);
   }
-  return map;
+  return recordOf(map);
 }
 
 /** A member's label names after the label map, in the member's own index order. */
 export function mapLabels(labels: readonly string[], map: LabelMap, source: string): string[] {
-  const out = labels.map((l) => map[l] ?? l);
+  const out = labels.map((l) => own(map, l) ?? l);
   const dup = out.find((l, i) => out.indexOf(l) !== i);
   if (dup !== undefined) throw new BertfuseError('E_LABEL_MISMATCH', `after --label-map two labels are both called "${dup}" (${labels.join(', ')} → ${out.join(', ')})`, source);
   return out;

@@ -2,6 +2,7 @@ import type { TextInput } from '../checkpoint/tokenizer.js';
 import { argmaxRow } from '../util/math.js';
 import type { Classifier } from './classifier.js';
 import type { RunOptions } from './runner.js';
+import { recordOf } from '../util/names.js';
 
 export interface Prediction {
   readonly label: string;
@@ -15,8 +16,7 @@ export async function predict(model: Classifier, inputs: readonly TextInput[], o
   const p = await model.predictProba(inputs, opts);
   return inputs.map((_, i) => {
     const best = argmaxRow(p, i, k);
-    const probs: Record<string, number> = {};
-    model.labels.forEach((l, j) => (probs[l] = p[i * k + j]!));
+    const probs = recordOf(model.labels.map((l, j) => [l, p[i * k + j]!] as const));
     return { label: model.labels[best]!, score: p[i * k + best]!, probs };
   });
 }

@@ -7,6 +7,7 @@ import { MicroBatcher } from './batcher.js';
 import { onClientError } from './client-errors.js';
 import { serverMetrics } from './metrics.js';
 import { RequestError, parsePredictBody, type ServeLimits } from './request.js';
+import { recordOf } from '../util/names.js';
 
 /*
  * The prediction server as a library: `createServer(model, opts)` returns a fastify instance that
@@ -50,11 +51,10 @@ export interface PredictResponse {
 function scores(labels: readonly string[], p: Float32Array, row: number): LabelScores {
   const k = labels.length;
   let best = 0;
-  const probs: Record<string, number> = {};
-  labels.forEach((l, j) => {
-    probs[l] = p[row * k + j]!;
+  labels.forEach((_, j) => {
     if (p[row * k + j]! > p[row * k + best]!) best = j;
   });
+  const probs = recordOf(labels.map((l, j) => [l, p[row * k + j]!] as const));
   return { label: labels[best]!, score: p[row * k + best]!, probs };
 }
 
