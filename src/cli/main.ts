@@ -8,6 +8,7 @@ import { register as combine } from './commands/combine.js';
 import { register as demo } from './commands/demo.js';
 import { register as distill } from './commands/distill.js';
 import { register as evaluate } from './commands/eval.js';
+import { register as exportCmd } from './commands/export.js';
 import { register as inspect } from './commands/inspect.js';
 import { register as merge } from './commands/merge.js';
 import { register as predict } from './commands/predict.js';
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     // Global: NaN/Inf weights are refused wherever weights are read, unless the user says otherwise.
     .option('--allow-nonfinite', 'accept NaN/Infinity weights (refused by default: they poison every output they touch)')
     .hook('preAction', (root) => setAllowNonFiniteDefault(Boolean(root.opts()['allowNonfinite'])));
-  for (const register of [demo, combine, distill, evaluate, inspect, merge, predict, randomCheckpoint, report, serve]) register(program);
+  for (const register of [demo, combine, distill, evaluate, exportCmd, inspect, merge, predict, randomCheckpoint, report, serve]) register(program);
   return program;
 }
 
