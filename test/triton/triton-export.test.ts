@@ -146,7 +146,7 @@ describe('bertfuse export triton', () => {
 
   test('the schema check catches what Triton would reject (a misspelt field, a wrong enum, a quoted number)', () => {
     for (const bad of ['max_batchsize: 4\n', 'instance_group [ { kind: KIND_TPU } ]\n', 'max_batch_size: "4"\n', 'input [ { name: "x" data_type: TYPE_INT64 dims: [ "a" ] } ]\n']) {
-      assert.throws(() => checkAgainst(modelConfig, parseTextFormat(bad), '', []), undefined, bad);
+      assert.throws(() => checkAgainst(modelConfig, parseTextFormat(bad), '', []), assert.AssertionError, bad);
     }
   });
 
