@@ -1,6 +1,6 @@
 import type { AlignmentReport } from '../align/align.js';
 import type { Checkpoint } from '../checkpoint/load.js';
-import type { ParamValue } from './params.js';
+import type { FilteredValue, ParamValue } from './params.js';
 import type { MergeRecipe } from '../recipe/merge.js';
 import type { EvalRow } from './evaluate.js';
 import type { MergeMethod } from './types.js';
@@ -18,9 +18,14 @@ export interface CardInfo {
   readonly recipeYaml: string;
 }
 
+function scalarOrGradient(v: unknown): string {
+  return Array.isArray(v) ? `[${v.join(', ')}]` : String(v);
+}
+
 function value(v: ParamValue): string {
   if (!Array.isArray(v)) return String(v);
-  return v.map((e) => (e.filter === null ? String(e.value) : `${e.filter}: ${e.value}`)).join('; ');
+  if (v.every((e) => typeof e === 'number')) return scalarOrGradient(v);
+  return (v as readonly FilteredValue[]).map((e) => (e.filter === null ? scalarOrGradient(e.value) : `${e.filter}: ${scalarOrGradient(e.value)}`)).join('; ');
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -15,7 +15,8 @@ import { renderMergeCard } from './card.js';
 import { checkMembersAreClassifiers, checkSameLabelSet, checkSameShape, checkSameVocabulary, sameLabelSet } from './checks.js';
 import { evaluateMerged, type EvalRow, type EvalSet } from './evaluate.js';
 import { linear } from './linear.js';
-import { resolveParams, type ParamMap } from './params.js';
+import { layerPosition, resolveParams, type ParamMap } from './params.js';
+import { roundTo } from './dtype.js';
 import { resolveModelPath } from '../checkpoint/hub.js';
 import { GramStore } from './regmean-stats.js';
 import { FisherStore } from './fisher-stats.js';
@@ -110,14 +111,20 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     checkSameShape(ref, everyone);
     checkSameVocabulary(ref, everyone);
 
+    checkLayerRanges(recipe, memberCkpts);
+
     const labelSets = memberCkpts.map((c) => c.config.labels!);
-    const labelsMatch = labelSets.every((l) => sameLabelSet(l, labelSets[0]!));
-    if (recipe.heads === 'merge') checkSameLabelSet(memberCkpts);
+    const byPosition = recipe.labelMatch === 'position';
+    // label_match: position is mergekit's: classifier rows merge by index, whatever their names.
+    const labelsMatch = labelSets.every((l) => (byPosition ? l.length === labelSets[0]!.length : sameLabelSet(l, labelSets[0]!)));
+    if (recipe.heads === 'merge') (byPosition ? checkSameLabelCount : checkSameLabelSet)(memberCkpts);
     const separate = recipe.heads === 'separate' || (recipe.heads === 'auto' && !labelsMatch);
 
     const members = memberCkpts.map((c) => new MergeSource(c, 'member'));
     const base = baseCkpt ? new MergeSource(baseCkpt, 'base') : null;
-    if (!separate) {
+    if (!separate && byPosition) {
+      if (base?.ckpt.config.labels && base.ckpt.config.labels.length !== ref.config.labels!.length) base.headless = true;
+    } else if (!separate) {
       // One head: classifier rows follow the first member's label order, matched by name.
       for (const m of members) m.labelOrder = alignLabels(m.ckpt.config.labels!, ref.config.labels!, m.ckpt.dir);
       // A classifier base_model's head is a base for the merged head only with the same label
@@ -161,8 +168,9 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       });
     }
 
-    const notes: string[] = [];
+    const notes: string[] = mergekitNotes(recipe, memberCkpts, baseCkpt);
     const noBase: string[] = [];
+    const numLayers = ref.config.numLayers;
     const total = mergedNames.length;
     let done = 0;
     const mergedSource = (name: string): TensorSource => {
@@ -171,7 +179,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         name,
         shape,
         data: () => {
-          const r = mergeTensor(method, recipe, name, members, base, grams, shape, noBase, fishers);
+          const r = mergeTensor(method, recipe, name, layerPosition(name, numLayers), members, base, grams, shape, noBase, fishers);
           if (r.note) notes.push(r.note);
           opts.onProgress?.('merge', ++done, total);
           return r.data;
@@ -200,8 +208,8 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         encoder: encoderNames.map(mergedSource),
         heads,
         separateHeads: separate,
-        tokenizerFiles: ref.tokenizer.files,
-        dtype: WRITE_DTYPE[recipe.dtype],
+        tokenizerFiles: tokenizerSource(recipe, memberCkpts, baseCkpt).tokenizer.files,
+        dtype: WRITE_DTYPE[recipe.outDtype ?? recipe.dtype],
         shardSize: recipe.shardSize,
         onnx: recipe.onnx,
         extraFiles: { 'merge.yaml': recipeYaml },
@@ -244,11 +252,51 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
   }
 }
 
+/** mergekit's `slices:` form: each model's layer_range must be all of its layers. */
+function checkLayerRanges(recipe: MergeRecipe, ckpts: readonly Checkpoint[]): void {
+  recipe.models.forEach((m, i) => {
+    const n = ckpts[i]!.config.numLayers;
+    if (m.layerRange && (m.layerRange[0] !== 0 || m.layerRange[1] !== n)) {
+      throw new BertfuseError('E_BAD_RECIPE', `layer_range [${m.layerRange.join(', ')}] of ${m.model} must be [0, ${n}]: only whole models are merged (the model has ${n} layers)`);
+    }
+  });
+}
+
+/** A merged head by position (label_match: position) needs the same number of classes. */
+function checkSameLabelCount(ckpts: readonly Checkpoint[]): void {
+  const n = ckpts[0]!.config.labels!.length;
+  for (const c of ckpts.slice(1)) {
+    if (c.config.labels!.length !== n) throw new BertfuseError('E_LABEL_MISMATCH', `${c.config.labels!.length} labels but ${ckpts[0]!.name} has ${n}: label_match: position merges classifier rows by index`, path.join(c.dir, 'config.json'));
+  }
+}
+
+/** The checkpoint whose tokenizer files are written: mergekit's tokenizer_source, else the first model. */
+function tokenizerSource(recipe: MergeRecipe, members: readonly Checkpoint[], base: Checkpoint | null): Checkpoint {
+  const src = recipe.tokenizerSource;
+  if (src === 'base' && base) return base;
+  const i = src === null || src === 'union' ? -1 : recipe.models.findIndex((m) => m.model === src);
+  if (i >= 0) return members[i]!;
+  if (src !== null && src === recipe.baseModel && base) return base;
+  return members[0]!;
+}
+
+/** What mergekit's keys that change nothing here did (said, not silently dropped). */
+function mergekitNotes(recipe: MergeRecipe, members: readonly Checkpoint[], base: Checkpoint | null): string[] {
+  const notes: string[] = [];
+  if (recipe.parameters['int8_mask'] === true) notes.push("int8_mask: true only changes the memory type of mergekit's sign mask; the merged values are the same");
+  if (recipe.tokenizerSource !== null) {
+    const from = tokenizerSource(recipe, members, base);
+    notes.push(`tokenizer_source: ${recipe.tokenizerSource} — every model has the same vocabulary (checked), so no embedding row moves; the tokenizer files are ${from.name}'s`);
+  }
+  return notes;
+}
+
 /** One tensor through the method (or through linear, when the method needs a base tensor the base lacks). */
 function mergeTensor(
   method: MergeMethod,
   recipe: MergeRecipe,
   name: string,
+  t: number,
   members: readonly MergeSource[],
   base: MergeSource | null,
   grams: GramStore | null,
@@ -258,8 +306,8 @@ function mergeTensor(
 ): { data: Float32Array; note?: string } {
   let use = method;
   let baseData: Float32Array | null = null;
-  if (method.base === 'required') {
-    if (base && base.has(name) && !(base.headless && !isEncoderTensor(name))) baseData = base.read(name);
+  if (method.base === 'required' || (method.base === 'optional' && base)) {
+    if (base && base.has(name) && !(base.headless && !isEncoderTensor(name))) baseData = roundTo(base.read(name), recipe.dtype);
     else {
       use = linear;
       noBase.push(name);
@@ -271,8 +319,9 @@ function mergeTensor(
   // normalize: false would scale the classifier by Σ w).
   const weightsOnly = (p: ParamMap): ParamMap => (p['weight'] === undefined ? {} : { weight: p['weight'] });
   const { params, modelParams } =
-    use === method ? resolveParams(use, recipe.parameters, perModel, name) : resolveParams(use, { ...weightsOnly(recipe.parameters), normalize: true }, perModel.map(weightsOnly), name);
-  const tensors = members.map((m) => m.read(name));
+    use === method ? resolveParams(use, recipe.parameters, perModel, name, t) : resolveParams(use, { weight: 1, ...weightsOnly(recipe.parameters), normalize: true }, perModel.map(weightsOnly), name, t);
+  // mergekit's dtype is the compute dtype: inputs are cast to it, and so is the result.
+  const tensors = members.map((m) => roundTo(m.read(name), recipe.dtype));
   const r = use.merge({
     name,
     shape,
@@ -284,12 +333,13 @@ function mergeTensor(
     grams: use.stats === 'gram' && grams && shape.length === 2 ? grams.forWeight(name, shape[1]!) : null,
     fisher: use.stats === 'fisher' && fishers ? fishers.forTensor(name) : null,
   });
+  const data = roundTo(r.data, recipe.dtype);
   // Inputs are checked on read, so a non-finite output means the parameters overflowed it;
   // with --allow-nonfinite the inputs may carry Inf/NaN themselves, and the user asked to pass them on.
   if (!getAllowNonFiniteDefault()) {
-    for (let i = 0; i < r.data.length; i++) {
-      if (!Number.isFinite(r.data[i]!)) throw new BertfuseError('E_NONFINITE', `${method.name} produced a non-finite value in "${name}" (index ${i}); check the parameters`);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) throw new BertfuseError('E_NONFINITE', `${method.name} produced a non-finite value in "${name}" (index ${i}); check the parameters`);
     }
   }
-  return r;
+  return r.note ? { data, note: r.note } : { data };
 }

@@ -1,7 +1,8 @@
 import { Rng } from '../util/rng.js';
 
 /**
- * The building blocks shared by the task-vector methods (task arithmetic, TIES, DARE): a task
+ * The building blocks shared by the task-vector methods (task arithmetic, TIES, DARE, DELLA,
+ * Breadcrumbs — mergekit's "generalized task arithmetic"): a task
  * vector τ = θ_member − θ_base, sparsified one way or another, then combined and added back.
  *
  * A BERT-base embedding table has 23 M entries, so task vectors are never materialised: each
@@ -54,51 +55,167 @@ export function fullTau(member: ArrayLike<number>, base: ArrayLike<number>): Tau
   return (i) => tauAt(member, base, i);
 }
 
+/** Makes a fresh cursor over the same sparsified τ (an L1 rescale reads it twice). */
+type TauFactory = () => TauCursor;
+
 /**
- * TIES "trim": keep the `density` fraction of entries with the largest magnitude, zero the rest.
- * k = round(density · n); among equal magnitudes at the threshold the lower index wins, so exactly
- * k entries survive.
+ * The entries whose rank in (|τ| descending, index ascending) order lies in [lo, hi): a top-k set
+ * is a prefix of that order, so the window is "in the top hi and not in the top lo". The radix
+ * selects run once; each factory call replays the tie budgets from the start.
  */
-export function trimmedTau(member: ArrayLike<number>, base: ArrayLike<number>, density: number): TauCursor {
+function rankWindow(member: ArrayLike<number>, base: ArrayLike<number>, lo: number, hi: number): TauFactory {
   const n = member.length;
-  const k = Math.round(density * n);
-  if (k >= n) return fullTau(member, base);
-  if (k <= 0) return () => 0;
-  const { threshold, above } = kthLargestMagnitude(n, (i) => tauAt(member, base, i), k);
-  let atThreshold = k - above;
-  return (i) => {
-    const t = tauAt(member, base, i);
-    const m = Math.fround(Math.abs(t));
-    if (m > threshold) return t;
-    if (m === threshold && atThreshold > 0) {
-      atThreshold--;
-      return t;
-    }
-    return 0;
+  const at = (i: number): number => tauAt(member, base, i);
+  const top = (k: number): (() => (m: number) => boolean) => {
+    if (k >= n) return () => () => true;
+    if (k <= 0) return () => () => false;
+    const { threshold, above } = kthLargestMagnitude(n, at, k);
+    return () => {
+      let budget = k - above;
+      return (m) => m > threshold || (m === threshold && budget-- > 0);
+    };
+  };
+  const inHi = top(hi);
+  const inLo = top(lo);
+  return () => {
+    const h = inHi();
+    const l = inLo();
+    return (i) => {
+      const t = at(i);
+      const m = Math.fround(Math.abs(t));
+      const kept = h(m);
+      return l(m) || !kept ? 0 : t;
+    };
   };
 }
 
 /**
- * DARE "drop and rescale": drop each entry with probability p = 1 − density and divide the kept
- * ones by (1 − p), so every entry keeps its expectation. The mask depends only on the seed.
+ * TIES "trim" (mergekit's `magnitude`): keep the k = floor(density · n) entries with the largest
+ * |τ|; among equal magnitudes at the threshold the lower index wins, so exactly k survive.
  */
-export function droppedTau(member: ArrayLike<number>, base: ArrayLike<number>, density: number, seed: number, rescale: boolean): TauCursor {
-  if (density <= 0) return () => 0;
-  const rng = new Rng(seed);
-  const scale = rescale ? 1 / density : 1;
-  return (i) => {
-    const keep = rng.next() < density;
-    return keep ? tauAt(member, base, i) * scale : 0;
+function magnitudeTau(member: ArrayLike<number>, base: ArrayLike<number>, density: number): TauFactory {
+  return rankWindow(member, base, 0, Math.floor(density * member.length));
+}
+
+/**
+ * Model Breadcrumbs (mergekit's `magnitude_outliers`): drop the floor(γ·n) largest |τ| as
+ * outliers, then the smallest, keeping floor(density · n) entries (fewer outliers are dropped when
+ * both do not fit).
+ */
+function outliersTau(member: ArrayLike<number>, base: ArrayLike<number>, density: number, gamma: number): TauFactory {
+  const n = member.length;
+  const target = Math.floor(density * n);
+  const nTop = Math.min(Math.floor(gamma * n), n - target);
+  return rankWindow(member, base, nTop, nTop + target);
+}
+
+/** DARE (mergekit's `random`): keep each entry with probability density, from a seeded generator in index order. */
+function randomTau(member: ArrayLike<number>, base: ArrayLike<number>, density: number, seed: number): TauFactory {
+  return () => {
+    const rng = new Rng(seed);
+    return (i) => (rng.next() < density ? tauAt(member, base, i) : 0);
   };
 }
 
-/** Array forms of the two sparsifiers (for tests and small inputs): base 0, τ given. */
-export function keepTopMagnitude(tau: Float32Array, density: number): Float32Array {
-  const at = trimmedTau(tau, new Float32Array(tau.length), density);
-  return Float32Array.from(tau, (_, i) => at(i));
+/**
+ * DELLA's MagPrune (mergekit's `della_magprune`): within each row (the last axis; a vector is
+ * one row), rank entries by |τ| ascending; the entry of normalised rank r ∈ [0, 1] is kept with
+ * probability density − ε + 2ε·r, so large entries survive more often.
+ */
+function dellaTau(member: ArrayLike<number>, base: ArrayLike<number>, density: number, epsilon: number, seed: number, rowLength: number): TauFactory {
+  const probs = new Float64Array(rowLength);
+  const order = new Int32Array(rowLength);
+  const mags = new Float64Array(rowLength);
+  const rowProbs = (row: number): void => {
+    const off = row * rowLength;
+    for (let j = 0; j < rowLength; j++) {
+      mags[j] = Math.abs(tauAt(member, base, off + j));
+      order[j] = j;
+    }
+    order.sort((x, y) => mags[x]! - mags[y]! || x - y);
+    for (let r = 0; r < rowLength; r++) probs[order[r]!] = density - epsilon + (rowLength > 1 ? r / (rowLength - 1) : 0) * 2 * epsilon;
+  };
+  return () => {
+    const rng = new Rng(seed);
+    let row = -1;
+    return (i) => {
+      const r = Math.floor(i / rowLength);
+      if (r !== row) rowProbs((row = r));
+      return rng.next() < probs[i - r * rowLength]! ? tauAt(member, base, i) : 0;
+    };
+  };
 }
-export function dropAndRescale(tau: Float32Array, density: number, seed: number, rescale: boolean): Float32Array {
-  const at = droppedTau(tau, new Float32Array(tau.length), density, seed, rescale);
+
+export type RescaleMode = 'none' | 'l1' | 'density';
+
+/** The `rescale` parameter as a mode: true is mergekit's L1 rescale. */
+export function rescaleMode(v: boolean | number | string): RescaleMode {
+  if (v === true || v === 'l1') return 'l1';
+  if (v === 'density') return 'density';
+  return 'none';
+}
+
+/**
+ * Rescale the kept entries: `density` divides by the density (each entry keeps its expectation);
+ * `l1` multiplies by ‖τ‖₁ / ‖kept‖₁ over the tensor, unless either is below 1e-7 (mergekit's
+ * `rescaled_masked_tensor`).
+ */
+function rescaled(member: ArrayLike<number>, base: ArrayLike<number>, make: TauFactory, mode: RescaleMode, density: number): TauCursor {
+  if (mode === 'none') return make();
+  if (mode === 'density') {
+    if (density <= 0) return () => 0;
+    const c = make();
+    return (i) => c(i) / density;
+  }
+  const c = make();
+  let before = 0;
+  let after = 0;
+  for (let i = 0; i < member.length; i++) {
+    before += Math.abs(tauAt(member, base, i));
+    after += Math.abs(c(i));
+  }
+  if (before < 1e-7 || after < 1e-7) return make();
+  const scale = before / after;
+  const again = make();
+  return (i) => again(i) * scale;
+}
+
+export type Sparsification = 'magnitude' | 'random' | 'magnitude_outliers' | 'della';
+
+export interface SparsifyOptions {
+  readonly density: number;
+  readonly rescale: RescaleMode;
+  /** Seed of the random methods' masks. */
+  readonly seed: number;
+  /** Breadcrumbs: fraction of the largest entries dropped as outliers. */
+  readonly gamma: number;
+  /** DELLA: spread of the keep probabilities around density. */
+  readonly epsilon: number;
+  /** DELLA ranks within rows of this length (the tensor's last axis). */
+  readonly rowLength: number;
+}
+
+/**
+ * A member's task vector sparsified the way mergekit's `sparsify` does. density ≥ 1 leaves it
+ * whole (and unscaled), as mergekit does.
+ */
+export function sparseTau(how: Sparsification | null, member: ArrayLike<number>, base: ArrayLike<number>, o: SparsifyOptions): TauCursor {
+  if (how === null || o.density >= 1) return fullTau(member, base);
+  if (how === 'della' && o.density <= 0) return () => 0;
+  const make =
+    how === 'magnitude'
+      ? magnitudeTau(member, base, o.density)
+      : how === 'magnitude_outliers'
+        ? outliersTau(member, base, o.density, o.gamma)
+        : how === 'random'
+          ? randomTau(member, base, o.density, o.seed)
+          : dellaTau(member, base, o.density, o.epsilon, o.seed, o.rowLength);
+  return rescaled(member, base, make, o.rescale, o.density);
+}
+
+/** Array form (for tests and small inputs): base 0, τ given. */
+export function sparsifyArray(how: Sparsification, tau: Float32Array, o: Partial<SparsifyOptions> & { density: number }): Float32Array {
+  const at = sparseTau(how, tau, new Float32Array(tau.length), { rescale: 'none', seed: 0, gamma: 0.01, epsilon: 0.15, rowLength: tau.length, ...o });
   return Float32Array.from(tau, (_, i) => at(i));
 }
 
@@ -124,10 +241,13 @@ export function weightedSum(vs: readonly Float32Array[], weights: readonly numbe
   return out;
 }
 
-/** θ = base + λ·Σ w_i τ_i (/ Σ w_i with `normalize`). */
+/**
+ * θ = base + λ·Σ w_i τ_i, with `normalize` divided by Σ w_i (left alone when |Σ w_i| < 1e-8, as
+ * mergekit does).
+ */
 export function addWeightedSum(base: Float32Array, taus: readonly TauCursor[], weights: readonly number[], lambda: number, normalize: boolean): Float32Array {
   const total = weights.reduce((a, b) => a + b, 0);
-  const scale = lambda * (normalize && total !== 0 ? 1 / total : 1);
+  const scale = lambda * (normalize && Math.abs(total) >= 1e-8 ? 1 / total : 1);
   const out = new Float32Array(base.length);
   for (let i = 0; i < out.length; i++) {
     let s = 0;
@@ -138,10 +258,9 @@ export function addWeightedSum(base: Float32Array, taus: readonly TauCursor[], w
 }
 
 /**
- * TIES "elect" and "disjoint merge", then θ = base + λ·τ: per entry, the elected sign is the sign
- * of Σ w_i τ_i (the side with more weighted mass); only members whose entry is non-zero and has
- * that sign contribute. With `normalize` their weighted sum is divided by their total weight (the
- * disjoint mean), otherwise it stays a sum.
+ * TIES "elect" and "disjoint merge" (mergekit's `sum` consensus), then θ = base + λ·τ: per entry
+ * the elected sign is that of Σ w_i τ_i (+ when it is 0); the weighted entries w_i τ_i with that
+ * sign are summed, and with `normalize` divided by the sum of their weights (by 1 when none).
  */
 export function addElectedMerge(base: Float32Array, taus: readonly TauCursor[], weights: readonly number[], lambda: number, normalize: boolean): Float32Array {
   const out = new Float32Array(base.length);
@@ -149,19 +268,16 @@ export function addElectedMerge(base: Float32Array, taus: readonly TauCursor[], 
   for (let i = 0; i < out.length; i++) {
     let mass = 0;
     for (let m = 0; m < taus.length; m++) {
-      vals[m] = taus[m]!(i);
-      mass += weights[m]! * vals[m]!;
+      vals[m] = weights[m]! * taus[m]!(i);
+      mass += vals[m]!;
     }
-    const sign = Math.sign(mass);
+    const sign = mass >= 0 ? 1 : -1;
     let sum = 0;
     let wsum = 0;
-    if (sign !== 0) {
-      for (let m = 0; m < taus.length; m++) {
-        const t = vals[m]!;
-        if (t !== 0 && Math.sign(t) === sign) {
-          sum += weights[m]! * t;
-          wsum += weights[m]!;
-        }
+    for (let m = 0; m < taus.length; m++) {
+      if (Math.sign(vals[m]!) === sign) {
+        sum += vals[m]!;
+        wsum += weights[m]!;
       }
     }
     out[i] = base[i]! + lambda * (normalize && wsum !== 0 ? sum / wsum : sum);

@@ -5,8 +5,8 @@
  * alignment, streaming and writing; a method owns only the math.
  */
 
-/** Scalar parameter values after resolution for one tensor. */
-export type ParamScalar = number | boolean;
+/** Scalar parameter values after resolution for one tensor (strings: a `choice` such as rescale: density). */
+export type ParamScalar = number | boolean | string;
 export type ResolvedParams = Readonly<Record<string, ParamScalar>>;
 
 /**
@@ -16,8 +16,11 @@ export type ResolvedParams = Readonly<Record<string, ParamScalar>>;
 export interface MergeParamSpec {
   readonly name: string;
   readonly scope: 'global' | 'model';
-  readonly type: 'number' | 'boolean';
-  readonly default: ParamScalar;
+  readonly type: 'number' | 'boolean' | 'choice';
+  /** Absent: the parameter is required (mergekit's `weight`, slerp's `t`). */
+  readonly default?: ParamScalar;
+  /** For `choice`: the accepted values. */
+  readonly choices?: readonly ParamScalar[];
   readonly description: string;
   readonly min?: number;
   readonly max?: number;
@@ -55,8 +58,16 @@ export interface MergedTensor {
 export interface MergeMethod {
   readonly name: string;
   readonly summary: string;
-  /** `required`: task vectors against base_model; `none`: base_model is not used (and refused). */
-  readonly base: 'required' | 'none';
+  /**
+   * `required`: task vectors against base_model; `optional`: used when given (nuslerp's task
+   * vectors, slerp's v0); `none`: base_model is not used (and refused).
+   */
+  readonly base: 'required' | 'optional' | 'none';
+  /**
+   * slerp: base_model names which model is v0 (t = 0); it must be one of the models (or the
+   * second one), and goes first.
+   */
+  readonly baseIsMember?: boolean;
   readonly minModels: number;
   readonly maxModels: number;
   readonly params: readonly MergeParamSpec[];
@@ -69,6 +80,12 @@ export interface MergeMethod {
 export function numParam(p: ResolvedParams, name: string): number {
   const v = p[name];
   if (typeof v !== 'number') throw new Error(`parameter "${name}" is not a resolved number`);
+  return v;
+}
+
+export function stringParam(p: ResolvedParams, name: string): string {
+  const v = p[name];
+  if (typeof v !== 'string') throw new Error(`parameter "${name}" is not a resolved choice`);
   return v;
 }
 

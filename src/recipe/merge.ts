@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import { BertfuseError } from '../errors.js';
 import { mergeMethod } from '../merge/registry.js';
-import { validateParams, type FilteredValue, type ParamMap, type ParamValue } from '../merge/params.js';
+import { unsetRequired, validateParams, type FilteredValue, type ParamMap, type ParamValue } from '../merge/params.js';
+import type { ParamScalar } from '../merge/types.js';
 
 /**
  * A merge recipe, mergekit-like:
@@ -17,8 +18,11 @@ import { validateParams, type FilteredValue, type ParamMap, type ParamValue } fr
  *   parameters: { lambda: 1 }
  *   dtype: float32
  *
- * plus bertfuse's own keys: seed, align, heads, texts, max_texts, shard_size, onnx. Paths are
- * taken as written, relative to the working directory (as mergekit does).
+ * mergekit's `slices:` form is accepted when it is one slice of whole models (its
+ * `layer_range` must cover every layer); `dtype` is the compute dtype and `out_dtype` the written
+ * one, as in mergekit. Plus bertfuse's own keys: seed, align, heads, label_match, texts,
+ * max_texts, shard_size, onnx. Paths are taken as written, relative to the working directory (as
+ * mergekit does).
  */
 
 export const ALIGN_MODES = ['none', 'weights', 'activations'] as const;
@@ -27,6 +31,8 @@ export const HEAD_MODES = ['auto', 'merge', 'separate'] as const;
 export type HeadsMode = (typeof HEAD_MODES)[number];
 export const MERGE_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
 export type MergeDType = (typeof MERGE_DTYPES)[number];
+export const LABEL_MATCHES = ['name', 'position'] as const;
+export type LabelMatch = (typeof LABEL_MATCHES)[number];
 
 export interface MergeModelSpec {
   /** Path of a Hugging Face BERT classifier folder. */
@@ -34,6 +40,8 @@ export interface MergeModelSpec {
   readonly parameters: ParamMap;
   /** Name of this model's task when heads stay separate (output `logits_<task>`, folder `<task>/`). */
   readonly task: string | null;
+  /** From mergekit's `slices:` form: the layers taken from this model (checked to be all of them). */
+  readonly layerRange?: readonly [number, number];
 }
 
 export interface MergeRecipe {
@@ -41,7 +49,14 @@ export interface MergeRecipe {
   readonly models: readonly MergeModelSpec[];
   readonly baseModel: string | null;
   readonly parameters: ParamMap;
+  /** mergekit's `dtype`: inputs are rounded to it before the math, the result after. */
   readonly dtype: MergeDType;
+  /** mergekit's `out_dtype`: the dtype written (null: `dtype`). */
+  readonly outDtype: MergeDType | null;
+  /** mergekit's `tokenizer_source`: `base`, `union`, or one of the models (null: the first model's). */
+  readonly tokenizerSource: string | null;
+  /** Classifier rows of one merged head: matched by label `name` (bertfuse) or by `position` (mergekit). */
+  readonly labelMatch: LabelMatch;
   /** Seeds every random choice (DARE masks); same recipe, same bytes. */
   readonly seed: number;
   /** Permutation alignment of members 2..n to member 1 before merging (models from different initialisations). */
@@ -59,7 +74,25 @@ export interface MergeRecipe {
   readonly onnx: boolean;
 }
 
-const TOP_KEYS = ['merge_method', 'base_model', 'models', 'parameters', 'dtype', 'seed', 'align', 'heads', 'texts', 'texts_encoding', 'max_texts', 'shard_size', 'onnx', 'tokenizer_source'] as const;
+const TOP_KEYS = [
+  'merge_method',
+  'base_model',
+  'models',
+  'slices',
+  'parameters',
+  'dtype',
+  'out_dtype',
+  'tokenizer_source',
+  'seed',
+  'align',
+  'heads',
+  'label_match',
+  'texts',
+  'texts_encoding',
+  'max_texts',
+  'shard_size',
+  'onnx',
+] as const;
 const MODEL_KEYS = ['model', 'parameters', 'task'] as const;
 export const DEFAULT_SHARD_SIZE = 5_000_000_000;
 export const DEFAULT_MAX_TEXTS = 512;
@@ -75,7 +108,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function checkKeys(obj: Record<string, unknown>, known: readonly string[], where: string, source: string | undefined): void {
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) {
-      const hint = k === 'slices' ? ' (layer slicing / frankenmerges are not supported: use "models")' : '';
+      const hint = k === 'layer_range' || k === 'sources' ? ' (only the slices form with one slice of whole models is supported)' : '';
       fail(`${where}: unknown key "${k}"${hint} (known: ${known.join(', ')})`, source);
     }
   }
@@ -101,23 +134,32 @@ export function parseSize(v: unknown, key: string, source: string | undefined): 
   return fail(`"${key}" must be a size such as 2GB, 500MB or a number of bytes, got ${JSON.stringify(v)}`, source);
 }
 
+function isGradientList(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+}
+
+/** A scalar, or a list of numbers: mergekit's layer gradient. */
+function parseSetting(v: unknown): ParamScalar | readonly number[] | undefined {
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (isGradientList(v)) return v;
+  return undefined;
+}
+
 function parseParamValue(v: unknown, where: string, source: string | undefined): ParamValue {
-  if (typeof v === 'number' || typeof v === 'boolean') return v;
-  if (Array.isArray(v)) {
+  const scalar = parseSetting(v);
+  if (scalar !== undefined) return scalar;
+  if (Array.isArray(v) && v.length > 0) {
     return v.map((entry, i): FilteredValue => {
-      if (typeof entry === 'number') {
-        fail(`${where}[${i}]: a list of plain numbers (mergekit's layer gradient) is not supported; use [{filter: <substring of tensor name>, value: <number>}, ...]`, source);
-      }
-      if (!isObject(entry)) fail(`${where}[${i}] must be {filter, value}`, source);
+      if (!isObject(entry)) fail(`${where}[${i}] must be {filter, value} (a list of numbers is a layer gradient; do not mix the two)`, source);
       checkKeys(entry, ['filter', 'value'], `${where}[${i}]`, source);
       const f = entry['filter'];
       if (f !== undefined && f !== null && (typeof f !== 'string' || f === '')) fail(`${where}[${i}].filter must be a non-empty string`, source);
-      const value = entry['value'];
-      if (typeof value !== 'number' && typeof value !== 'boolean') fail(`${where}[${i}].value must be a number or boolean, got ${JSON.stringify(value)}`, source);
+      const value = parseSetting(entry['value']);
+      if (value === undefined) fail(`${where}[${i}].value must be a number, true/false, or a list of numbers (a layer gradient), got ${JSON.stringify(entry['value'])}`, source);
       return { filter: typeof f === 'string' ? f : null, value };
     });
   }
-  return fail(`${where} must be a number, true/false, or a list of {filter, value}; got ${JSON.stringify(v)}`, source);
+  return fail(`${where} must be a number, true/false, a list of numbers (a layer gradient) or a list of {filter, value}; got ${JSON.stringify(v)}`, source);
 }
 
 function parseParamMap(v: unknown, where: string, source: string | undefined): ParamMap {
@@ -134,34 +176,86 @@ function modelPath(v: unknown, where: string, source: string | undefined): strin
 
 const TASK_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
+/**
+ * mergekit's `slices:` form, accepted when it says the same as `models:` — one slice whose
+ * sources each take a whole model (`layer_range: [0, num_layers]`, checked when the models are
+ * opened). Layer stacking (frankenmerges, passthrough) has no meaning for a fixed-size classifier.
+ */
+function slicesToModels(v: unknown, source: string | undefined): unknown[] {
+  if (!Array.isArray(v) || v.length !== 1 || !isObject(v[0])) fail('"slices" is supported as one slice of whole models (layer stacking is not): slices: [{sources: [{model, layer_range: [0, N]}, ...]}]', source);
+  const slice = v[0];
+  checkKeys(slice, ['sources'], 'slices[0]', source);
+  const sources = slice['sources'];
+  if (!Array.isArray(sources) || sources.length === 0) fail('slices[0].sources must be a non-empty list of {model, layer_range}', source);
+  return sources.map((s, i) => {
+    if (!isObject(s)) fail(`slices[0].sources[${i}] must be {model, layer_range}`, source);
+    checkKeys(s, ['model', 'layer_range', 'parameters'], `slices[0].sources[${i}]`, source);
+    const r = s['layer_range'];
+    if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => Number.isSafeInteger(x)) || r[0] !== 0) {
+      fail(`slices[0].sources[${i}].layer_range must be [0, <number of layers>] (whole models only), got ${JSON.stringify(r)}`, source);
+    }
+    return { model: s['model'], ...(s['parameters'] !== undefined ? { parameters: s['parameters'] } : {}), layerRange: [r[0], r[1]] };
+  });
+}
+
+export interface ParseOptions {
+  /**
+   * mergekit's rule: every model's `weight` must be given (per model or globally). YAML recipe
+   * files are read this way; recipes built by flags or code default each weight to 1.
+   */
+  readonly requireWeights?: boolean;
+}
+
 /** Validate a parsed YAML/JSON object as a merge recipe. `source` names the file in errors. */
-export function parseMergeRecipe(raw: unknown, source?: string): MergeRecipe {
+export function parseMergeRecipe(raw: unknown, source?: string, opts: ParseOptions = {}): MergeRecipe {
   if (!isObject(raw)) fail('a recipe must be a mapping (merge_method, models, ...)', source);
   checkKeys(raw, TOP_KEYS, 'recipe', source);
   const methodName = raw['merge_method'];
   if (typeof methodName !== 'string') fail('missing "merge_method"', source);
   const method = mergeMethod(methodName, source);
-  const modelsRaw = raw['models'];
+  if (raw['slices'] !== undefined && raw['models'] !== undefined) fail('give "models" or "slices", not both', source);
+  const modelsRaw = raw['slices'] !== undefined ? slicesToModels(raw['slices'], source) : raw['models'];
   if (!Array.isArray(modelsRaw) || modelsRaw.length === 0) fail('"models" must be a non-empty list of {model: <path>}', source);
-  const models = modelsRaw.map((m, i): MergeModelSpec => {
+  let models = modelsRaw.map((m, i): MergeModelSpec => {
     const where = `models[${i}]`;
     if (typeof m === 'string') return { model: m, parameters: {}, task: null };
     if (!isObject(m)) fail(`${where} must be {model: <path>, parameters: {...}}`, source);
-    checkKeys(m, MODEL_KEYS, where, source);
+    checkKeys(m, [...MODEL_KEYS, ...('layerRange' in m ? ['layerRange'] : [])], where, source);
     const task = m['task'];
     if (task !== undefined && (typeof task !== 'string' || !TASK_NAME.test(task))) fail(`${where}.task must be a name of letters, digits and _ (starting with a letter), got ${JSON.stringify(task)}`, source);
-    return { model: modelPath(m['model'], `${where}.model`, source), parameters: parseParamMap(m['parameters'], `${where}.parameters`, source), task: (task as string | undefined) ?? null };
+    const range = m['layerRange'] as [number, number] | undefined;
+    return {
+      model: modelPath(m['model'], `${where}.model`, source),
+      parameters: parseParamMap(m['parameters'], `${where}.parameters`, source),
+      task: (task as string | undefined) ?? null,
+      ...(range ? { layerRange: range } : {}),
+    };
   });
+  const baseRaw = raw['base_model'];
+  const baseModel = baseRaw === undefined || baseRaw === null ? null : modelPath(baseRaw, 'base_model', source);
+  if (method.baseIsMember && baseModel !== null) {
+    // slerp: base_model is v0. mergekit adds it to the models when it is not listed; it goes first.
+    const at = models.findIndex((m) => m.model === baseModel);
+    if (at < 0 && models.length >= method.maxModels) fail(`${method.name}'s base_model must be one of its ${method.maxModels} models (it is the t = 0 end)`, source);
+    const own = at < 0 ? { model: baseModel, parameters: {}, task: null } : models[at]!;
+    models = [own, ...models.filter((_, i) => i !== at)];
+  }
   if (models.length < method.minModels || models.length > method.maxModels) {
     const want = method.minModels === method.maxModels ? `exactly ${method.minModels}` : `at least ${method.minModels}`;
     fail(`${method.name} needs ${want} models, the recipe lists ${models.length}`, source);
   }
-  const baseRaw = raw['base_model'];
-  const baseModel = baseRaw === undefined || baseRaw === null ? null : modelPath(baseRaw, 'base_model', source);
   if (method.base === 'required' && baseModel === null) fail(`${method.name} needs a base_model (the checkpoint the members were fine-tuned from)`, source);
-  if (method.base === 'none' && baseModel !== null) fail(`${method.name} does not use base_model (list it under models to include it in the merge)`, source);
-  const parameters = parseParamMap(raw['parameters'], 'parameters', source);
+  if (method.base === 'none' && !method.baseIsMember && baseModel !== null) fail(`${method.name} does not use base_model (list it under models to include it in the merge)`, source);
+  if (method.base === 'optional' && baseModel !== null && models.some((m) => m.model === baseModel)) fail(`${method.name}'s base_model cannot also be one of the models it merges`, source);
+  let parameters = parseParamMap(raw['parameters'], 'parameters', source);
   validateParams(method, parameters, models.map((m) => m.parameters), source);
+  // Weights: required in recipe files (mergekit), 1 each for recipes from flags or code — written
+  // out explicitly, so merge.yaml reads back the same under either rule.
+  if (!opts.requireWeights && method.params.some((p) => p.name === 'weight') && parameters['weight'] === undefined && models.some((m) => m.parameters['weight'] === undefined)) {
+    parameters = { ...parameters, weight: 1 };
+  }
+  const unset = unsetRequired(method, parameters, models.map((m) => m.parameters));
+  if (unset.length) fail(`${method.name} needs ${unset.join(', ')} (mergekit requires it too; it has no default)`, source);
   const seed = raw['seed'] ?? 0;
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) fail(`"seed" must be an integer >= 0, got ${JSON.stringify(seed)}`, source);
   const textsRaw = raw['texts'];
@@ -175,9 +269,11 @@ export function parseMergeRecipe(raw: unknown, source?: string): MergeRecipe {
   if (textsEncoding !== null && typeof textsEncoding !== 'string') fail('"texts_encoding" must be a name such as utf8 or latin1', source);
   const onnx = raw['onnx'] ?? true;
   if (typeof onnx !== 'boolean') fail(`"onnx" must be true or false, got ${JSON.stringify(onnx)}`, source);
-  const tokenizerSource = raw['tokenizer_source'];
-  if (tokenizerSource !== undefined && tokenizerSource !== 'base' && tokenizerSource !== null) {
-    fail('"tokenizer_source" other than "base" is not supported: members must share one vocabulary (different vocabularies cannot be merged weight by weight)', source);
+  const tokenizerSource = raw['tokenizer_source'] ?? null;
+  if (tokenizerSource !== null) {
+    const known = ['base', 'union', ...models.map((m) => m.model), ...(baseModel !== null ? [baseModel] : [])];
+    if (typeof tokenizerSource !== 'string' || !known.includes(tokenizerSource)) fail(`"tokenizer_source" must be base, union or one of the recipe's models, got ${JSON.stringify(tokenizerSource)}`, source);
+    if (tokenizerSource === 'base' && baseModel === null) fail('"tokenizer_source: base" needs a base_model', source);
   }
   const recipe: MergeRecipe = {
     mergeMethod: method.name,
@@ -185,6 +281,9 @@ export function parseMergeRecipe(raw: unknown, source?: string): MergeRecipe {
     baseModel,
     parameters,
     dtype: oneOf(raw['dtype'], MERGE_DTYPES, 'dtype', 'float32', source),
+    outDtype: raw['out_dtype'] === undefined || raw['out_dtype'] === null ? null : oneOf(raw['out_dtype'], MERGE_DTYPES, 'out_dtype', 'float32', source),
+    tokenizerSource: tokenizerSource as string | null,
+    labelMatch: oneOf(raw['label_match'], LABEL_MATCHES, 'label_match', 'name', source),
     seed,
     align: oneOf(raw['align'], ALIGN_MODES, 'align', 'none', source),
     heads: oneOf(raw['heads'], HEAD_MODES, 'heads', 'auto', source),
@@ -217,11 +316,11 @@ export function loadMergeRecipe(file: string): MergeRecipe {
     const first = ((e as Error).message.split('\n')[0] ?? '').trim();
     throw new BertfuseError('E_BAD_RECIPE', `invalid YAML (${first})`, file);
   }
-  return parseMergeRecipe(raw, file);
+  return parseMergeRecipe(raw, file, { requireWeights: true });
 }
 
 function paramValueToPlain(v: ParamValue): unknown {
-  if (!Array.isArray(v)) return v;
+  if (!Array.isArray(v) || isGradientList(v)) return v;
   return (v as readonly FilteredValue[]).map((e) => (e.filter === null ? { value: e.value } : { filter: e.filter, value: e.value }));
 }
 
@@ -240,6 +339,9 @@ export function mergeRecipeToYaml(r: MergeRecipe): string {
   }));
   if (Object.keys(r.parameters).length) doc['parameters'] = paramMapToPlain(r.parameters);
   doc['dtype'] = r.dtype;
+  if (r.outDtype !== null) doc['out_dtype'] = r.outDtype;
+  if (r.tokenizerSource !== null) doc['tokenizer_source'] = r.tokenizerSource;
+  if (r.labelMatch !== 'name') doc['label_match'] = r.labelMatch;
   doc['seed'] = r.seed;
   doc['align'] = r.align;
   doc['heads'] = r.heads;

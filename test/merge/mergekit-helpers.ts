@@ -44,7 +44,8 @@ let runs = 0;
 export async function runRecipe(raw: Record<string, unknown>): Promise<{ out: string; result: MergeResult; got: Map<string, Float64Array> }> {
   const out = path.join(outRoot, `m${++runs}`);
   const result = await merge(parseMergeRecipe({ onnx: false, ...raw }), { out });
-  return { out, result, got: tensors(out) };
+  // With separate heads the folder holds one checkpoint per task; the encoder is the same in each.
+  return { out, result, got: tensors(path.join(out, result.tasks[0]!.folder)) };
 }
 
 /** Element-wise |got − want| ≤ tol, naming the tensor and index of the first miss. */

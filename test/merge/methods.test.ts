@@ -7,13 +7,15 @@ import { resolveParams, type ParamMap } from '../../src/merge/params.js';
 import { regmean } from '../../src/merge/regmean.js';
 import { slerp } from '../../src/merge/slerp.js';
 import { taskArithmetic } from '../../src/merge/task-arithmetic.js';
-import { dropAndRescale, keepTopMagnitude, kthLargestMagnitude } from '../../src/merge/task-vectors.js';
+import { kthLargestMagnitude, sparsifyArray } from '../../src/merge/task-vectors.js';
 import { Rng } from '../../src/util/rng.js';
 import { ties } from '../../src/merge/ties.js';
 import type { MergeMethod, TensorMergeInput } from '../../src/merge/types.js';
 
 function run(method: MergeMethod, tensors: number[][], opts: { base?: number[]; global?: ParamMap; models?: ParamMap[]; grams?: Float64Array[]; shape?: number[]; seed?: number } = {}): { data: number[]; note?: string } {
-  const { params, modelParams } = resolveParams(method, opts.global ?? {}, opts.models ?? tensors.map(() => ({})), 'bert.encoder.layer.0.output.dense.weight');
+  // Weights default to 1 here, as for recipes built from flags (recipe files must give them).
+  const global: ParamMap = method.params.some((p) => p.name === 'weight') ? { weight: 1, ...opts.global } : (opts.global ?? {});
+  const { params, modelParams } = resolveParams(method, global, opts.models ?? tensors.map(() => ({})), 'bert.encoder.layer.0.output.dense.weight');
   const input: TensorMergeInput = {
     name: 't',
     shape: opts.shape ?? [tensors[0]!.length],
@@ -41,7 +43,7 @@ test('linear: weighted mean, normalised or not', () => {
   close(run(linear, [a, b]).data, [2, 4]);
 });
 
-test('slerp: great-circle interpolation of unnormalised tensors, lerp when parallel or zero', () => {
+test('slerp: great-circle interpolation of unnormalised tensors, lerp when parallel; a zero tensor is not normalised (mergekit)', () => {
   const s = Math.SQRT1_2;
   close(run(slerp, [[1, 0], [0, 1]], { global: { t: 0.5 } }).data, [s, s]);
   close(run(slerp, [[2, 0], [0, 1]], { global: { t: 0.5 } }).data, [2 * s, s]);
@@ -50,7 +52,8 @@ test('slerp: great-circle interpolation of unnormalised tensors, lerp when paral
   close(run(slerp, [[1, 0], [0, 1]], { global: { t: 0 } }).data, [1, 0]);
   close(run(slerp, [[1, 0], [0, 1]], { global: { t: 1 } }).data, [0, 1]);
   close(run(slerp, [[1, 2], [2, 4]], { global: { t: 0.5 } }).data, [1.5, 3]);
-  close(run(slerp, [[0, 0], [2, 4]], { global: { t: 0.25 } }).data, [0.5, 1]);
+  // A zero v0 stays unnormalised, so cos = 0 and θ = 90°: mergekit's slerp gives sin(tπ/2)·v1.
+  close(run(slerp, [[0, 0], [2, 4]], { global: { t: 0.25 } }).data, [2 * Math.sin(Math.PI / 8), 4 * Math.sin(Math.PI / 8)]);
 });
 
 test('task_arithmetic: base + λ Σ w_i (θ_i − base)', () => {
@@ -106,7 +109,7 @@ test('dare: drop with probability 1 − density, rescale by 1/density: unbiased 
   const mean = new Float64Array(n);
   let kept = 0;
   for (let s = 0; s < seeds; s++) {
-    const d = dropAndRescale(tau.slice(), density, 1000 + s, true);
+    const d = sparsifyArray('random', tau.slice(), { density, seed: 1000 + s, rescale: 'density' });
     for (let i = 0; i < n; i++) {
       mean[i] += d[i]! / seeds;
       if (d[i] !== 0) {
@@ -125,7 +128,7 @@ test('dare: drop with probability 1 − density, rescale by 1/density: unbiased 
   let total = 0;
   let shrunk = 0;
   for (let s = 0; s < seeds; s++) {
-    const d = dropAndRescale(tau.slice(), density, 5000 + s, false);
+    const d = sparsifyArray('random', tau.slice(), { density, seed: 5000 + s, rescale: 'none' });
     for (let i = 0; i < n; i++) shrunk += Math.abs(d[i]!) / seeds;
   }
   for (let i = 0; i < n; i++) total += Math.abs(tau[i]!);
@@ -139,9 +142,9 @@ test('dare_linear / dare_ties: seeded, and with density 1 equal to task arithmet
   assert.deepEqual(run(dareLinear, members, { base, global: { density: 0.5 }, seed: 7 }).data, a, 'same seed, same result');
   assert.notDeepEqual(run(dareLinear, members, { base, global: { density: 0.5 }, seed: 8 }).data, a, 'another seed, another mask');
   close(run(dareLinear, members, { base, global: { density: 1, lambda: 0.7 } }).data, run(taskArithmetic, members, { base, global: { lambda: 0.7 } }).data);
-  close(run(dareTies, members, { base, global: { density: 1 } }).data, run(ties, members, { base, global: { density: 1 } }).data);
+  close(run(dareTies, members, { base, global: { density: 1 } }).data, run(ties, members, { base, global: { density: 1, normalize: false } }).data);
   // dare_ties keeps survivors rescaled: with one member the result is base + τ̂, each entry 0 or τ/density.
-  const one = run(dareTies, [members[0]!], { base, global: { density: 0.5 }, seed: 3 }).data;
+  const one = run(dareTies, [members[0]!], { base, global: { density: 0.5, rescale: 'density' }, seed: 3 }).data;
   one.forEach((v, i) => {
     const t = T1[i]!;
     assert.ok(Math.abs(v - base[i]!) < 1e-6 || Math.abs(v - (base[i]! + t / 0.5)) < 1e-5, `entry ${i}: ${v}`);
@@ -240,9 +243,9 @@ test('top-k threshold by radix select equals sorting; exactly k survivors, ties 
     assert.equal(threshold, sorted[k - 1]);
     assert.equal(above, sorted.filter((v) => v > threshold).length);
     const density = rng.next();
-    const kept = keepTopMagnitude(tau, density);
+    const kept = sparsifyArray('magnitude', tau, { density });
     const survivors = Array.from(kept.keys()).filter((i) => kept[i] !== 0);
-    assert.equal(survivors.length, Math.round(density * n), `trial ${trial}`);
+    assert.equal(survivors.length, Math.floor(density * n), `trial ${trial}`);
     survivors.forEach((i) => assert.equal(kept[i], tau[i]));
     const minKept = Math.min(...survivors.map((i) => Math.abs(tau[i]!)));
     const dropped = Array.from(kept.keys()).filter((i) => kept[i] === 0);

@@ -28,7 +28,7 @@ const RECIPES: Record<string, Record<string, unknown>> = {
   task_arithmetic: { base_model: BASE, parameters: { lambda: 0.7 } },
   ties: { base_model: BASE, parameters: { density: 0.5 } },
   dare_linear: { base_model: BASE, parameters: { density: 0.5, weight: 0.5 } },
-  dare_ties: { base_model: BASE, parameters: { density: 0.5 } },
+  dare_ties: { base_model: BASE, parameters: { density: 0.5, weight: 0.5 } },
   regmean: { texts: UNLABELLED, texts_encoding: 'latin1', max_texts: 256 },
 };
 

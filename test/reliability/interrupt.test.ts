@@ -26,7 +26,7 @@ before(async () => {
   await createRandomCheckpoint(path.join(root, 'b'), { ...SIZE, seed: 2 });
   recipe = path.join(root, 'recipe.yaml');
   // onnx: true so the run writes two large files (weights, then the graph): more of it is "mid-write".
-  fs.writeFileSync(recipe, YAML.stringify({ merge_method: 'linear', models: [{ model: path.join(root, 'a') }, { model: path.join(root, 'b') }], onnx: true }));
+  fs.writeFileSync(recipe, YAML.stringify({ merge_method: 'linear', models: [{ model: path.join(root, 'a') }, { model: path.join(root, 'b') }], parameters: { weight: 1 }, onnx: true }));
 });
 
 function startMerge(out: string, recipeFile = recipe): ChildProcess {

@@ -133,6 +133,7 @@ export function register(program: Command): void {
     .command('merge')
     .description('merge BERT classifiers weight by weight into one model (mergekit-like recipe or flags)')
     .argument('[recipe]', 'YAML recipe (merge_method, models, base_model, parameters, ...)')
+    .argument('[out]', 'output folder, as in mergekit-yaml (same as --out)')
     .option('-o, --out <dir>', 'output folder (Hugging Face checkpoint + model.onnx)')
     .option('-m, --model <folder...>', 'member model folders (instead of a recipe)')
     .option('--method <name>', `merge method: ${MERGE_METHODS.map((m) => m.name).join(', ')} (default linear)`)
@@ -145,7 +146,7 @@ export function register(program: Command): void {
     .option('--texts <file...>', 'unlabelled texts for regmean and --align activations')
     .option('--texts-encoding <name>', 'encoding of the texts files (utf8, latin1, utf16le)')
     .option('--max-texts <n>', 'use at most n texts', positiveInt('--max-texts'))
-    .option('--dtype <t>', 'float32 (default), float16, bfloat16')
+    .option('--dtype <t>', 'compute and output dtype: float32 (default), float16, bfloat16')
     .option('--seed <n>', 'seed for random choices (DARE masks)')
     .option('--shard-size <size>', 'largest safetensors shard (e.g. 2GB)')
     .option('--no-onnx', 'do not write model.onnx')
@@ -154,13 +155,16 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
     .option('-q, --quiet', 'no progress bars')
-    .action(async (recipeFile: string | undefined, f: MergeFlags) => {
+    .action(async (recipeFile: string | undefined, outArg: string | undefined, f: MergeFlags) => {
       if (f.listMethods) {
         if (f.json) printJson(MERGE_METHODS.map((m) => ({ name: m.name, summary: m.summary, base: m.base, minModels: m.minModels, maxModels: Number.isFinite(m.maxModels) ? m.maxModels : null, params: m.params, stats: m.stats })));
         else printLine(methodsTable());
         return;
       }
-      if (!f.out) throw new BertfuseError('E_USAGE', 'merge needs --out <dir>');
+      if (outArg !== undefined && f.out !== undefined && outArg !== f.out) throw new BertfuseError('E_USAGE', `two output folders given (${outArg} and --out ${f.out}); give one`);
+      if (outArg !== undefined && !recipeFile) throw new BertfuseError('E_USAGE', 'an output folder argument follows a recipe file (bertfuse merge recipe.yml out/)');
+      f.out ??= outArg;
+      if (!f.out) throw new BertfuseError('E_USAGE', 'merge needs an output folder: bertfuse merge recipe.yml out/ (or --out <dir>)');
       let recipe: MergeRecipe;
       if (recipeFile) {
         const clash = RECIPE_FLAGS.filter((k) => f[k] !== undefined);
