@@ -11,7 +11,7 @@ test('merge recipe.yaml --out dir --json: a merged folder and a machine-readable
   const recipe = path.join(work, 'ties.yaml');
   fs.writeFileSync(
     recipe,
-    ['merge_method: ties', 'base_model: fixtures/base-mlm', 'models:', '  - model: fixtures/sst2-sibling-a', '  - model: fixtures/sst2-sibling-b', 'parameters:', '  density: 0.5', ''].join('\n'),
+    ['merge_method: ties', 'base_model: fixtures/base-mlm', 'models:', '  - model: fixtures/sst2-sibling-a', '  - model: fixtures/sst2-sibling-b', 'parameters:', '  density: 0.5', '  weight: 1', ''].join('\n'),
   );
   const out = path.join(work, 'ties');
   const r = await runCli(['merge', recipe, '--out', out, '--json', '--no-onnx']);
@@ -41,14 +41,15 @@ test('--list-methods shows every method with its parameters', async () => {
   const r = await runCli(['merge', '--list-methods']);
   assert.equal(r.code, 0);
   for (const m of ['linear', 'slerp', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties', 'regmean']) assert.match(r.stdout, new RegExp(`^${m}\\s`, 'm'));
-  assert.match(r.stdout, /density\*=0\.2/);
+  assert.match(r.stdout, /density\*=1\b/);
+  for (const m of ['model_stock', 'breadcrumbs', 'breadcrumbs_ties', 'della', 'della_linear', 'nuslerp']) assert.match(r.stdout, new RegExp(`^${m}\\s`, 'm'));
 });
 
 test('user errors are one line', async () => {
   const cases: [string[], RegExp][] = [
     [['merge', '-m', 'fixtures/sst2-sibling-a', '--method', 'soup', '-o', path.join(work, 'x')], /unknown merge_method "soup" \(known: linear, slerp/],
     [['merge', '-m', 'fixtures/sst2-sibling-a', '-p', 'lambda=2', '-o', path.join(work, 'x')], /linear has no parameter "lambda" \(known: weight/],
-    [['merge', '-m', 'fixtures/sst2-sibling-a'], /merge needs --out/],
+    [['merge', '-m', 'fixtures/sst2-sibling-a'], /merge needs an output folder/],
     [['merge', 'nope.yaml', '-o', path.join(work, 'x')], /nope\.yaml: cannot read recipe/],
     [['merge', 'nope.yaml', '--method', 'ties', '-o', path.join(work, 'x')], /give a recipe file or recipe flags, not both/],
     [['merge', '-m', 'fixtures/sst2-sibling-a', 'fixtures/sst2-stranger-b', '-o', path.join(work, 'x')], /different architecture sizes \(vocab_size 4096 vs 8192/],

@@ -51,7 +51,7 @@ test('a mergekit-style YAML recipe: per-model and global parameters, filter list
   // Model 1's own list: the classifier keeps everything, other tensors 0.4; model 2 inherits the global 0.6.
   assert.deepEqual(at('classifier.weight').modelParams, [{ weight: 0.7, density: 1 }, { weight: 0.3, density: 0.6 }]);
   assert.deepEqual(at('bert.encoder.layer.0.output.dense.weight').modelParams, [{ weight: 0.7, density: 0.4 }, { weight: 0.3, density: 0.6 }]);
-  assert.deepEqual(at('classifier.weight').params, { lambda: 1.2, normalize: true });
+  assert.deepEqual(at('classifier.weight').params, { lambda: 1.2, normalize: true, rescale: false, int8_mask: false });
 });
 
 test('the recipe written next to a merge parses back to the same recipe', () => {
@@ -64,17 +64,23 @@ test('the recipe written next to a merge parses back to the same recipe', () => 
 
 test('unknown methods, parameters and keys are refused with the known ones listed', () => {
   const bad = (raw: unknown, pattern: RegExp) => assert.throws(() => parseMergeRecipe(raw, 'r.yaml'), (e: Error & { code?: string }) => e.code === 'E_BAD_RECIPE' && pattern.test(e.message));
-  bad({ merge_method: 'model_stock', models: ['a'] }, /r\.yaml: unknown merge_method "model_stock" \(known: linear, slerp, task_arithmetic, ties, dare_linear, dare_ties, regmean, fisher\)/);
+  bad({ merge_method: 'soup', models: ['a'] }, /r\.yaml: unknown merge_method "soup" \(known: linear, slerp, nuslerp, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs/);
   bad({ merge_method: 'linear', models: ['a'], parameters: { density: 0.5 } }, /linear has no parameter "density" \(known: weight \(per model or global\), normalize \(global\)\)/);
   bad({ merge_method: 'ties', base_model: 'b', models: [{ model: 'a', parameters: { lambda: 2 } }] }, /models\[0\]\.parameters: "lambda" is a global parameter of ties/);
   bad({ merge_method: 'ties', base_model: 'b', models: ['a'], parameters: { density: 1.5 } }, /"density" = 1\.5 is outside \[0, 1\]/);
-  bad({ merge_method: 'linear', models: ['a'], parameters: { normalize: 'yes' } }, /parameters\.normalize must be a number, true\/false, or a list of \{filter, value\}/);
+  bad({ merge_method: 'linear', models: ['a'], parameters: { normalize: 'yes' } }, /"normalize" must be true or false, got "yes"/);
+  bad({ merge_method: 'linear', models: ['a'], parameters: { normalize: { x: 1 } } }, /parameters\.normalize must be a number, true\/false, a list of numbers/);
   bad({ merge_method: 'linear', models: ['a'], parameters: { normalize: 1 } }, /"normalize" must be true or false, got 1/);
-  bad({ merge_method: 'linear', models: ['a'], parameters: { weight: [0, 0.5, 1] } }, /layer gradient\) is not supported/);
-  bad({ merge_method: 'linear', slices: [], models: ['a'] }, /unknown key "slices" \(layer slicing/);
+  bad({ merge_method: 'linear', models: ['a'], parameters: { normalize: [0, 1] } }, /"normalize" takes one value, not a layer gradient/);
+  bad({ merge_method: 'linear', models: ['a'], parameters: { weight: [0, { value: 1 }] } }, /weight\[0\] must be \{filter, value\}/);
+  bad({ merge_method: 'linear', slices: [], models: ['a'] }, /give "models" or "slices", not both/);
+  bad({ merge_method: 'linear', slices: [{ sources: [{ model: 'a', layer_range: [0, 2] }] }, { sources: [{ model: 'b', layer_range: [0, 2] }] }] }, /one slice of whole models/);
+  bad({ merge_method: 'linear', slices: [{ sources: [{ model: 'a', layer_range: [1, 2] }] }] }, /layer_range must be \[0, <number of layers>\]/);
   bad({ merge_method: 'linear', models: ['a'], colour: 'red' }, /unknown key "colour" \(known: merge_method, base_model, models/);
   bad({ merge_method: 'slerp', models: ['a', 'b', 'c'] }, /slerp needs exactly 2 models, the recipe lists 3/);
-  bad({ merge_method: 'slerp', base_model: 'c', models: ['a', 'b'] }, /slerp does not use base_model/);
+  bad({ merge_method: 'slerp', base_model: 'c', models: ['a', 'b'], parameters: { t: 0.5 } }, /slerp's base_model must be one of its 2 models/);
+  bad({ merge_method: 'slerp', models: ['a', 'b'] }, /slerp needs "t" \(under parameters\)/);
+  bad({ merge_method: 'nuslerp', base_model: 'a', models: ['a', 'b'] }, /nuslerp's base_model cannot also be one of the models/);
   bad({ merge_method: 'task_arithmetic', models: ['a'] }, /task_arithmetic needs a base_model/);
   bad({ merge_method: 'regmean', models: ['a', 'b'] }, /regmean runs the members on unlabelled texts: give "texts"/);
   bad({ merge_method: 'linear', align: 'activations', models: ['a', 'b'] }, /align: activations .* give "texts"/);
@@ -83,8 +89,24 @@ test('unknown methods, parameters and keys are refused with the known ones liste
   bad({ merge_method: 'linear', models: [{ model: 'a', task: 'sst-2' }] }, /task must be a name of letters, digits and _/);
   bad({ merge_method: 'linear', models: [{ model: 'a', task: 'x' }, { model: 'b', task: 'x' }] }, /two models use task name "x"/);
   bad({ merge_method: 'linear', models: [] }, /"models" must be a non-empty list/);
-  bad({ merge_method: 'linear', models: ['a'], tokenizer_source: 'union' }, /members must share one vocabulary/);
+  bad({ merge_method: 'linear', models: ['a'], tokenizer_source: 'elsewhere' }, /"tokenizer_source" must be base, union or one of the recipe's models/);
+  bad({ merge_method: 'linear', models: ['a'], rescale: true }, /unknown key "rescale"/);
+  bad({ merge_method: 'dare_ties', base_model: 'b', models: ['a'], parameters: { rescale: 'l2' } }, /"rescale" must be one of true, false, l1, density, got "l2"/);
   bad(['not', 'a', 'mapping'], /a recipe must be a mapping/);
+});
+
+test('mergekit rules: weights are required in recipe files (flags and code default them to 1), slerp puts base_model first', () => {
+  assert.throws(() => loadMergeRecipe(write('noweight.yaml', 'merge_method: linear\nmodels:\n  - model: a\n    parameters: {weight: 2}\n  - model: b\n')), /noweight\.yaml: linear needs "weight" for models\[1\]/);
+  const ok = loadMergeRecipe(write('weights.yaml', 'merge_method: linear\nmodels: [a, b]\nparameters: {weight: 1}\n'));
+  assert.deepEqual(ok.parameters, { weight: 1 });
+  assert.deepEqual(parseMergeRecipe({ merge_method: 'linear', models: ['a', 'b'] }).parameters, { weight: 1 });
+  const s = parseMergeRecipe({ merge_method: 'slerp', base_model: 'b', models: ['a', 'b'], parameters: { t: 0.2 } });
+  assert.deepEqual(s.models.map((m) => m.model), ['b', 'a']);
+  const added = parseMergeRecipe({ merge_method: 'slerp', base_model: 'b', models: ['a'], parameters: { t: 0.2 } });
+  assert.deepEqual(added.models.map((m) => m.model), ['b', 'a']);
+  // The slices form of whole models is the models form.
+  const sl = parseMergeRecipe({ merge_method: 'linear', slices: [{ sources: [{ model: 'a', layer_range: [0, 2] }, { model: 'b', layer_range: [0, 2], parameters: { weight: 2 } }] }] });
+  assert.deepEqual(sl.models.map((m) => [m.model, m.layerRange, m.parameters]), [['a', [0, 2], {}], ['b', [0, 2], { weight: 2 }]]);
 });
 
 test('invalid YAML and missing files are one-line errors naming the file', () => {
