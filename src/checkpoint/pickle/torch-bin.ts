@@ -63,7 +63,7 @@ const MAX_NESTING = 32;
 /** Tensor names are ~100 characters; a longer key is not a weight name (and would make long prefixes). */
 const MAX_KEY_LENGTH = 1024;
 /** A state dict's pickle is tens of KB (a few MB for thousands of tensors). */
-export const MAX_PICKLE_BYTES = 256 * 2 ** 20;
+export const MAX_PICKLE_BYTES = 64 * 2 ** 20;
 
 /**
  * Collects the tensors of a state dict (and of dicts nested in it) by dotted name. Each dict is

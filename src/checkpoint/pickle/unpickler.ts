@@ -63,6 +63,12 @@ export const MAX_LONG_BYTES = 32;
 export const MAX_INT_DIGITS = 40;
 /** Container items walked without being consumed, per byte of pickle (plus a fixed allowance). */
 export const WORK_PER_BYTE = 8;
+/**
+ * Opcodes per pickle. Each may create an object (a list or dict costs ~100 bytes of heap for one
+ * byte of pickle), so the count bounds memory; torch writes ~30 per tensor, so this admits state
+ * dicts of 100,000+ tensors.
+ */
+export const MAX_OPS = 4_000_000;
 export const WORK_BASE = 1 << 20;
 
 const MARK = Symbol('mark');
@@ -89,8 +95,9 @@ export class Unpickler {
   }
 
   load(): PickleValue {
-    for (;;) {
+    for (let ops = 0; ; ops++) {
       const at = this.pos;
+      if (ops >= MAX_OPS) throw this.bad(at, `more than ${MAX_OPS} opcodes; a state dict needs about 30 per tensor`);
       const op = this.u8();
       switch (op) {
         case 0x80: // PROTO
