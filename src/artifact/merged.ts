@@ -59,7 +59,7 @@ export interface MergedFolderFiles {
   readonly onnx: string | null;
 }
 
-/** Models with more weight bytes than this get `model.onnx.data` (protobuf caps a file at 2 GiB; streaming the weights out also keeps memory flat). */
+/** Models with more weight bytes than this get `model.onnx_data` (protobuf caps a file at 2 GiB; streaming the weights out also keeps memory flat). */
 export const ONNX_EXTERNAL_BYTES = 256 * 1024 * 1024;
 
 const BYTES: Record<WriteDType, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -187,7 +187,7 @@ function onnxType(data: InitData): number {
 }
 
 /**
- * A graph builder whose large initializers go straight to `model.onnx.data` as they are created,
+ * A graph builder whose large initializers go straight to `model.onnx_data` as they are created,
  * so exporting a BERT-base-sized merge never holds the whole model in memory (the plain builder
  * keeps every initializer until it serialises). Small ones (shapes, scalars) stay in the graph.
  */
@@ -233,7 +233,7 @@ class SpillingGraphBuilder extends GraphBuilder {
 
 /**
  * Build a graph and save it as `model.onnx`: embedded weights for small models, weights streamed
- * to `model.onnx.data` for large ones (protobuf caps a file at 2 GiB, and streaming keeps memory
+ * to `model.onnx_data` for large ones (protobuf caps a file at 2 GiB, and streaming keeps memory
  * at about one tensor).
  */
 export function saveGraph(dir: string, graphName: string, weightBytes: number, build: (g: GraphBuilder) => void, externalAbove = ONNX_EXTERNAL_BYTES): string[] {
@@ -244,7 +244,7 @@ export function saveGraph(dir: string, graphName: string, weightBytes: number, b
     writeFileAtomic(file, encodeModel(g.toModel()));
     return ['model.onnx'];
   }
-  const dataName = 'model.onnx.data';
+  const dataName = 'model.onnx_data';
   let model: ModelProto | null = null;
   withTempFile(path.join(dir, dataName), (fd) => {
     const g = new SpillingGraphBuilder(graphName, fd, dataName);

@@ -26,6 +26,8 @@ export interface WriteCombinedOptions<P extends FusionParams> {
   readonly evalResult?: EvalResult;
   /** Quantise the members' encoder layers (dynamic int8), as single models are with `predict --quantize`. */
   readonly quantize?: 'int8' | null;
+  /** Weights go to model.onnx_data above this many bytes (default: near protobuf's 2 GiB cap). */
+  readonly externalThreshold?: number;
 }
 
 /** The full evaluation kept beside the manifest when asked for (read by `bertfuse report`). */
@@ -93,6 +95,8 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
     params,
   });
   if (opts.quantize === 'int8') quantizeGraph(graph);
+  // Last pass before saving: tensors the members share (or constants repeated per member) once.
+  graph.shareIdenticalInitializers();
   const oneTokenizer = set.groups.length === 1;
   const inputs = set.groups.flatMap((g) => Object.values(groupInputNames(g.index)));
   const outputs = ['logits', ...set.members.map((m) => memberOutputName(m.name))];
@@ -100,8 +104,8 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
   const shas = set.members.map((m) => memberSha256(m));
 
   return withTempDir(out, (tmp) => {
-    const { external } = saveOnnx(graph, path.join(tmp, MODEL_FILE));
-    const externalData = external ? `${MODEL_FILE}.data` : null;
+    const { external } = saveOnnx(graph, path.join(tmp, MODEL_FILE), opts.externalThreshold !== undefined ? { externalThreshold: opts.externalThreshold } : {});
+    const externalData = external ? `${MODEL_FILE}_data` : null;
     const tokenizers: ManifestTokenizer[] = set.groups.map((g) => {
       const dir = tokenizerDir(g.index);
       const files = writeTokenizer(g.tokenizer, path.join(tmp, dir));
@@ -137,6 +141,8 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
     const config = toHfConfig({ ...first, architecture: 'BertForSequenceClassification', labels: set.labels }, {
       problem_type: 'single_label_classification',
       bertfuse: { format: COMBINED_FORMAT, manifest: MANIFEST_FILE, members: set.members.map((m) => m.name), method: method.name },
+      // transformers.js fetches onnx/model.onnx_data only when the config says the weights are external.
+      ...(externalData ? { 'transformers.js_config': { use_external_data_format: true } } : {}),
     });
     writeFileAtomic(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     writeFileAtomic(path.join(tmp, MANIFEST_FILE), manifestText(manifest));

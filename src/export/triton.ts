@@ -16,7 +16,7 @@ type ValueInfo = onnxProto.onnx.IValueInfoProto;
  *   <repo>/<name>/config.pbtxt         max_batch_size, inputs/outputs (sequence dims -1),
  *                                      dynamic_batching, instance_group KIND_CPU, label_filename
  *   <repo>/<name>/labels.txt           one label per line, in the logits' column order
- *   <repo>/<name>/1/model.onnx         the graph as bertfuse wrote it (+ model.onnx.data)
+ *   <repo>/<name>/1/model.onnx         the graph as bertfuse wrote it (+ model.onnx_data)
  *   <repo>/<name>/tokenizer/…          tokenizer files per input group, and bertfuse-client.json
  *
  * Tokenisation stays on the client. The alternative — a Python-backend step plus an `ensemble`

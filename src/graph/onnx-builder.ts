@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -181,6 +182,32 @@ export class GraphBuilder {
   }
   removeInitializer(name: string): void {
     this.inits.delete(name);
+  }
+
+  /**
+   * Stores byte-identical initializers (same type, shape and bytes) once: nodes that read a copy
+   * read the first one instead. For an artifact only, as the last pass before saving — never on a
+   * graph whose weights will still change separately (a training graph would tie them). Members
+   * that share tensors (a frozen embedding, the same checkpoint twice) then cost their bytes once.
+   */
+  shareIdenticalInitializers(): { readonly merged: number; readonly bytesSaved: number } {
+    const byContent = new Map<string, string>();
+    const rename = new Map<string, string>();
+    let bytesSaved = 0;
+    for (const [name, { data, dims }] of this.inits) {
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const key = `${elemOf(data)}|${dims.join(',')}|${createHash('sha256').update(bytes).digest('hex')}`;
+      const first = byContent.get(key);
+      if (first === undefined) byContent.set(key, name);
+      else {
+        rename.set(name, first);
+        bytesSaved += bytes.byteLength;
+      }
+    }
+    if (rename.size === 0) return { merged: 0, bytesSaved: 0 };
+    for (const node of this.nodes) node.input = (node.input ?? []).map((i) => rename.get(i) ?? i);
+    for (const name of rename.keys()) this.inits.delete(name);
+    return { merged: rename.size, bytesSaved };
   }
   /**
    * Turns an initializer into a float graph input of the same name and shape and returns its

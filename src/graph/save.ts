@@ -7,14 +7,14 @@ import { encodeModel, type GraphBuilder } from './onnx-builder.js';
 export const EXTERNAL_DATA_THRESHOLD = 1.8 * 1024 ** 3;
 
 export interface SaveOnnxOptions {
-  /** Move weights to `<file>.data` when their total exceeds this many bytes. */
+  /** Move weights to `<file>_data` when their total exceeds this many bytes. */
   readonly externalThreshold?: number;
   readonly opset?: number;
 }
 
 /**
  * Writes a graph to `file`. Small models embed their weights; large ones (BERT-large and up, or
- * two BERT-base members plus more) put them in `<file>.data` beside it (ONNX external data), which
+ * two BERT-base members plus more) put them in `<file>_data` beside it (ONNX external data), which
  * onnxruntime resolves when the model is opened by path. Both files go through temp + rename.
  */
 export function saveOnnx(g: GraphBuilder, file: string, opts: SaveOnnxOptions = {}): { external: boolean } {
@@ -24,7 +24,7 @@ export function saveOnnx(g: GraphBuilder, file: string, opts: SaveOnnxOptions = 
     writeFileAtomic(file, encodeModel(g.toModel(opset)));
     return { external: false };
   }
-  const dataName = `${path.basename(file)}.data`;
+  const dataName = `${path.basename(file)}_data`;
   const dataPath = path.join(path.dirname(file), dataName);
   let bytes: Uint8Array = new Uint8Array();
   withTempFile(dataPath, (fd) => {

@@ -15,9 +15,9 @@ test('weights over the threshold go to ONNX external data and load by path with 
   const external = path.join(dir, 'external.onnx');
   assert.deepEqual(saveOnnx(buildBertGraph(ckpt), embedded), { external: false });
   assert.deepEqual(saveOnnx(buildBertGraph(ckpt), external, { externalThreshold: 0 }), { external: true });
-  assert.ok(fs.existsSync(`${external}.data`));
+  assert.ok(fs.existsSync(`${external}_data`));
   assert.ok(fs.statSync(external).size < 100_000, 'graph file holds no weights');
-  assert.ok(fs.statSync(`${external}.data`).size >= 2_500_000);
+  assert.ok(fs.statSync(`${external}_data`).size >= 2_500_000);
   const texts = [{ text: 'a gorgeous , witty , seductive movie .' }, { text: 'one long string of cliches .' }];
   const group = [{ suffix: '', tokenizer: ckpt.tokenizer }];
   const a = await GraphRunner.create(embedded, group);
@@ -27,5 +27,5 @@ test('weights over the threshold go to ONNX external data and load by path with 
   await b.close();
   ckpt.close();
   // Nothing but the outputs is left behind (no temp files).
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['embedded.onnx', 'external.onnx', 'external.onnx.data']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['embedded.onnx', 'external.onnx', 'external.onnx_data']);
 });

@@ -8,7 +8,7 @@ import { GraphRunner } from '../../src/runtime/runner.js';
 import { openFixture } from '../align/helpers.js';
 import { reference, tempDir } from '../helpers/fixtures.js';
 
-test('large models stream their weights to model.onnx.data; the graph still matches the PyTorch reference', async () => {
+test('large models stream their weights to model.onnx_data; the graph still matches the PyTorch reference', async () => {
   const ckpt = openFixture('sst2-sibling-a');
   const dir = tempDir('bertfuse-onnx-external-');
   try {
@@ -16,9 +16,9 @@ test('large models stream their weights to model.onnx.data; the graph still matc
       const inputs = { inputIds: g.input('input_ids', 'int64', ['b', 's']), attentionMask: g.input('attention_mask', 'int64', ['b', 's']), tokenTypeIds: g.input('token_type_ids', 'int64', ['b', 's']) };
       g.output(emitBert(g, ckpt, inputs).logits!, 'logits', 'float', ['b', 2]);
     }, 0);
-    assert.deepEqual(files, ['model.onnx', 'model.onnx.data']);
+    assert.deepEqual(files, ['model.onnx', 'model.onnx_data']);
     // The weights live in the data file, not the graph.
-    assert.ok(fs.statSync(path.join(dir, 'model.onnx.data')).size > 2_400_000);
+    assert.ok(fs.statSync(path.join(dir, 'model.onnx_data')).size > 2_400_000);
     assert.ok(fs.statSync(path.join(dir, 'model.onnx')).size < 100_000);
     const runner = await GraphRunner.create(path.join(dir, 'model.onnx'), [{ suffix: '', tokenizer: ckpt.tokenizer }], { threads: 1 });
     const ref = reference('sst2-sibling-a').inputs;

@@ -93,9 +93,9 @@ const CASES: readonly { name: string; make: () => { file: string; names: string;
     const file = poisoned('external', (m, dir) => {
       const t = bigInitializer(m);
       setRaw(t, NaN);
-      side = path.join(dir, 'model.onnx.data');
+      side = path.join(dir, 'model.onnx_data');
       fs.writeFileSync(side, Buffer.concat([Buffer.alloc(64), Buffer.from(t.rawData!)]));
-      t.externalData = [{ key: 'location', value: 'model.onnx.data' }, { key: 'offset', value: '64' }, { key: 'length', value: String(t.rawData!.length) }];
+      t.externalData = [{ key: 'location', value: 'model.onnx_data' }, { key: 'offset', value: '64' }, { key: 'length', value: String(t.rawData!.length) }];
       t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
       t.rawData = new Uint8Array(0);
       tensor = t.name!;
