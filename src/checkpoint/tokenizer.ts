@@ -219,8 +219,10 @@ export function loadTokenizer(dir: string, modelMaxPositions: number): BertToken
     throw new BertfuseError('E_MISSING_FILE', 'no tokenizer: expected tokenizer.json or vocab.txt', dir);
   }
   const claimed = tokenizerConfig['model_max_length'];
-  if (claimed !== undefined && claimed !== null && (typeof claimed !== 'number' || !(claimed >= 3))) {
-    throw new BertfuseError('E_BAD_TOKENIZER', `model_max_length ${JSON.stringify(claimed)} is too small or not a number (need at least 3: [CLS] x [SEP])`, tcPath);
+  // A token count: a whole number ≥ 3 ([CLS] x [SEP]); 128.5 would be carried into a combined
+  // folder's manifest that bertfuse then refuses to open.
+  if (claimed !== undefined && claimed !== null && (typeof claimed !== 'number' || !Number.isInteger(claimed) || claimed < 3)) {
+    throw new BertfuseError('E_BAD_TOKENIZER', `model_max_length ${JSON.stringify(claimed)} must be a whole number of tokens, at least 3 ([CLS] x [SEP])`, tcPath);
   }
   // Tokenizers without a limit store a huge sentinel (1e30); the position table is the real limit.
   const maxLength = typeof claimed === 'number' && claimed > 0 && claimed < modelMaxPositions ? claimed : modelMaxPositions;

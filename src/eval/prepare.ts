@@ -109,6 +109,7 @@ export async function prepare(req: PrepareRequest, onProgress?: PrepareProgress)
     }
     // Every file is read (and checked) before the first member runs.
     const fitData = readData(req.data, set.labels, labelMap);
+    checkTwoClasses(fitData);
     const evalDatas = evalSpecs.map((spec) => readData(spec, set.labels, labelMap));
     const opts = (dataset: 'fit' | 'eval') => ({
       ...(req.batchSize ? { batchSize: req.batchSize } : {}),
@@ -128,6 +129,17 @@ export async function prepare(req: PrepareRequest, onProgress?: PrepareProgress)
     set.close();
     throw e;
   }
+}
+
+/**
+ * Rows of a single class cannot fit or score a classifier: every method would learn "always that
+ * class" and score 100% (auto once shipped exactly that). Refuse before any member runs.
+ */
+function checkTwoClasses(data: LabelledData): void {
+  const present = new Set(data.labels);
+  if (present.size >= 2) return;
+  const only = present.size === 1 ? `every row is labelled "${data.labelNames[data.labels[0]!]}"` : 'there are no rows';
+  throw new BertfuseError('E_BAD_DATA', `${only}; fitting and scoring need rows of at least two classes`, data.source);
 }
 
 /** "label 0 = negative, 1 = positive" whenever a file's integer labels are read as indices into the label list. */

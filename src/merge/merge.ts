@@ -291,6 +291,23 @@ function mergekitNotes(recipe: MergeRecipe, members: readonly Checkpoint[], base
   return notes;
 }
 
+/**
+ * With `normalize` the weighted sum is divided by Σ w: weights that cancel out (1 and -1) would
+ * otherwise either divide by zero or, as the methods guard against that, silently skip the
+ * normalisation and ship θ_a − θ_b. Refused, naming the tensor and the weights.
+ */
+function checkWeightSum(method: MergeMethod, params: Readonly<Record<string, unknown>>, modelParams: ReadonlyArray<Readonly<Record<string, unknown>>>, tensor: string): void {
+  if (params['normalize'] !== true) return;
+  const w = modelParams.map((p) => p['weight']).filter((x): x is number => typeof x === 'number');
+  if (w.length !== modelParams.length) return;
+  const total = w.reduce((a, b) => a + b, 0);
+  const scale = Math.max(...w.map(Math.abs));
+  if (Math.abs(total) <= 1e-9 * scale || !Number.isFinite(total) || !Number.isFinite(1 / total)) {
+    const why = Number.isFinite(total) ? 'give weights that do not cancel out, or normalize: false' : 'the sum overflows; use smaller weights (only their ratios matter with normalize)';
+    throw new BertfuseError('E_BAD_RECIPE', `${method.name} with normalize: the weights for "${tensor}" (${w.join(', ')}) sum to ${total}, and the merge divides by that sum; ${why}`);
+  }
+}
+
 /** One tensor through the method (or through linear, when the method needs a base tensor the base lacks). */
 function mergeTensor(
   method: MergeMethod,
@@ -320,6 +337,7 @@ function mergeTensor(
   const weightsOnly = (p: ParamMap): ParamMap => (p['weight'] === undefined ? {} : { weight: p['weight'] });
   const { params, modelParams } =
     use === method ? resolveParams(use, recipe.parameters, perModel, name, t) : resolveParams(use, { weight: 1, ...weightsOnly(recipe.parameters), normalize: true }, perModel.map(weightsOnly), name, t);
+  checkWeightSum(use, params, modelParams, name);
   // mergekit's dtype is the compute dtype: inputs are cast to it, and so is the result.
   const tensors = members.map((m) => roundTo(m.read(name), recipe.dtype));
   const r = use.merge({

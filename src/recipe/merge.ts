@@ -122,13 +122,13 @@ function oneOf<T extends string>(v: unknown, choices: readonly T[], key: string,
 
 /** "2GB", "500MB", "1.5GiB", "1e9" or a number of bytes. */
 export function parseSize(v: unknown, key: string, source: string | undefined): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v);
+  if (typeof v === 'number' && Number.isSafeInteger(Math.floor(v)) && v >= 1) return Math.floor(v);
   if (typeof v === 'string') {
     const m = /^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$/i.exec(v);
     if (m) {
       const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
       const bytes = Math.floor(Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()]!);
-      if (bytes > 0) return bytes;
+      if (bytes > 0 && Number.isSafeInteger(bytes)) return bytes;
     }
   }
   return fail(`"${key}" must be a size such as 2GB, 500MB or a number of bytes, got ${JSON.stringify(v)}`, source);
