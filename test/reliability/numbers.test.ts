@@ -102,8 +102,8 @@ describe('numbers: merge weights that cancel out or overflow are refused', () =>
     const cases: Array<[string[], RegExp]> = [
       [['merge', '--model', A, '--model', B, '--seed', '1.5', '--out', out], /"seed" must be an integer >= 0, got 1\.5/],
       [['merge', '--model', A, '--model', B, '--shard-size', '1e400', '--out', out], /"shard_size" must be a size/],
-      [['merge', recipe('shard-inf', { merge_method: 'linear', models: [{ model: A }, { model: B }], shard_size: 1e400 }), '--out', out], /"shard_size" must be a size/],
-      [['merge', recipe('shard-half', { merge_method: 'linear', models: [{ model: A }, { model: B }], shard_size: 0.5 }), '--out', out], /"shard_size" must be a size/],
+      [['merge', recipe('shard-inf', { merge_method: 'linear', models: [{ model: A, parameters: { weight: 1 } }, { model: B, parameters: { weight: 1 } }], shard_size: 1e400 }), '--out', out], /"shard_size" must be a size/],
+      [['merge', recipe('shard-half', { merge_method: 'linear', models: [{ model: A, parameters: { weight: 1 } }, { model: B, parameters: { weight: 1 } }], shard_size: 0.5 }), '--out', out], /"shard_size" must be a size/],
       [['random-checkpoint', path.join(root, 'rc'), '--seed', '1.5'], /--seed must be a whole number ≥ 0/],
       [['random-checkpoint', path.join(root, 'rc'), '--seed', 'NaN'], /--seed must be a whole number ≥ 0/],
       [['random-checkpoint', path.join(root, 'rc'), '--dtype', 'F64'], /--dtype.*Allowed choices are F32, F16, BF16/],
