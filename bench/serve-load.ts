@@ -26,6 +26,8 @@ const HOST = '127.0.0.1';
 
 export interface Scenario {
   readonly name: string;
+  /** `/v1/predict` (our JSON) or `/v2/models/{name}/infer` (the Open Inference Protocol). */
+  readonly api: 'v1' | 'v2';
   readonly textsPerRequest: number;
   readonly connections: number;
   /** Requests to send (the run ends when all are answered)... */
@@ -71,10 +73,16 @@ export interface ServeBenchResult {
   readonly loadAverage: number;
 }
 
-export const SCENARIOS: readonly Scenario[] = [
-  { name: '1 text / request, 16 connections', textsPerRequest: 1, connections: 16, requests: 3000, maxSeconds: 30 },
-  { name: '8 texts / request, 8 connections', textsPerRequest: 8, connections: 8, requests: 600, maxSeconds: 30 },
-];
+export const SCENARIOS: readonly Scenario[] = (['v1', 'v2'] as const).flatMap((api) => [
+  { name: `/${api}: 1 text / request, 16 connections`, api, textsPerRequest: 1, connections: 16, requests: 3000, maxSeconds: 30 },
+  { name: `/${api}: 8 texts / request, 8 connections`, api, textsPerRequest: 8, connections: 8, requests: 600, maxSeconds: 30 },
+]);
+
+/** One request body of `texts` in the scenario's API. */
+function requestBody(api: Scenario['api'], texts: readonly string[]): string {
+  if (api === 'v1') return JSON.stringify({ texts });
+  return JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [texts.length], data: texts }] });
+}
 
 function sst2Texts(n: number): string[] {
   const lines = fs.readFileSync(path.join(ROOT, 'data', 'sst2_dev.tsv'), 'utf8').split('\n').slice(1).filter((l) => l.includes('\t'));
@@ -98,15 +106,15 @@ function metricValue(text: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-async function runScenario(url: string, s: Scenario, texts: readonly string[]): Promise<ScenarioResult> {
+async function runScenario(url: string, modelName: string, s: Scenario, texts: readonly string[]): Promise<ScenarioResult> {
   const before = await (await fetch(`${url}/metrics`)).text();
-  const bodies = Array.from({ length: 32 }, (_, i) => JSON.stringify({ texts: Array.from({ length: s.textsPerRequest }, (_, j) => texts[(i * s.textsPerRequest + j) % texts.length]) }));
+  const bodies = Array.from({ length: 32 }, (_, i) => requestBody(s.api, Array.from({ length: s.textsPerRequest }, (_, j) => texts[(i * s.textsPerRequest + j) % texts.length]!)));
   const bar = progressBar(s.name);
   let answered = 0;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
-        url: `${url}/v1/predict`,
+        url: s.api === 'v1' ? `${url}/v1/predict` : `${url}/v2/models/${encodeURIComponent(modelName)}/infer`,
         connections: s.connections,
         amount: s.requests,
         timeout: 10,
@@ -207,7 +215,7 @@ export async function runServeBench(modelDir = path.join(ROOT, 'fixtures', 'sst2
     try {
       const s = await listen(worker, { maxBatch, maxWaitMs });
       try {
-        for (const sc of SCENARIOS) scenarios = [...scenarios, await runScenario(s.url, sc, texts)];
+        for (const sc of SCENARIOS) scenarios = [...scenarios, await runScenario(s.url, worker.name, sc, texts)];
         health.push(await healthUnderWorst(s.url, 'worker thread', texts, heavy));
       } finally {
         await s.close();
@@ -236,7 +244,8 @@ export function serverSection(r: ServeBenchResult): string {
   return [
     '## Server',
     '',
-    `\`bertfuse serve\` (\`createServer\`) on 127.0.0.1, model \`${r.model}\`, micro-batching max batch ${r.maxBatch}, max wait ${r.maxWaitMs} ms;`,
+    `\`bertfuse serve\` (\`createServer\`, model in a worker thread) on 127.0.0.1, model \`${r.model}\`, micro-batching max batch ${r.maxBatch}, max wait ${r.maxWaitMs} ms;`,
+    `the same load through our \`/v1/predict\` and through the Open Inference Protocol's \`/v2/models/{name}/infer\` (BYTES text input);`,
     `load from autocannon in the same process (bounded: fixed request count, stopped after 30 s at most).`,
     `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}, onnxruntime default threads; 1-minute load average at the start ${r.loadAverage.toFixed(1)} (other work on the machine slows every number here).`,
     `Reproduce: \`node --import tsx bench/serve-load.ts\`.`,

@@ -1,10 +1,11 @@
-import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isBertfuseError } from '../errors.js';
-import { AbortedError } from '../runtime/aborted.js';
 import type { Classifier } from '../runtime/classifier.js';
 import { MicroBatcher } from './batcher.js';
 import { onClientError } from './client-errors.js';
+import { VERSION } from '../paths.js';
+import { clientGone, inferenceError } from './inference.js';
+import { registerOip } from './oip.js';
 import { serverMetrics } from './metrics.js';
 import { RequestError, parsePredictBody, type ServeLimits } from './request.js';
 import { recordOf } from '../util/names.js';
@@ -17,7 +18,13 @@ import { recordOf } from '../util/names.js';
  *   POST /v1/predict[?members=true]  { "texts": [...] } | { "pairs": [[a, b], ...] }
  *   GET  /healthz
  *   GET  /metrics                    Prometheus text format
+ *   /v2/...                          the Open Inference Protocol (oip.ts)
  */
+
+/** /v2 speaks the Open Inference Protocol, whose error body is `{"error": "message"}`. */
+function isOip(url: string): boolean {
+  return url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
+}
 
 export interface ServeOptions extends Partial<ServeLimits> {
   /** Most inputs in one model run. */
@@ -84,26 +91,6 @@ function translate(err: FastifyError, limits: ServeLimits, req: FastifyRequest):
   }
 }
 
-/**
- * Aborts when the client hangs up before its response is written, so its queued work is dropped.
- * (A response's `close` also fires after a normal finish; `writableFinished` tells them apart.)
- */
-export function clientGone(req: FastifyRequest, res: ServerResponse): AbortSignal {
-  const ac = new AbortController();
-  const onClose = (): void => {
-    if (!res.writableFinished) ac.abort(new AbortedError());
-  };
-  if (req.raw.socket?.destroyed) onClose();
-  else res.once('close', onClose);
-  return ac.signal;
-}
-
-/** A failed model run as the API reports it. */
-export function inferenceError(e: unknown): RequestError {
-  if (e instanceof AbortedError) return new RequestError(499, 'client_closed', 'the client closed the connection; its work was dropped');
-  return new RequestError(500, 'inference_failed', isBertfuseError(e) ? e.message : `inference failed: ${(e as Error).message}`);
-}
-
 export function createServer(model: Classifier, opts: ServeOptions = {}): FastifyInstance {
   const limits: ServeLimits = {
     maxTexts: opts.maxTexts ?? SERVE_DEFAULTS.maxTexts,
@@ -163,14 +150,17 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const e = err instanceof RequestError ? err : translate(err, limits, req);
     m.errors.inc({ code: e.code });
-    void reply.code(e.status).type('application/json').send(e.toJSON());
+    void reply.code(e.status).type('application/json').send(isOip(req.url) ? { error: e.message } : e.toJSON());
   });
   app.setNotFoundHandler((req, reply) => {
     m.errors.inc({ code: 'not_found' });
-    void reply.code(404).send(new RequestError(404, 'not_found', `no route ${req.method} ${req.url}`).toJSON());
+    const e = new RequestError(404, 'not_found', `no route ${req.method} ${req.url}`);
+    void reply.code(404).send(isOip(req.url) ? { error: e.message } : e.toJSON());
   });
 
   app.get('/healthz', async () => ({ status: 'ok', model: model.name, labels: model.labels }));
+
+  registerOip(app, { model, queue, limits, serverVersion: VERSION, ready: () => !closing, onInputs: (n) => m.inputs.inc({}, n) });
 
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(m.registry.render()));
 

@@ -119,7 +119,7 @@ const MALFORMED: readonly BodyCase[] = [
   { name: 'text/plain body', body: 'hello', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type' },
   { name: 'no content type', body: GOOD, headers: {}, status: 415, code: 'unsupported_media_type' },
   { name: 'GET on the predict route', body: '', method: 'GET', headers: {}, status: 404, code: 'not_found' },
-  { name: 'an unknown route', body: GOOD, path: '/v2/predict', status: 404, code: 'not_found' },
+  { name: 'an unknown route', body: GOOD, path: '/v1/classify', status: 404, code: 'not_found' },
   { name: 'members=maybe', body: GOOD, path: '/v1/predict?members=maybe', status: 400, code: 'bad_request' },
 ];
 
