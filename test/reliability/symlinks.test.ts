@@ -130,6 +130,14 @@ describe('symlinks out of a model folder are refused', () => {
     assert.equal(r.code, 0, r.stderr);
   });
 
+  test('a folder reached through a symlink (the link is the user\'s own path) loads', async () => {
+    const dir = freshModel();
+    const alias = path.join(root, 'alias-to-model');
+    fs.symlinkSync(dir, alias);
+    const r = await cli.run(['predict', alias, '--text', 'a gorgeous , witty movie .', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   test('a hub cache snapshot (files are symlinks into ../../blobs) loads; a link to another repo in the cache does not', async () => {
     const cache = path.join(root, 'hub');
     const repo = path.join(cache, 'models--org--model');
