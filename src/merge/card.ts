@@ -52,7 +52,7 @@ export function renderMergeCard(c: CardInfo): string {
   const globals = Object.entries(r.parameters).map(([k, v]) => `${k}=${value(v)}`);
   lines.push('## Method', '');
   lines.push(`- method: \`${c.method.name}\`${globals.length ? `, parameters: ${globals.join(', ')}` : ''}`);
-  lines.push(`- defaults: ${c.method.params.map((p) => `${p.name}=${String(p.default)}`).join(', ') || 'none'}`);
+  lines.push(`- defaults: ${c.method.params.map((p) => (p.default === undefined ? `${p.name} (required)` : `${p.name}=${String(p.default)}`)).join(', ') || 'none'}`);
   lines.push(`- alignment: ${r.align}; dtype: ${r.dtype}; seed: ${r.seed}`);
   if (r.texts.length) lines.push(`- unlabelled texts (statistics): ${r.texts.map((t) => `\`${t}\``).join(', ')} (at most ${r.maxTexts})`);
   lines.push('');

@@ -42,6 +42,9 @@ test('--list-methods shows every method with its parameters', async () => {
   assert.equal(r.code, 0);
   for (const m of ['linear', 'slerp', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties', 'regmean']) assert.match(r.stdout, new RegExp(`^${m}\\s`, 'm'));
   assert.match(r.stdout, /density\*=1\b/);
+  assert.match(r.stdout, /^slerp\s.*\bt \(required\)/m);
+  assert.match(r.stdout, /^ties\s.*\bweight\* \(required\)/m);
+  assert.doesNotMatch(r.stdout, /undefined/);
   for (const m of ['model_stock', 'breadcrumbs', 'breadcrumbs_ties', 'della', 'della_linear', 'nuslerp']) assert.match(r.stdout, new RegExp(`^${m}\\s`, 'm'));
 });
 

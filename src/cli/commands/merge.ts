@@ -82,9 +82,9 @@ function methodsTable(): string {
     ['method', 'base', 'models', 'parameters (default)', 'what it does'],
     MERGE_METHODS.map((m) => [
       m.name,
-      m.base === 'required' ? 'required' : '-',
+      m.base === 'required' ? 'required' : m.base === 'optional' || m.baseIsMember ? 'optional' : '-',
       m.minModels === m.maxModels ? String(m.minModels) : `${m.minModels}+`,
-      m.params.map((p) => `${p.name}${p.scope === 'model' ? '*' : ''}=${String(p.default)}`).join(' '),
+      m.params.map((p) => `${p.name}${p.scope === 'model' ? '*' : ''}${p.default === undefined ? ' (required)' : `=${String(p.default)}`}`).join(' '),
       m.summary,
     ]),
   );
@@ -158,7 +158,10 @@ export function register(program: Command): void {
     .action(async (recipeFile: string | undefined, outArg: string | undefined, f: MergeFlags) => {
       if (f.listMethods) {
         if (f.json) printJson(MERGE_METHODS.map((m) => ({ name: m.name, summary: m.summary, base: m.base, minModels: m.minModels, maxModels: Number.isFinite(m.maxModels) ? m.maxModels : null, params: m.params, stats: m.stats })));
-        else printLine(methodsTable());
+        else {
+          printLine(methodsTable());
+          printLine('* per model or global. (required): a recipe file must give it, as in mergekit; with flags (--weights) or from code each weight defaults to 1.');
+        }
         return;
       }
       if (outArg !== undefined && f.out !== undefined && outArg !== f.out) throw new BertfuseError('E_USAGE', `two output folders given (${outArg} and --out ${f.out}); give one`);
