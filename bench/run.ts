@@ -90,6 +90,16 @@ async function mergeHook(opts: BenchOptions, log: (msg: string) => void): Promis
   return { title: 'Merge', markdown: md.replace(/^## Merge[^\n]*\n+/, '').trimEnd(), data: null };
 }
 
+/** bench/training.ts: tokens/s of a BERT-base training step vs a PyTorch eager step (`## Training`). BERT-base only. */
+async function trainingHook(opts: BenchOptions, log: (msg: string) => void): Promise<SectionResult | null> {
+  const file = path.join(HERE, 'training.ts');
+  if (opts.size !== 'base' || !fs.existsSync(file)) return null;
+  const mod = (await import(pathToFileURL(file).href)) as typeof import('./training.js');
+  log('bench/training.ts (training step vs PyTorch eager)');
+  const r = await mod.runTrainingBench({ python: opts.python, log: (s: string) => log(`training: ${s}`), ...(opts.torch ? {} : { python: '/nonexistent/python3' }) });
+  return { title: 'Training', markdown: mod.trainingSection(r).replace(/^## Training[^\n]*\n+/, '').trimEnd(), data: r };
+}
+
 export async function runBench(opts: BenchOptions, log: (msg: string) => void = (m) => process.stderr.write(`[bench] ${m}\n`)): Promise<BenchResults> {
   const started = performance.now();
   const machine = describeMachine();
@@ -125,7 +135,8 @@ export async function runBench(opts: BenchOptions, log: (msg: string) => void = 
     const i8 = await again('int8', () => int8(ctx, th.data.bestPair ?? null));
     const ds = await again('dataset', () => dataset(ctx));
     const ld = await again('load', () => load(ctx));
-    const sections = [ceil, tp, th, vr, rt, i8, ds, ld, ...(mg ? [mg] : [])].map(({ title, markdown, data }) => ({ title, markdown, data }));
+    const tr = await again('training', () => trainingHook(opts, log));
+    const sections = [ceil, tp, th, vr, rt, i8, ds, ld, ...(mg ? [mg] : []), ...(tr ? [tr] : [])].map(({ title, markdown, data }) => ({ title, markdown, data }));
     return {
       machine,
       command: opts.command,
