@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { TensorSource } from '../checkpoint/safetensors.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
@@ -21,6 +22,8 @@ import { buildTrainingGraph, toCheckpointLayout } from '../train/training-graph.
 import { withTempDir } from '../util/atomic.js';
 import { correctness, gainRetention, type GainRetention } from './retention.js';
 import { loadStudent, type Student } from './student.js';
+import { merge } from '../merge/merge.js';
+import { loadMergeRecipe } from '../recipe/merge.js';
 import { softmaxRows } from '../util/math.js';
 import { loadTeacher, type Teacher } from './teacher.js';
 
@@ -30,7 +33,7 @@ export interface DistillOptions {
   /** A combined folder or model, or several members (fused with `method`). */
   readonly teacher: readonly string[];
   readonly method?: string;
-  /** The member whose weights start the student. */
+  /** The member whose weights start the student, or `merge:<recipe.yaml>` to start from a merge of the members ("merge, then heal"). */
   readonly student: string;
   /** Keep this many of its layers (every other for half: DistilBERT's initialisation). */
   readonly studentLayers?: number;
@@ -94,7 +97,14 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
   const started = Date.now();
   const o: Hyper & Partial<DistillOptions> = { ...DISTILL_DEFAULTS, ...stripUndefined(opts) };
   const runtime = opts.runtime ?? {};
-  const student = loadStudent(opts.student, opts.studentLayers);
+  const source = await studentSource(opts.student, runtime);
+  let student: Student;
+  try {
+    student = loadStudent(source.dir, opts.studentLayers);
+  } catch (e) {
+    source.cleanup();
+    throw e;
+  }
   let teacher: Teacher | null = null;
   try {
     teacher = await loadTeacher(opts.teacher, opts.method, runtime);
@@ -148,6 +158,26 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
   } finally {
     await teacher?.close();
     student.ckpt.close();
+    source.cleanup();
+  }
+}
+
+/**
+ * `merge:<recipe.yaml>` ("merge, then heal"): the members are merged by the recipe into a temporary
+ * folder and the merge is the student; anything else is a model folder.
+ */
+async function studentSource(spec: string, runtime: RuntimeOptions): Promise<{ dir: string; cleanup: () => void }> {
+  if (!spec.startsWith('merge:')) return { dir: spec, cleanup: () => {} };
+  const recipe = loadMergeRecipe(spec.slice('merge:'.length));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-distill-merge-'));
+  const cleanup = (): void => fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    const r = await merge({ ...recipe, onnx: false }, { out: path.join(tmp, 'merged'), ...(runtime.threads ? { threads: runtime.threads } : {}) });
+    if (r.heads === 'separate') throw new BertfuseError('E_INCOMPATIBLE', 'the recipe merges members with different labels into separate heads: a distillation student needs one head', spec.slice('merge:'.length));
+    return { dir: r.out, cleanup };
+  } catch (e) {
+    cleanup();
+    throw e;
   }
 }
 

@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .description('train one student model on a teacher\'s probabilities (a combined folder, or members averaged): one member\'s cost, most of the ensemble\'s gain')
     .option('-t, --teacher <model>', 'teacher: a combined folder or model (repeat for members fused with --method mean)', collect)
     .option('-m, --method <name>', 'how several --teacher members are fused (mean)')
-    .option('-s, --student <member>', 'model folder whose weights start the student (it keeps its own tokenizer)')
+    .option('-s, --student <member>', 'model folder whose weights start the student (it keeps its own tokenizer), or merge:<recipe.yaml> to start from a merge of the members ("merge, then heal")')
     .option('--student-layers <n>', 'keep n of the student\'s layers, evenly spaced (half = every other layer, DistilBERT-style)', positiveInt('--student-layers'))
     .option('--texts <file>', 'unlabelled transfer texts (JSONL with text/text_pair, or one text per line)')
     .option('-d, --data <file>', 'labelled transfer rows (TSV, CSV or JSONL): adds α · cross-entropy on their labels')
