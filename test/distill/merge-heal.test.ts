@@ -13,14 +13,14 @@ test('merge, then heal: --student merge:<recipe> starts from the recipe\'s merge
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-heal-'));
   const [A, B] = [fixture('sst2-sibling-a'), fixture('sst2-sibling-b')];
   const recipeFile = path.join(work, 'recipe.yaml');
-  fs.writeFileSync(recipeFile, `merge_method: linear\nmodels:\n  - model: ${A}\n  - model: ${B}\n`);
+  fs.writeFileSync(recipeFile, `merge_method: linear\nmodels:\n  - model: ${A}\n    parameters: { weight: 1 }\n  - model: ${B}\n    parameters: { weight: 1 }\n`);
   const texts = path.join(work, 'texts.txt');
   fs.writeFileSync(texts, fs.readFileSync(path.join(DATA, 'sst2_transfer.txt'), 'utf8').split('\n').slice(0, 32).join('\n') + '\n');
   const out = path.join(work, 'healed');
   const r = await distill({ teacher: [A, B], method: 'mean', student: `merge:${recipeFile}`, texts, epochs: 1, batchSize: 16, learningRate: 3e-4, out, runtime: { threads: 1 } });
   assert.equal(r.train.steps, 2);
   // Starting point: the same merge, made directly.
-  const plain = await merge(parseMergeRecipe({ merge_method: 'linear', models: [{ model: A }, { model: B }], onnx: false }), { out: path.join(work, 'plain') });
+  const plain = await merge(parseMergeRecipe({ merge_method: 'linear', models: [{ model: A, parameters: { weight: 1 } }, { model: B, parameters: { weight: 1 } }], onnx: false }), { out: path.join(work, 'plain') });
   const [healed, merged] = [loadCheckpoint(out), loadCheckpoint(plain.out)];
   try {
     const name = 'bert.encoder.layer.0.attention.self.query.weight';
