@@ -25,6 +25,7 @@ import { runtimeChoices } from './sections/runtime.js';
 import { throughput } from './sections/throughput.js';
 import { torchPeer } from './sections/torch.js';
 import { variants } from './sections/variants.js';
+import { combinedSection } from './sections/combined.js';
 
 /** `--json` replaces only an earlier results file of ours (a JSON object with the bench's sections). */
 function isBenchJson(file: string): boolean {
@@ -136,7 +137,8 @@ export async function runBench(opts: BenchOptions, log: (msg: string) => void = 
     const ds = await again('dataset', () => dataset(ctx));
     const ld = await again('load', () => load(ctx));
     const tr = await again('training', () => trainingHook(opts, log));
-    const sections = [ceil, tp, th, vr, rt, i8, ds, ld, ...(mg ? [mg] : []), ...(tr ? [tr] : [])].map(({ title, markdown, data }) => ({ title, markdown, data }));
+    const cb = await again('combined', () => combinedSection(ctx));
+    const sections = [ceil, tp, th, vr, rt, i8, ds, ld, cb, ...(mg ? [mg] : []), ...(tr ? [tr] : [])].map(({ title, markdown, data }) => ({ title, markdown, data }));
     return {
       machine,
       command: opts.command,
