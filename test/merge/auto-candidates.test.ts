@@ -39,8 +39,9 @@ test('merges compete in auto only where one merged head can answer for the membe
 
 test('a merge candidate scores exactly what the merged model predicts, columns put in label-name order', async () => {
   const rows = 60;
-  // stranger-a and stranger-d share tokenizer and size; list the data labels by name in reverse order.
-  const p = await prepare({ members: [{ path: fixture('sst2-stranger-a') }, { path: fixture('sst2-stranger-d') }], data: { path: subset(rows) }, labels: ['positive', 'negative'] });
+  // stranger-a and stranger-d share tokenizer and size; the common label order is the reverse of
+  // theirs, and the data's integers are named (0 = negative) so the order says nothing about them.
+  const p = await prepare({ members: [{ path: fixture('sst2-stranger-a') }, { path: fixture('sst2-stranger-d') }], data: { path: subset(rows) }, labels: ['positive', 'negative'], labelMap: { '0': 'negative', '1': 'positive' } });
   try {
     const [linear] = await mergeCandidates(p);
     assert.equal(linear!.name, 'merge:linear');
