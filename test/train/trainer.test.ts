@@ -59,3 +59,10 @@ test('a NaN loss stops training before the bad step; the last good checkpoint st
   assert.ok(r.weights.every((w) => w.every(Number.isFinite)));
   assert.ok(fs.existsSync(file));
 });
+
+test('a time budget stops training early and says so', async () => {
+  const r = await train(graph, examples, ckpt.tokenizer.padId, { ...base, epochs: 50, maxMinutes: 1e-6 });
+  assert.equal(r.stoppedBy, 'time');
+  assert.equal(r.steps, 1);
+  assert.equal(r.totalSteps, 250);
+});
