@@ -1,14 +1,16 @@
 // The library API. The CLI, the server and the report are thin shells over these.
 export { BertfuseError, isBertfuseError, type ErrorCode } from './errors.js';
 export { loadCheckpoint, hashFiles, setAllowNonFiniteDefault, getAllowNonFiniteDefault, firstNonFinite, type Checkpoint, type LoadCheckpointOptions } from './checkpoint/load.js';
-export { parseBertConfig, readBertConfig, toHfConfig, SUPPORTED_ARCHITECTURES, type BertConfig, type Architecture } from './checkpoint/config.js';
+export { parseBertConfig, readBertConfig, parseModelConfig, readModelConfig, toHfConfig, SUPPORTED_ARCHITECTURES, type BertConfig, type ModelConfig, type Architecture, type Task } from './checkpoint/config.js';
+export { FAMILIES, getFamily, familyOf, resolveFamily } from './architectures/registry.js';
+export type { Family, TokenizerSpec, ModelWeights, ConfigSource } from './architectures/types.js';
 export { SafetensorsFile, ShardedSafetensors, writeSafetensors, writeSafetensorsFromMap, type TensorSource, type WriteDType } from './checkpoint/safetensors.js';
 export { MemoryTensorStore, numel, type Tensor, type TensorInfo, type TensorStore } from './checkpoint/tensor-store.js';
 export { loadTokenizer, BertTokenizer, type TextInput, type Encoded } from './checkpoint/tokenizer.js';
 export { createRandomCheckpoint, BERT_BASE, type RandomCheckpointOptions } from './checkpoint/random.js';
 export { describeCheckpoint, type CheckpointDescription } from './checkpoint/describe.js';
 export { GraphBuilder, attr, encodeModel, decodeModel, type Attr } from './graph/onnx-builder.js';
-export { emitBert, PLAIN_OPS, FUSED_OPS, DEFAULT_OPS, type BertWeights, type EncoderOutputs, type EncoderOps, type EmitOptions } from './graph/bert-graph.js';
+export { emitBert, emitEncoder, PLAIN_OPS, FUSED_OPS, DEFAULT_OPS, type BertWeights, type EncoderOutputs, type EncoderOps, type EmitOptions } from './graph/bert-graph.js';
 export { quantizeGraph, QUANTIZE_MODES, INT8_KERNELS, type QuantizeMode, type QuantizeOptions, type QuantizeReport, type Int8Kernel } from './graph/quantize.js';
 export { buildBertGraph, buildBertModel } from './graph/bert-model.js';
 export { createSession, type RuntimeOptions } from './runtime/session.js';

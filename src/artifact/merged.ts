@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BertConfig } from '../checkpoint/config.js';
-import { toHfConfig } from '../checkpoint/config.js';
+import { classifierArchitecture, toHfConfig } from '../checkpoint/config.js';
+import { familyOf } from '../architectures/registry.js';
 import { loadCheckpoint } from '../checkpoint/load.js';
 import { writeSafetensors, type TensorSource, type WriteDType } from '../checkpoint/safetensors.js';
 import { numel, type Tensor, type TensorInfo, type TensorStore } from '../checkpoint/tensor-store.js';
@@ -102,7 +103,7 @@ function linkOrCopy(from: string, to: string): void {
 }
 
 function hfConfig(template: BertConfig, labels: readonly string[], dtype: WriteDType): Record<string, unknown> {
-  const cfg: BertConfig = { ...template, architecture: 'BertForSequenceClassification', labels };
+  const cfg: BertConfig = { ...template, architecture: classifierArchitecture(template), task: 'classify', labels };
   return toHfConfig(cfg, { torch_dtype: TORCH_DTYPE[dtype], _name_or_path: undefined, transformers_version: undefined });
 }
 
@@ -267,7 +268,7 @@ function writeSingleOnnx(dir: string): string[] {
       const inputs = {
         inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
         attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
-        tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
+        tokenTypeIds: familyOf(ckpt.config).tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null,
       };
       const out = emitBert(g, ckpt, inputs);
       g.output(out.logits!, 'logits', 'float', ['batch', ckpt.config.labels!.length]);
@@ -310,9 +311,9 @@ function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; fo
       const inputs = {
         inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
         attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
-        tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
+        tokenTypeIds: familyOf(first.config).tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null,
       };
-      const enc = emitBert(g, { config: { ...first.config, architecture: 'BertModel', labels: null }, prefix: first.prefix, tensors: new EncoderOnlyStore(first.tensors) }, inputs);
+      const enc = emitBert(g, { config: { ...first.config, task: 'encoder', labels: null }, prefix: first.prefix, tensors: new EncoderOnlyStore(first.tensors) }, inputs);
       tasks.forEach((t, k) => {
         const c = ckpts[k]!;
         const dense = (x: string, module: string, hint: string): string => {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { toHfConfig } from '../checkpoint/config.js';
+import { classifierArchitecture, toHfConfig } from '../checkpoint/config.js';
 import { tokenizerJsonFromVocab, type BertTokenizer } from '../checkpoint/tokenizer.js';
 import type { EvalResult, MetricsSummary } from '../eval/result.js';
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
@@ -138,7 +138,7 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
     // config.json: what Hugging Face loaders read for labels (id2label) and the model type. The
     // encoder fields are the first member's; `bertfuse` points tools at the manifest.
     const first = set.members[0]!.checkpoint.config;
-    const config = toHfConfig({ ...first, architecture: 'BertForSequenceClassification', labels: set.labels }, {
+    const config = toHfConfig({ ...first, architecture: classifierArchitecture(first), task: 'classify', labels: set.labels }, {
       problem_type: 'single_label_classification',
       bertfuse: { format: COMBINED_FORMAT, manifest: MANIFEST_FILE, members: set.members.map((m) => m.name), method: method.name },
       // transformers.js fetches onnx/model.onnx_data only when the config says the weights are external.

@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BertfuseError } from '../errors.js';
-import { BERT_EMBEDDINGS, BERT_POOLER, LEGACY_ALIASES, expectedTensors, layerName } from './bert-names.js';
-import { readBertConfig, type BertConfig } from './config.js';
+import { familyOf } from '../architectures/registry.js';
+import { LEGACY_ALIASES } from './bert-names.js';
+import { readModelConfig, type ModelConfig } from './config.js';
 import { assertFilesInside, assertInsideFolder } from './folder-files.js';
 import { openTorchBin } from './pickle/torch-bin.js';
 import { SafetensorsFile, ShardedSafetensors } from './safetensors.js';
@@ -14,8 +15,8 @@ import { loadTokenizer, type BertTokenizer } from './tokenizer.js';
 export interface Checkpoint {
   readonly dir: string;
   readonly name: string;
-  readonly config: BertConfig;
-  /** "bert." for task models; "" for bare BertModel folders saved without the prefix. */
+  readonly config: ModelConfig;
+  /** Encoder-name prefix: "bert." / "roberta." / ... for task models; "" for bare encoders saved without it. */
   readonly prefix: string;
   readonly tensors: TensorStore;
   readonly tokenizer: BertTokenizer;
@@ -128,27 +129,30 @@ function openWeights(dir: string): { store: TensorStore; files: string[] } {
   throw new BertfuseError('E_MISSING_FILE', 'no weights: expected model.safetensors, model.safetensors.index.json or pytorch_model.bin', dir);
 }
 
-function detectPrefix(store: TensorStore, cfg: BertConfig): string {
-  for (const p of ['bert.', '']) if (store.has(p + BERT_EMBEDDINGS.word)) return p;
-  throw new BertfuseError('E_MISSING_TENSOR', `no word embeddings found (looked for "bert.${BERT_EMBEDDINGS.word}" and "${BERT_EMBEDDINGS.word}") in a ${cfg.architecture}`, store.source);
+function detectPrefix(store: TensorStore, cfg: ModelConfig): string {
+  const f = familyOf(cfg);
+  for (const p of f.prefixes) if (store.has(p + f.probeTensor)) return p;
+  const looked = f.prefixes.map((p) => `"${p}${f.probeTensor}"`).join(' and ');
+  throw new BertfuseError('E_MISSING_TENSOR', `no word embeddings found (looked for ${looked}) in a ${cfg.architecture}`, store.source);
 }
 
 /** Every tensor the config implies must exist with the config's shape. Checked from headers only. */
-function validateShapes(store: TensorStore, cfg: BertConfig, prefix: string): void {
+function validateShapes(store: TensorStore, cfg: ModelConfig, prefix: string): void {
+  const family = familyOf(cfg);
   // Count layers before listing every expected name: a config claiming 10^9 layers must fail here,
   // not after building billions of names.
   let layers = 0;
-  while (layers < cfg.numLayers && store.has(`${prefix}${layerName('query', layers)}.weight`)) layers++;
+  while (layers < cfg.numLayers && store.has(`${prefix}${family.layerProbe(layers)}`)) layers++;
   if (layers < cfg.numLayers) {
     throw new BertfuseError(
       'E_MISSING_TENSOR',
-      `config.json says num_hidden_layers = ${cfg.numLayers} but the weights hold ${layers} layer${layers === 1 ? '' : 's'} (missing tensor "${prefix}${layerName('query', layers)}.weight")`,
+      `config.json says num_hidden_layers = ${cfg.numLayers} but the weights hold ${layers} layer${layers === 1 ? '' : 's'} (missing tensor "${prefix}${family.layerProbe(layers)}")`,
       store.source,
     );
   }
-  const expected = expectedTensors(cfg, prefix);
+  const expected = family.expectedTensors(cfg, prefix);
   for (const [name, shape] of expected) {
-    const optional = cfg.architecture === 'BertModel' && name.startsWith(prefix + BERT_POOLER);
+    const optional = family.isOptional?.(cfg, name, prefix) ?? false;
     if (!store.has(name)) {
       if (optional) continue;
       throw new BertfuseError('E_MISSING_TENSOR', `missing tensor "${name}" required by ${cfg.architecture}`, store.source);
@@ -165,7 +169,7 @@ export function loadCheckpoint(dirOrFile: string, opts: LoadCheckpointOptions = 
   if (!fs.existsSync(dir)) throw new BertfuseError('E_MISSING_FILE', 'no such model folder', dirOrFile);
   if (!fs.statSync(dir).isDirectory()) throw new BertfuseError('E_MISSING_FILE', 'expected a model folder (config.json + weights)', dirOrFile);
   assertInsideFolder(path.join(dir, 'config.json'), dir);
-  const config = readBertConfig(path.join(dir, 'config.json'));
+  const config = readModelConfig(path.join(dir, 'config.json'));
   const { store: raw, files } = openWeights(dir);
   try {
     const tensors = new AliasedStore(raw, opts.allowNonFinite ?? allowNonFiniteDefault);

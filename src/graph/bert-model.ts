@@ -1,3 +1,4 @@
+import { familyOf } from '../architectures/registry.js';
 import { GraphBuilder, type ModelProto } from './onnx-builder.js';
 import { emitBert, type BertWeights, type EncoderOps } from './bert-graph.js';
 import { quantizeGraph, type QuantizeMode, type QuantizeOptions } from './quantize.js';
@@ -13,19 +14,19 @@ export interface SingleModelOptions {
   readonly quantizeOptions?: QuantizeOptions;
 }
 
-/** The standard one-model graph: inputs input_ids / attention_mask / token_type_ids, output logits. */
+/** The standard one-model graph: inputs input_ids / attention_mask (/ token_type_ids when the family has token types), output logits. */
 export function buildBertGraph(w: BertWeights, opts: SingleModelOptions = {}): GraphBuilder {
   const g = new GraphBuilder(`bertfuse_${w.config.architecture}`);
   const inputs = {
     inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
     attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
-    tokenTypeIds: g.input('token_type_ids', 'int64', ['batch', 'sequence']),
+    tokenTypeIds: familyOf(w.config).tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null,
   };
   const out = emitBert(g, w, inputs, opts.ops ? { ops: opts.ops } : {});
   if (opts.quantize === 'int8') quantizeGraph(g, opts.quantizeOptions);
   const H = w.config.hiddenSize;
   if (out.logits) {
-    const dims = w.config.architecture === 'BertForMaskedLM' ? ['batch', 'sequence', w.config.vocabSize] : ['batch', w.config.labels?.length ?? 2];
+    const dims = w.config.task === 'mlm' ? ['batch', 'sequence', w.config.vocabSize] : ['batch', w.config.labels?.length ?? 2];
     g.output(out.logits, 'logits', 'float', dims);
   } else {
     g.output(out.hidden, 'last_hidden_state', 'float', ['batch', 'sequence', H]);

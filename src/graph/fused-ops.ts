@@ -76,27 +76,29 @@ export function fastGelu(g: GraphBuilder, x: string, bias: string, name: string)
 export interface EmbedLayerNormArgs {
   /** int32 [batch, seq] */
   readonly inputIds: string;
-  /** int32 [batch, seq] */
-  readonly segmentIds: string;
+  /** int32 [batch, seq]; null for families without token types (no segment table either). */
+  readonly segmentIds: string | null;
   readonly wordEmbedding: string;
   readonly positionEmbedding: string;
-  readonly segmentEmbedding: string;
+  readonly segmentEmbedding: string | null;
+  /** int32 [batch, seq] position ids (RoBERTa's come from the input ids); null: 0..S-1. */
+  readonly positionIds: string | null;
   readonly gamma: string;
   readonly beta: string;
   readonly epsilon: number;
   readonly name: string;
 }
 
-/** LayerNorm(word[ids] + position[0..S-1] + segment[type ids]) in one kernel. */
+/** LayerNorm(word[ids] + position[position ids or 0..S-1] (+ segment[type ids])) in one kernel. */
 export function embedLayerNorm(g: GraphBuilder, a: EmbedLayerNormArgs): string {
-  // The mask input is left out: its mask_index output assumes right padding, and our attention
-  // takes the raw 2-D mask instead, which is right for any padding side. The second output
-  // (mask_index) is required by the schema and unused.
-  const [out] = g.node(
-    'EmbedLayerNormalization',
-    [a.inputIds, a.segmentIds, a.wordEmbedding, a.positionEmbedding, a.segmentEmbedding, a.gamma, a.beta],
-    { epsilon: attr.float(a.epsilon) },
-    { name: a.name, domain: MS_DOMAIN, outputs: [a.name, `${a.name}_mask_index`] },
-  );
+  if ((a.segmentIds === null) !== (a.segmentEmbedding === null)) throw new Error('EmbedLayerNormalization: segment ids and segment table go together');
+  // Optional inputs are skipped with "" (ContribOperators.md: 0 input_ids, 1 segment_ids,
+  // 2 word, 3 position, 4 segment table, 5 gamma, 6 beta, 7 mask, 8 position_ids). The mask input
+  // is left out: its mask_index output assumes right padding, and our attention takes the raw 2-D
+  // mask instead, which is right for any padding side. The second output (mask_index) is required
+  // by the schema and unused.
+  const inputs = [a.inputIds, a.segmentIds ?? '', a.wordEmbedding, a.positionEmbedding, a.segmentEmbedding ?? '', a.gamma, a.beta];
+  if (a.positionIds) inputs.push('', a.positionIds);
+  const [out] = g.node('EmbedLayerNormalization', inputs, { epsilon: attr.float(a.epsilon) }, { name: a.name, domain: MS_DOMAIN, outputs: [a.name, `${a.name}_mask_index`] });
   return out!;
 }

@@ -77,7 +77,7 @@ export function loadMembers(sources: readonly string[], opts: LoadMembersOptions
       const ckpt = loadCheckpoint(s);
       opened.push(ckpt);
       if (!ckpt.config.labels) {
-        throw new BertfuseError('E_UNSUPPORTED_ARCH', `${ckpt.config.architecture} has no classification head; members must be BertForSequenceClassification`, path.join(ckpt.dir, 'config.json'));
+        throw new BertfuseError('E_UNSUPPORTED_ARCH', `${ckpt.config.architecture} has no classification head; members must be sequence classifiers (e.g. BertForSequenceClassification)`, path.join(ckpt.dir, 'config.json'));
       }
     }
     const map = opts.labelMap ?? {};

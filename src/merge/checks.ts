@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { BertConfig } from '../checkpoint/config.js';
+import { classifierArchitecture, type BertConfig } from '../checkpoint/config.js';
 import type { Checkpoint } from '../checkpoint/load.js';
 import { BertfuseError } from '../errors.js';
 
@@ -27,8 +27,8 @@ function configFile(c: Checkpoint): string {
 
 export function checkMembersAreClassifiers(members: readonly Checkpoint[]): void {
   for (const m of members) {
-    if (m.config.architecture !== 'BertForSequenceClassification') {
-      throw new BertfuseError('E_INCOMPATIBLE', `merge members must be BertForSequenceClassification models; this is a ${m.config.architecture} (use it as base_model instead)`, configFile(m));
+    if (m.config.task !== 'classify') {
+      throw new BertfuseError('E_INCOMPATIBLE', `merge members must be ${classifierArchitecture(m.config)} models; this is a ${m.config.architecture} (use it as base_model instead)`, configFile(m));
     }
   }
 }

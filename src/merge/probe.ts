@@ -42,7 +42,7 @@ export function probePoints(ckpt: Checkpoint): ProbePoint[] {
   }
   pts.push({ key: 'final_hidden', width: H, perToken: true });
   if (ckpt.tensors.has(`${ckpt.prefix}${BERT_POOLER}.weight`)) pts.push({ key: 'pooler_input', width: H, perToken: false });
-  if (c.architecture === 'BertForSequenceClassification') pts.push({ key: 'classifier_input', width: H, perToken: false });
+  if (c.task === 'classify') pts.push({ key: 'classifier_input', width: H, perToken: false });
   return pts;
 }
 

@@ -71,7 +71,7 @@ export interface LoadOptions {
 /** A Hugging Face folder becomes a graph built in memory; its weights are read once, here. */
 export async function classifierFromCheckpoint(ckpt: Checkpoint, opts: LoadOptions = {}): Promise<BertClassifier> {
   if (!ckpt.config.labels) {
-    throw new BertfuseError('E_UNSUPPORTED_ARCH', `${ckpt.config.architecture} has no classification head; predict needs a BertForSequenceClassification`, path.join(ckpt.dir, 'config.json'));
+    throw new BertfuseError('E_UNSUPPORTED_ARCH', `${ckpt.config.architecture} has no classification head; predict needs a sequence classifier (e.g. BertForSequenceClassification)`, path.join(ckpt.dir, 'config.json'));
   }
   const bytes = encodeModel(buildBertModel(ckpt, { embeddings: opts.embeddings ?? false, quantize: opts.quantize ?? null }));
   const runner = await GraphRunner.create(bytes, [{ suffix: '', tokenizer: ckpt.tokenizer }], opts.runtime);

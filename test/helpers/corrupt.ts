@@ -308,7 +308,7 @@ export const CONFIG_CASES: readonly FolderCase[] = [
   { name: 'vocab_size disagrees with the embedding table', mutate: cfgVsWeights((c) => (c['vocab_size'] = 9000)), code: 'E_SHAPE_MISMATCH', pattern: /word_embeddings\.weight" has shape \[8192, 64\] but config\.json implies \[9000, 64\]/ },
   { name: 'unknown architecture', mutate: cfg((c) => (c['architectures'] = ['GPT2LMHeadModel'])), code: 'E_UNSUPPORTED_ARCH', pattern: /architecture "GPT2LMHeadModel" is not supported \(supported: / },
   { name: 'architectures is a string', mutate: cfg((c) => (c['architectures'] = 'BertForSequenceClassification')), code: 'E_BAD_CONFIG', pattern: /"architectures" must be a list/ },
-  { name: 'model_type roberta', mutate: cfg((c) => (c['model_type'] = 'roberta')), code: 'E_UNSUPPORTED_ARCH', pattern: /model_type "roberta" is not supported/ },
+  { name: 'model_type gpt2', mutate: cfg((c) => (c['model_type'] = 'gpt2')), code: 'E_UNSUPPORTED_ARCH', pattern: /model_type "gpt2" is not supported \(supported: bert/ },
   { name: 'unknown hidden_act', mutate: cfg((c) => (c['hidden_act'] = 'swish')), code: 'E_BAD_CONFIG', pattern: /hidden_act "swish" is not supported/ },
   { name: 'relative position embeddings', mutate: cfg((c) => (c['position_embedding_type'] = 'relative_key')), code: 'E_BAD_CONFIG', pattern: /position_embedding_type "relative_key" is not supported/ },
   { name: 'layer_norm_eps is a string', mutate: cfg((c) => (c['layer_norm_eps'] = '1e-12')), code: 'E_BAD_CONFIG', pattern: /layer_norm_eps must be a positive number/ },

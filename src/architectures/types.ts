@@ -1,0 +1,132 @@
+import type { TensorStore } from '../checkpoint/tensor-store.js';
+import type { GraphBuilder } from '../graph/onnx-builder.js';
+import type { EncoderOps } from '../graph/encoder-blocks.js';
+
+/**
+ * One model family (BERT, DistilBERT, RoBERTa, ...) as data plus the few emitter pieces that
+ * differ. The rest of bertfuse asks the registry (`registry.ts`) for a config's family and then
+ * only talks to this interface: `checkpoint/` for config fields, tensor names and the tokenizer
+ * template, `graph/` for the encoder. Fusion and merging never see a family.
+ *
+ * Adding a family = one file `src/architectures/<family>.ts` exporting a `Family`, one line in
+ * `registry.ts`, one fixture test. Shared blocks (embeddings, post-LN layers, attention, FFN,
+ * fused kernels) live in `src/graph/encoder-blocks.ts`.
+ */
+
+export const SUPPORTED_ACTIVATIONS = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'] as const;
+export type Activation = (typeof SUPPORTED_ACTIVATIONS)[number];
+
+/** What the model's head does: a sequence classifier, a masked-LM, or a bare encoder. */
+export type Task = 'classify' | 'mlm' | 'encoder';
+
+/** Family-specific settings: plain JSON-like values that only the family reads. */
+export type ExtraValue = number | string | boolean | null | readonly number[] | readonly string[];
+
+/** The parts of a Hugging Face config that decide the graph, in our own names, for any family. */
+export interface ModelConfig {
+  /** Registry key of the family (`bert`, `distilbert`, `roberta`, ...). */
+  readonly family: string;
+  /** The Hugging Face class, `architectures[0]` (e.g. RobertaForSequenceClassification). */
+  readonly architecture: string;
+  readonly task: Task;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  readonly vocabSize: number;
+  /** Rows of the position table (RoBERTa: tokens + pad + 1), or the longest input otherwise. */
+  readonly maxPositions: number;
+  /** Rows of the token-type table; 0 when the family has none (no `token_type_ids` input). */
+  readonly typeVocabSize: number;
+  readonly layerNormEps: number;
+  readonly hiddenAct: Activation;
+  readonly padTokenId: number;
+  /** Label names in class-index order; null for models without a classification head. */
+  readonly labels: readonly string[] | null;
+  /** Settings only this config's family reads (ELECTRA's embedding width, ...). */
+  readonly extra: Readonly<Record<string, ExtraValue>>;
+  /** The config.json object as read, so writers can keep fields we do not interpret. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** The tokenizer side of a family: which models fit, which template, whether type ids are an input. */
+export interface TokenizerSpec {
+  /** `tokenizer.json` `model.type` values this family ships (WordPiece, BPE, Unigram). */
+  readonly models: readonly string[];
+  /**
+   * `bert`: `[CLS] A [SEP]`, pair `[CLS] A [SEP] B [SEP]` (types 0…0 1…1).
+   * `roberta`: `<s> A </s>`, pair `<s> A </s></s> B </s>` (types all 0).
+   */
+  readonly template: 'bert' | 'roberta';
+  /** Default special-token strings when tokenizer_config.json does not name them. */
+  readonly specials: { readonly cls: string; readonly sep: string; readonly pad: string };
+  /** The model reads `token_type_ids` (false: the graph has no such input). */
+  readonly tokenTypes: boolean;
+}
+
+/** A checkpoint's weights as the emitter sees them. */
+export interface ModelWeights {
+  readonly config: ModelConfig;
+  /** Prefix of encoder tensor names (`bert.`, `roberta.`, or `""` for bare encoders). */
+  readonly prefix: string;
+  readonly tensors: TensorStore;
+}
+
+/** Graph input names of one tokenizer group; `tokenTypeIds` is null for families without token types. */
+export interface EncoderInputs {
+  readonly inputIds: string;
+  readonly attentionMask: string;
+  readonly tokenTypeIds: string | null;
+}
+
+/** The graph values one encoder produces, by name inside the builder. */
+export interface EncoderOutputs {
+  /** Classifier logits [batch, labels]; MLM logits [batch, seq, vocab]; null for bare encoders. */
+  readonly logits: string | null;
+  /** The head's hidden vector before the final classifier Linear [batch, hidden], when there is one. */
+  readonly pooled: string | null;
+  /** Final hidden state of the first token ([CLS] / <s>) [batch, hidden]. */
+  readonly cls: string;
+  /** Final hidden states [batch, seq, hidden]. */
+  readonly hidden: string;
+}
+
+export interface EmitOptions {
+  /** Prefix for every initializer and node name, so two members can share one graph. */
+  readonly scope?: string;
+  /** Kernel choice; unspecified flags take DEFAULT_OPS. */
+  readonly ops?: Partial<EncoderOps>;
+}
+
+/** Where a family's config came from, for error messages and the architecture it asked for. */
+export interface ConfigSource {
+  readonly file: string;
+  readonly architecture: string;
+  readonly task: Task;
+}
+
+export interface Family {
+  /** Registry key, also `ModelConfig.family`. */
+  readonly name: string;
+  /** `model_type` values of config.json that mean this family. */
+  readonly modelTypes: readonly string[];
+  /** Hugging Face classes (`architectures[0]`) this family runs, and what each one's head is. */
+  readonly architectures: Readonly<Record<string, Task>>;
+  /** Encoder-name prefixes, tried in order to find the encoder inside a checkpoint. */
+  readonly prefixes: readonly string[];
+  /** Unprefixed name of a tensor every checkpoint of the family has (finds the prefix). */
+  readonly probeTensor: string;
+  readonly tokenizer: TokenizerSpec;
+  /** config.json (already known to be this family) → ModelConfig; BertfuseError naming `src.file` on bad fields. */
+  parseConfig(raw: Readonly<Record<string, unknown>>, src: ConfigSource): ModelConfig;
+  /** The family's own config.json fields for `cfg` (labels and unknown raw fields are added by the caller). */
+  hfFields(cfg: ModelConfig): Record<string, unknown>;
+  /** Unprefixed name of a tensor of layer i: counted first, so a config claiming 10⁹ layers fails fast. */
+  layerProbe(i: number): string;
+  /** Every tensor the config implies, with its shape (validates checkpoints, creates random ones). */
+  expectedTensors(cfg: ModelConfig, prefix: string): Map<string, number[]>;
+  /** Expected tensors a checkpoint may lack (BertModel's pooler). */
+  isOptional?(cfg: ModelConfig, name: string, prefix: string): boolean;
+  /** Emit the encoder and its head into `g`. */
+  emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts?: EmitOptions): EncoderOutputs;
+}
