@@ -125,7 +125,9 @@ export interface Family {
   layerProbe(i: number): string;
   /** Every tensor the config implies, with its shape (validates checkpoints, creates random ones). */
   expectedTensors(cfg: ModelConfig, prefix: string): Map<string, number[]>;
-  /** Expected tensors a checkpoint may lack (BertModel's pooler). */
+  /** Longest input (special tokens included) the position table allows; default `maxPositions` (RoBERTa: rows − pad − 1). */
+  maxTokens?(cfg: ModelConfig): number;
+  /** Expected tensors a checkpoint may lack. */
   isOptional?(cfg: ModelConfig, name: string, prefix: string): boolean;
   /** Emit the encoder and its head into `g`. */
   emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts?: EmitOptions): EncoderOutputs;

@@ -164,6 +164,12 @@ function validateShapes(store: TensorStore, cfg: ModelConfig, prefix: string): v
   }
 }
 
+/** The tokenizer of a model folder, with its family's template and the model's length limit. */
+export function loadModelTokenizer(dir: string, config: ModelConfig): BertTokenizer {
+  const family = familyOf(config);
+  return loadTokenizer(dir, family.maxTokens?.(config) ?? config.maxPositions, family.tokenizer, family.name);
+}
+
 export function loadCheckpoint(dirOrFile: string, opts: LoadCheckpointOptions = {}): Checkpoint {
   const dir = path.resolve(dirOrFile);
   if (!fs.existsSync(dir)) throw new BertfuseError('E_MISSING_FILE', 'no such model folder', dirOrFile);
@@ -175,7 +181,7 @@ export function loadCheckpoint(dirOrFile: string, opts: LoadCheckpointOptions = 
     const tensors = new AliasedStore(raw, opts.allowNonFinite ?? allowNonFiniteDefault);
     const prefix = detectPrefix(tensors, config);
     validateShapes(tensors, config, prefix);
-    const tokenizer = loadTokenizer(dir, config.maxPositions);
+    const tokenizer = loadModelTokenizer(dir, config);
     if (tokenizer.vocabSize > config.vocabSize) {
       throw new BertfuseError(
         'E_BAD_TOKENIZER',

@@ -8,6 +8,11 @@ import { leadingPieces } from './leading-pieces.js';
 import { assertFilesInside } from './folder-files.js';
 import { checkTokenizerFileSize, validateTokenizerJson } from './tokenizer-validate.js';
 import { recordOf } from '../util/names.js';
+import type { TokenizerSpec } from '../architectures/types.js';
+import { hfCompatible } from './tokenizer-compat.js';
+
+/** BERT's tokenizer needs, the default when a caller does not name a family. */
+export const BERT_TOKENIZER: TokenizerSpec = { models: ['WordPiece'], template: 'bert', specials: { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' }, tokenTypes: true };
 
 /** Token ids for one input, before padding. */
 export interface Encoded {
@@ -21,9 +26,27 @@ export interface TextInput {
 }
 
 /**
- * A BERT WordPiece tokenizer with Hugging Face's truncation semantics. The library does the
- * normalisation and word pieces; truncation and the [CLS]/[SEP] template are ours, because
- * tokenizers.js has no truncation and transformers.js cuts pairs wrongly (drops the last [SEP]).
+ * How many tokens of each text survive `longest_first` truncation to `budget`, as Hugging Face's
+ * fast (Rust) tokenizers do it: a single text keeps its first `budget`; for a pair, when only the
+ * longer must be cut it keeps budget − shorter; when both must be cut the shorter keeps ⌊budget/2⌋
+ * and the longer ⌈budget/2⌉ (on equal lengths the first counts as the shorter).
+ */
+export function truncatedLengths(a: number, b: number, budget: number): [number, number] {
+  if (a + b <= budget) return [a, b];
+  const firstShorter = a <= b;
+  const short = firstShorter ? a : b;
+  const half = Math.floor(budget / 2);
+  const keepShort = short > half ? half : short;
+  const keepLong = budget - keepShort;
+  return firstShorter ? [keepShort, keepLong] : [keepLong, keepShort];
+}
+
+/**
+ * A family's tokenizer with Hugging Face's template and truncation. tokenizers.js does the
+ * normalisation and pieces (on a tokenizer.json rewritten where its whitespace differs from HF's,
+ * see tokenizer-compat.ts); the template and truncation are ours, because tokenizers.js has no
+ * truncation, its RobertaProcessing gives the second segment type id 1 where HF gives 0, and
+ * transformers.js cuts pairs wrongly (drops the last [SEP]). The name is from before families.
  */
 export class BertTokenizer {
   readonly maxLength: number;
@@ -31,6 +54,8 @@ export class BertTokenizer {
   readonly clsId: number;
   readonly sepId: number;
   readonly padId: number;
+  /** The family's tokenizer needs: template, whether type ids are a model input. */
+  readonly spec: TokenizerSpec;
   /** Source files, copied into artifacts so the tokenizer travels with the model. */
   readonly files: Readonly<Record<string, string>>;
   /** A digest of what decides the ids: equal fingerprints tokenize identically. */
@@ -44,9 +69,11 @@ export class BertTokenizer {
     files: Record<string, string>;
     fingerprint: string;
     source: string;
+    spec?: TokenizerSpec;
   }) {
+    this.spec = opts.spec ?? BERT_TOKENIZER;
     try {
-      this.tok = new Tokenizer(opts.tokenizerJson, opts.tokenizerConfig);
+      this.tok = new Tokenizer(hfCompatible(opts.tokenizerJson), opts.tokenizerConfig);
     } catch (e) {
       throw new BertfuseError('E_BAD_TOKENIZER', `cannot build tokenizer (${(e as Error).message})`, opts.source);
     }
@@ -55,15 +82,18 @@ export class BertTokenizer {
     let maxId = -1;
     for (const id of vocab.values()) if (id > maxId) maxId = id;
     this.vocabSize = maxId + 1;
-    const special = (name: string, token: string): number => {
+    const special = (name: string, fallback: string): number => {
       const configured = opts.tokenizerConfig[name];
-      const id = this.tok.token_to_id(typeof configured === 'string' ? configured : token);
-      if (id === undefined) throw new BertfuseError('E_BAD_TOKENIZER', `vocabulary has no ${token} token`, opts.source);
+      // tokenizer_config.json names a special token as a string or as an AddedToken object.
+      const content = typeof configured === 'string' ? configured : isObject(configured) && typeof configured['content'] === 'string' ? configured['content'] : fallback;
+      const id = this.tok.token_to_id(content);
+      if (id === undefined) throw new BertfuseError('E_BAD_TOKENIZER', `vocabulary has no ${content} token (${name})`, opts.source);
       return id;
     };
-    this.clsId = special('cls_token', '[CLS]');
-    this.sepId = special('sep_token', '[SEP]');
-    this.padId = special('pad_token', '[PAD]');
+    const sp = this.spec.specials;
+    this.clsId = special('cls_token', sp.cls);
+    this.sepId = special('sep_token', sp.sep);
+    this.padId = special('pad_token', sp.pad);
     if (opts.maxLength < 3) throw new BertfuseError('E_BAD_TOKENIZER', `max length ${opts.maxLength} is too small`, opts.source);
     this.maxLength = opts.maxLength;
     this.files = opts.files;
@@ -80,28 +110,32 @@ export class BertTokenizer {
   }
 
   /**
-   * `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated to maxLength with `longest_first`:
-   * remove one piece at a time from the longer side (the second on ties, as Hugging Face does).
+   * The family's template, truncated to maxLength with `longest_first` (truncatedLengths):
+   * bert `[CLS] a [SEP]` / `[CLS] a [SEP] b [SEP]` (type ids 0…0 1…1); roberta `<s> a </s>` /
+   * `<s> a </s></s> b </s>` (type ids all 0, as HF). An empty-string pair is no pair, as in HF's
+   * fast tokenizers.
    */
   encode(input: TextInput, maxLength = this.maxLength): Encoded {
-    const hasPair = input.textPair !== undefined && input.textPair !== null;
-    const budget = maxLength - (hasPair ? 3 : 2);
+    const hasPair = typeof input.textPair === 'string' && input.textPair !== '';
+    const roberta = this.spec.template === 'roberta';
+    const budget = maxLength - (hasPair ? (roberta ? 4 : 3) : 2);
     if (budget < 0) throw new BertfuseError('E_BAD_INPUT', `max length ${maxLength} leaves no room for the special tokens`);
-    // Truncation below keeps at most `budget` pieces of either side, and gives the same result for
-    // every side length >= budget: word-piece only as much of each text as can survive it.
-    const a = leadingPieces(input.text, budget, (t) => this.pieces(t));
-    const b = hasPair ? leadingPieces(input.textPair as string, budget, (t) => this.pieces(t)) : [];
-    let la = a.length;
-    let lb = b.length;
-    while (la + lb > budget) {
-      if (la > lb) la--;
-      else lb--;
+    // Truncation keeps at most `budget` pieces of either side: word-piece only as much of each text
+    // as can survive it (leadingPieces returns the exact pieces when a text has fewer than that).
+    let a = leadingPieces(input.text, budget, (t) => this.pieces(t));
+    let b = hasPair ? leadingPieces(input.textPair as string, budget, (t) => this.pieces(t)) : [];
+    // Both texts cut with an odd budget: the shorter keeps ⌊budget/2⌋, so the true lengths decide.
+    if (hasPair && a.length >= budget && b.length >= budget && budget % 2 === 1) {
+      a = this.pieces(input.text);
+      b = this.pieces(input.textPair as string);
     }
+    const [la, lb] = truncatedLengths(a.length, b.length, budget);
     const inputIds = [this.clsId, ...a.slice(0, la), this.sepId];
     const tokenTypeIds = new Array<number>(inputIds.length).fill(0);
     if (hasPair) {
+      if (roberta) inputIds.push(this.sepId);
       inputIds.push(...b.slice(0, lb), this.sepId);
-      while (tokenTypeIds.length < inputIds.length) tokenTypeIds.push(1);
+      while (tokenTypeIds.length < inputIds.length) tokenTypeIds.push(roberta ? 0 : 1);
     }
     return { inputIds, tokenTypeIds };
   }
@@ -116,16 +150,31 @@ function readBytes(file: string): Buffer {
   }
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /**
- * bertfuse applies BERT's [CLS]/[SEP] template itself, so only a WordPiece model with a non-empty
- * token → integer id map makes sense; anything else would load and then tokenize into garbage.
+ * bertfuse applies the family's template itself, so only a tokenizer model the family ships (BERT:
+ * WordPiece; RoBERTa: byte-level BPE; XLM-R: Unigram) with a well-formed vocabulary makes sense;
+ * anything else would load and then tokenize into garbage.
  */
-function validateWordPiece(tokenizerJson: Record<string, unknown>, file: string): void {
+function validateModel(tokenizerJson: Record<string, unknown>, file: string, spec: TokenizerSpec, family: string): void {
   const model = tokenizerJson['model'];
-  if (typeof model !== 'object' || model === null || Array.isArray(model)) throw new BertfuseError('E_BAD_TOKENIZER', 'tokenizer.json has no model.vocab', file);
-  const m = model as Record<string, unknown>;
-  if (m['type'] !== undefined && m['type'] !== 'WordPiece') {
-    throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer model type ${JSON.stringify(m['type'])} is not supported (BERT uses "WordPiece")`, file);
+  if (!isObject(model)) throw new BertfuseError('E_BAD_TOKENIZER', 'tokenizer.json has no model.vocab', file);
+  const m = model;
+  // WordPiece files written by old tools may omit the type; the others always carry it.
+  const type = m['type'] ?? 'WordPiece';
+  if (typeof type !== 'string' || !spec.models.includes(type)) {
+    throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer model type ${JSON.stringify(m['type'])} does not fit a ${family} model (${family} uses ${spec.models.map((x) => `"${x}"`).join(' or ')})`, file);
+  }
+  if (type === 'Unigram') {
+    const vocab = m['vocab'];
+    if (!Array.isArray(vocab) || vocab.length === 0) throw new BertfuseError('E_BAD_TOKENIZER', 'tokenizer.json model.vocab must be a non-empty list of [piece, score]', file);
+    vocab.forEach((e, i) => {
+      if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number') throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer.json model.vocab[${i}] is not [piece, score]`, file);
+    });
+    return;
   }
   const vocab = m['vocab'];
   if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw new BertfuseError('E_BAD_TOKENIZER', 'tokenizer.json model.vocab must be an object of token → id', file);
@@ -190,13 +239,13 @@ export function tokenizerJsonFromVocab(vocabLines: string[], cfg: Record<string,
   };
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 
 /**
  * Load the tokenizer of a Hugging Face folder: tokenizer.json when present, else vocab.txt +
  * tokenizer_config.json. `modelMaxPositions` caps the max length (a tokenizer may claim more).
  */
-export function loadTokenizer(dir: string, modelMaxPositions: number): BertTokenizer {
+export function loadTokenizer(dir: string, modelMaxPositions: number, spec: TokenizerSpec = BERT_TOKENIZER, family = 'bert'): BertTokenizer {
   const tjPath = path.join(dir, 'tokenizer.json');
   const tcPath = path.join(dir, 'tokenizer_config.json');
   const vocabPath = path.join(dir, 'vocab.txt');
@@ -207,16 +256,17 @@ export function loadTokenizer(dir: string, modelMaxPositions: number): BertToken
   if (fs.existsSync(tjPath)) {
     tokenizerJson = readJson(tjPath);
     source = tjPath;
-    validateWordPiece(tokenizerJson, tjPath);
+    validateModel(tokenizerJson, tjPath, spec, family);
     validateTokenizerJson(tokenizerJson, tjPath);
-  } else if (fs.existsSync(vocabPath)) {
+  } else if (fs.existsSync(vocabPath) && spec.models.includes('WordPiece')) {
     const lines = decodeText(readBytes(vocabPath), vocabPath).split(/\r?\n/);
     if (lines[lines.length - 1] === '') lines.pop();
     if (lines.length === 0) throw new BertfuseError('E_BAD_TOKENIZER', 'vocabulary is empty', vocabPath);
     tokenizerJson = tokenizerJsonFromVocab(lines, tokenizerConfig);
     source = vocabPath;
   } else {
-    throw new BertfuseError('E_MISSING_FILE', 'no tokenizer: expected tokenizer.json or vocab.txt', dir);
+    const expected = spec.models.includes('WordPiece') ? 'tokenizer.json or vocab.txt' : 'tokenizer.json';
+    throw new BertfuseError('E_MISSING_FILE', `no tokenizer: expected ${expected}`, dir);
   }
   const claimed = tokenizerConfig['model_max_length'];
   // A token count: a whole number ≥ 3 ([CLS] x [SEP]); 128.5 would be carried into a combined
@@ -229,8 +279,12 @@ export function loadTokenizer(dir: string, modelMaxPositions: number): BertToken
   const files: Record<string, string> = {};
   for (const f of TOKENIZER_FILES) if (fs.existsSync(path.join(dir, f))) files[f] = path.join(dir, f);
   const model = tokenizerJson['model'] as Record<string, unknown>;
-  const fingerprint = JSON.stringify([tokenizerJson['normalizer'], tokenizerJson['pre_tokenizer'], model['vocab'], model['unk_token'], maxLength]);
-  return new BertTokenizer({ tokenizerJson, tokenizerConfig, maxLength, files, fingerprint: sha1(fingerprint), source });
+  // WordPiece keeps the digest it had before families (manifests record it); other models add
+  // everything that decides ids (merges, scores) and the template.
+  const parts: unknown[] = [tokenizerJson['normalizer'], tokenizerJson['pre_tokenizer'], model['vocab'], model['unk_token'], maxLength];
+  if (model['type'] !== undefined && model['type'] !== 'WordPiece') parts.push(model, tokenizerJson['added_tokens'], spec.template);
+  const fingerprint = JSON.stringify(parts);
+  return new BertTokenizer({ tokenizerJson, tokenizerConfig, maxLength, files, fingerprint: sha1(fingerprint), source, spec });
 }
 
 function sha1(s: string): string {
