@@ -103,17 +103,19 @@ export function bertShapeFields(cfg: ModelConfig): Record<string, unknown> {
   };
 }
 
-/** BERT's embeddings + layers (no head), shared by the families that keep BERT's encoder names. */
-export function emitBertEncoder(c: EmitContext, inputs: EncoderInputs, positions: 'counter' | 'padding-offset'): string {
+/**
+ * BERT's embeddings (LayerNorm output) under BERT's names, shared by the families that keep them:
+ * `positions` and `typeInput` as in EmbeddingNames.
+ */
+export function emitBertEmbeddings(c: EmitContext, inputs: EncoderInputs, positions: 'counter' | 'padding-offset', typeInput: boolean): string {
   const e = BERT_EMBEDDINGS;
-  const x = emitEmbeddings(c, inputs, { word: e.word, position: e.position, tokenType: c.cfg.typeVocabSize > 0 ? e.tokenType : null, norm: 'embeddings.LayerNorm', positions });
-  return emitLayers(c, x, inputs.attentionMask, BERT_LAYER);
+  return emitEmbeddings(c, inputs, { word: e.word, position: e.position, tokenType: c.cfg.typeVocabSize > 0 ? e.tokenType : null, typeInput, norm: 'embeddings.LayerNorm', positions });
 }
 
 function emitBert(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: EmitOptions = {}): EncoderOutputs {
   const c = new EmitContext(g, w, opts);
   const cfg = w.config;
-  const x = emitBertEncoder(c, inputs, 'counter');
+  const x = emitLayers(c, emitBertEmbeddings(c, inputs, 'counter', true), inputs.attentionMask, BERT_LAYER);
   const cls = c.first(x);
   let pooled: string | null = null;
   let logits: string | null = null;

@@ -129,6 +129,12 @@ export interface EmbeddingNames {
   readonly word: string;
   readonly position: string;
   readonly tokenType: string | null;
+  /**
+   * Whether the graph reads `token_type_ids`. RoBERTa / XLM-R keep a one-row type table but take
+   * no type ids: that row is added to every token, folded here into the position table (the same
+   * sum, one gather less, and the fused kernel needs no segment input).
+   */
+  readonly typeInput: boolean;
   /** LayerNorm module after the sum. */
   readonly norm: string;
   /**
@@ -141,17 +147,19 @@ export interface EmbeddingNames {
 /** LayerNorm(word[ids] + position[pos] (+ type[type ids])), as gathers or one EmbedLayerNormalization. */
 export function emitEmbeddings(c: EmitContext, inputs: EncoderInputs, e: EmbeddingNames): string {
   const { g, s } = c;
-  if (e.tokenType && !inputs.tokenTypeIds) throw new Error('embeddings with token types need a token_type_ids input');
+  const typeTable = e.tokenType && e.typeInput ? e.tokenType : null;
+  if (typeTable && !inputs.tokenTypeIds) throw new Error('embeddings with token types need a token_type_ids input');
   const positionIds = e.positions === 'padding-offset' ? paddingOffsetPositions(c, inputs.inputIds) : null;
+  const positionTable = e.tokenType && !e.typeInput ? foldTypeRow(c, e.position, e.tokenType) : c.param(e.position);
   if (c.ops.embedLayerNorm) {
     const i32 = (v: string, hint: string): string => g.op('Cast', [v], { to: attr.int(6) }, { name: `${s}${hint}` });
     const [gamma, beta] = c.lnParams(e.norm);
     return fused.embedLayerNorm(g, {
       inputIds: i32(inputs.inputIds, 'ids_i32'),
-      segmentIds: e.tokenType ? i32(inputs.tokenTypeIds!, 'types_i32') : null,
+      segmentIds: typeTable ? i32(inputs.tokenTypeIds!, 'types_i32') : null,
       wordEmbedding: c.param(e.word),
-      positionEmbedding: c.param(e.position),
-      segmentEmbedding: e.tokenType ? c.param(e.tokenType) : null,
+      positionEmbedding: positionTable,
+      segmentEmbedding: typeTable ? c.param(typeTable) : null,
       positionIds: positionIds ? i32(positionIds, 'pos_i32') : null,
       gamma,
       beta,
@@ -161,13 +169,23 @@ export function emitEmbeddings(c: EmitContext, inputs: EncoderInputs, e: Embeddi
   }
   const word = g.op('Gather', [c.param(e.word), inputs.inputIds], { axis: attr.int(0) }, { name: `${s}word_emb` });
   let sum = word;
-  if (e.tokenType) {
-    const type = g.op('Gather', [c.param(e.tokenType), inputs.tokenTypeIds!], { axis: attr.int(0) }, { name: `${s}type_emb` });
+  if (typeTable) {
+    const type = g.op('Gather', [c.param(typeTable), inputs.tokenTypeIds!], { axis: attr.int(0) }, { name: `${s}type_emb` });
     sum = g.op('Add', [sum, type]);
   }
-  const pos = g.op('Gather', [c.param(e.position), positionIds ?? counterPositions(c, inputs.inputIds)], { axis: attr.int(0) }, { name: `${s}pos_emb` });
+  const pos = g.op('Gather', [positionTable, positionIds ?? counterPositions(c, inputs.inputIds)], { axis: attr.int(0) }, { name: `${s}pos_emb` });
   sum = g.op('Add', [sum, pos], {}, { name: `${s}emb_sum` });
   return c.layerNorm(sum, e.norm);
+}
+
+/** position[p] + type[0] for every row p: the constant type row folded into the position table. */
+function foldTypeRow(c: EmitContext, position: string, tokenType: string): string {
+  const pos = c.tensor(position);
+  const type = c.tensor(tokenType);
+  const H = pos.shape[1]!;
+  const out = new Float32Array(pos.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = pos.data[i]! + type.data[i % H]!;
+  return c.g.initializer(`${c.s}${position}+type0`, out, pos.shape);
 }
 
 /** 0..S-1 as int64 [S] (broadcast over the batch by the Gather). */

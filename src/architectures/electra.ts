@@ -1,0 +1,60 @@
+import { emitLayers, EmitContext } from '../graph/encoder-blocks.js';
+import { addBertLayers, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
+import { addLinear, addNorm, intField } from './fields.js';
+import type { Family, ModelConfig } from './types.js';
+
+/**
+ * ELECTRA (the discriminator: `ElectraForSequenceClassification`, `ElectraModel`): BERT's
+ * embeddings at width `embedding_size` (LayerNorm at that width), then `embeddings_project` up to
+ * `hidden_size` when the two differ, then BERT's layers under the prefix `electra.`. No pooler:
+ * the head is dense → gelu (hard-coded in HF, whatever hidden_act says) → out_proj on `[CLS]`.
+ */
+
+const HEAD = { dense: 'classifier.dense', outProj: 'classifier.out_proj' } as const;
+const PROJECT = 'embeddings_project';
+
+function embeddingSize(cfg: ModelConfig): number {
+  return cfg.extra['embeddingSize'] as number;
+}
+
+export const electra: Family = {
+  name: 'electra',
+  modelTypes: ['electra'],
+  architectures: { ElectraForSequenceClassification: 'classify', ElectraModel: 'encoder' },
+  prefixes: ['electra.', ''],
+  probeTensor: BERT_EMBEDDINGS.word,
+  tokenizer: { models: ['WordPiece'], template: 'bert', specials: { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' }, tokenTypes: true },
+  parseConfig(r, src) {
+    const cfg = parseBertShape(r, src, 'electra', { eps: 1e-12, pad: 0, typeVocab: 2 });
+    return { ...cfg, extra: { embeddingSize: intField(r, 'embedding_size', src.file, cfg.hiddenSize) } };
+  },
+  hfFields: (cfg) => ({ model_type: 'electra', ...bertShapeFields(cfg), embedding_size: embeddingSize(cfg) }),
+  layerProbe: (i) => `${BERT_LAYER.query.replace('{i}', String(i))}.weight`,
+  expectedTensors(cfg, prefix) {
+    const H = cfg.hiddenSize;
+    const E = embeddingSize(cfg);
+    const m = new Map<string, number[]>();
+    const e = BERT_EMBEDDINGS;
+    m.set(prefix + e.word, [cfg.vocabSize, E]);
+    m.set(prefix + e.position, [cfg.maxPositions, E]);
+    m.set(prefix + e.tokenType, [cfg.typeVocabSize, E]);
+    addNorm(m, prefix + 'embeddings.LayerNorm', E);
+    if (E !== H) addLinear(m, prefix + PROJECT, H, E);
+    addBertLayers(m, cfg, prefix);
+    if (cfg.task === 'classify') {
+      addLinear(m, HEAD.dense, H, H);
+      addLinear(m, HEAD.outProj, cfg.labels?.length ?? 2, H);
+    }
+    return m;
+  },
+  emit(g, w, inputs, opts = {}) {
+    const c = new EmitContext(g, w, opts);
+    let x = emitBertEmbeddings(c, inputs, 'counter', true);
+    if (embeddingSize(w.config) !== w.config.hiddenSize) x = c.linear(x, PROJECT, 'embeddings_project');
+    x = emitLayers(c, x, inputs.attentionMask, BERT_LAYER);
+    const cls = c.first(x);
+    if (w.config.task !== 'classify') return { logits: null, pooled: null, cls, hidden: x };
+    const pooled = c.linearAct(cls, HEAD.dense, 'gelu', 'head_dense', false);
+    return { logits: c.linear(pooled, HEAD.outProj, 'classifier', false), pooled, cls, hidden: x };
+  },
+};
