@@ -1,7 +1,7 @@
 import { BertfuseError } from '../errors.js';
 import { emitEmbeddings, emitLayers, EmitContext, type LayerNames } from '../graph/encoder-blocks.js';
-import { activationField, addLinear, addNorm, headsDivide, intField, padField, parseLabels } from './fields.js';
-import type { Family } from './types.js';
+import { activationField, addLinear, addNorm, checkLimits, headsDivide, intField, padField, parseLabels } from './fields.js';
+import type { Family, ModelConfig } from './types.js';
 
 /**
  * DistilBERT (`DistilBertForSequenceClassification`, `DistilBertModel`): BERT's post-LN layers
@@ -43,7 +43,7 @@ export const distilbert: Family = {
     const hiddenSize = intField(r, 'dim', file, 768);
     const numHeads = intField(r, 'n_heads', file, 12);
     headsDivide(hiddenSize, numHeads, 'dim', 'n_heads', file);
-    return {
+    const cfg: ModelConfig = {
       family: 'distilbert',
       architecture: src.architecture,
       task: src.task,
@@ -57,10 +57,12 @@ export const distilbert: Family = {
       layerNormEps: 1e-12,
       hiddenAct: activationField(r, 'activation', file, 'gelu'),
       padTokenId: padField(r, file, 0),
-      labels: src.task === 'classify' ? parseLabels(r, file) : null,
+      labels: null,
       extra: {},
       raw: r,
     };
+    checkLimits(cfg, file);
+    return { ...cfg, labels: src.task === 'classify' ? parseLabels(r, file) : null };
   },
   hfFields: (cfg) => ({
     model_type: 'distilbert',

@@ -19,6 +19,8 @@ export interface ManifestTokenizer {
   /** BertTokenizer.fingerprint: checked on load, so swapped tokenizer files are caught. */
   readonly fingerprint: string;
   readonly files: readonly string[];
+  /** Family whose tokenizer template the group uses (src/architectures/); absent in folders from before families: "bert". */
+  readonly family?: string;
 }
 
 export interface ManifestMember {

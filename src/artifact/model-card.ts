@@ -54,7 +54,10 @@ export function modelCard(man: CombinedManifest): string {
       '',
     );
   } else {
-    lines.push(`Inputs: ${man.tokenizers.map((t) => `group ${t.group} (\`${t.dir}\`): \`input_ids${t.suffix}\`, \`attention_mask${t.suffix}\`, \`token_type_ids${t.suffix}\``).join('; ')}.`, '');
+    // A group's inputs end in its suffix; group 0's have none (only names without a later group's suffix).
+    const groupInputs = (suffix: string): string[] =>
+      man.model.inputs.filter((i) => (suffix === '' ? !man.tokenizers.some((t) => t.suffix !== '' && i.endsWith(t.suffix)) : i.endsWith(suffix)));
+    lines.push(`Inputs: ${man.tokenizers.map((t) => `group ${t.group} (\`${t.dir}\`): ${groupInputs(t.suffix).map((i) => `\`${i}\``).join(', ')}`).join('; ')}.`, '');
   }
   lines.push('## Members', '');
   lines.push(

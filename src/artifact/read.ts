@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { FAMILIES } from '../architectures/registry.js';
 import { assertInsideFolder } from '../checkpoint/folder-files.js';
 import { loadTokenizer, type TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
@@ -51,7 +52,9 @@ export async function loadCombined(dir: string, opts: LoadOptions = {}): Promise
   const groups = manifest.tokenizers.map((t) => {
     const tdir = path.join(dir, t.dir);
     assertInsideFolder(tdir, dir);
-    const tokenizer = loadTokenizer(tdir, t.maxLength);
+    const family = FAMILIES.find((f) => f.name === (t.family ?? 'bert'));
+    if (!family) throw new BertfuseError('E_BAD_CONFIG', `tokenizer group ${t.group} names family "${t.family}", which this bertfuse does not know (known: ${FAMILIES.map((f) => f.name).join(', ')})`, manifestFile);
+    const tokenizer = loadTokenizer(tdir, t.maxLength, family.tokenizer, family.name);
     if (tokenizer.fingerprint !== t.fingerprint) throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer files of group ${t.group} differ from the ones the model was combined with`, tdir);
     return { suffix: t.suffix, tokenizer };
   });

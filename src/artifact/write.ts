@@ -4,7 +4,7 @@ import { classifierArchitecture, toHfConfig } from '../checkpoint/config.js';
 import { tokenizerJsonFromVocab, type BertTokenizer } from '../checkpoint/tokenizer.js';
 import type { EvalResult, MetricsSummary } from '../eval/result.js';
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
-import { buildCombinedGraph, groupInputNames, memberOutputName } from '../graph/combine.js';
+import { buildCombinedGraph, groupInputList, memberOutputName } from '../graph/combine.js';
 import { saveOnnx } from '../graph/save.js';
 import { quantizeGraph } from '../graph/quantize.js';
 import { memberSha256, type MemberSet } from '../members/load.js';
@@ -88,8 +88,9 @@ function linkOrCopy(src: string, dest: string): void {
  */
 export async function writeCombined<P extends FusionParams>(out: string, opts: WriteCombinedOptions<P>): Promise<CombinedManifest> {
   const { set, method, params } = opts;
+  const graphMembers = set.members.map((m) => ({ name: m.name, weights: m.checkpoint, group: m.group, alignment: m.alignment }));
   const graph = buildCombinedGraph({
-    members: set.members.map((m) => ({ name: m.name, weights: m.checkpoint, group: m.group, alignment: m.alignment })),
+    members: graphMembers,
     labels: set.labels,
     method,
     params,
@@ -98,7 +99,7 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
   // Last pass before saving: tensors the members share (or constants repeated per member) once.
   graph.shareIdenticalInitializers();
   const oneTokenizer = set.groups.length === 1;
-  const inputs = set.groups.flatMap((g) => Object.values(groupInputNames(g.index)));
+  const inputs = set.groups.flatMap((g) => groupInputList(graphMembers, g.index));
   const outputs = ['logits', ...set.members.map((m) => memberOutputName(m.name))];
   checkOutputFolder(out);
   const shas = set.members.map((m) => memberSha256(m));
@@ -109,7 +110,8 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
     const tokenizers: ManifestTokenizer[] = set.groups.map((g) => {
       const dir = tokenizerDir(g.index);
       const files = writeTokenizer(g.tokenizer, path.join(tmp, dir));
-      return { group: g.index, suffix: g.suffix, dir, maxLength: g.tokenizer.maxLength, fingerprint: g.tokenizer.fingerprint, files };
+      const family = set.members[g.members[0]!]!.checkpoint.config.family;
+      return { group: g.index, suffix: g.suffix, dir, maxLength: g.tokenizer.maxLength, fingerprint: g.tokenizer.fingerprint, files, family };
     });
     const manifest: CombinedManifest = {
       format: COMBINED_FORMAT,

@@ -1,4 +1,5 @@
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
+import { familyOf } from '../architectures/registry.js';
 import { emitBert, type BertWeights, type EncoderInputs } from './bert-graph.js';
 import { attr, GraphBuilder } from './onnx-builder.js';
 import { gatedRows, gatherInputs, scatterRows, type GatedRows } from './row-gate.js';
@@ -26,6 +27,16 @@ export function groupInputNames(g: number): { inputIds: string; attentionMask: s
   return { inputIds: `input_ids${s}`, attentionMask: `attention_mask${s}`, tokenTypeIds: `token_type_ids${s}` };
 }
 
+/**
+ * The inputs group `g` declares: `token_type_ids` only when a member reading the group has token
+ * types (BERT, ELECTRA); DistilBERT, RoBERTa and XLM-R take none.
+ */
+export function groupInputList(members: readonly Pick<GraphMember, 'group' | 'weights'>[], g: number): string[] {
+  const names = groupInputNames(g);
+  const types = members.some((m) => m.group === g && familyOf(m.weights.config).tokenizer.tokenTypes);
+  return types ? [names.inputIds, names.attentionMask, names.tokenTypeIds] : [names.inputIds, names.attentionMask];
+}
+
 export function memberOutputName(member: string): string {
   return `logits_${member}`;
 }
@@ -45,10 +56,11 @@ export function buildCombinedGraph<P extends FusionParams>(spec: CombinedGraphSp
     if (!spec.members.some((m) => m.group === gi)) throw new Error(`tokenizer group ${gi} has no member`);
     const names = groupInputNames(gi);
     const dims = gi === 0 ? ['batch', 'sequence'] : ['batch', `sequence${gi}`];
+    const types = groupInputList(spec.members, gi).includes(names.tokenTypeIds);
     inputs.push({
       inputIds: g.input(names.inputIds, 'int64', dims),
       attentionMask: g.input(names.attentionMask, 'int64', dims),
-      tokenTypeIds: g.input(names.tokenTypeIds, 'int64', dims),
+      tokenTypeIds: types ? g.input(names.tokenTypeIds, 'int64', dims) : null,
     });
   }
   const logits: string[] = [];

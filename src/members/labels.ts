@@ -29,6 +29,35 @@ export function mapLabels(labels: readonly string[], map: LabelMap, source: stri
 }
 
 /**
+ * A guess at which extra name means which missing one, for the error message only (matching itself
+ * stays exact: `POSITIVE` is not `positive` unless the user says so with --label-map). Names equal
+ * up to case pair first, then names where one is a prefix of the other up to case (`neg` /
+ * `negative`); with one name left on each side, those two; with no clue at all, the first of each (to show the syntax).
+ */
+export function suggestLabelMap(extra: readonly string[], missing: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  const left = [...missing];
+  const rest: string[] = [];
+  const take = (from: string, match: (to: string) => boolean): boolean => {
+    const i = left.findIndex(match);
+    if (i < 0) return false;
+    pairs.push([from, left[i]!]);
+    left.splice(i, 1);
+    return true;
+  };
+  for (const e of extra) if (!take(e, (m) => m.toLowerCase() === e.toLowerCase())) rest.push(e);
+  const unmatched: string[] = [];
+  for (const e of rest) {
+    const l = e.toLowerCase();
+    if (!take(e, (m) => m.toLowerCase().startsWith(l) || l.startsWith(m.toLowerCase()))) unmatched.push(e);
+  }
+  if (unmatched.length === 1 && left.length === 1) pairs.push([unmatched[0]!, left[0]!]);
+  // Nothing to go by: show the syntax with the first names.
+  if (pairs.length === 0 && extra.length > 0 && missing.length > 0) pairs.push([extra[0]!, missing[0]!]);
+  return pairs;
+}
+
+/**
  * For each label of the common list, the member's own class index: column j of the aligned logits
  * is `logits[alignment[j]]`. Names must match exactly (after the label map); anything missing or
  * extra is an error that names it, because fusing by index would silently mix classes.
@@ -40,7 +69,8 @@ export function alignLabels(memberLabels: readonly string[], target: readonly st
     const parts: string[] = [];
     if (missing.length > 0) parts.push(`missing ${missing.map((l) => `"${l}"`).join(', ')}`);
     if (extra.length > 0) parts.push(`extra ${extra.map((l) => `"${l}"`).join(', ')}`);
-    const hint = missing.length > 0 && extra.length > 0 ? ` (map names with --label-map ${extra[0]}=${missing[0]})` : '';
+    const pairs = suggestLabelMap(extra, missing);
+    const hint = pairs.length > 0 ? ` (map names with --label-map ${pairs.map(([from, to]) => `${from}=${to}`).join(',')})` : '';
     throw new BertfuseError('E_LABEL_MISMATCH', `labels [${memberLabels.join(', ')}] do not match [${target.join(', ')}]: ${parts.join('; ')}${hint}`, source);
   }
   return target.map((l) => memberLabels.indexOf(l));

@@ -136,7 +136,7 @@ describe('loadCheckpoint', () => {
   test('an unsupported architecture names the supported ones', () => {
     const dir = copyFixture('sst2-sibling-a');
     const cfg = editConfig(dir, (c) => (c['architectures'] = ['GPT2LMHeadModel']));
-    expectError(() => loadCheckpoint(dir), 'E_UNSUPPORTED_ARCH', /"GPT2LMHeadModel" is not supported \(supported: BertForSequenceClassification, BertModel, BertForMaskedLM\)/, cfg);
+    expectError(() => loadCheckpoint(dir), 'E_UNSUPPORTED_ARCH', /"GPT2LMHeadModel" is not supported \(supported: BertForSequenceClassification, BertModel, BertForMaskedLM, DistilBertForSequenceClassification, .*RobertaForSequenceClassification, .*XLMRobertaForSequenceClassification, .*ElectraForSequenceClassification/, cfg);
   });
 
   test('config fields of the wrong type and label maps that disagree', () => {
