@@ -100,10 +100,12 @@ function expectedIds(tok: BertTokenizer, text: string, pair: string | null): num
   const budget = tok.maxLength - (pair === null ? 2 : 3);
   let la = a.length;
   let lb = b.length;
-  // Remove from the longer side one at a time, the second on ties.
-  for (let over = la + lb - budget; over > 0; over--) {
-    if (la > lb) la--;
-    else lb--;
+  // HF's fast tokenizers (fixtures/family/README.md, Truncation): when both sides must be cut the
+  // shorter keeps ⌊budget/2⌋ (the first counts as shorter on ties), else the longer keeps budget − shorter.
+  if (la + lb > budget) {
+    const firstShorter = la <= lb;
+    const keepShort = Math.min(Math.min(la, lb), Math.floor(budget / 2));
+    [la, lb] = firstShorter ? [keepShort, budget - keepShort] : [budget - keepShort, keepShort];
   }
   return pair === null ? [tok.clsId, ...a.slice(0, la), tok.sepId] : [tok.clsId, ...a.slice(0, la), tok.sepId, ...b.slice(0, lb), tok.sepId];
 }
