@@ -40,7 +40,7 @@ export function gatherInputs(g: GraphBuilder, inputs: EncoderInputs, rows: Gated
   return {
     inputIds: cut(pick(inputs.inputIds, 'ids_rows'), 'ids'),
     attentionMask: cut(mask, 'mask'),
-    tokenTypeIds: cut(pick(inputs.tokenTypeIds, 'types_rows'), 'types'),
+    tokenTypeIds: inputs.tokenTypeIds === null ? null : cut(pick(inputs.tokenTypeIds, 'types_rows'), 'types'),
   };
 }
 
