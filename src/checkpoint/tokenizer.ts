@@ -166,7 +166,7 @@ function validateModel(tokenizerJson: Record<string, unknown>, file: string, spe
   // WordPiece files written by old tools may omit the type; the others always carry it.
   const type = m['type'] ?? 'WordPiece';
   if (typeof type !== 'string' || !spec.models.includes(type)) {
-    throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer model type ${JSON.stringify(m['type'])} does not fit a ${family} model (${family} uses ${spec.models.map((x) => `"${x}"`).join(' or ')})`, file);
+    throw new BertfuseError('E_BAD_TOKENIZER', `tokenizer model type ${JSON.stringify(m['type'])} is not supported for a ${family} model (${family} uses ${spec.models.map((x) => `"${x}"`).join(' or ')})`, file);
   }
   if (type === 'Unigram') {
     const vocab = m['vocab'];

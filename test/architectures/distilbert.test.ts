@@ -40,7 +40,7 @@ test('a DistilBERT config with only BERT field names is refused in one line nami
 test('a byte-level BPE tokenizer.json in a DistilBERT folder is refused naming tokenizer.json', () => {
   const dir = copy('distilbert-sst2');
   fs.copyFileSync(path.join(familyFixture('roberta-sst2-a'), 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
-  refused(dir, 'E_BAD_TOKENIZER', /tokenizer model type "BPE" does not fit a distilbert model \(distilbert uses "WordPiece"\)/, 'tokenizer.json');
+  refused(dir, 'E_BAD_TOKENIZER', /tokenizer model type "BPE" is not supported for a distilbert model \(distilbert uses "WordPiece"\)/, 'tokenizer.json');
 });
 
 test('vocab_size in config.json that disagrees with the weights is refused naming the weights file', () => {

@@ -382,7 +382,7 @@ export const TOKENIZER_CASES: readonly FolderCase[] = [
     const f = path.join(d, 'tokenizer.json');
     editJson(f, (j) => ((j['model'] as Record<string, unknown>)['type'] = 'SentencePieceMagic'));
     return f;
-  }, code: 'E_BAD_TOKENIZER', pattern: /model type "SentencePieceMagic" does not fit a bert model \(bert uses "WordPiece"\)/ },
+  }, code: 'E_BAD_TOKENIZER', pattern: /model type "SentencePieceMagic" is not supported for a bert model \(bert uses "WordPiece"\)/ },
   { name: 'tokenizer.json normalizer type unknown', mutate: (d) => {
     const f = path.join(d, 'tokenizer.json');
     editJson(f, (j) => (j['normalizer'] = { type: 'NoSuchNormalizer' }));
