@@ -163,5 +163,6 @@ export const bert: Family = {
     // A bare BertModel may or may not carry its pooler: not required, emitted when present.
     return m;
   },
+  bertNames: { layers: BERT_LAYER, headDense: { module: BERT_POOLER, encoder: true }, classifier: BERT_CLASSIFIER },
   emit: emitBert,
 };

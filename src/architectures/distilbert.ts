@@ -97,6 +97,7 @@ export const distilbert: Family = {
     }
     return m;
   },
+  bertNames: { layers: LAYER, headDense: { module: PRE_CLASSIFIER, encoder: false }, classifier: CLASSIFIER },
   emit(g, w, inputs, opts = {}) {
     const c = new EmitContext(g, w, opts);
     // DistilBERT scales q before q·kᵀ and masks with masked_fill; BERT's order (scale the scores,

@@ -47,6 +47,7 @@ export const electra: Family = {
     }
     return m;
   },
+  bertNames: { layers: BERT_LAYER, headDense: { module: HEAD.dense, encoder: false }, classifier: HEAD.outProj },
   emit(g, w, inputs, opts = {}) {
     const c = new EmitContext(g, w, opts);
     let x = emitBertEmbeddings(c, inputs, 'counter', true);

@@ -65,6 +65,7 @@ function robertaFamily(name: 'roberta' | 'xlm-roberta', prefixClass: 'Roberta' |
       }
       return m;
     },
+    bertNames: { layers: BERT_LAYER, headDense: { module: HEAD.dense, encoder: false }, classifier: HEAD.outProj },
     emit(g, w, inputs, opts = {}) {
       const c = new EmitContext(g, w, opts);
       const cfg = w.config;

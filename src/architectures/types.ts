@@ -1,6 +1,6 @@
 import type { TensorStore } from '../checkpoint/tensor-store.js';
 import type { GraphBuilder } from '../graph/onnx-builder.js';
-import type { EncoderOps } from '../graph/encoder-blocks.js';
+import type { EncoderOps, LayerNames } from '../graph/encoder-blocks.js';
 
 /**
  * One model family (BERT, DistilBERT, RoBERTa, ...) as data plus the few emitter pieces that
@@ -105,6 +105,22 @@ export interface ConfigSource {
   readonly task: Task;
 }
 
+/**
+ * How a BERT-shaped family's tensors map onto BERT's, for merging and alignment: the merge driver,
+ * RegMean's statistics and the permutation rules speak BERT's names (`bert.encoder.layer.{i}...`,
+ * `bert.pooler.dense`, `classifier`), and a family with post-LN BERT layers under other names says
+ * which of its modules plays which part. Families without it merge tensor by tensor under their own
+ * names (no alignment, no RegMean).
+ */
+export interface BertNames {
+  /** Per-layer module names, unprefixed, `{i}` the layer index. */
+  readonly layers: LayerNames;
+  /** The head's hidden Linear on the first token (BERT: `pooler.dense` inside the encoder prefix; RoBERTa: `classifier.dense`). */
+  readonly headDense: { readonly module: string; readonly encoder: boolean } | null;
+  /** The final Linear whose rows are the classes (BERT: `classifier`; RoBERTa: `classifier.out_proj`). */
+  readonly classifier: string;
+}
+
 export interface Family {
   /** Registry key, also `ModelConfig.family`. */
   readonly name: string;
@@ -129,6 +145,8 @@ export interface Family {
   maxTokens?(cfg: ModelConfig): number;
   /** Expected tensors a checkpoint may lack. */
   isOptional?(cfg: ModelConfig, name: string, prefix: string): boolean;
+  /** Which tensors play BERT's parts, for merging and alignment (see BertNames). */
+  readonly bertNames?: BertNames;
   /** Emit the encoder and its head into `g`. */
   emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts?: EmitOptions): EncoderOutputs;
 }

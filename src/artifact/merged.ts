@@ -307,6 +307,11 @@ function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; fo
   const ckpts = tasks.map((t) => loadCheckpoint(t.folder));
   try {
     const first = ckpts[0]!;
+    // The shared-encoder graph re-emits each task's pooler + tanh head by BERT's names; other
+    // families' heads (RoBERTa's dense/out_proj, DistilBERT's ReLU) would need their own.
+    if (first.config.family !== 'bert') {
+      throw new BertfuseError('E_INCOMPATIBLE', `separate heads: the one-graph multi-task model.onnx is written for BERT only, not ${first.config.family}; each task folder is a plain checkpoint (set onnx: false, or merge one head)`, dir);
+    }
     return saveGraph(dir, 'bertfuse_merged_multitask', storeBytes(first.tensors), (g) => {
       const inputs = {
         inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),

@@ -35,6 +35,7 @@ export function mergeBlocker(p: Prepared): string | null {
   const sizeKeys = ['hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'vocabSize', 'maxPositions', 'typeVocabSize', 'hiddenAct'] as const;
   for (const m of ms.slice(1)) {
     const c = m.checkpoint.config;
+    if (c.family !== c0.family) return `members are of different families (${c0.family}, ${c.family})`;
     const differs = sizeKeys.filter((k) => c[k] !== c0[k]);
     if (differs.length) return `members differ in ${differs.join(', ')}`;
   }

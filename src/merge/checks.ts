@@ -36,6 +36,13 @@ export function checkMembersAreClassifiers(members: readonly Checkpoint[]): void
 /** Same architecture and sizes as the first member. */
 export function checkSameShape(ref: Checkpoint, others: readonly Checkpoint[]): void {
   for (const o of others) {
+    if (o.config.family !== ref.config.family) {
+      throw new BertfuseError(
+        'E_INCOMPATIBLE',
+        `cannot merge ${o.name} (${o.config.architecture}, family ${o.config.family}) with ${ref.name} (${ref.config.architecture}, family ${ref.config.family}): weight merging needs one family — fuse outputs instead (bertfuse combine)`,
+        configFile(o),
+      );
+    }
     const diffs = SIZE_FIELDS.filter(([k]) => ref.config[k] !== o.config[k]).map(([k, hf]) => `${hf} ${String(o.config[k])} vs ${String(ref.config[k])}`);
     if (diffs.length) {
       throw new BertfuseError('E_INCOMPATIBLE', `cannot merge with ${ref.name}: different architecture sizes (${diffs.join(', ')} in ${ref.name}); weight merging needs identical shapes — fuse outputs instead`, configFile(o));

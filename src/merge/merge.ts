@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { alignSources, type AlignmentReport } from '../align/align.js';
+import { permutationAxes } from '../align/permutation.js';
 import { getAllowNonFiniteDefault, loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
 import type { TensorSource, WriteDType } from '../checkpoint/safetensors.js';
 import { MERGE_MANIFEST, writeMergedFolder, type MergedHead } from '../artifact/merged.js';
@@ -78,6 +79,26 @@ function taskName(spec: string | null, ckpt: Checkpoint, taken: Set<string>): st
   return name;
 }
 
+/**
+ * Alignment permutes units only where a rule says the function is kept; a tensor without one
+ * (ELECTRA's 32-wide embeddings and their projection, a family without BERT's names) makes the
+ * whole alignment refuse up front, naming the tensor and the family.
+ */
+function checkAlignable(ref: MergeSource, align: string): void {
+  const names = ref.canonicalNames().filter((n) => !n.startsWith('cls.') && !n.startsWith('lm_head.'));
+  for (const n of names) {
+    try {
+      permutationAxes(n);
+    } catch {
+      throw new BertfuseError(
+        'E_INCOMPATIBLE',
+        `align: ${align} cannot permute ${ref.ckpt.config.architecture} (${ref.ckpt.config.family}): tensor "${ref.storeName(n)}" has no permutation rule that keeps the function; use align: none`,
+        path.join(ref.ckpt.dir, 'config.json'),
+      );
+    }
+  }
+}
+
 function isEncoderTensor(name: string): boolean {
   return name.startsWith('bert.') && !name.startsWith('bert.pooler.');
 }
@@ -110,6 +131,11 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     const everyone = baseCkpt ? [...memberCkpts.slice(1), baseCkpt] : memberCkpts.slice(1);
     checkSameShape(ref, everyone);
     checkSameVocabulary(ref, everyone);
+    // Fisher's gradients come from the training graph, whose reverse-mode rules cover BERT's ops only
+    // (RoBERTa's position ids use Equal/Not/CumSum, which have no gradient rule).
+    if (method.stats === 'fisher' && ref.config.family !== 'bert') {
+      throw new BertfuseError('E_INCOMPATIBLE', `merge_method fisher needs gradients from the training graph, which supports the bert family only (this is ${ref.config.family}); use regmean or another method`, path.join(ref.dir, 'config.json'));
+    }
 
     checkLayerRanges(recipe, memberCkpts);
 
@@ -140,6 +166,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     const statsOpts = { ...(opts.threads ? { threads: opts.threads } : {}) };
 
     let alignment: AlignmentReport[] = [];
+    if (recipe.align !== 'none') checkAlignable(members[0]!, recipe.align);
     if (recipe.align !== 'none') {
       const others = base ? [...members.slice(1), base] : members.slice(1);
       alignment = await alignSources(members[0]!, others, recipe.align, texts, {
@@ -174,9 +201,10 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     const total = mergedNames.length;
     let done = 0;
     const mergedSource = (name: string): TensorSource => {
+      // Written under the first member's own names (canonical names are BERT's, see sources.ts).
       const shape = ref.tensors.info(members[0]!.storeName(name)).shape;
       return {
-        name,
+        name: members[0]!.storeName(name),
         shape,
         data: () => {
           const r = mergeTensor(method, recipe, name, layerPosition(name, numLayers), members, base, grams, shape, noBase, fishers);
@@ -186,7 +214,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         },
       };
     };
-    const copiedSource = (m: MergeSource, name: string): TensorSource => ({ name, shape: m.ckpt.tensors.info(m.storeName(name)).shape, data: () => m.read(name) });
+    const copiedSource = (m: MergeSource, name: string): TensorSource => ({ name: m.storeName(name), shape: m.ckpt.tensors.info(m.storeName(name)).shape, data: () => m.read(name) });
 
     const taken = new Set<string>();
     const heads: MergedHead[] = separate
@@ -217,7 +245,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       });
       if (noBase.length) {
         const why = base?.headless ? `base_model's head has other labels [${base.ckpt.config.labels!.join(', ')}], so it is not used for` : 'base_model has no';
-        notes.unshift(`${why} ${noBase.join(', ')}; ${noBase.length === 1 ? 'it was' : 'they were'} merged with linear (the members' weighted average)`);
+        notes.unshift(`${why} ${noBase.map((n) => members[0]!.storeName(n)).join(', ')}; ${noBase.length === 1 ? 'it was' : 'they were'} merged with linear (the members' weighted average)`);
       }
       if (opts.evaluate?.length) {
         evaluation.push(

@@ -1,4 +1,7 @@
-import { BERT_CLASSIFIER, BERT_POOLER, layerName } from '../checkpoint/bert-names.js';
+import { familyOf } from '../architectures/registry.js';
+import type { BertNames } from '../architectures/types.js';
+import { BertfuseError } from '../errors.js';
+import { layerModule } from '../graph/encoder-blocks.js';
 import type { Checkpoint } from '../checkpoint/load.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { emitBert, PLAIN_OPS } from '../graph/bert-graph.js';
@@ -24,7 +27,14 @@ export interface ProbePoint {
   readonly perToken: boolean;
 }
 
-/** The points a BERT classifier exposes; keys are what RegMean and alignment ask for. */
+/** Which modules play BERT's parts in this checkpoint's family (RegMean and activation alignment need them). */
+function namesOf(ckpt: Checkpoint): BertNames {
+  const n = familyOf(ckpt.config).bertNames;
+  if (!n) throw new BertfuseError('E_INCOMPATIBLE', `${ckpt.config.architecture} (${ckpt.config.family}) has no BERT-shaped layers to collect statistics from (RegMean, activation alignment); use another method or align: weights / none`, ckpt.dir);
+  return n;
+}
+
+/** The points a BERT-shaped classifier exposes; keys are what RegMean and alignment ask for. */
 export function probePoints(ckpt: Checkpoint): ProbePoint[] {
   const c = ckpt.config;
   const H = c.hiddenSize;
@@ -41,7 +51,8 @@ export function probePoints(ckpt: Checkpoint): ProbePoint[] {
     );
   }
   pts.push({ key: 'final_hidden', width: H, perToken: true });
-  if (ckpt.tensors.has(`${ckpt.prefix}${BERT_POOLER}.weight`)) pts.push({ key: 'pooler_input', width: H, perToken: false });
+  const d = namesOf(ckpt).headDense;
+  if (d && ckpt.tensors.has(`${d.encoder ? ckpt.prefix : ''}${d.module}.weight`)) pts.push({ key: 'pooler_input', width: H, perToken: false });
   if (c.task === 'classify') pts.push({ key: 'classifier_input', width: H, perToken: false });
   return pts;
 }
@@ -85,6 +96,8 @@ function tapEncoder(g: GraphBuilder, ckpt: Checkpoint, scope: string, hidden: st
     const add = nodes.find((x) => x.opType === 'Add' && x.input?.[0] === mm.output);
     return add ? add.output![0]! : null;
   };
+  const names = namesOf(ckpt);
+  const layerName = (m: Parameters<typeof layerModule>[1], i: number): string => layerModule(names.layers, m, i);
   const taps = new Map<string, Tap>();
   for (const point of probePoints(ckpt)) {
     const k = point.key;
@@ -99,8 +112,8 @@ function tapEncoder(g: GraphBuilder, ckpt: Checkpoint, scope: string, hidden: st
       else if (what === 'ffn_input') value = matmulInput(layerName('inter', i))?.input ?? null;
       else if (what === 'ffn_hidden') value = matmulInput(layerName('out', i))?.input ?? null;
     } else if (k === 'final_hidden') value = hidden;
-    else if (k === 'pooler_input') value = matmulInput(BERT_POOLER)?.input ?? null;
-    else if (k === 'classifier_input') value = matmulInput(BERT_CLASSIFIER)?.input ?? null;
+    else if (k === 'pooler_input') value = names.headDense ? matmulInput(names.headDense.module)?.input ?? null : null;
+    else if (k === 'classifier_input') value = matmulInput(names.classifier)?.input ?? null;
     // The emitter's structure is a contract of this module: fail loudly if it changes.
     if (value === null) throw new Error(`probe: cannot find "${k}" in the emitted graph of ${ckpt.name}`);
     taps.set(k, { value, point });

@@ -2,6 +2,8 @@ import type { Checkpoint } from '../checkpoint/load.js';
 import type { Tensor } from '../checkpoint/tensor-store.js';
 import { gather, permutationAxes, permuteTensor, type Permutations } from '../align/permutation.js';
 import { BertfuseError } from '../errors.js';
+import { fromCanonical, toCanonical } from '../architectures/canonical.js';
+import { familyOf } from '../architectures/registry.js';
 
 /**
  * One checkpoint taking part in a merge, seen through canonical tensor names (`bert.`-prefixed
@@ -24,17 +26,18 @@ export class MergeSource {
     return this.ckpt.name;
   }
 
+  /** The checkpoint's own name of a canonical tensor (architectures/canonical.ts). */
   storeName(canonical: string): string {
-    return canonical.startsWith('bert.') ? this.ckpt.prefix + canonical.slice('bert.'.length) : canonical;
+    return fromCanonical(familyOf(this.ckpt.config), this.ckpt.prefix, canonical);
   }
 
-  /** Canonical names of the tensors this checkpoint holds (buffers such as position_ids left out). */
+  /** Canonical names of the tensors this checkpoint holds (buffers such as position_ids, tied decoders left out). */
   canonicalNames(): string[] {
-    const p = this.ckpt.prefix;
+    const family = familyOf(this.ckpt.config);
     return this.ckpt.tensors
       .names()
-      .filter((n) => !/position_ids$/.test(n))
-      .map((n) => (n.startsWith('classifier.') || n.startsWith('cls.') ? n : p === '' ? `bert.${n}` : n.startsWith(p) ? `bert.${n.slice(p.length)}` : n))
+      .filter((n) => !/position_ids$/.test(n) && !/^lm_head\.decoder\./.test(n))
+      .map((n) => toCanonical(family, this.ckpt.prefix, n))
       .sort();
   }
 
@@ -58,7 +61,7 @@ export class MergeSource {
     try {
       permutationAxes(canonical);
     } catch {
-      throw new BertfuseError('E_INCOMPATIBLE', `cannot align tensor "${canonical}": it is not part of a BERT classifier's permutation table`, this.ckpt.tensors.source);
+      throw new BertfuseError('E_INCOMPATIBLE', `cannot align tensor "${this.storeName(canonical)}": no permutation rule keeps a ${this.ckpt.config.family} model's function for it`, this.ckpt.tensors.source);
     }
     return permuteTensor(canonical, t, this.perms);
   }
