@@ -22,6 +22,7 @@ export type { DetailedProbabilities } from './runtime/classifier.js';
 export { openTorchBin, TorchBinStore } from './checkpoint/pickle/torch-bin.js';
 export { resolveModelPath, parseHubId, hubCacheDir, findCachedSnapshot, downloadToCache, type HubOptions, type HubId } from './checkpoint/hub.js';
 export { createServer, SERVE_DEFAULTS, type ServeOptions, type PredictResponse, type PredictionJson, type LabelScores } from './serve/server.js';
+export { WorkerClassifier, type WorkerLoadOptions } from './runtime/worker-classifier.js';
 export type { ServeLimits } from './serve/request.js';
 export { readLabelled, parseLabelled, type LabelledData, type LabelledFormat, type ReadLabelledOptions } from './data/labelled.js';
 export { kFolds, foldSplit } from './data/folds.js';
