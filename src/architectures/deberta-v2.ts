@@ -1,12 +1,10 @@
 import { ruleTable, type FamilyAlignment } from '../align/axis-parts.js';
-import { parseLabels, type Activation } from '../checkpoint/config.js';
-import type { TensorStore } from '../checkpoint/tensor-store.js';
 import { BertfuseError } from '../errors.js';
-import { activation, type EncoderOutputs } from '../graph/bert-graph.js';
+import { counterPositions, EmitContext, MASK_VALUE } from '../graph/encoder-blocks.js';
 import { attr, type GraphBuilder } from '../graph/onnx-builder.js';
 import { attentionSpan, emitRelativeIndex, type RelativePositionSpec } from '../graph/relative-position.js';
-import { MASK_VALUE, WeightOps } from '../graph/weight-ops.js';
-import { activationField, architectureField, boolField, integerField, numberField, type RawConfig } from './fields.js';
+import { activationField, addLinear, addNorm, boolField, checkLimits, headsDivide, integerField, numberField, parseLabels, type RawConfig } from './fields.js';
+import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, ModelConfig, ModelWeights } from './types.js';
 
 /**
  * DeBERTa-v2/v3 (`DebertaV2ForSequenceClassification`, model_type `deberta-v2`): BERT's post-LN
@@ -15,22 +13,11 @@ import { activationField, architectureField, boolField, integerField, numberFiel
  * through log-bucketed relative distances — embeddings zeroed at padding, and a gelu ContextPooler.
  * Supported: the DeBERTa-v3 form (share_att_key, no token types, no conv layer).
  */
-export const DEBERTA_V2_ARCHITECTURES = ['DebertaV2ForSequenceClassification'] as const;
-export type DebertaV2Architecture = (typeof DEBERTA_V2_ARCHITECTURES)[number];
 
 export type PosAttType = 'c2p' | 'p2c';
 
-export interface DebertaV2Config {
-  readonly family: 'deberta-v2';
-  readonly architecture: DebertaV2Architecture;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly intermediateSize: number;
-  readonly vocabSize: number;
-  readonly maxPositions: number;
-  readonly layerNormEps: number;
-  readonly hiddenAct: Activation;
+/** What DeBERTa reads beyond ModelConfig's common fields (kept in `extra`). */
+export interface DebertaV2Settings {
   readonly poolerAct: Activation;
   readonly poolerHiddenSize: number;
   /** Absolute positions added to the word embeddings (DeBERTa-v1 style; false in v3). */
@@ -39,9 +26,18 @@ export interface DebertaV2Config {
   readonly relative: RelativePositionSpec;
   /** `norm_rel_ebd` contains "layer_norm": the relative embeddings pass through encoder.LayerNorm. */
   readonly normRelEmbeddings: boolean;
-  readonly padTokenId: number;
-  readonly labels: readonly string[];
-  readonly raw: RawConfig;
+}
+
+export function debertaV2Settings(cfg: ModelConfig): DebertaV2Settings {
+  const x = cfg.extra;
+  return {
+    poolerAct: x['poolerAct'] as Activation,
+    poolerHiddenSize: x['poolerHiddenSize'] as number,
+    positionBiasedInput: x['positionBiasedInput'] as boolean,
+    posAttType: x['posAttType'] as readonly PosAttType[],
+    relative: { buckets: x['positionBuckets'] as number, maxRelativePositions: x['maxRelativePositions'] as number },
+    normRelEmbeddings: x['normRelEmbeddings'] as boolean,
+  };
 }
 
 function refuse(file: string, what: string): never {
@@ -55,13 +51,12 @@ function posAttTypes(r: RawConfig, file: string): PosAttType[] {
   return [...new Set(v as PosAttType[])];
 }
 
-/** DebertaV2Config fields with Hugging Face's names and defaults (including the getattr ones). */
-export function parseDebertaV2Config(r: RawConfig, file: string): DebertaV2Config {
-  if (r['model_type'] !== undefined && r['model_type'] !== 'deberta-v2') throw new BertfuseError('E_UNSUPPORTED_ARCH', `model_type ${JSON.stringify(r['model_type'])} is not deberta-v2`, file);
-  const architecture = architectureField(r, file, DEBERTA_V2_ARCHITECTURES);
+/** DebertaV2Config fields with Hugging Face's names and defaults (including the getattr ones) → ModelConfig. */
+function parseConfig(r: RawConfig, src: ConfigSource): ModelConfig {
+  const file = src.file;
   const hiddenSize = integerField(r, 'hidden_size', file, 1536, 1);
   const numHeads = integerField(r, 'num_attention_heads', file, 24, 1);
-  if (hiddenSize % numHeads !== 0) throw new BertfuseError('E_BAD_CONFIG', `hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`, file);
+  headsDivide(hiddenSize, numHeads, 'hidden_size', 'num_attention_heads', file);
   if (!boolField(r, 'relative_attention', file, false)) refuse(file, 'relative_attention: false');
   if (!boolField(r, 'share_att_key', file, false)) refuse(file, 'share_att_key: false (separate pos_key_proj/pos_query_proj)');
   if (integerField(r, 'type_vocab_size', file, 0, 0) !== 0) refuse(file, 'type_vocab_size > 0');
@@ -72,26 +67,63 @@ export function parseDebertaV2Config(r: RawConfig, file: string): DebertaV2Confi
   const buckets = numberField(r, 'position_buckets', file, -1, Number.isSafeInteger, 'an integer');
   const norm = r['norm_rel_ebd'] ?? 'none';
   if (typeof norm !== 'string') throw new BertfuseError('E_BAD_CONFIG', `norm_rel_ebd must be a string, got ${JSON.stringify(norm)}`, file);
+  const maxRelativePositions = maxRel < 1 ? maxPositions : maxRel;
+  // The relative table has 2·span rows; a hostile span must fail here, not allocate.
+  if (Math.max(buckets, maxRelativePositions) > 1 << 16) throw new BertfuseError('E_BAD_CONFIG', `position_buckets / max_relative_positions ${Math.max(buckets, maxRelativePositions)} is larger than bertfuse accepts (65536)`, file);
+  return checkLimits(
+    {
+      family: 'deberta-v2',
+      architecture: src.architecture,
+      task: src.task,
+      hiddenSize,
+      numLayers: integerField(r, 'num_hidden_layers', file, 24, 1),
+      numHeads,
+      intermediateSize: integerField(r, 'intermediate_size', file, 6144, 1),
+      vocabSize: integerField(r, 'vocab_size', file, 128100, 1),
+      maxPositions,
+      typeVocabSize: 0,
+      layerNormEps: numberField(r, 'layer_norm_eps', file, 1e-7),
+      hiddenAct: activationField(r, 'hidden_act', file, 'gelu'),
+      padTokenId: integerField(r, 'pad_token_id', file, 0, 0),
+      labels: src.task === 'classify' ? parseLabels(r, file) : null,
+      extra: {
+        poolerAct: activationField(r, 'pooler_hidden_act', file, 'gelu'),
+        poolerHiddenSize: integerField(r, 'pooler_hidden_size', file, hiddenSize, 1),
+        positionBiasedInput: boolField(r, 'position_biased_input', file, true),
+        posAttType: posAttTypes(r, file),
+        positionBuckets: buckets,
+        maxRelativePositions,
+        normRelEmbeddings: norm.toLowerCase().split('|').map((t) => t.trim()).includes('layer_norm'),
+      },
+      raw: r,
+    },
+    file,
+  );
+}
+
+function hfFields(cfg: ModelConfig): Record<string, unknown> {
+  const d = debertaV2Settings(cfg);
   return {
-    family: 'deberta-v2',
-    architecture,
-    hiddenSize,
-    numLayers: integerField(r, 'num_hidden_layers', file, 24, 1),
-    numHeads,
-    intermediateSize: integerField(r, 'intermediate_size', file, 6144, 1),
-    vocabSize: integerField(r, 'vocab_size', file, 128100, 1),
-    maxPositions,
-    layerNormEps: numberField(r, 'layer_norm_eps', file, 1e-7),
-    hiddenAct: activationField(r, 'hidden_act', file, 'gelu'),
-    poolerAct: activationField(r, 'pooler_hidden_act', file, 'gelu'),
-    poolerHiddenSize: integerField(r, 'pooler_hidden_size', file, hiddenSize, 1),
-    positionBiasedInput: boolField(r, 'position_biased_input', file, true),
-    posAttType: posAttTypes(r, file),
-    relative: { buckets, maxRelativePositions: maxRel < 1 ? maxPositions : maxRel },
-    normRelEmbeddings: norm.toLowerCase().split('|').map((s) => s.trim()).includes('layer_norm'),
-    padTokenId: integerField(r, 'pad_token_id', file, 0, 0),
-    labels: parseLabels(r as Record<string, unknown>, file),
-    raw: r,
+    model_type: 'deberta-v2',
+    hidden_size: cfg.hiddenSize,
+    num_hidden_layers: cfg.numLayers,
+    num_attention_heads: cfg.numHeads,
+    intermediate_size: cfg.intermediateSize,
+    vocab_size: cfg.vocabSize,
+    max_position_embeddings: cfg.maxPositions,
+    type_vocab_size: 0,
+    layer_norm_eps: cfg.layerNormEps,
+    hidden_act: cfg.hiddenAct,
+    pad_token_id: cfg.padTokenId,
+    relative_attention: true,
+    share_att_key: true,
+    position_biased_input: d.positionBiasedInput,
+    pos_att_type: d.posAttType,
+    position_buckets: d.relative.buckets,
+    max_relative_positions: d.relative.maxRelativePositions,
+    norm_rel_ebd: d.normRelEmbeddings ? 'layer_norm' : 'none',
+    pooler_hidden_act: d.poolerAct,
+    pooler_hidden_size: d.poolerHiddenSize,
   };
 }
 
@@ -114,39 +146,28 @@ export const debertaV2Names = {
 } as const;
 
 /** Every tensor the config implies, with its shape. `prefix` is "deberta." for task models. */
-export function debertaV2Tensors(cfg: DebertaV2Config, prefix = 'deberta.'): Map<string, number[]> {
+function expectedTensors(cfg: ModelConfig, prefix: string): Map<string, number[]> {
+  const d = debertaV2Settings(cfg);
   const H = cfg.hiddenSize;
   const n = debertaV2Names;
   const out = new Map<string, number[]>();
-  const linear = (module: string, o: number, i: number): void => {
-    out.set(`${module}.weight`, [o, i]);
-    out.set(`${module}.bias`, [o]);
-  };
-  const norm = (module: string): void => {
-    out.set(`${module}.weight`, [H]);
-    out.set(`${module}.bias`, [H]);
-  };
   out.set(`${prefix}${n.word}.weight`, [cfg.vocabSize, H]);
-  if (cfg.positionBiasedInput) out.set(`${prefix}${n.position}.weight`, [cfg.maxPositions, H]);
-  norm(prefix + n.embeddingNorm);
-  out.set(`${prefix}${n.relEmbeddings}.weight`, [2 * attentionSpan(cfg.relative), H]);
-  if (cfg.normRelEmbeddings) norm(prefix + n.relNorm);
+  if (d.positionBiasedInput) out.set(`${prefix}${n.position}.weight`, [cfg.maxPositions, H]);
+  addNorm(out, prefix + n.embeddingNorm, H);
+  out.set(`${prefix}${n.relEmbeddings}.weight`, [2 * attentionSpan(d.relative), H]);
+  if (d.normRelEmbeddings) addNorm(out, prefix + n.relNorm, H);
   for (let i = 0; i < cfg.numLayers; i++) {
-    for (const m of [n.query(i), n.key(i), n.value(i), n.attnOut(i)]) linear(prefix + m, H, H);
-    norm(prefix + n.attnNorm(i));
-    linear(prefix + n.inter(i), cfg.intermediateSize, H);
-    linear(prefix + n.out(i), H, cfg.intermediateSize);
-    norm(prefix + n.outNorm(i));
+    for (const m of [n.query(i), n.key(i), n.value(i), n.attnOut(i)]) addLinear(out, prefix + m, H, H);
+    addNorm(out, prefix + n.attnNorm(i), H);
+    addLinear(out, prefix + n.inter(i), cfg.intermediateSize, H);
+    addLinear(out, prefix + n.out(i), H, cfg.intermediateSize);
+    addNorm(out, prefix + n.outNorm(i), H);
   }
-  linear(n.pooler, cfg.poolerHiddenSize, H);
-  linear(n.classifier, cfg.labels.length, cfg.poolerHiddenSize);
+  if (cfg.task === 'classify') {
+    addLinear(out, n.pooler, d.poolerHiddenSize, H);
+    addLinear(out, n.classifier, cfg.labels?.length ?? 2, d.poolerHiddenSize);
+  }
   return out;
-}
-
-/** "deberta." when the weights carry the task model's prefix, "" for a bare DebertaV2Model. */
-export function debertaV2Prefix(tensors: TensorStore): string {
-  for (const p of ['deberta.', '']) if (tensors.has(`${p}${debertaV2Names.word}.weight`)) return p;
-  throw new BertfuseError('E_MISSING_TENSOR', `no "deberta.${debertaV2Names.word}.weight": not DeBERTa-v2 weights`, tensors.source);
 }
 
 /**
@@ -179,92 +200,101 @@ export const debertaV2Alignment: FamilyAlignment = {
   ]),
 };
 
-export interface DebertaV2Weights {
-  readonly config: DebertaV2Config;
-  readonly prefix: string;
-  readonly tensors: TensorStore;
-}
-
-/** Emits the encoder, ContextPooler and classifier; inputs are int64 [batch, S] ids and mask. */
-export function emitDebertaV2(g: GraphBuilder, w: DebertaV2Weights, inputs: { inputIds: string; attentionMask: string }, opts: { scope?: string } = {}): EncoderOutputs {
+/**
+ * Emits the encoder (and the ContextPooler + classifier). Kernels: `ops.skipLayerNorm` and
+ * `ops.biasGelu` fuse the post-LN residual adds and the FFN's gelu as for BERT; the disentangled
+ * attention has no onnxruntime kernel and is always plain ONNX.
+ */
+function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: EmitOptions = {}): EncoderOutputs {
+  const c = new EmitContext(g, w, opts);
   const cfg = w.config;
-  const o = new WeightOps(g, w.tensors, opts.scope);
-  const P = w.prefix;
+  const d = debertaV2Settings(cfg);
   const n = debertaV2Names;
   const H = cfg.hiddenSize;
   const nh = cfg.numHeads;
   const hd = H / nh;
-  const eps = cfg.layerNormEps;
-  const ln = (x: string, module: string): string => o.layerNorm(x, module, eps);
+  const name = (hint: string): string => c.s + hint;
 
-  const positions = o.positions(inputs.inputIds);
-  let emb = g.op('Gather', [o.init(`${P}${n.word}.weight`), inputs.inputIds], { axis: attr.int(0) }, { name: o.name('word_emb') });
-  if (cfg.positionBiasedInput) {
-    const pos = g.op('Gather', [o.init(`${P}${n.position}.weight`), positions], { axis: attr.int(0) }, { name: o.name('pos_emb') });
-    emb = g.op('Add', [emb, pos], {}, { name: o.name('emb_sum') });
+  const positions = counterPositions(c, inputs.inputIds);
+  let emb = g.op('Gather', [c.param(`${n.word}.weight`), inputs.inputIds], { axis: attr.int(0) }, { name: name('word_emb') });
+  if (d.positionBiasedInput) {
+    const pos = g.op('Gather', [c.param(`${n.position}.weight`), positions], { axis: attr.int(0) }, { name: name('pos_emb') });
+    emb = g.op('Add', [emb, pos], {}, { name: name('emb_sum') });
   }
-  const maskF = g.op('Cast', [inputs.attentionMask], { to: attr.int(1) }, { name: o.name('mask_f') });
-  const unsq = (x: string, axes: number[], hint: string): string => g.op('Unsqueeze', [x, g.constInt64(axes, [axes.length], o.name(`${hint}_axes`))], {}, { name: o.name(hint) });
+  const maskF = g.op('Cast', [inputs.attentionMask], { to: attr.int(1) }, { name: name('mask_f') });
+  const unsq = (x: string, axes: number[], hint: string): string => g.op('Unsqueeze', [x, g.constInt64(axes, [axes.length], name(`${hint}_axes`))], {}, { name: name(hint) });
   // Padding positions are zeroed after the LayerNorm, as HF's DebertaV2Embeddings does.
-  let x = g.op('Mul', [ln(emb, P + n.embeddingNorm), unsq(maskF, [2], 'mask_3d')], {}, { name: o.name('embeddings') });
+  let x = g.op('Mul', [c.layerNorm(emb, n.embeddingNorm), unsq(maskF, [2], 'mask_3d')], {}, { name: name('embeddings') });
 
   // Relative embeddings (LayerNorm'd once, shared by every layer) and the [S, S] row index c(i, j);
   // p2c reads row c(i, j) too (bucket is odd: −bucket(j − i) = bucket(i − j)), through the transpose.
-  const relRaw = o.init(`${P}${n.relEmbeddings}.weight`);
-  const rel = cfg.normRelEmbeddings ? ln(relRaw, P + n.relNorm) : relRaw;
-  const c = emitRelativeIndex(g, positions, cfg.relative, o.name('rel_index'));
-  const cT = g.op('Transpose', [c], { perm: attr.ints([1, 0]) }, { name: o.name('rel_index_t') });
+  const relRaw = c.param(`${n.relEmbeddings}.weight`);
+  const rel = d.normRelEmbeddings ? c.layerNorm(relRaw, n.relNorm) : relRaw;
+  const index = emitRelativeIndex(g, positions, d.relative, name('rel_index'));
+  const indexT = g.op('Transpose', [index], { perm: attr.ints([1, 0]) }, { name: name('rel_index_t') });
 
   // Pair mask m_i·m_j: padded keys get float32.min before the softmax, padded query rows get zero
   // probabilities after it (HF's XSoftmax), so they contribute nothing and never become NaN.
-  const keyBias = g.op('Where', [unsq(g.op('Equal', [inputs.attentionMask, g.constInt64([0], [], o.name('zero_i'))], {}, { name: o.name('key_padded_2d') }), [1, 2], 'key_padded'), g.scalarFloat(MASK_VALUE, o.name('mask_min')), g.scalarFloat(0, o.name('mask_zero'))], {}, { name: o.name('key_bias') });
+  const keyPadded = unsq(g.op('Equal', [inputs.attentionMask, g.constInt64([0], [], name('zero_i'))], {}, { name: name('key_padded_2d') }), [1, 2], 'key_padded');
+  const keyBias = g.op('Where', [keyPadded, g.scalarFloat(MASK_VALUE, name('mask_min')), g.scalarFloat(0, name('mask_zero'))], {}, { name: name('key_bias') });
   const queryMask = unsq(maskF, [1, 3], 'query_mask');
 
-  const span2 = 2 * attentionSpan(cfg.relative);
-  const splitShape = g.constInt64([0, 0, nh, hd], [4], o.name('split_shape'));
-  const mergeShape = g.constInt64([0, 0, H], [3], o.name('merge_shape'));
-  const relShape = g.constInt64([span2, nh, hd], [3], o.name('rel_split_shape'));
-  const scale = g.scalarFloat(1 / Math.sqrt(hd * (1 + cfg.posAttType.length)), o.name('attn_scale'));
-  let index: { c2p: string; p2c: string } | null = null;
+  const span2 = 2 * attentionSpan(d.relative);
+  const splitShape = g.constInt64([0, 0, nh, hd], [4], name('split_shape'));
+  const mergeShape = g.constInt64([0, 0, H], [3], name('merge_shape'));
+  const relShape = g.constInt64([span2, nh, hd], [3], name('rel_split_shape'));
+  const scale = g.scalarFloat(1 / Math.sqrt(hd * (1 + d.posAttType.length)), name('attn_scale'));
+  let gatherIndex: { c2p: string; p2c: string } | null = null;
   for (let i = 0; i < cfg.numLayers; i++) {
-    const L = (hint: string): string => o.name(`l${i}_${hint}`);
-    const heads = (t: string, perm: number[], hint: string): string =>
-      g.op('Transpose', [g.op('Reshape', [t, splitShape], {}, { name: L(`${hint}_4d`) })], { perm: attr.ints(perm) }, { name: L(`${hint}_heads`) });
-    const q = heads(o.linear(x, P + n.query(i), `l${i}_q`), [0, 2, 1, 3], 'q');
-    const k = heads(o.linear(x, P + n.key(i), `l${i}_k`), [0, 2, 1, 3], 'k');
-    const v = heads(o.linear(x, P + n.value(i), `l${i}_v`), [0, 2, 1, 3], 'v');
+    const L = (hint: string): string => name(`l${i}_${hint}`);
+    const heads = (t: string, hint: string): string =>
+      g.op('Transpose', [g.op('Reshape', [t, splitShape], {}, { name: L(`${hint}_4d`) })], { perm: attr.ints([0, 2, 1, 3]) }, { name: L(`${hint}_heads`) });
+    const q = heads(c.linear(x, n.query(i), `l${i}_q`), 'q');
+    const k = heads(c.linear(x, n.key(i), `l${i}_k`), 'k');
+    const v = heads(c.linear(x, n.value(i), `l${i}_v`), 'v');
     let sum = g.op('MatMul', [q, g.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) }, { name: L('k_t') })], {}, { name: L('c2c') });
     // The relative rows through this layer's own projections: [heads, d, 2·span]. Their nodes are
     // not named l<i>_ so int8 leaves them in float; onnxruntime folds them as constants.
     const relHeads = (module: string, hint: string): string =>
-      g.op('Transpose', [g.op('Reshape', [o.linear(rel, P + module, `rel${i}_${hint}`), relShape], {}, { name: o.name(`rel${i}_${hint}_3d`) })], { perm: attr.ints([1, 2, 0]) }, { name: o.name(`rel${i}_${hint}_heads`) });
-    if (!index) {
-      const shape = g.op('Shape', [sum], {}, { name: o.name('scores_shape') });
-      index = {
-        c2p: g.op('Expand', [c, shape], {}, { name: o.name('c2p_index') }),
-        p2c: g.op('Expand', [cT, shape], {}, { name: o.name('p2c_index') }),
-      };
+      g.op('Transpose', [g.op('Reshape', [c.linear(rel, module, `rel${i}_${hint}`), relShape], {}, { name: name(`rel${i}_${hint}_3d`) })], { perm: attr.ints([1, 2, 0]) }, { name: name(`rel${i}_${hint}_heads`) });
+    if (!gatherIndex) {
+      const shape = g.op('Shape', [sum], {}, { name: name('scores_shape') });
+      gatherIndex = { c2p: g.op('Expand', [index, shape], {}, { name: name('c2p_index') }), p2c: g.op('Expand', [indexT, shape], {}, { name: name('p2c_index') }) };
     }
-    if (cfg.posAttType.includes('c2p')) {
+    if (d.posAttType.includes('c2p')) {
       const all = g.op('MatMul', [q, relHeads(n.key(i), 'pk')], {}, { name: L('c2p_all') });
-      sum = g.op('Add', [sum, g.op('GatherElements', [all, index.c2p], { axis: attr.int(3) }, { name: L('c2p') })], {}, { name: L('plus_c2p') });
+      sum = g.op('Add', [sum, g.op('GatherElements', [all, gatherIndex.c2p], { axis: attr.int(3) }, { name: L('c2p') })], {}, { name: L('plus_c2p') });
     }
-    if (cfg.posAttType.includes('p2c')) {
+    if (d.posAttType.includes('p2c')) {
       const all = g.op('MatMul', [k, relHeads(n.query(i), 'pq')], {}, { name: L('p2c_all') });
-      const byKey = g.op('GatherElements', [all, index.p2c], { axis: attr.int(3) }, { name: L('p2c_kq') });
+      const byKey = g.op('GatherElements', [all, gatherIndex.p2c], { axis: attr.int(3) }, { name: L('p2c_kq') });
       sum = g.op('Add', [sum, g.op('Transpose', [byKey], { perm: attr.ints([0, 1, 3, 2]) }, { name: L('p2c') })], {}, { name: L('plus_p2c') });
     }
     const scores = g.op('Add', [g.op('Mul', [sum, scale], {}, { name: L('scaled') }), keyBias], {}, { name: L('scores') });
     const probs = g.op('Mul', [g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: L('softmax') }), queryMask], {}, { name: L('probs') });
     const ctx4 = g.op('Transpose', [g.op('MatMul', [probs, v], {}, { name: L('ctx_heads') })], { perm: attr.ints([0, 2, 1, 3]) }, { name: L('ctx_t') });
     const ctx = g.op('Reshape', [ctx4, mergeShape], {}, { name: L('ctx') });
-    const a = ln(g.op('Add', [o.linear(ctx, P + n.attnOut(i), `l${i}_attn_out`), x], {}, { name: L('attn_res') }), P + n.attnNorm(i));
-    const inter = activation(g, o.linear(a, P + n.inter(i), `l${i}_inter`), cfg.hiddenAct, L('act'));
-    x = ln(g.op('Add', [o.linear(inter, P + n.out(i), `l${i}_out`), a], {}, { name: L('out_res') }), P + n.outNorm(i));
+    const a = c.denseAddNorm(ctx, x, n.attnOut(i), n.attnNorm(i), `l${i}_attn_out`);
+    x = c.denseAddNorm(c.linearAct(a, n.inter(i), cfg.hiddenAct, `l${i}_inter`), a, n.out(i), n.outNorm(i), `l${i}_out`);
   }
 
-  const cls = g.op('Gather', [x, g.constInt64([0], [], o.name('cls_index'))], { axis: attr.int(1) }, { name: o.name('cls_hidden') });
-  const pooled = activation(g, o.linear(cls, n.pooler, 'pooler'), cfg.poolerAct, o.name('pooled'));
-  const logits = o.linear(pooled, n.classifier, 'classifier');
-  return { logits, pooled, cls, hidden: x };
+  const cls = c.first(x);
+  if (cfg.task !== 'classify') return { logits: null, pooled: null, cls, hidden: x };
+  const pooled = c.linearAct(cls, n.pooler, d.poolerAct, 'pooler', false);
+  return { logits: c.linear(pooled, n.classifier, 'classifier', false), pooled, cls, hidden: x };
 }
+
+export const debertaV2: Family = {
+  name: 'deberta-v2',
+  modelTypes: ['deberta-v2'],
+  architectures: { DebertaV2ForSequenceClassification: 'classify', DebertaV2Model: 'encoder' },
+  prefixes: ['deberta.', ''],
+  probeTensor: `${debertaV2Names.word}.weight`,
+  // [CLS] A [SEP] / [CLS] A [SEP] B [SEP]; the tokenizer's type ids are not a model input (type_vocab_size 0).
+  tokenizer: { models: ['Unigram'], template: 'bert', specials: { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' }, tokenTypes: false },
+  parseConfig,
+  hfFields,
+  layerProbe: (i) => `${debertaV2Names.query(i)}.weight`,
+  expectedTensors,
+  emit,
+};

@@ -147,13 +147,3 @@ export function choiceField<T extends string>(r: RawConfig, key: string, file: s
   }
   return v as T;
 }
-
-/** `architectures[0]` must be one of `supported` (absent: the first, the family's classifier). */
-export function architectureField<T extends string>(r: RawConfig, file: string, supported: readonly T[]): T {
-  const archs = r['architectures'];
-  if (archs === undefined) return supported[0]!;
-  if (!Array.isArray(archs) || typeof archs[0] !== 'string') throw new BertfuseError('E_BAD_CONFIG', '"architectures" must be a list of names', file);
-  const a = archs[0];
-  if (!(supported as readonly string[]).includes(a)) throw new BertfuseError('E_UNSUPPORTED_ARCH', `architecture "${a}" is not supported (supported: ${supported.join(', ')})`, file);
-  return a as T;
-}

@@ -1,12 +1,10 @@
 import { ruleTable, type FamilyAlignment } from '../align/axis-parts.js';
-import { parseLabels, type Activation } from '../checkpoint/config.js';
-import type { TensorStore } from '../checkpoint/tensor-store.js';
 import { BertfuseError } from '../errors.js';
-import { activation, type EncoderOutputs } from '../graph/bert-graph.js';
+import { activation, counterPositions, EmitContext, MASK_VALUE } from '../graph/encoder-blocks.js';
 import { attr, type GraphBuilder } from '../graph/onnx-builder.js';
 import { applyRotary, applyRotaryFused, emitRotaryAngles, type RotaryAngles } from '../graph/rotary.js';
-import { MASK_VALUE, WeightOps } from '../graph/weight-ops.js';
-import { activationField, architectureField, boolField, choiceField, integerField, numberField, type RawConfig } from './fields.js';
+import { activationField, boolField, checkLimits, choiceField, headsDivide, integerField, numberField, parseLabels, type RawConfig } from './fields.js';
+import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, ModelConfig, ModelWeights } from './types.js';
 
 /**
  * ModernBERT (`ModernBertForSequenceClassification`, model_type `modernbert`): pre-LN layers with
@@ -14,27 +12,15 @@ import { activationField, architectureField, boolField, choiceField, integerFiel
  * for global and another for sliding-window layers, GeGLU MLP, a final norm, and a
  * dense → act → norm head over [CLS] or the mean of the real tokens. No token types.
  */
-export const MODERNBERT_ARCHITECTURES = ['ModernBertForSequenceClassification'] as const;
-export type ModernBertArchitecture = (typeof MODERNBERT_ARCHITECTURES)[number];
 
 export type ModernBertLayerType = 'full_attention' | 'sliding_attention';
 
-export interface ModernBertConfig {
-  readonly family: 'modernbert';
-  readonly architecture: ModernBertArchitecture;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly intermediateSize: number;
-  readonly vocabSize: number;
-  /** Only sizes HF's rotary cache; our angles are computed for any length. */
-  readonly maxPositions: number;
-  readonly normEps: number;
+/** What ModernBERT reads beyond ModelConfig's common fields (kept in `extra`). */
+export interface ModernBertSettings {
   readonly normBias: boolean;
   readonly attentionBias: boolean;
   readonly mlpBias: boolean;
   readonly classifierBias: boolean;
-  readonly hiddenAct: Activation;
   readonly classifierAct: Activation;
   readonly pooling: 'cls' | 'mean';
   /** `local_attention`: the whole window; a key is seen when |query − key| ≤ localAttention / 2 (floor). */
@@ -42,9 +28,22 @@ export interface ModernBertConfig {
   readonly layerTypes: readonly ModernBertLayerType[];
   readonly globalRopeTheta: number;
   readonly localRopeTheta: number;
-  readonly padTokenId: number;
-  readonly labels: readonly string[];
-  readonly raw: RawConfig;
+}
+
+export function modernBertSettings(cfg: ModelConfig): ModernBertSettings {
+  const x = cfg.extra;
+  return {
+    normBias: x['normBias'] as boolean,
+    attentionBias: x['attentionBias'] as boolean,
+    mlpBias: x['mlpBias'] as boolean,
+    classifierBias: x['classifierBias'] as boolean,
+    classifierAct: x['classifierAct'] as Activation,
+    pooling: x['pooling'] as 'cls' | 'mean',
+    localAttention: x['localAttention'] as number,
+    layerTypes: x['layerTypes'] as readonly ModernBertLayerType[],
+    globalRopeTheta: x['globalRopeTheta'] as number,
+    localRopeTheta: x['localRopeTheta'] as number,
+  };
 }
 
 /** θ per layer type: transformers 5 writes `rope_parameters`, the Hub checkpoints `global_/local_rope_theta`. */
@@ -79,41 +78,79 @@ function layerTypes(r: RawConfig, file: string, numLayers: number): ModernBertLa
   return given as ModernBertLayerType[];
 }
 
-/** ModernBertConfig fields with Hugging Face's names and defaults. */
-export function parseModernBertConfig(r: RawConfig, file: string): ModernBertConfig {
-  if (r['model_type'] !== undefined && r['model_type'] !== 'modernbert') throw new BertfuseError('E_UNSUPPORTED_ARCH', `model_type ${JSON.stringify(r['model_type'])} is not modernbert`, file);
-  const architecture = architectureField(r, file, MODERNBERT_ARCHITECTURES);
+/** ModernBertConfig fields with Hugging Face's names and defaults → ModelConfig (+ settings in `extra`). */
+function parseConfig(r: RawConfig, src: ConfigSource): ModelConfig {
+  const file = src.file;
   const hiddenSize = integerField(r, 'hidden_size', file, 768, 1);
   const numHeads = integerField(r, 'num_attention_heads', file, 12, 1);
-  if (hiddenSize % numHeads !== 0 || (hiddenSize / numHeads) % 2 !== 0) {
-    throw new BertfuseError('E_BAD_CONFIG', `hidden_size ${hiddenSize} must split into num_attention_heads ${numHeads} heads of even size (rotary pairs dimensions)`, file);
-  }
+  headsDivide(hiddenSize, numHeads, 'hidden_size', 'num_attention_heads', file);
+  if ((hiddenSize / numHeads) % 2 !== 0) throw new BertfuseError('E_BAD_CONFIG', `head size ${hiddenSize / numHeads} is odd: rotary embeddings pair dimensions`, file);
   const numLayers = integerField(r, 'num_hidden_layers', file, 22, 1);
   const theta = ropeThetas(r, file);
-  return {
-    family: 'modernbert',
-    architecture,
-    hiddenSize,
-    numLayers,
-    numHeads,
-    intermediateSize: integerField(r, 'intermediate_size', file, 1152, 1),
-    vocabSize: integerField(r, 'vocab_size', file, 50368, 1),
-    maxPositions: integerField(r, 'max_position_embeddings', file, 8192, 1),
-    normEps: numberField(r, 'norm_eps', file, 1e-5),
+  const settings: ModernBertSettings = {
     normBias: boolField(r, 'norm_bias', file, false),
     attentionBias: boolField(r, 'attention_bias', file, false),
     mlpBias: boolField(r, 'mlp_bias', file, false),
     classifierBias: boolField(r, 'classifier_bias', file, false),
-    hiddenAct: activationField(r, 'hidden_activation', file, 'gelu'),
     classifierAct: activationField(r, 'classifier_activation', file, 'gelu'),
     pooling: choiceField(r, 'classifier_pooling', file, 'cls', ['cls', 'mean'] as const),
     localAttention: integerField(r, 'local_attention', file, 128, 1),
     layerTypes: layerTypes(r, file, numLayers),
     globalRopeTheta: theta.global,
     localRopeTheta: theta.local,
-    padTokenId: integerField(r, 'pad_token_id', file, 50283, 0),
-    labels: parseLabels(r as Record<string, unknown>, file),
-    raw: r,
+  };
+  return checkLimits(
+    {
+      family: 'modernbert',
+      architecture: src.architecture,
+      task: src.task,
+      hiddenSize,
+      numLayers,
+      numHeads,
+      intermediateSize: integerField(r, 'intermediate_size', file, 1152, 1),
+      vocabSize: integerField(r, 'vocab_size', file, 50368, 1),
+      // Only sizes HF's rotary cache: our angles are computed for any length.
+      maxPositions: integerField(r, 'max_position_embeddings', file, 8192, 1),
+      typeVocabSize: 0,
+      layerNormEps: numberField(r, 'norm_eps', file, 1e-5),
+      hiddenAct: activationField(r, 'hidden_activation', file, 'gelu'),
+      padTokenId: integerField(r, 'pad_token_id', file, 50283, 0),
+      labels: src.task === 'classify' ? parseLabels(r, file) : null,
+      extra: { ...settings },
+      raw: r,
+    },
+    file,
+  );
+}
+
+/** The interpreted config.json fields, in the Hub checkpoints' form (every transformers ≥ 4.48 reads it). */
+function hfFields(cfg: ModelConfig): Record<string, unknown> {
+  const m = modernBertSettings(cfg);
+  const every = m.layerTypes.findIndex((t, i) => i > 0 && t === 'full_attention');
+  const period = every < 0 ? m.layerTypes.length : every;
+  const periodic = m.layerTypes.every((t, i) => (i % period === 0) === (t === 'full_attention'));
+  return {
+    model_type: 'modernbert',
+    hidden_size: cfg.hiddenSize,
+    num_hidden_layers: cfg.numLayers,
+    num_attention_heads: cfg.numHeads,
+    intermediate_size: cfg.intermediateSize,
+    vocab_size: cfg.vocabSize,
+    max_position_embeddings: cfg.maxPositions,
+    norm_eps: cfg.layerNormEps,
+    hidden_activation: cfg.hiddenAct,
+    pad_token_id: cfg.padTokenId,
+    norm_bias: m.normBias,
+    attention_bias: m.attentionBias,
+    mlp_bias: m.mlpBias,
+    classifier_bias: m.classifierBias,
+    classifier_activation: m.classifierAct,
+    classifier_pooling: m.pooling,
+    local_attention: m.localAttention,
+    global_rope_theta: m.globalRopeTheta,
+    local_rope_theta: m.localRopeTheta,
+    ...(periodic ? { global_attn_every_n_layers: period, layer_types: undefined } : { layer_types: m.layerTypes }),
+    rope_parameters: undefined,
   };
 }
 
@@ -134,7 +171,8 @@ export const modernBertNames = {
 } as const;
 
 /** Every tensor the config implies, with its shape. `prefix` is "model." for task models. */
-export function modernBertTensors(cfg: ModernBertConfig, prefix = 'model.'): Map<string, number[]> {
+function expectedTensors(cfg: ModelConfig, prefix: string): Map<string, number[]> {
+  const m = modernBertSettings(cfg);
   const H = cfg.hiddenSize;
   const I = cfg.intermediateSize;
   const n = modernBertNames;
@@ -145,29 +183,25 @@ export function modernBertTensors(cfg: ModernBertConfig, prefix = 'model.'): Map
   };
   const norm = (module: string): void => {
     out.set(`${module}.weight`, [H]);
-    if (cfg.normBias) out.set(`${module}.bias`, [H]);
+    if (m.normBias) out.set(`${module}.bias`, [H]);
   };
   out.set(`${prefix}${n.embeddings}.weight`, [cfg.vocabSize, H]);
   norm(prefix + n.embeddingNorm);
   for (let i = 0; i < cfg.numLayers; i++) {
     if (i > 0) norm(prefix + n.attnNorm(i));
-    linear(prefix + n.wqkv(i), 3 * H, H, cfg.attentionBias);
-    linear(prefix + n.wo(i), H, H, cfg.attentionBias);
+    linear(prefix + n.wqkv(i), 3 * H, H, m.attentionBias);
+    linear(prefix + n.wo(i), H, H, m.attentionBias);
     norm(prefix + n.mlpNorm(i));
-    linear(prefix + n.wi(i), 2 * I, H, cfg.mlpBias);
-    linear(prefix + n.mlpWo(i), H, I, cfg.mlpBias);
+    linear(prefix + n.wi(i), 2 * I, H, m.mlpBias);
+    linear(prefix + n.mlpWo(i), H, I, m.mlpBias);
   }
   norm(prefix + n.finalNorm);
-  linear(n.headDense, H, H, cfg.classifierBias);
-  norm(n.headNorm);
-  linear(n.classifier, cfg.labels.length, H, true);
+  if (cfg.task === 'classify') {
+    linear(n.headDense, H, H, m.classifierBias);
+    norm(n.headNorm);
+    linear(n.classifier, cfg.labels?.length ?? 2, H, true);
+  }
   return out;
-}
-
-/** "model." when the weights carry the task model's prefix, "" for a bare ModernBertModel. */
-export function modernBertPrefix(tensors: TensorStore): string {
-  for (const p of ['model.', '']) if (tensors.has(`${p}${modernBertNames.embeddings}.weight`)) return p;
-  throw new BertfuseError('E_MISSING_TENSOR', `no "model.${modernBertNames.embeddings}.weight": not ModernBERT weights`, tensors.source);
 }
 
 /**
@@ -201,45 +235,33 @@ export const modernBertAlignment: FamilyAlignment = {
   ]),
 };
 
-export interface ModernBertWeights {
-  readonly config: ModernBertConfig;
-  readonly prefix: string;
-  readonly tensors: TensorStore;
-}
-
-export interface ModernBertOps {
-  /** `plain`: Split/Concat/Mul (any ONNX runtime); `fused`: com.microsoft RotaryEmbedding. */
-  readonly rotary: 'plain' | 'fused';
-}
-export const MODERNBERT_PLAIN_OPS: ModernBertOps = { rotary: 'plain' };
-
-export interface ModernBertEmitOptions {
-  readonly scope?: string;
-  readonly ops?: Partial<ModernBertOps>;
-}
-
-/** Emits the encoder and the classification head; inputs are int64 [batch, S] ids and mask. */
-export function emitModernBert(g: GraphBuilder, w: ModernBertWeights, inputs: { inputIds: string; attentionMask: string }, opts: ModernBertEmitOptions = {}): EncoderOutputs {
+/**
+ * Emits the encoder (and the head of a classifier). Kernels: with `ops.attention` other than
+ * `plain` the rotary turn runs as com.microsoft RotaryEmbedding; everything else is plain ONNX
+ * (pre-LN blocks, bias-free norms and GeGLU have no fused kernel to map to).
+ */
+function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: EmitOptions = {}): EncoderOutputs {
+  const c = new EmitContext(g, w, opts);
   const cfg = w.config;
-  const ops: ModernBertOps = { ...MODERNBERT_PLAIN_OPS, ...opts.ops };
-  const o = new WeightOps(g, w.tensors, opts.scope);
-  const P = w.prefix;
+  const m = modernBertSettings(cfg);
   const n = modernBertNames;
   const H = cfg.hiddenSize;
   const nh = cfg.numHeads;
   const hd = H / nh;
-  const ln = (x: string, module: string): string => o.layerNorm(x, module, cfg.normEps, cfg.normBias);
+  const name = (hint: string): string => c.s + hint;
+  const ln = (x: string, module: string, encoder = true): string => c.layerNorm(x, module, encoder, cfg.layerNormEps, m.normBias);
 
-  const emb = g.op('Gather', [o.init(`${P}${n.embeddings}.weight`), inputs.inputIds], { axis: attr.int(0) }, { name: o.name('tok_emb') });
-  let x = ln(emb, P + n.embeddingNorm);
+  const emb = g.op('Gather', [c.param(`${n.embeddings}.weight`), inputs.inputIds], { axis: attr.int(0) }, { name: name('tok_emb') });
+  let x = ln(emb, n.embeddingNorm);
 
-  const positions = o.positions(inputs.inputIds);
-  const posF = g.op('Cast', [positions], { to: attr.int(1) }, { name: o.name('positions_f') });
+  const positions = counterPositions(c, inputs.inputIds);
+  const posF = g.op('Cast', [positions], { to: attr.int(1) }, { name: name('positions_f') });
   const angles = new Map<ModernBertLayerType, RotaryAngles>();
   const anglesFor = (t: ModernBertLayerType): RotaryAngles => {
     let a = angles.get(t);
     if (!a) {
-      a = emitRotaryAngles(g, posF, hd, t === 'full_attention' ? cfg.globalRopeTheta : cfg.localRopeTheta, o.name(t === 'full_attention' ? 'rope_global' : 'rope_local'));
+      const global = t === 'full_attention';
+      a = emitRotaryAngles(g, posF, hd, global ? m.globalRopeTheta : m.localRopeTheta, name(global ? 'rope_global' : 'rope_local'));
       angles.set(t, a);
     }
     return a;
@@ -249,30 +271,30 @@ export function emitModernBert(g: GraphBuilder, w: ModernBertWeights, inputs: { 
   // farther than the half window: [batch, 1, S, S]. Where a key is both, the score gets one min (as
   // HF's masked_fill), never min + min = −inf, which would turn fully masked rows into NaN.
   const mask = inputs.attentionMask;
-  const keyPadded = g.op('Unsqueeze', [g.op('Equal', [mask, g.constInt64([0], [], o.name('zero_i'))], {}, { name: o.name('key_padded_2d') }), g.constInt64([1, 2], [2], o.name('mask_axes'))], {}, { name: o.name('key_padded') });
-  const minF = g.scalarFloat(MASK_VALUE, o.name('mask_min'));
-  const zeroF = g.scalarFloat(0, o.name('mask_zero'));
-  const globalBias = g.op('Where', [keyPadded, minF, zeroF], {}, { name: o.name('global_mask') });
+  const keyPadded = g.op('Unsqueeze', [g.op('Equal', [mask, g.constInt64([0], [], name('zero_i'))], {}, { name: name('key_padded_2d') }), g.constInt64([1, 2], [2], name('mask_axes'))], {}, { name: name('key_padded') });
+  const minF = g.scalarFloat(MASK_VALUE, name('mask_min'));
+  const zeroF = g.scalarFloat(0, name('mask_zero'));
+  const globalBias = g.op('Where', [keyPadded, minF, zeroF], {}, { name: name('global_mask') });
   let localBias: string | null = null;
   const localMask = (): string => {
     if (localBias) return localBias;
-    const rows = g.op('Unsqueeze', [positions, g.constInt64([1], [1], o.name('axis1'))], {}, { name: o.name('pos_rows') });
-    const cols = g.op('Unsqueeze', [positions, g.constInt64([0], [1], o.name('axis0'))], {}, { name: o.name('pos_cols') });
-    const dist = g.op('Abs', [g.op('Sub', [rows, cols], {}, { name: o.name('pos_delta') })], {}, { name: o.name('pos_dist') });
-    const far = g.op('Greater', [dist, g.constInt64([Math.floor(cfg.localAttention / 2)], [], o.name('half_window'))], {}, { name: o.name('outside_window') });
-    localBias = g.op('Where', [g.op('Or', [keyPadded, far], {}, { name: o.name('local_masked') }), minF, zeroF], {}, { name: o.name('local_mask') });
+    const rows = g.op('Unsqueeze', [positions, g.constInt64([1], [1], name('axis1'))], {}, { name: name('pos_rows') });
+    const cols = g.op('Unsqueeze', [positions, g.constInt64([0], [1], name('axis0'))], {}, { name: name('pos_cols') });
+    const dist = g.op('Abs', [g.op('Sub', [rows, cols], {}, { name: name('pos_delta') })], {}, { name: name('pos_dist') });
+    const far = g.op('Greater', [dist, g.constInt64([Math.floor(m.localAttention / 2)], [], name('half_window'))], {}, { name: name('outside_window') });
+    localBias = g.op('Where', [g.op('Or', [keyPadded, far], {}, { name: name('local_masked') }), minF, zeroF], {}, { name: name('local_mask') });
     return localBias;
   };
 
-  const splitShape = g.constInt64([0, 0, nh, hd], [4], o.name('split_shape'));
-  const mergeShape = g.constInt64([0, 0, H], [3], o.name('merge_shape'));
-  const scale = g.scalarFloat(1 / Math.sqrt(hd), o.name('attn_scale'));
-  const rotate = ops.rotary === 'fused' ? applyRotaryFused : applyRotary;
+  const splitShape = g.constInt64([0, 0, nh, hd], [4], name('split_shape'));
+  const mergeShape = g.constInt64([0, 0, H], [3], name('merge_shape'));
+  const scale = g.scalarFloat(1 / Math.sqrt(hd), name('attn_scale'));
+  const rotate = c.ops.attention === 'plain' ? applyRotary : applyRotaryFused;
   for (let i = 0; i < cfg.numLayers; i++) {
-    const type = cfg.layerTypes[i]!;
-    const L = (hint: string): string => o.name(`l${i}_${hint}`);
-    const h = w.tensors.has(`${P}${n.attnNorm(i)}.weight`) ? ln(x, P + n.attnNorm(i)) : x;
-    const qkv = o.linear(h, P + n.wqkv(i), `l${i}_qkv`, cfg.attentionBias);
+    const type = m.layerTypes[i]!;
+    const L = (hint: string): string => name(`l${i}_${hint}`);
+    const h = c.has(`${n.attnNorm(i)}.weight`) ? ln(x, n.attnNorm(i)) : x;
+    const qkv = c.linear(h, n.wqkv(i), `l${i}_qkv`, true, m.attentionBias);
     const parts = g.node('Split', [qkv], { axis: attr.int(-1) }, { name: L('qkv_split'), outputs: 3 });
     const heads = (t: string, hint: string): string =>
       g.op('Transpose', [g.op('Reshape', [t, splitShape], {}, { name: L(`${hint}_4d`) })], { perm: attr.ints([0, 2, 1, 3]) }, { name: L(`${hint}_heads`) });
@@ -286,25 +308,41 @@ export function emitModernBert(g: GraphBuilder, w: ModernBertWeights, inputs: { 
     const probs = g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: L('probs') });
     const ctx4 = g.op('Transpose', [g.op('MatMul', [probs, v], {}, { name: L('ctx_heads') })], { perm: attr.ints([0, 2, 1, 3]) }, { name: L('ctx_t') });
     const ctx = g.op('Reshape', [ctx4, mergeShape], {}, { name: L('ctx') });
-    x = g.op('Add', [x, o.linear(ctx, P + n.wo(i), `l${i}_attn_out`, cfg.attentionBias)], {}, { name: L('attn_res') });
+    x = g.op('Add', [x, c.linear(ctx, n.wo(i), `l${i}_attn_out`, true, m.attentionBias)], {}, { name: L('attn_res') });
     // GeGLU: Wi's first half is activated, its second half gates it.
-    const wi = o.linear(ln(x, P + n.mlpNorm(i)), P + n.wi(i), `l${i}_wi`, cfg.mlpBias);
+    const wi = c.linear(ln(x, n.mlpNorm(i)), n.wi(i), `l${i}_wi`, true, m.mlpBias);
     const [u, gate] = g.node('Split', [wi], { axis: attr.int(-1) }, { name: L('wi_split'), outputs: 2 }) as [string, string];
     const glu = g.op('Mul', [activation(g, u, cfg.hiddenAct, L('act')), gate], {}, { name: L('glu') });
-    x = g.op('Add', [x, o.linear(glu, P + n.mlpWo(i), `l${i}_mlp_out`, cfg.mlpBias)], {}, { name: L('mlp_res') });
+    x = g.op('Add', [x, c.linear(glu, n.mlpWo(i), `l${i}_mlp_out`, true, m.mlpBias)], {}, { name: L('mlp_res') });
   }
-  const hidden = ln(x, P + n.finalNorm);
+  const hidden = ln(x, n.finalNorm);
+  const cls = c.first(hidden);
+  if (cfg.task !== 'classify') return { logits: null, pooled: null, cls, hidden };
 
-  const cls = g.op('Gather', [hidden, g.constInt64([0], [], o.name('cls_index'))], { axis: attr.int(1) }, { name: o.name('cls_hidden') });
-  const pool = cfg.pooling === 'cls' ? cls : meanPool(g, o, hidden, mask);
-  const dense = o.linear(pool, n.headDense, 'head_dense', cfg.classifierBias);
-  const pooled = ln(activation(g, dense, cfg.classifierAct, o.name('head_act')), n.headNorm);
-  const logits = o.linear(pooled, n.classifier, 'classifier');
-  return { logits, pooled, cls, hidden };
+  const pool = m.pooling === 'cls' ? cls : meanPool(g, c.s, hidden, mask);
+  const dense = c.linear(pool, n.headDense, 'head_dense', false, m.classifierBias);
+  const pooled = ln(activation(g, dense, m.classifierAct, name('head_act')), n.headNorm, false);
+  return { logits: c.linear(pooled, n.classifier, 'classifier', false), pooled, cls, hidden };
 }
 
+export const modernbert: Family = {
+  name: 'modernbert',
+  modelTypes: ['modernbert'],
+  architectures: { ModernBertForSequenceClassification: 'classify', ModernBertModel: 'encoder' },
+  prefixes: ['model.', ''],
+  probeTensor: `${modernBertNames.embeddings}.weight`,
+  // [CLS] A [SEP] / [CLS] A [SEP] B [SEP]; HF returns no token_type_ids and the model has none.
+  tokenizer: { models: ['BPE'], template: 'bert', specials: { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' }, tokenTypes: false },
+  parseConfig,
+  hfFields,
+  layerProbe: (i) => `${modernBertNames.wqkv(i)}.weight`,
+  expectedTensors,
+  emit,
+};
+
 /** Σ_t mask_t·h_t / Σ_t mask_t over every real token ([CLS] and [SEP] included), as HF pools "mean". */
-function meanPool(g: GraphBuilder, o: WeightOps, hidden: string, mask: string): string {
+function meanPool(g: GraphBuilder, s: string, hidden: string, mask: string): string {
+  const o = { name: (hint: string): string => s + hint };
   const m = g.op('Cast', [mask], { to: attr.int(1) }, { name: o.name('pool_mask') });
   const weighted = g.op('Mul', [hidden, g.op('Unsqueeze', [m, g.constInt64([2], [1], o.name('pool_axis'))], {}, { name: o.name('pool_mask_3d') })], {}, { name: o.name('pool_weighted') });
   const axis1 = g.constInt64([1], [1], o.name('pool_sum_axis'));

@@ -1,7 +1,9 @@
 import { BertfuseError } from '../errors.js';
 import { bert } from './bert.js';
+import { debertaV2 } from './deberta-v2.js';
 import { distilbert } from './distilbert.js';
 import { electra } from './electra.js';
+import { modernbert } from './modernbert.js';
 import { roberta, xlmRoberta } from './roberta.js';
 import type { Family, ModelConfig, Task } from './types.js';
 
@@ -10,7 +12,7 @@ import type { Family, ModelConfig, Task } from './types.js';
  * config.json names its family by `model_type` and its head by `architectures[0]`; both must
  * agree with one entry here, or the error lists what is supported.
  */
-export const FAMILIES: readonly Family[] = [bert, distilbert, roberta, xlmRoberta, electra];
+export const FAMILIES: readonly Family[] = [bert, distilbert, roberta, xlmRoberta, electra, modernbert, debertaV2];
 
 export function getFamily(name: string): Family {
   const f = FAMILIES.find((x) => x.name === name);

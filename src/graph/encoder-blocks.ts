@@ -60,6 +60,8 @@ export class EmitContext {
   /** Scope prefix for initializer and node names ("" or "<member>."). */
   readonly s: string;
   readonly cfg: ModelConfig;
+  /** Initializers made so far: a weight read twice (DeBERTa projects tokens and relative positions with one key_proj) is stored once. */
+  private readonly made = new Map<string, string>();
   constructor(
     readonly g: GraphBuilder,
     readonly w: ModelWeights,
@@ -79,29 +81,43 @@ export class EmitContext {
   init(name: string, t: Tensor): string {
     return this.g.initializer(this.s + name, t.data, t.shape);
   }
-  /** Initializer of a stored tensor under its unprefixed module name. */
+  /** Initializer of a stored tensor under its unprefixed module name (once, however often it is used). */
   param(name: string, encoder = true): string {
-    return this.init(name, this.tensor(name, encoder));
+    return this.once(`${encoder}:${name}`, () => this.init(name, this.tensor(name, encoder)));
   }
   /** x · Wᵀ (the bias is added by the caller, or by a fused kernel). Weight initializer `<module>.weight_t`. */
   matmul(x: string, module: string, hint: string, encoder = true): string {
-    const W = this.tensor(`${module}.weight`, encoder);
-    const [out, inp] = W.shape as [number, number];
-    const wt = this.g.initializer(`${this.s}${module}.weight_t`, transpose2d(W), [inp, out]);
+    const wt = this.once(`${encoder}:${module}.weight_t`, () => {
+      const W = this.tensor(`${module}.weight`, encoder);
+      const [out, inp] = W.shape as [number, number];
+      return this.g.initializer(`${this.s}${module}.weight_t`, transpose2d(W), [inp, out]);
+    });
     return this.g.op('MatMul', [x, wt], {}, { name: `${this.s}${hint}_mm` });
+  }
+  private once(key: string, make: () => string): string {
+    let name = this.made.get(key);
+    if (name === undefined) {
+      name = make();
+      this.made.set(key, name);
+    }
+    return name;
   }
   dense(x: string, module: string, hint: string, encoder = true): { mm: string; bias: string } {
     return { mm: this.matmul(x, module, hint, encoder), bias: this.param(`${module}.bias`, encoder) };
   }
-  linear(x: string, module: string, hint: string, encoder = true): string {
-    const { mm, bias } = this.dense(x, module, hint, encoder);
-    return this.g.op('Add', [mm, bias], {}, { name: `${this.s}${hint}` });
+  /** x · Wᵀ + b; `bias` false for bias-free Linears (ModernBERT), which store no `.bias`. */
+  linear(x: string, module: string, hint: string, encoder = true, bias = true): string {
+    if (!bias) return this.matmul(x, module, hint, encoder);
+    const { mm, bias: b } = this.dense(x, module, hint, encoder);
+    return this.g.op('Add', [mm, b], {}, { name: `${this.s}${hint}` });
   }
   lnParams(module: string, encoder = true): [string, string] {
     return [this.param(`${module}.weight`, encoder), this.param(`${module}.bias`, encoder)];
   }
-  layerNorm(x: string, module: string, encoder = true, eps = this.cfg.layerNormEps): string {
-    return this.g.op('LayerNormalization', [x, ...this.lnParams(module, encoder)], { axis: attr.int(-1), epsilon: attr.float(eps) }, { name: `${this.s}${module}` });
+  /** LayerNorm over the last axis; `bias` false leaves out the optional B input (bias-free norms). */
+  layerNorm(x: string, module: string, encoder = true, eps = this.cfg.layerNormEps, bias = true): string {
+    const params = bias ? this.lnParams(module, encoder) : [this.param(`${module}.weight`, encoder)];
+    return this.g.op('LayerNormalization', [x, ...params], { axis: attr.int(-1), epsilon: attr.float(eps) }, { name: `${this.s}${module}` });
   }
   /** LayerNorm(dense(x) + residual): the sub-layer ending every post-LN attention and FFN block. */
   denseAddNorm(x: string, residual: string, module: string, lnModule: string, hint: string): string {
@@ -189,7 +205,7 @@ function foldTypeRow(c: EmitContext, position: string, tokenType: string): strin
 }
 
 /** 0..S-1 as int64 [S] (broadcast over the batch by the Gather). */
-function counterPositions(c: EmitContext, inputIds: string): string {
+export function counterPositions(c: EmitContext, inputIds: string): string {
   const { g, s } = c;
   const shape = g.op('Shape', [inputIds], {}, { name: `${s}ids_shape` });
   const seqLen = g.op('Gather', [shape, g.constInt64([1], [], `${s}one`)], { axis: attr.int(0) }, { name: `${s}seq_len` });

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { permuteByParts, type FamilyAlignment } from '../../src/align/axis-parts.js';
 import { headPermutation, identity } from '../../src/align/permutation.js';
-import { debertaV2Alignment, emitDebertaV2, parseDebertaV2Config } from '../../src/architectures/deberta-v2.js';
-import { emitModernBert, modernBertAlignment, parseModernBertConfig } from '../../src/architectures/modernbert.js';
-import { SafetensorsFile } from '../../src/checkpoint/safetensors.js';
+import { debertaV2Alignment } from '../../src/architectures/deberta-v2.js';
+import { modernBertAlignment } from '../../src/architectures/modernbert.js';
+import { familyOf } from '../../src/architectures/registry.js';
+import { loadCheckpoint, type Checkpoint } from '../../src/checkpoint/load.js';
 import { MemoryTensorStore, type Tensor, type TensorStore } from '../../src/checkpoint/tensor-store.js';
+import { PLAIN_OPS } from '../../src/graph/bert-graph.js';
+import { encodeModel, GraphBuilder } from '../../src/graph/onnx-builder.js';
+import { createSession, int64Tensor, runSession } from '../../src/runtime/session.js';
 import { Rng } from '../../src/util/rng.js';
-import { buildGraph, familyFixture, familyReference, runPadded, type Emit } from './family-reference.js';
+import { familyFixture, familyReference } from './family-fixture.js';
 
 interface Sizes {
   hidden: number;
@@ -54,34 +56,49 @@ function permuted(store: TensorStore, alignment: FamilyAlignment, perms: Map<str
   return new MemoryTensorStore(out);
 }
 
-async function maxLogitDiff(emit: (t: TensorStore) => Emit, a: TensorStore, b: TensorStore, rows: number[][]): Promise<number> {
-  const [x, y] = await Promise.all([a, b].map((t) => runPadded(buildGraph(emit(t), 64, 2), rows, 0)));
-  const la = x!.out['logits']!.data;
-  const lb = y!.out['logits']!.data;
-  let worst = 0;
-  for (let i = 0; i < la.length; i++) worst = Math.max(worst, Math.abs(la[i]! - lb[i]!));
-  return worst;
+/** Logits of the checkpoint's graph with `tensors` in place of its own, for the given id rows (batch 1 each). */
+async function logits(ckpt: Checkpoint, tensors: TensorStore, rows: readonly number[][]): Promise<number[]> {
+  const g = new GraphBuilder('alignment');
+  const inputs = { inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']), attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']), tokenTypeIds: null };
+  const out = familyOf(ckpt.config).emit(g, { config: ckpt.config, prefix: ckpt.prefix, tensors }, inputs, { ops: PLAIN_OPS });
+  g.output(out.logits!, 'logits', 'float', ['batch', 2]);
+  const session = await createSession(encodeModel(g.toModel()), { threads: 1 });
+  try {
+    const all: number[] = [];
+    for (const ids of rows) {
+      const dims = [1, ids.length];
+      const res = await runSession(session, { input_ids: int64Tensor(BigInt64Array.from(ids, BigInt), dims), attention_mask: int64Tensor(new BigInt64Array(ids.length).fill(1n), dims) });
+      all.push(...res['logits']!.data);
+    }
+    return all;
+  } finally {
+    await session.release();
+  }
 }
 
-const readConfig = (name: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(familyFixture(name), 'config.json'), 'utf8')) as Record<string, unknown>;
+async function maxLogitDiff(ckpt: Checkpoint, permutedStore: TensorStore, rows: number[][]): Promise<number> {
+  const [a, b] = [await logits(ckpt, ckpt.tensors, rows), await logits(ckpt, permutedStore, rows)];
+  return Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+}
+
 const rowsOf = (name: string): number[][] => familyReference(name).inputs.filter((_, i) => i % 4 === 0).map((x) => x.input_ids);
 
 describe('ModernBERT alignment: which permutations keep the function', () => {
   const name = 'modernbert-sst2';
-  const config = parseModernBertConfig(readConfig(name), name);
-  const store = SafetensorsFile.open(path.join(familyFixture(name), 'model.safetensors'));
-  const emit = (tensors: TensorStore): Emit => (g, i) => emitModernBert(g, { config, tensors, prefix: 'model.' }, i);
-  const sizes: Sizes = { hidden: 64, heads: 4, layers: 3, ffn: config.intermediateSize, headGroup: 'head' };
+  const ckpt = loadCheckpoint(familyFixture(name));
+  after(() => ckpt.close());
+  const store = ckpt.tensors;
+  const sizes: Sizes = { hidden: 64, heads: 4, layers: 3, ffn: ckpt.config.intermediateSize, headGroup: 'head' };
   const rows = rowsOf(name);
 
   test('residual, whole heads (q, k, v, Wo together), value units inside heads, GeGLU units (both halves), head units: logits unchanged', async () => {
     assert.equal(modernBertAlignment.qkWithinHead, 'fixed');
-    const d = await maxLogitDiff(emit, store, permuted(store, modernBertAlignment, randomPerms(sizes, false, 7)), rows);
+    const d = await maxLogitDiff(ckpt, permuted(store, modernBertAlignment, randomPerms(sizes, false, 7)), rows);
     assert.ok(d < 1e-4, `permuted model's logits differ by ${d}`);
   });
 
   test('refused: q/k units moved inside a head (rotary pairs) change the function', async () => {
-    const d = await maxLogitDiff(emit, store, permuted(store, modernBertAlignment, randomPerms(sizes, true, 7)), rows);
+    const d = await maxLogitDiff(ckpt, permuted(store, modernBertAlignment, randomPerms(sizes, true, 7)), rows);
     assert.ok(d > 1e-2, `within-head q/k permutation only moved logits by ${d}`);
   });
 
@@ -91,27 +108,27 @@ describe('ModernBERT alignment: which permutations keep the function', () => {
       const m = /layers\.(\d+)\.mlp\.Wi\.weight$/.exec(n);
       return m ? [[`ffn.${m[1]}`, null], ['residual']] : null;
     };
-    const d = await maxLogitDiff(emit, store, permuted(store, modernBertAlignment, perms, halfOnly), rows);
+    const d = await maxLogitDiff(ckpt, permuted(store, modernBertAlignment, perms, halfOnly), rows);
     assert.ok(d > 1e-2, `half-permuted GeGLU only moved logits by ${d}`);
   });
 });
 
 describe('DeBERTa-v3 alignment: which permutations keep the function', () => {
   const name = 'deberta-sst2';
-  const config = parseDebertaV2Config(readConfig(name), name);
-  const store = SafetensorsFile.open(path.join(familyFixture(name), 'model.safetensors'));
-  const emit = (tensors: TensorStore): Emit => (g, i) => emitDebertaV2(g, { config, tensors, prefix: 'deberta.' }, i);
-  const sizes: Sizes = { hidden: 64, heads: 4, layers: 2, ffn: config.intermediateSize, headGroup: 'pooler' };
+  const ckpt = loadCheckpoint(familyFixture(name));
+  after(() => ckpt.close());
+  const store = ckpt.tensors;
+  const sizes: Sizes = { hidden: 64, heads: 4, layers: 2, ffn: ckpt.config.intermediateSize, headGroup: 'pooler' };
 
   test('residual (with rel_embeddings), heads, q/k and v/o units inside heads, FFN and pooler units: logits unchanged', async () => {
     assert.equal(debertaV2Alignment.qkWithinHead, 'free');
-    const d = await maxLogitDiff(emit, store, permuted(store, debertaV2Alignment, randomPerms(sizes, true, 11)), rowsOf(name));
+    const d = await maxLogitDiff(ckpt, permuted(store, debertaV2Alignment, randomPerms(sizes, true, 11)), rowsOf(name));
     assert.ok(d < 1e-4, `permuted model's logits differ by ${d}`);
   });
 
   test('refused: leaving rel_embeddings out of the residual permutation changes the function', async () => {
     const keep = (n: string): ReturnType<FamilyAlignment['axes']> => (/rel_embeddings|encoder\.LayerNorm/.test(n) ? (n.endsWith('rel_embeddings.weight') ? [[null], [null]] : [[null]]) : null);
-    const d = await maxLogitDiff(emit, store, permuted(store, debertaV2Alignment, randomPerms(sizes, true, 11), keep), rowsOf(name));
+    const d = await maxLogitDiff(ckpt, permuted(store, debertaV2Alignment, randomPerms(sizes, true, 11), keep), rowsOf(name));
     assert.ok(d > 1e-2, `rel_embeddings left unpermuted only moved logits by ${d}`);
   });
 });

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { debertaV2Prefix, debertaV2Tensors, emitDebertaV2, parseDebertaV2Config, type DebertaV2Weights } from '../../src/architectures/deberta-v2.js';
-import { SafetensorsFile } from '../../src/checkpoint/safetensors.js';
+import { debertaV2Settings } from '../../src/architectures/deberta-v2.js';
+import { parseModelConfig } from '../../src/architectures/registry.js';
+import { toHfConfig } from '../../src/checkpoint/config.js';
+import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { logBucket, relativeIndexTable } from '../../src/graph/relative-position.js';
-import { buildGraph, checkRow, familyFixture, familyReference, fixtureTokenizer, runPadded } from './family-reference.js';
+import { describeFamilyFixture, familyFixture } from './family-fixture.js';
 
-const TOL = 1e-4;
-const NAME = 'deberta-sst2';
-
-function open(): DebertaV2Weights & { close(): void } {
-  const dir = familyFixture(NAME);
-  const config = parseDebertaV2Config(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>, path.join(dir, 'config.json'));
-  const tensors = SafetensorsFile.open(path.join(dir, 'model.safetensors'));
-  return { config, tensors, prefix: debertaV2Prefix(tensors), close: () => tensors.close() };
-}
+// Ids, logits, [CLS], pooled and every token's hidden values against PyTorch: plain ONNX and with
+// SkipLayerNormalization / BiasGelu, each input alone and all 36 as one right-padded batch (log
+// buckets up to |δ| = 127); int8.
+describeFamilyFixture('deberta-sst2', { architecture: 'DebertaV2ForSequenceClassification', family: 'deberta-v2' });
 
 describe('relative-position buckets (DeBERTa log buckets)', () => {
   test("bucket boundaries are the fixtures README's table, |δ| = 0…127", () => {
@@ -29,12 +24,9 @@ describe('relative-position buckets (DeBERTa log buckets)', () => {
   });
 
   test('the index table saturates: every δ beyond its reach reads the same row', () => {
-    const spec = { buckets: 32, maxRelativePositions: 128 };
-    const { table, reach } = relativeIndexTable(spec);
+    const { table, reach } = relativeIndexTable({ buckets: 32, maxRelativePositions: 128 });
     assert.equal(table.length, 2 * reach + 1);
-    assert.equal(table[0], 0);
-    assert.equal(table[table.length - 1], 63);
-    assert.equal(table[reach], 32, 'δ = 0 reads row span');
+    assert.deepEqual([table[0], table[reach], table.at(-1)], [0, 32, 63]);
     for (const d of [reach + 1, 1000, 100000]) assert.equal(Math.min(Math.max(logBucket(d, 32, 128) + 32, 0), 63), 63);
     // Without buckets: plain distances clamped to ±span.
     const plain = relativeIndexTable({ buckets: -1, maxRelativePositions: 8 });
@@ -42,55 +34,24 @@ describe('relative-position buckets (DeBERTa log buckets)', () => {
   });
 });
 
-describe(`${NAME} (DeBERTa-v3) matches PyTorch reference.json`, () => {
-  const ref = familyReference(NAME);
-  const w = open();
-  after(() => w.close());
-  const labels = Object.keys(ref.id2label).map((i) => ref.id2label[i]!);
-  const model = (quantize = false): Uint8Array => buildGraph((g, inputs) => emitDebertaV2(g, w, inputs), w.config.hiddenSize, labels.length, quantize);
+describe('deberta-sst2: DeBERTa-v3 config', () => {
+  const ckpt = loadCheckpoint(familyFixture('deberta-sst2'));
+  after(() => ckpt.close());
+  const d = debertaV2Settings(ckpt.config);
 
-  test('config: HF fields and getattr defaults, and the tensors it implies', () => {
-    const c = w.config;
-    assert.deepEqual(labels, ['neg', 'pos']);
-    assert.deepEqual([c.relative.buckets, c.relative.maxRelativePositions, c.normRelEmbeddings, c.positionBiasedInput, c.layerNormEps], [32, 128, true, false, 1e-7]);
-    assert.deepEqual([...c.posAttType].sort(), ['c2p', 'p2c']);
-    const expected = debertaV2Tensors(c, w.prefix);
-    assert.deepEqual([...expected.keys()].sort(), w.tensors.names().sort());
-    for (const [t, shape] of expected) assert.deepEqual(w.tensors.info(t).shape, shape, t);
-    assert.throws(() => parseDebertaV2Config({ ...c.raw, share_att_key: false }, 'x/config.json'), /x\/config\.json: share_att_key: false .* is not supported/);
-    assert.throws(() => parseDebertaV2Config({ ...c.raw, type_vocab_size: 2 }, 'x/config.json'), /type_vocab_size > 0 is not supported/);
+  test("HF fields and getattr defaults; labels neg/pos; no token types; our config.json reads back", () => {
+    assert.deepEqual(ckpt.config.labels, ['neg', 'pos']);
+    assert.deepEqual([d.relative.buckets, d.relative.maxRelativePositions, d.normRelEmbeddings, d.positionBiasedInput, ckpt.config.layerNormEps], [32, 128, true, false, 1e-7]);
+    assert.deepEqual([...d.posAttType].sort(), ['c2p', 'p2c']);
+    assert.equal(ckpt.config.typeVocabSize, 0);
+    assert.deepEqual(debertaV2Settings(parseModelConfig(toHfConfig(ckpt.config), 'out/config.json')), d);
   });
 
-  test('token ids equal reference.json exactly (Unigram, Strip/Replace/Metaspace)', () => {
-    const tok = fixtureTokenizer(NAME);
-    for (const x of ref.inputs) {
-      const enc = tok.encode({ text: x.text, textPair: x.text_pair });
-      assert.deepEqual(enc.inputIds, x.input_ids, `${x.id}: input_ids`);
-      assert.deepEqual(tok.tokens(enc.inputIds), x.tokens, `${x.id}: tokens`);
-    }
-  });
-
-  test("each input alone: logits, probs, [CLS], pooled, and every token's hidden values within 1e-4", async () => {
-    const bytes = model();
-    for (const x of ref.inputs) checkRow(await runPadded(bytes, [x.input_ids], 0), 0, x, labels, TOL);
-  });
-
-  test('one right-padded batch of all 36 (dynamic shapes, log buckets up to |δ| = 127) gives the same', async () => {
-    const run = await runPadded(model(), ref.inputs.map((x) => x.input_ids), w.config.padTokenId);
-    assert.equal(run.seq, 128);
-    ref.inputs.forEach((x, b) => checkRow(run, b, x, labels, TOL));
-  });
-
-  test('int8 quantisation runs on the graph and keeps the predictions close', async () => {
-    const q = await runPadded(model(true), ref.inputs.map((x) => x.input_ids), w.config.padTokenId);
-    let agree = 0;
-    let worst = 0;
-    ref.inputs.forEach((x, b) => {
-      const l = q.out['logits']!.data.subarray(b * 2, b * 2 + 2);
-      worst = Math.max(worst, Math.abs(l[0]! - x.logits![0]!), Math.abs(l[1]! - x.logits![1]!));
-      if ((l[1]! > l[0]! ? labels[1] : labels[0]) === x.predicted_label) agree++;
-    });
-    assert.ok(agree >= 34, `int8 agrees on ${agree}/36 labels`);
-    assert.ok(worst < 0.5, `int8 logit error ${worst}`);
+  test('what bertfuse does not run is refused in one line naming the file', () => {
+    const raw = ckpt.config.raw;
+    assert.throws(() => parseModelConfig({ ...raw, share_att_key: false }, 'x/config.json'), /^BertfuseError: x\/config\.json: share_att_key: false .* is not supported/);
+    assert.throws(() => parseModelConfig({ ...raw, type_vocab_size: 2 }, 'x/config.json'), /x\/config\.json: type_vocab_size > 0 is not supported/);
+    assert.throws(() => parseModelConfig({ ...raw, relative_attention: false }, 'x/config.json'), /relative_attention: false is not supported/);
+    assert.throws(() => parseModelConfig({ ...raw, pos_att_type: ['c2c'] }, 'x/config.json'), /pos_att_type \["c2c"\] must list "c2p" and\/or "p2c"/);
   });
 });
