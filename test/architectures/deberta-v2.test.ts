@@ -47,6 +47,12 @@ describe('deberta-sst2: DeBERTa-v3 config', () => {
     assert.deepEqual(debertaV2Settings(parseModelConfig(toHfConfig(ckpt.config), 'out/config.json')), d);
   });
 
+  test("Unicode whitespace as HF's Strip has it: U+0085 is stripped, U+FEFF is kept (tokenizers.js alone does the opposite)", () => {
+    const ids = (t: string): number[] => ckpt.tokenizer.encode({ text: t }).inputIds;
+    assert.deepEqual(ids('\u0085hello\u0085'), ids('hello'));
+    assert.deepEqual(ckpt.tokenizer.tokens(ids('\uFEFFhello')).slice(0, 3), ['[CLS]', '▁', '[UNK]']);
+  });
+
   test('what bertfuse does not run is refused in one line naming the file', () => {
     const raw = ckpt.config.raw;
     assert.throws(() => parseModelConfig({ ...raw, share_att_key: false }, 'x/config.json'), /^BertfuseError: x\/config\.json: share_att_key: false .* is not supported/);

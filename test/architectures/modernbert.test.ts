@@ -27,6 +27,11 @@ for (const [name, pooling] of [['modernbert-sst2', 'cls'], ['modernbert-sst2-mea
       assert.ok(familyReference(name).inputs.filter((x) => x.input_ids.length > 17).length >= 10);
     });
 
+    test("the GPT-2 split with HF's whitespace: U+0085 is whitespace, so ' \\u0085x' splits as ' ', '\\u0085', 'x'", () => {
+      const tokens = ckpt.tokenizer.tokens(ckpt.tokenizer.encode({ text: 'a\u0085! and \u0085x' }).inputIds);
+      assert.deepEqual(tokens, ['[CLS]', 'a', 'Â', 'ħ', '!', 'Ġand', 'Ġ', 'Â', 'ħ', 'x', '[SEP]']);
+    });
+
     test("transformers 5's form (layer_types, rope_parameters) reads the same, and our config.json reads back", () => {
       const v5: Record<string, unknown> = {
         ...ckpt.config.raw,
