@@ -284,6 +284,26 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
   return { logits: c.linear(pooled, n.classifier, 'classifier', false), pooled, cls, hidden: x };
 }
 
+/** microsoft/deberta-v3-base's shape as a config.json (for random-weight benchmarks): 183,831,552 encoder parameters. */
+export const DEBERTA_V3_BASE_CONFIG: Readonly<Record<string, unknown>> = {
+  model_type: 'deberta-v2',
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  vocab_size: 128100,
+  max_position_embeddings: 512,
+  relative_attention: true,
+  position_buckets: 256,
+  max_relative_positions: -1,
+  norm_rel_ebd: 'layer_norm',
+  share_att_key: true,
+  pos_att_type: ['p2c', 'c2p'],
+  position_biased_input: false,
+  type_vocab_size: 0,
+  layer_norm_eps: 1e-7,
+};
+
 export const debertaV2: Family = {
   name: 'deberta-v2',
   modelTypes: ['deberta-v2'],

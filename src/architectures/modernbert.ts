@@ -325,6 +325,21 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
   return { logits: c.linear(pooled, n.classifier, 'classifier', false), pooled, cls, hidden };
 }
 
+/** answerdotai/ModernBERT-base's shape as a config.json (for random-weight benchmarks): 149,014,272 encoder parameters. */
+export const MODERNBERT_BASE_CONFIG: Readonly<Record<string, unknown>> = {
+  model_type: 'modernbert',
+  hidden_size: 768,
+  num_hidden_layers: 22,
+  num_attention_heads: 12,
+  intermediate_size: 1152,
+  vocab_size: 50368,
+  max_position_embeddings: 8192,
+  local_attention: 128,
+  global_attn_every_n_layers: 3,
+  global_rope_theta: 160000,
+  local_rope_theta: 10000,
+};
+
 export const modernbert: Family = {
   name: 'modernbert',
   modelTypes: ['modernbert'],

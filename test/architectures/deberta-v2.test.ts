@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { debertaV2Settings } from '../../src/architectures/deberta-v2.js';
-import { parseModelConfig } from '../../src/architectures/registry.js';
+import { DEBERTA_V3_BASE_CONFIG, debertaV2Settings } from '../../src/architectures/deberta-v2.js';
+import { familyOf, parseModelConfig } from '../../src/architectures/registry.js';
 import { toHfConfig } from '../../src/checkpoint/config.js';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { logBucket, relativeIndexTable } from '../../src/graph/relative-position.js';
@@ -60,4 +60,13 @@ describe('deberta-sst2: DeBERTa-v3 config', () => {
     assert.throws(() => parseModelConfig({ ...raw, relative_attention: false }, 'x/config.json'), /relative_attention: false is not supported/);
     assert.throws(() => parseModelConfig({ ...raw, pos_att_type: ['c2c'] }, 'x/config.json'), /pos_att_type \["c2c"\] must list "c2p" and\/or "p2c"/);
   });
+});
+
+test('DeBERTa-v3-base shape: 183,831,552 encoder parameters, as published; 512 relative rows', () => {
+  const cfg = parseModelConfig({ ...DEBERTA_V3_BASE_CONFIG, architectures: ['DebertaV2Model'] }, 'base/config.json');
+  const shapes = familyOf(cfg).expectedTensors(cfg, '');
+  let n = 0;
+  for (const shape of shapes.values()) n += shape.reduce((a, b) => a * b, 1);
+  assert.equal(n, 183_831_552);
+  assert.deepEqual(shapes.get('encoder.rel_embeddings.weight'), [512, 768]);
 });

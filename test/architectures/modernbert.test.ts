@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { modernBertSettings } from '../../src/architectures/modernbert.js';
-import { parseModelConfig } from '../../src/architectures/registry.js';
+import { MODERNBERT_BASE_CONFIG, modernBertSettings } from '../../src/architectures/modernbert.js';
+import { familyOf, parseModelConfig } from '../../src/architectures/registry.js';
 import { toHfConfig } from '../../src/checkpoint/config.js';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { describeFamilyFixture, familyFixture, familyReference } from './family-fixture.js';
@@ -48,3 +48,11 @@ for (const [name, pooling] of [['modernbert-sst2', 'cls'], ['modernbert-sst2-mea
     });
   });
 }
+
+test('ModernBERT-base shape: 149,014,272 encoder parameters, as published', () => {
+  const cfg = parseModelConfig({ ...MODERNBERT_BASE_CONFIG, architectures: ['ModernBertModel'] }, 'base/config.json');
+  let n = 0;
+  for (const shape of familyOf(cfg).expectedTensors(cfg, '').values()) n += shape.reduce((a, b) => a * b, 1);
+  assert.equal(n, 149_014_272);
+  assert.deepEqual(modernBertSettings(cfg).layerTypes.filter((t) => t === 'full_attention').length, 8);
+});
