@@ -346,8 +346,8 @@ export const modernbert: Family = {
   architectures: { ModernBertForSequenceClassification: 'classify', ModernBertModel: 'encoder' },
   prefixes: ['model.', ''],
   probeTensor: `${modernBertNames.embeddings}.weight`,
-  // [CLS] A [SEP] / [CLS] A [SEP] B [SEP]; HF returns no token_type_ids and the model has none.
-  tokenizer: { models: ['BPE'], template: 'bert', specials: { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' }, tokenTypes: false },
+  // [CLS] A [SEP] / [CLS] A [SEP] B [SEP], type ids all 0 (its TemplateProcessing); the model reads none.
+  tokenizer: { models: ['BPE'], template: 'bert', pairTypeId: 0, specials: { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' }, tokenTypes: false },
   parseConfig,
   hfFields,
   layerProbe: (i) => `${modernBertNames.wqkv(i)}.weight`,

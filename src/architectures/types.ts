@@ -58,6 +58,11 @@ export interface TokenizerSpec {
    * `roberta`: `<s> A </s>`, pair `<s> A </s></s> B </s>` (types all 0).
    */
   readonly template: 'bert' | 'roberta';
+  /**
+   * Type id of a pair's second segment under the `bert` template (default 1). ModernBERT's
+   * tokenizer gives 0 throughout; it is reported as HF reports it even where the graph takes none.
+   */
+  readonly pairTypeId?: 0 | 1;
   /** Default special-token strings when tokenizer_config.json does not name them. */
   readonly specials: { readonly cls: string; readonly sep: string; readonly pad: string };
   /** The model reads `token_type_ids` (false: the graph has no such input). */

@@ -135,7 +135,8 @@ export class BertTokenizer {
     if (hasPair) {
       if (roberta) inputIds.push(this.sepId);
       inputIds.push(...b.slice(0, lb), this.sepId);
-      while (tokenTypeIds.length < inputIds.length) tokenTypeIds.push(roberta ? 0 : 1);
+      const second = roberta ? 0 : (this.spec.pairTypeId ?? 1);
+      while (tokenTypeIds.length < inputIds.length) tokenTypeIds.push(second);
     }
     return { inputIds, tokenTypeIds };
   }
@@ -282,7 +283,7 @@ export function loadTokenizer(dir: string, modelMaxPositions: number, spec: Toke
   // WordPiece keeps the digest it had before families (manifests record it); other models add
   // everything that decides ids (merges, scores) and the template.
   const parts: unknown[] = [tokenizerJson['normalizer'], tokenizerJson['pre_tokenizer'], model['vocab'], model['unk_token'], maxLength];
-  if (model['type'] !== undefined && model['type'] !== 'WordPiece') parts.push(model, tokenizerJson['added_tokens'], spec.template);
+  if (model['type'] !== undefined && model['type'] !== 'WordPiece') parts.push(model, tokenizerJson['added_tokens'], spec.template, ...(spec.pairTypeId === undefined ? [] : [spec.pairTypeId]));
   const fingerprint = JSON.stringify(parts);
   return new BertTokenizer({ tokenizerJson, tokenizerConfig, maxLength, files, fingerprint: sha1(fingerprint), source, spec });
 }
