@@ -8,5 +8,6 @@ if (!existsSync(entry)) {
   process.stderr.write('bertfuse: not built yet; run `npm install` (or `npm run build`) in the package folder\n');
   process.exit(1);
 }
-const { main } = await import(pathToFileURL(entry).href);
+const { main, guardStdout } = await import(pathToFileURL(entry).href);
+guardStdout();
 process.exitCode = await main(process.argv);

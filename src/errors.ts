@@ -34,7 +34,7 @@ export class BertfuseError extends Error {
   readonly file: string | undefined;
 
   constructor(code: ErrorCode, message: string, file?: string) {
-    super(oneLine(file ? `${file}: ${message}` : message));
+    super(cutLine(oneLine(file ? `${file}: ${message}` : message)));
     this.name = 'BertfuseError';
     this.code = code;
     this.file = file;
@@ -51,6 +51,21 @@ function oneLine(s: string): string {
     if (c === '\r') return '\\r';
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
+}
+
+/** Longest message printed: a quoted 10 MB line (or path) must not become a 10 MB error. */
+export const MAX_MESSAGE_CHARS = 500;
+
+/**
+ * Cut to MAX_MESSAGE_CHARS, keeping the start (the file) and the end (what is wrong and what to do),
+ * and saying how much was left out.
+ */
+export function cutLine(s: string, max = MAX_MESSAGE_CHARS): string {
+  const chars = [...s];
+  if (chars.length <= max) return s;
+  const tail = Math.floor(max / 3);
+  const head = max - tail - 40;
+  return `${chars.slice(0, head).join('')} …[${chars.length - head - tail} characters cut]… ${chars.slice(chars.length - tail).join('')}`;
 }
 
 export function isBertfuseError(e: unknown): e is BertfuseError {

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { setAllowNonFiniteDefault } from '../checkpoint/load.js';
-import { isBertfuseError } from '../errors.js';
+import { cutLine, isBertfuseError } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { registerCombinedLoader } from '../artifact/read.js';
 import { registerMergedLoader } from '../artifact/merged.js';
@@ -24,7 +24,7 @@ export function buildProgram(): Command {
     .description('combine BERT text classifiers into one deployable model')
     .version(VERSION)
     // Commander's own errors (unknown option, bad flag value) follow our one-line format too.
-    .configureOutput({ outputError: (str, write) => write(`bertfuse: ${str.replace(/^error: /, '')}`) })
+    .configureOutput({ outputError: (str, write) => write(`bertfuse: ${cutLine(str.replace(/^error: /, '').trimEnd())}\n`) })
     // Set before the subcommands are added: they copy these settings when created.
     .exitOverride()
     // Global: NaN/Inf weights are refused wherever weights are read, unless the user says otherwise.
@@ -32,6 +32,24 @@ export function buildProgram(): Command {
     .hook('preAction', (root) => setAllowNonFiniteDefault(Boolean(root.opts()['allowNonfinite'])));
   for (const register of [demo, combine, distill, evaluate, exportCmd, inspect, merge, predict, randomCheckpoint, report, serve]) register(program);
   return program;
+}
+
+const STDOUT_ERRORS: Readonly<Record<string, string>> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large', EIO: 'input/output error' };
+
+/**
+ * For the process entry points only: `bertfuse … | head` closes the pipe early, which is the reader
+ * saying "enough", not a crash: exit quietly. Any other failure to write standard output (/dev/full,
+ * a full disk) is one line on stderr and exit 1.
+ */
+export function guardStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    const what = (e.code && STDOUT_ERRORS[e.code]) ?? e.message;
+    process.stderr.write(`bertfuse: cannot write to standard output: ${what}${e.code ? ` (${e.code})` : ''}\n`);
+    process.exit(1);
+  });
+  // Nobody reads stderr any more: nothing useful is left to say.
+  process.stderr.on('error', () => process.exit(process.exitCode === undefined ? 1 : Number(process.exitCode)));
 }
 
 /** User errors print one line and exit 1 (2 for usage); anything else is a bug and keeps its stack. */

@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
 import { parseCsv, parseTsv, type DelimitedRow } from './delimited.js';
 import { decodeText } from './encoding.js';
+import { MAX_INPUT_BYTES, readFileBounded } from '../util/read-bounded.js';
 
 export type LabelledFormat = 'tsv' | 'csv' | 'jsonl' | 'lines';
 
@@ -53,12 +53,7 @@ const PAIR_COLUMNS = ['text_pair', 'sentence2'];
 
 /** Reads labelled text (TSV, CSV, JSONL, or plain lines with one fixed label). */
 export function readLabelled(file: string, opts: ReadLabelledOptions = {}): LabelledData {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch {
-    throw new BertfuseError('E_MISSING_FILE', 'cannot read data file', file);
-  }
+  const bytes = readFileBounded(file, MAX_INPUT_BYTES, 'cannot read data file');
   return parseLabelled(decodeText(bytes, file, opts.encoding), file, opts);
 }
 

@@ -1,19 +1,14 @@
-import fs from 'node:fs';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
 import { decodeText } from './encoding.js';
+import { MAX_INPUT_BYTES, readFileBounded } from '../util/read-bounded.js';
 
 /**
  * Unlabelled inputs for `predict`: JSONL records with `text` (and optional `text_pair`), or plain
  * text with one input per line. The format is decided by the extension, else by the first line.
  */
 export function readTextInputs(file: string, encoding?: string): TextInput[] {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch {
-    throw new BertfuseError('E_MISSING_FILE', 'cannot read input file', file);
-  }
+  const bytes = readFileBounded(file, MAX_INPUT_BYTES, 'cannot read input file');
   const text = decodeText(bytes, file, encoding);
   const lines = text.split(/\r?\n/);
   const nonEmpty = lines.map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim() !== '');

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { decodeText } from '../data/encoding.js';
 import { readTextInputs } from '../data/texts.js';
 import { BertfuseError } from '../errors.js';
+import { MAX_INPUT_BYTES, readFileBounded } from '../util/read-bounded.js';
 
 /**
  * Unlabelled texts for RegMean statistics and activation alignment: plain text (one per line),
@@ -26,12 +26,7 @@ export function readUnlabelledTexts(files: readonly string[], max: number, encod
 const TEXT_COLUMNS = ['text', 'sentence', 'content', 'review'];
 
 function readTsvTexts(file: string, encoding: string | undefined): TextInput[] {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch {
-    throw new BertfuseError('E_MISSING_FILE', 'cannot read texts file', file);
-  }
+  const bytes = readFileBounded(file, MAX_INPUT_BYTES, 'cannot read texts file');
   const lines = decodeText(bytes, file, encoding).split(/\r?\n/).filter((l) => l.trim() !== '');
   const header = (lines[0] ?? '').split('\t').map((h) => h.trim().toLowerCase());
   const col = header.findIndex((h) => TEXT_COLUMNS.includes(h));

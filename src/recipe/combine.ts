@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import YAML from 'yaml';
 import { BertfuseError, isBertfuseError } from '../errors.js';
 import { chooseMethods } from '../eval/methods.js';
 import type { DataSpec, MemberSpec } from '../eval/prepare.js';
 import { FUSION_METHODS } from '../fusion/registry.js';
+import { MAX_RECIPE_BYTES, readFileBounded } from '../util/read-bounded.js';
 
 /**
  * A combine recipe: the same choices as the `bertfuse combine` flags, in a file you can keep.
@@ -184,12 +184,7 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
 }
 
 export function readCombineRecipe(file: string): CombineRecipe {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new BertfuseError('E_MISSING_FILE', 'cannot read recipe', file);
-  }
+  const text = readFileBounded(file, MAX_RECIPE_BYTES, 'cannot read recipe').toString('utf8');
   return parseCombineRecipe(text, file);
 }
 

@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import YAML from 'yaml';
 import { BertfuseError } from '../errors.js';
 import { mergeMethod } from '../merge/registry.js';
 import { unsetRequired, validateParams, type FilteredValue, type ParamMap, type ParamValue } from '../merge/params.js';
 import type { ParamScalar } from '../merge/types.js';
+import { MAX_RECIPE_BYTES, readFileBounded } from '../util/read-bounded.js';
 
 /**
  * A merge recipe, mergekit-like:
@@ -303,12 +303,7 @@ export function parseMergeRecipe(raw: unknown, source?: string, opts: ParseOptio
 
 /** Read and validate a recipe file (YAML; JSON is YAML too). */
 export function loadMergeRecipe(file: string): MergeRecipe {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new BertfuseError('E_MISSING_FILE', 'cannot read recipe', file);
-  }
+  const text = readFileBounded(file, MAX_RECIPE_BYTES, 'cannot read recipe').toString('utf8');
   let raw: unknown;
   try {
     raw = YAML.parse(text);

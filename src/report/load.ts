@@ -6,6 +6,7 @@ import type { CoveragePoint, Disagreement, ReliabilityBin, ScoreIntervals, Selec
 import { paretoFront } from '../eval/select.js';
 import type { ReportExtraSet, ReportMember, ReportModel, ReportRow } from './model.js';
 import { Shape } from './shape.js';
+import { MAX_INPUT_BYTES, readFileBounded } from '../util/read-bounded.js';
 
 /**
  * A combined folder that keeps its full evaluation beside the manifest, under this name, gets the
@@ -34,12 +35,7 @@ export function loadReportInput(source: string): ReportModel {
 }
 
 function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new BertfuseError('E_MISSING_FILE', `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
-  }
+  const text = readFileBounded(file, MAX_INPUT_BYTES, 'cannot read').toString('utf8');
   try {
     return JSON.parse(text);
   } catch (e) {
