@@ -120,7 +120,7 @@ for (const names of NAME_SETS) {
     test('merge: one merged head and separate heads named after these names', async () => {
       const b2 = renamed('sst2-sibling-b', names, `${tag}-sib-b`);
       const recipe = path.join(root, `${tag}-merge.yaml`);
-      fs.writeFileSync(recipe, YAML.stringify({ merge_method: 'linear', models: [{ model: a }, { model: b2 }] }));
+      fs.writeFileSync(recipe, YAML.stringify({ merge_method: 'linear', parameters: { weight: 1 }, models: [{ model: a }, { model: b2 }] }));
       const out = path.join(root, `${tag}-merged`);
       const m = await cliInProcess(['merge', recipe, '--out', out, '--quiet']);
       assert.equal(m.code, 0, m.stderr);
@@ -128,7 +128,7 @@ for (const names of NAME_SETS) {
       assert.equal(p.code, 0, p.stderr);
       assert.deepEqual(Object.keys(jsonLines(p.stdout)[0]!.probs), [neg, pos]);
       const sep = path.join(root, `${tag}-separate.yaml`);
-      fs.writeFileSync(sep, YAML.stringify({ merge_method: 'linear', heads: 'separate', models: [{ model: a, task: 'constructor' }, { model: b2, task: 'toString' }] }));
+      fs.writeFileSync(sep, YAML.stringify({ merge_method: 'linear', heads: 'separate', parameters: { weight: 1 }, models: [{ model: a, task: 'constructor' }, { model: b2, task: 'toString' }] }));
       const out2 = path.join(root, `${tag}-separate`);
       const m2 = await cliInProcess(['merge', sep, '--out', out2, '--quiet', '--json']);
       assert.equal(m2.code, 0, m2.stderr);

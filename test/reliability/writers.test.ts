@@ -84,7 +84,7 @@ describe('writers: never replace a folder bertfuse did not write', () => {
     const project = userFolder(path.join(root, 'merge-project'));
     const a = path.join(root, 'ckpt-a');
     assert.equal((await randomCkpt(a, 1)).code, 0);
-    fs.writeFileSync(path.join(project, 'merge.yaml'), YAML.stringify({ merge_method: 'linear', models: [{ model: a }, { model: a }] }));
+    fs.writeFileSync(path.join(project, 'merge.yaml'), YAML.stringify({ merge_method: 'linear', parameters: { weight: 1 }, models: [{ model: a }, { model: a }] }));
     await assertRefusedUnchanged(() => cliInProcess(['merge', 'merge.yaml', '--out', '.', '--quiet'], { cwd: project }), project, /merge-project: is the current folder or one of its parents/);
     // The same folder named from outside: not ours either (it holds the user's files).
     await assertRefusedUnchanged(() => cliInProcess(['merge', path.join(project, 'merge.yaml'), '--out', project, '--quiet']), project, /merge-project: is not a bertfuse output .*"merge\.yaml"/);
@@ -101,7 +101,7 @@ describe('writers: never replace a folder bertfuse did not write', () => {
     // A same-size edit is caught too (small files are hashed, not only sized).
     const merged = path.join(root, 'merged');
     const recipe = path.join(root, 'recipe.yaml');
-    fs.writeFileSync(recipe, YAML.stringify({ merge_method: 'linear', models: [{ model: path.join(root, 'earlier') }, { model: path.join(root, 'earlier') }] }));
+    fs.writeFileSync(recipe, YAML.stringify({ merge_method: 'linear', parameters: { weight: 1 }, models: [{ model: path.join(root, 'earlier') }, { model: path.join(root, 'earlier') }] }));
     fs.rmSync(out, { recursive: true });
     assert.equal((await randomCkpt(out)).code, 0);
     const cfg = path.join(out, 'config.json');
