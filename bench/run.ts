@@ -26,6 +26,7 @@ import { throughput } from './sections/throughput.js';
 import { torchPeer } from './sections/torch.js';
 import { variants } from './sections/variants.js';
 import { combinedSection } from './sections/combined.js';
+import { familiesSection } from './sections/families.js';
 
 /** `--json` replaces only an earlier results file of ours (a JSON object with the bench's sections). */
 function isBenchJson(file: string): boolean {
@@ -130,6 +131,7 @@ export async function runBench(opts: BenchOptions, log: (msg: string) => void = 
     };
     const ceil = await again('ceiling', () => ceiling(ctx));
     const tp = await again('throughput', () => throughput(ctx, merged, ceil.data.gflops));
+    const fm = await again('families', () => familiesSection(ctx, ceil.data.gflops));
     const vr = await again('variants', () => variants(ctx));
     const rt = await again('runtime', () => runtimeChoices(ctx));
     const th = await again('torch', () => torchPeer(ctx, tp.data));
@@ -138,7 +140,7 @@ export async function runBench(opts: BenchOptions, log: (msg: string) => void = 
     const ld = await again('load', () => load(ctx));
     const tr = await again('training', () => trainingHook(opts, log));
     const cb = await again('combined', () => combinedSection(ctx));
-    const sections = [ceil, tp, th, vr, rt, i8, ds, ld, cb, ...(mg ? [mg] : []), ...(tr ? [tr] : [])].map(({ title, markdown, data }) => ({ title, markdown, data }));
+    const sections = [ceil, tp, fm, th, vr, rt, i8, ds, ld, cb, ...(mg ? [mg] : []), ...(tr ? [tr] : [])].map(({ title, markdown, data }) => ({ title, markdown, data }));
     return {
       machine,
       command: opts.command,
