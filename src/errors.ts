@@ -54,7 +54,7 @@ function oneLine(s: string): string {
 }
 
 /** Longest message printed: a quoted 10 MB line (or path) must not become a 10 MB error. */
-export const MAX_MESSAGE_CHARS = 500;
+export const MAX_MESSAGE_CHARS = 1000;
 
 /**
  * Cut to MAX_MESSAGE_CHARS, keeping the start (the file) and the end (what is wrong and what to do),
