@@ -28,6 +28,8 @@ export interface Classifier {
   predictProba(inputs: readonly TextInput[], opts?: RunOptions): Promise<Float32Array>;
   /** Combined models only: the fused probabilities and each member's, all in `labels` order. */
   predictDetailed?(inputs: readonly TextInput[], opts?: RunOptions): Promise<DetailedProbabilities>;
+  /** Why the model can no longer answer (e.g. its worker thread died), or null while it can. */
+  failure?(): string | null;
   close(): Promise<void>;
 }
 

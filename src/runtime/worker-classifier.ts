@@ -101,6 +101,10 @@ export class WorkerClassifier implements Classifier {
     return new WorkerClassifier(worker, first.name, first.source, first.labels, first.detailed);
   }
 
+  failure(): string | null {
+    return this.dead?.message ?? null;
+  }
+
   async predictProba(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<Float32Array> {
     return (await this.call(inputs, false, opts)).probs;
   }

@@ -164,6 +164,8 @@ export interface OipContext {
   readonly limits: ServeLimits;
   readonly serverVersion: string;
   readonly ready: () => boolean;
+  /** False once the model cannot answer any more (its worker died). */
+  readonly live: () => boolean;
   readonly onInputs: (n: number) => void;
 }
 
@@ -176,7 +178,10 @@ function checkModel(ctx: OipContext, params: unknown): void {
 
 export function registerOip(app: FastifyInstance, ctx: OipContext): void {
   app.get('/v2', async () => ({ name: 'bertfuse', version: ctx.serverVersion, extensions: ['classification'] }));
-  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/live', async (_req, reply) => {
+    const live = ctx.live();
+    return reply.code(live ? 200 : 503).send({ live });
+  });
   app.get('/v2/health/ready', async (_req, reply) => {
     const ready = ctx.ready();
     return reply.code(ready ? 200 : 503).send({ ready });

@@ -158,9 +158,14 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
     void reply.code(404).send(isOip(req.url) ? { error: e.message } : e.toJSON());
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', model: model.name, labels: model.labels }));
+  // A model whose worker died cannot answer: health says so (503), so an orchestrator restarts us.
+  app.get('/healthz', async (_req, reply) => {
+    const failed = model.failure?.() ?? null;
+    if (failed) return reply.code(503).send({ status: 'failed', model: model.name, reason: failed });
+    return { status: 'ok', model: model.name, labels: model.labels };
+  });
 
-  registerOip(app, { model, queue, limits, serverVersion: VERSION, ready: () => !closing, onInputs: (n) => m.inputs.inc({}, n) });
+  registerOip(app, { model, queue, limits, serverVersion: VERSION, live: () => !model.failure?.(), ready: () => !closing && !model.failure?.(), onInputs: (n) => m.inputs.inc({}, n) });
 
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(m.registry.render()));
 
