@@ -393,7 +393,7 @@ export const TOKENIZER_CASES: readonly FolderCase[] = [
     const f = path.join(d, 'tokenizer_config.json');
     editJson(f, (j) => (j['model_max_length'] = 2));
     return f;
-  }, code: 'E_BAD_TOKENIZER', pattern: /model_max_length 2 is too small/ },
+  }, code: 'E_BAD_TOKENIZER', pattern: /model_max_length 2 must be a whole number of tokens, at least 3/ },
   { name: 'vocab.txt only, and empty', mutate: (d) => {
     fs.rmSync(path.join(d, 'tokenizer.json'));
     return write('vocab.txt', '')(d);
