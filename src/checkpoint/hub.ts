@@ -144,6 +144,12 @@ export async function resolveModelPath(target: string, opts: HubOptions = {}): P
   const cacheDir = opts.cacheDir ?? hubCacheDir();
   const cached = findCachedSnapshot(id, cacheDir);
   if (cached) return cached;
+  // `fixtures/sst2-sibling-x` reads like org/name, but `fixtures/` is a folder here: a mistyped
+  // local path, never a download. Say what was tried, and the nearest name that exists.
+  const owner = target.slice(0, target.indexOf('/'));
+  if (fs.existsSync(owner) && fs.statSync(owner).isDirectory()) {
+    throw new BertfuseError('E_MISSING_FILE', `no file or folder ${target}${nearest(owner, target)}; not a hub id either, because ${owner}/ is a local folder (and ${id.repo} is not in the Hugging Face cache)`);
+  }
   const offline = opts.offline ?? ['1', 'true', 'yes'].includes((process.env['HF_HUB_OFFLINE'] ?? '').toLowerCase());
   if (offline) {
     throw new BertfuseError('E_HUB', `"${target}" is not a file or folder, and ${id.repo}@${id.revision} is not in the Hugging Face cache (${cacheDir}); HF_HUB_OFFLINE is set, so it was not downloaded`);
@@ -159,6 +165,27 @@ export async function resolveModelPath(target: string, opts: HubOptions = {}): P
 
 /** Errors meaning "could not download" (as opposed to "the hub sent something unsafe"). */
 const downloadFailures = new WeakSet<BertfuseError>();
+
+/** ` (did you mean owner/x?)` for the entry of `dir` closest to the mistyped name, when one is close. */
+function nearest(dir: string, target: string): string {
+  const want = target.slice(dir.length + 1).split(/[@/]/)[0]!;
+  let best: { name: string; d: number } | null = null;
+  for (const name of fs.readdirSync(dir)) {
+    const d = editDistance(want, name);
+    if (!best || d < best.d) best = { name, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(want.length / 4)) ? ` (did you mean ${dir}/${best.name}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
 
 /** A fetch that gives up when the response has not started in time; the body may then take as long as it needs. */
 function fetchWithTimeout(timeoutMs: number): typeof fetch {

@@ -106,7 +106,7 @@ function plainRows(text: string, file: string, opts: ReadLabelledOptions): RawRo
 function delimitedRows(rows: DelimitedRow[], format: 'tsv' | 'csv', file: string, opts: ReadLabelledOptions): RawRow[] {
   if (rows.length === 0) throw new BertfuseError('E_BAD_DATA', 'empty file', file);
   const first = rows[0]!;
-  const hasHeader = opts.header ?? (opts.columns === undefined && looksLikeHeader(first.fields, opts));
+  const hasHeader = opts.header ?? (opts.columns === undefined && (looksLikeHeader(first.fields, opts) || looksLikeNames(first, rows[1], opts)));
   const names = opts.columns ? [...opts.columns] : hasHeader ? first.fields.map((f) => f.trim()) : headerlessNames(first, file, opts);
   const body = hasHeader ? rows.slice(1) : rows;
   const cols = pickColumns(names, file, opts, format);
@@ -125,23 +125,36 @@ function looksLikeHeader(fields: readonly string[], opts: ReadLabelledOptions): 
   return fields.some((f) => known.has(f.trim().toLowerCase()));
 }
 
+/** A label value: an integer, a name in the label list, or a name the label map renames. */
+function isLabelValue(v: string, opts: ReadLabelledOptions): boolean {
+  const t = v.trim();
+  return /^-?\d+$/.test(t) || (opts.labels?.includes(t) ?? false) || (opts.labelMap !== undefined && Object.hasOwn(opts.labelMap, t));
+}
+
+/**
+ * A header with names we do not know (`review,sentiment`): every field of the first row is one
+ * word and none is a label value, while the next row has a label value or text with spaces where
+ * the first row has a word.
+ */
+function looksLikeNames(first: DelimitedRow, second: DelimitedRow | undefined, opts: ReadLabelledOptions): boolean {
+  if (!second || second.fields.length !== first.fields.length) return false;
+  if (!first.fields.every((f) => /^[A-Za-z_][\w.-]{0,63}$/.test(f.trim()) && !isLabelValue(f, opts))) return false;
+  return second.fields.some((f) => isLabelValue(f, opts) || /\s/.test(f.trim()));
+}
+
 /**
  * Without a header, a two- or three-column file is read as label + text (+ pair) when exactly one
  * column of the first row looks like a label (an integer, a known name or a mapped name).
  */
 function headerlessNames(first: DelimitedRow, file: string, opts: ReadLabelledOptions): string[] {
   const n = first.fields.length;
-  const isLabel = (v: string): boolean => {
-    const t = v.trim();
-    return /^-?\d+$/.test(t) || (opts.labels?.includes(t) ?? false) || (opts.labelMap !== undefined && Object.hasOwn(opts.labelMap, t));
-  };
-  const candidates = first.fields.map((f, i) => (isLabel(f) ? i : -1)).filter((i) => i >= 0);
+  const candidates = first.fields.map((f, i) => (isLabelValue(f, opts) ? i : -1)).filter((i) => i >= 0);
   if ((n === 2 || n === 3) && candidates.length === 1) {
     const label = candidates[0]!;
     const rest = ['text', 'text_pair'];
     return first.fields.map((_, i) => (i === label ? (opts.labelColumn ?? 'label') : rest.shift()!));
   }
-  throw new BertfuseError('E_BAD_DATA', `line ${first.line}: no header row, and the label column cannot be told apart (${n} fields); add a header naming the columns (label, text)`, file);
+  throw new BertfuseError('E_BAD_DATA', `line ${first.line}: no header row, and the label column cannot be told apart (${n} fields); add a header row naming the columns and say which is which with --text-column and --label-column`, file);
 }
 
 interface Columns {
@@ -153,21 +166,24 @@ interface Columns {
 function pickColumns(names: readonly string[], file: string, opts: ReadLabelledOptions, format: string): Columns {
   const lower = names.map((n) => n.toLowerCase());
   const find = (name: string): number => lower.indexOf(name.toLowerCase());
-  const listed = `columns: ${names.join(', ')}`;
-  const need = (name: string, what: string): number => {
+  const listed = `the header names ${names.join(', ')}`;
+  // The same words as the flags (and recipe keys text_column, label_column, text_pair_column).
+  const flag = { text: '--text-column', label: '--label-column', 'text pair': '--text-pair-column' } as const;
+  const hint = `; say which is which with --text-column <name> --label-column <name>`;
+  const need = (name: string, what: keyof typeof flag, given: boolean): number => {
     const i = find(name);
-    if (i < 0) throw new BertfuseError('E_BAD_DATA', `no ${what} column "${name}" (${listed})`, file);
+    if (i < 0) throw new BertfuseError('E_BAD_DATA', `no ${what} column "${name}" (${listed})${given ? `; ${flag[what]} names one of these` : hint}`, file);
     return i;
   };
-  const label = need(opts.labelColumn ?? 'label', 'label');
+  const label = need(opts.labelColumn ?? 'label', 'label', opts.labelColumn !== undefined);
   let text: number;
-  if (opts.textColumn !== undefined) text = need(opts.textColumn, 'text');
+  if (opts.textColumn !== undefined) text = need(opts.textColumn, 'text', true);
   else {
     text = TEXT_COLUMNS.map(find).find((i) => i >= 0) ?? -1;
-    if (text < 0) throw new BertfuseError('E_BAD_DATA', `no text column (looked for ${TEXT_COLUMNS.join(', ')}; ${listed}); name it with the text column option`, file);
+    if (text < 0) throw new BertfuseError('E_BAD_DATA', `no text column (looked for ${TEXT_COLUMNS.join(', ')}; ${listed}); name it with --text-column`, file);
   }
   let pair: number | undefined;
-  if (opts.pairColumn !== undefined) pair = need(opts.pairColumn, 'pair');
+  if (opts.pairColumn !== undefined) pair = need(opts.pairColumn, 'text pair', true);
   else pair = PAIR_COLUMNS.map(find).find((i) => i >= 0);
   if (text === label) throw new BertfuseError('E_BAD_DATA', `the ${format} text and label columns are the same ("${names[text]}")`, file);
   return { text, pair, label };

@@ -5,10 +5,12 @@ import { MAX_INPUT_BYTES, readFileBounded } from '../util/read-bounded.js';
 
 /**
  * Unlabelled inputs for `predict`: JSONL records with `text` (and optional `text_pair`), or plain
- * text with one input per line. The format is decided by the extension, else by the first line.
+ * text with one input per line; `-` reads standard input. The format is decided by the extension, else by the first line.
  */
 export function readTextInputs(file: string, encoding?: string): TextInput[] {
-  const bytes = readFileBounded(file, MAX_INPUT_BYTES, 'cannot read input file');
+  // `-` is standard input (`… | bertfuse predict model --input -`), bounded like a file.
+  const bytes = readFileBounded(file === '-' ? '/dev/stdin' : file, MAX_INPUT_BYTES, 'cannot read input file');
+  if (file === '-') file = 'stdin';
   const text = decodeText(bytes, file, encoding);
   const lines = text.split(/\r?\n/);
   const nonEmpty = lines.map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim() !== '');

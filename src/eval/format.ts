@@ -93,7 +93,7 @@ export function membersSummary(r: EvalResult): string[] {
 
 /** Every method with its declared options, for `--help` (the specs are data on each method). */
 export function methodsHelp(methods: readonly { readonly name: string; readonly summary: string; readonly options: readonly { readonly name: string; readonly type: string; readonly default: unknown; readonly description: string; readonly choices?: readonly string[] }[] }[]): string {
-  const lines = ['Fusion methods and their options (--option name=value):'];
+  const lines = ['Fusion methods and their parameters (-p/--param name=value):'];
   for (const m of methods) {
     lines.push(`  ${m.name}: ${m.summary}`);
     for (const o of m.options) {

@@ -28,14 +28,14 @@ export function chooseMethods(registry: readonly FusionMethod[], method: string,
   return [{ method: m, options: resolveOptions(m.name, m.options, options) }];
 }
 
-/** `--option k=v` flags → a map of raw strings (typed later against the method's specs). */
+/** `--param k=v` flags → a map of raw strings (typed later against the method's specs). */
 export function parseOptionFlags(flags: readonly string[] | undefined): Record<string, string> {
   const out = new Map<string, string>();
   for (const f of flags ?? []) {
     const eq = f.indexOf('=');
-    if (eq <= 0) throw new BertfuseError('E_USAGE', `--option "${f}" is not NAME=VALUE`);
+    if (eq <= 0) throw new BertfuseError('E_USAGE', `--param "${f}" is not NAME=VALUE`);
     const key = f.slice(0, eq).trim();
-    if (out.has(key)) throw new BertfuseError('E_USAGE', `--option ${key} given twice`);
+    if (out.has(key)) throw new BertfuseError('E_USAGE', `--param ${key} given twice`);
     out.set(key, f.slice(eq + 1).trim());
   }
   return recordOf(out);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Checkpoint } from '../checkpoint/load.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
-import { readLabelled } from '../data/labelled.js';
+import { readLabelled, type ReadLabelledOptions } from '../data/labelled.js';
 import { BertfuseError } from '../errors.js';
 import { loadClassifier, type Classifier } from '../runtime/classifier.js';
 import type { RuntimeOptions } from '../runtime/session.js';
@@ -12,6 +12,8 @@ export interface EvalSet {
   readonly task?: string | null;
   /** Names for integer labels (label i = names[i]); default: the task's first member's label order. */
   readonly labelNames?: readonly string[] | null;
+  /** How to read the file (columns, encoding, label renames), as for `combine --data`. */
+  readonly read?: Pick<ReadLabelledOptions, 'textColumn' | 'pairColumn' | 'labelColumn' | 'encoding' | 'labelMap'>;
 }
 
 export interface EvalRow {
@@ -67,7 +69,7 @@ export async function evaluateMerged(dir: string, tasks: readonly TaskInfo[], me
     }
     // Integer labels index the task's first member's own label order (sst2_dev: 0 = negative).
     const names = set.labelNames ?? members.find((m) => m.name === task.members[0])?.config.labels ?? task.labels;
-    const read = readLabelled(set.file, { labels: names });
+    const read = readLabelled(set.file, { ...set.read, labels: names });
     const data = { inputs: read.inputs, gold: Array.from(read.labels, (i) => read.labelNames[i]!) };
     const file = path.basename(set.file);
     const own = members.filter((m) => task.members.includes(m.name));

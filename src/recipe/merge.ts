@@ -303,6 +303,11 @@ export function parseMergeRecipe(raw: unknown, source?: string, opts: ParseOptio
 
 /** Read and validate a recipe file (YAML; JSON is YAML too). */
 export function loadMergeRecipe(file: string): MergeRecipe {
+  return parseMergeRecipe(readMergeRecipeYaml(file), file, { requireWeights: true });
+}
+
+/** A recipe file's YAML as plain data, before validation (the CLI lays its flags over it). */
+export function readMergeRecipeYaml(file: string): unknown {
   const text = readFileBounded(file, MAX_RECIPE_BYTES, 'cannot read recipe').toString('utf8');
   let raw: unknown;
   try {
@@ -311,7 +316,7 @@ export function loadMergeRecipe(file: string): MergeRecipe {
     const first = ((e as Error).message.split('\n')[0] ?? '').trim();
     throw new BertfuseError('E_BAD_RECIPE', `invalid YAML (${first})`, file);
   }
-  return parseMergeRecipe(raw, file, { requireWeights: true });
+  return raw;
 }
 
 function paramValueToPlain(v: ParamValue): unknown {

@@ -61,13 +61,13 @@ test('hub ids are told apart from paths; the cache folder follows HF_HUB_CACHE, 
 
 test('a cached org/name resolves offline to its snapshot through refs/main, and predicts like the fixture', async () => {
   const cache = tempDir();
-  const snap = cacheFixture(cache, 'test/tiny', 'sst2-sibling-a');
-  assert.equal(await resolveModelPath('test/tiny', { cacheDir: cache, offline: true }), snap);
-  assert.equal(await resolveModelPath(`test/tiny@${SHA}`, { cacheDir: cache, offline: true }), snap);
+  const snap = cacheFixture(cache, 'hubtest/tiny', 'sst2-sibling-a');
+  assert.equal(await resolveModelPath('hubtest/tiny', { cacheDir: cache, offline: true }), snap);
+  assert.equal(await resolveModelPath(`hubtest/tiny@${SHA}`, { cacheDir: cache, offline: true }), snap);
   // An existing path always wins over the hub reading.
   assert.equal(await resolveModelPath(fixture('sst2-sibling-a'), { cacheDir: cache, offline: true }), fixture('sst2-sibling-a'));
   const ref = reference('sst2-sibling-a');
-  const model = await loadClassifier('test/tiny', { hub: { cacheDir: cache, offline: true } });
+  const model = await loadClassifier('hubtest/tiny', { hub: { cacheDir: cache, offline: true } });
   try {
     const preds = await predict(model, ref.inputs.slice(0, 8).map((x) => ({ text: x.text, textPair: x.text_pair })));
     preds.forEach((p, i) => assert.ok(Math.abs(p.probs['positive']! - ref.inputs[i]!.probs![1]!) < 1e-4));
@@ -75,20 +75,20 @@ test('a cached org/name resolves offline to its snapshot through refs/main, and 
     await model.close();
   }
   // A snapshot without weights does not count as cached.
-  const partial = cacheFixture(cache, 'test/partial', 'sst2-sibling-a', 'b'.repeat(40));
+  const partial = cacheFixture(cache, 'hubtest/partial', 'sst2-sibling-a', 'b'.repeat(40));
   fs.rmSync(path.join(partial, 'model.safetensors'));
-  assert.equal(findCachedSnapshot({ repo: 'test/partial', revision: 'main' }, cache), null);
+  assert.equal(findCachedSnapshot({ repo: 'hubtest/partial', revision: 'main' }, cache), null);
 });
 
 test('the CLI takes a cached hub id (HF_HUB_CACHE) and fails in one line, quickly, for one that is not cached', async () => {
   const cache = tempDir();
-  cacheFixture(cache, 'test/tiny', 'sst2-sibling-a');
+  cacheFixture(cache, 'hubtest/tiny', 'sst2-sibling-a');
   const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: `http://127.0.0.1:${await closedPort()}`, BERTFUSE_HUB_TIMEOUT_MS: '3000' };
-  const ok = await runCli(['predict', 'test/tiny', '--json', '--text', 'a gorgeous , witty , seductive movie .'], { env });
+  const ok = await runCli(['predict', 'hubtest/tiny', '--json', '--text', 'a gorgeous , witty , seductive movie .'], { env });
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(JSON.parse(ok.stdout.trim()).label, 'positive');
   const t0 = Date.now();
-  const missing = await runCli(['inspect', 'test/not-cached'], { env });
+  const missing = await runCli(['inspect', 'hubtest/not-cached'], { env });
   assert.ok(isOneLineError(missing), missing.stderr);
   assert.match(missing.stderr, /test\/not-cached@main is not in the Hugging Face cache .* downloading it from http:\/\/127\.0\.0\.1:\d+ failed: .*(ECONNREFUSED|fetch failed)/);
   assert.ok(Date.now() - t0 < 20_000);
@@ -98,9 +98,9 @@ test('not cached and no network: one clear E_HUB line, bounded by the timeout; H
   const cache = tempDir();
   const t0 = Date.now();
   // The default endpoint (huggingface.co) is unreachable from here; the short timeout bounds the wait either way.
-  await assert.rejects(resolveModelPath('test/definitely-not-cached', { cacheDir: cache, timeoutMs: 3000 }), (e) => hubError(e) && /huggingface\.co failed/.test((e as Error).message));
+  await assert.rejects(resolveModelPath('hubtest/definitely-not-cached', { cacheDir: cache, timeoutMs: 3000 }), (e) => hubError(e) && /huggingface\.co failed/.test((e as Error).message));
   assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
-  await assert.rejects(resolveModelPath('test/definitely-not-cached', { cacheDir: cache, offline: true }), (e) => hubError(e) && /HF_HUB_OFFLINE/.test((e as Error).message));
+  await assert.rejects(resolveModelPath('hubtest/definitely-not-cached', { cacheDir: cache, offline: true }), (e) => hubError(e) && /HF_HUB_OFFLINE/.test((e as Error).message));
   assert.deepEqual(fs.readdirSync(cache), [], 'nothing written to the cache');
 });
 
@@ -157,12 +157,12 @@ test('an uncached id is downloaded with @huggingface/hub into the cache layout, 
   ckpt.close();
   const sharded: Record<string, Uint8Array> = { ...folderFiles(shardDir), 'model.safetensors.index.json': Buffer.from(JSON.stringify({ metadata: {}, weight_map: weightMap })) };
   for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) sharded[f] = fs.readFileSync(path.join(fixture('sst2-sibling-a'), f));
-  const hub = await fakeHub({ 'test/bin': bin, 'test/sharded': sharded });
+  const hub = await fakeHub({ 'hubtest/bin': bin, 'hubtest/sharded': sharded });
   const ref = reference('sst2-sibling-a');
   try {
     const progress: [number, number][] = [];
-    const snap = await resolveModelPath('test/bin', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000, onProgress: (d, t) => progress.push([d, t]) });
-    const folder = path.join(cache, 'models--test--bin');
+    const snap = await resolveModelPath('hubtest/bin', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000, onProgress: (d, t) => progress.push([d, t]) });
+    const folder = path.join(cache, 'models--hubtest--bin');
     assert.equal(snap, path.join(folder, 'snapshots', SHA));
     assert.equal(fs.readFileSync(path.join(folder, 'refs', 'main'), 'utf8'), SHA);
     assert.ok(fs.lstatSync(path.join(snap, 'pytorch_model.bin')).isSymbolicLink());
@@ -173,20 +173,20 @@ test('an uncached id is downloaded with @huggingface/hub into the cache layout, 
     const last = progress.at(-1)!;
     assert.equal(last[0], last[1], 'progress reaches the total');
 
-    const shardSnap = await resolveModelPath('test/sharded', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 });
+    const shardSnap = await resolveModelPath('hubtest/sharded', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 });
     assert.ok(fs.existsSync(path.join(shardSnap, 'model-00002-of-00002.safetensors')));
-    for (const target of ['test/bin', 'test/sharded']) {
+    for (const target of ['hubtest/bin', 'hubtest/sharded']) {
       const model = await loadClassifier(target, { hub: { cacheDir: cache, offline: true } });
       const preds = await predict(model, ref.inputs.slice(0, 6).map((x) => ({ text: x.text, textPair: x.text_pair })));
       preds.forEach((p, i) => assert.ok(Math.abs(p.probs['positive']! - ref.inputs[i]!.probs![1]!) < 1e-4, target));
       await model.close();
     }
-    await assert.rejects(resolveModelPath('test/absent', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 }), (e) => hubError(e) && /HTTP 404: Repository not found/.test((e as Error).message));
+    await assert.rejects(resolveModelPath('hubtest/absent', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 }), (e) => hubError(e) && /HTTP 404: Repository not found/.test((e as Error).message));
   } finally {
     await hub.app.close();
   }
   // With the hub gone, the cache alone serves both ids.
-  assert.equal(await resolveModelPath('test/bin', { cacheDir: cache, endpoint: hub.url, timeoutMs: 1000 }), path.join(cache, 'models--test--bin', 'snapshots', SHA));
+  assert.equal(await resolveModelPath('hubtest/bin', { cacheDir: cache, endpoint: hub.url, timeoutMs: 1000 }), path.join(cache, 'models--hubtest--bin', 'snapshots', SHA));
 });
 
 test('pickFiles takes config, tokenizer files and one weights format', () => {

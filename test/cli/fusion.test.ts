@@ -153,6 +153,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
       ['unknown method', (out) => ['combine', A, B, '--data', data, ...LABELS, '--method', 'average', '--out', out], /unknown fusion method "average" \(known: mean, weighted/],
       ['bad option', (out) => ['combine', A, B, '--data', data, ...LABELS, '--method', 'stack', '--option', 'l2_steps=many', '--out', out], /option "l2_steps" must be a number/],
       ['unknown option', (out) => ['combine', A, B, '--data', data, ...LABELS, '--method', 'mean', '--option', 'depth=3', '--out', out], /unknown option "depth"/],
+      ['bad -p (the same flag as merge -p)', (out) => ['combine', A, B, '--data', data, ...LABELS, '-m', 'stack', '-p', 'l2_steps=many', '--out', out], /option "l2_steps" must be a number/],
       ['labels that cannot be matched', (out) => ['combine', A, fixture('subj-sibling'), '--data', data, '--out', out], /missing "negative", "positive"; extra "subjective", "objective"/],
       ['unknown data label', (out) => ['combine', A, B, '--data', unknownLabel, '--out', out], /"meh"/],
       ['latin-1 data', (out) => ['combine', A, B, '--data', latin1, '--out', out], /not valid UTF-8 .*--encoding latin1/],

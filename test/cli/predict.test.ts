@@ -91,4 +91,20 @@ describe('bertfuse predict', () => {
     const ok = await runCli(['predict', fixture('sst2-sibling-a'), '--input', latin1, '--encoding', 'latin1', '--json']);
     assert.equal((JSON.parse(ok.stdout) as { text: string }).text, 'café');
   });
+
+  test('--input - reads standard input, and gives what --text gives', async () => {
+    const piped = await runCli(['predict', fixture('sst2-sibling-a'), '--input', '-', '--json'], { input: '{"text": "a gorgeous , witty movie ."}\n{"text": "one long string of cliches ."}\n' });
+    assert.equal(piped.code, 0, piped.stderr);
+    const direct = await runCli(['predict', fixture('sst2-sibling-a'), '--json', '--text', 'a gorgeous , witty movie .', 'one long string of cliches .']);
+    assert.deepEqual(piped.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown), direct.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown));
+    const empty = await runCli(['predict', fixture('sst2-sibling-a'), '--input', '-'], { input: '' });
+    assert.ok(isOneLineError(empty));
+    assert.match(empty.stderr, /^bertfuse: stdin: no inputs: the file is empty/);
+  });
+
+  test('a mistyped local path is never taken for a hub id: one line saying what was tried', async () => {
+    const r = await runCli(['predict', 'fixtures/sst2-sibling-x', '--text', 'x'], { env: { HF_HUB_OFFLINE: '' } });
+    assert.ok(isOneLineError(r), r.stderr);
+    assert.equal(r.stderr.trim(), 'bertfuse: no file or folder fixtures/sst2-sibling-x (did you mean fixtures/sst2-sibling-a?); not a hub id either, because fixtures/ is a local folder (and fixtures/sst2-sibling-x is not in the Hugging Face cache)');
+  });
 });

@@ -79,8 +79,8 @@ test('errors name the file, the line and the problem', () => {
   assert.throws(() => parseLabelled('label\ttext\n0\ta\n1\tb\textra\n', 'r.tsv', { labels: SST }), fails('E_BAD_DATA', /^r\.tsv: line 3: expected 2 tab-separated fields \(label, text\), found 3/));
   assert.throws(() => parseLabelled('', 'e.tsv'), fails('E_BAD_DATA', /e\.tsv: empty file/));
   assert.throws(() => parseLabelled('label\ttext\n', 'h.tsv'), fails('E_BAD_DATA', /h\.tsv: no data rows/));
-  assert.throws(() => parseLabelled('label\tbody\n0\tx\n', 'c.tsv'), fails('E_BAD_DATA', /no text column \(looked for text, sentence, content, sentence1; columns: label, body\)/));
-  assert.throws(() => parseLabelled('text\tgold\nx\t0\n', 'c.tsv'), fails('E_BAD_DATA', /no label column "label" \(columns: text, gold\)/));
+  assert.throws(() => parseLabelled('label\tbody\n0\tx\n', 'c.tsv'), fails('E_BAD_DATA', /no text column \(looked for text, sentence, content, sentence1; the header names label, body\); name it with --text-column/));
+  assert.throws(() => parseLabelled('text\tgold\nx\t0\n', 'c.tsv'), fails('E_BAD_DATA', /no label column "label" \(the header names text, gold\); say which is which with --text-column <name> --label-column <name>/));
   assert.throws(
     () => parseLabelled('label\ttext\nneutral\ta\n0\tb\nneutral\tc\n7\td\n', 'u.tsv', { labels: SST }),
     fails('E_LABEL_MISMATCH', /u\.tsv: labels not in the label list \[negative, positive\] nor an id below 2: "neutral" \(line 2, 2 rows\), "7" \(line 5\)/),
@@ -92,6 +92,19 @@ test('errors name the file, the line and the problem', () => {
   assert.throws(() => parseLabelled('a b c\n', 'x.txt'), fails('E_BAD_DATA', /cannot tell the format/));
   assert.throws(() => parseLabelled('a\tb\n', 'x.tsv'), fails('E_BAD_DATA', /no header row/));
   assert.throws(() => readLabelled('/nonexistent/x.tsv'), fails('E_MISSING_FILE', /cannot read/));
+});
+
+test('a header of names we do not know (review,sentiment) is a header, and the message names the flags', () => {
+  const csv = 'review,sentiment\n"a gorgeous , witty movie .",positive\none long string of cliches .,negative\n';
+  assert.throws(() => parseLabelled(csv, 'r.csv', { labels: SST }), fails('E_BAD_DATA', /^r\.csv: no label column "label" \(the header names review, sentiment\); say which is which with --text-column <name> --label-column <name>$/));
+  const read = parseLabelled(csv, 'r.csv', { labels: SST, textColumn: 'review', labelColumn: 'sentiment' });
+  assert.deepEqual(read.inputs.map((x) => x.text), ['a gorgeous , witty movie .', 'one long string of cliches .']);
+  assert.deepEqual([...read.labels], [1, 0]);
+  assert.deepEqual([...read.lines], [2, 3], 'rows keep their file line numbers');
+  // Without a label list, text with spaces under a one-word first row still marks the header.
+  assert.equal(parseLabelled('body,tag\nfine film,x\n', 'n.csv', { textColumn: 'body', labelColumn: 'tag' }).inputs[0]!.text, 'fine film');
+  // A headerless file whose first row is data is still read as data.
+  assert.deepEqual([...parseLabelled('1\tfine movie\n0\tawful\n', 'h.tsv', { labels: SST }).labels], [1, 0]);
 });
 
 test('labels without a list: found names sorted, integers numerically', () => {

@@ -1,43 +1,30 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { combine } from '../../artifact/combine.js';
 import { BertfuseError } from '../../errors.js';
 import { evalSummary, evalTable, extraSetTables, membersSummary, methodsHelp } from '../../eval/format.js';
 import { parseOptionFlags } from '../../eval/methods.js';
 import type { DataSpec, PrepareProgress } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
-import { parseLabelMap } from '../../members/labels.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, type CombineRecipe } from '../../recipe/combine.js';
-import { nonNegativeInt as wholeNumber, positiveInt, printJson, printLine, printNote } from '../output.js';
+import { nonNegativeInt as wholeNumber, printJson, printLine, printNote } from '../output.js';
+import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, dataSpec, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
 import { progressBar, type Progress } from '../progress.js';
 import { baseMergeCandidates, mergeCandidates } from '../../merge/auto-candidates.js';
 import { DEFAULT_MAX_BARRIER } from '../../eval/select.js';
 
-/** Flags shared by `combine` and `eval`. */
-export interface FusionFlags {
-  data?: string;
-  evalData?: string[];
+/** Flags shared by `combine` and `eval` (the vocabulary shared with merge, predict and serve is in ../flags.ts). */
+export interface FusionFlags extends DataFlags, ParamFlags, RunFlags {
   bootstrap?: number;
   minGain?: number;
   maxCost?: number;
   maxBarrier?: number;
   allowBelowChance?: boolean;
   method?: string;
-  labels?: string;
-  labelMap?: string[];
-  textColumn?: string;
-  pairColumn?: string;
-  labelColumn?: string;
-  encoding?: string;
-  option: string[];
   seed?: number;
   folds?: number;
-  batchSize?: number;
-  threads?: number;
-  json?: boolean;
-  quiet?: boolean;
+  recipe?: string;
 }
 
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 const nonNegativeInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new BertfuseError('E_USAGE', `--seed must be a whole number ≥ 0, got "${v}"`);
@@ -55,38 +42,22 @@ const foldsInt = (v: string): number => {
 };
 
 export function addFusionFlags(cmd: Command, methodHelp: string): Command {
-  return cmd
-    .option('-d, --data <file>', 'labelled data to fit on (TSV, CSV or JSONL with a text and a label column)')
-    .addOption(new Option('--eval-data <file>', 'separate labelled data to score on (default: out-of-fold on --data); repeat for further sets (e.g. shifted domains): one block each and a robustness summary').argParser(collect))
-    .option('-m, --method <name>', methodHelp)
-    .addOption(new Option('--option <name=value>', 'a method option (repeatable)').argParser(collect).default([]))
-    .option('--labels <a,b,...>', 'common label order (default: the first member\'s); integer labels in the data index this list')
-    .addOption(new Option('--label-map <FROM=TO,...>', 'rename labels of members and data, e.g. NEG=negative,POS=positive (repeatable)').argParser(collect))
-    .option('--text-column <name>', 'text column (default: text, sentence or content)')
-    .option('--pair-column <name>', 'second text column for pairs (default: text_pair or sentence2 when present)')
-    .option('--label-column <name>', 'label column (default: label)')
-    .option('--encoding <name>', 'data encoding: utf8 (default, checked), latin1, utf16le')
+  addRecipeFlag(cmd, 'a combine');
+  addDataFlags(cmd, {
+    data: 'labelled data to fit on (TSV, CSV or JSONL with a text and a label column)',
+    evalData: 'separate labelled data to score on (default: out-of-fold on --data); repeat for further sets (e.g. shifted domains): one block each and a robustness summary',
+  });
+  addMethodFlag(cmd, methodHelp);
+  addParamFlag(cmd, 'a method parameter, e.g. l2_steps=6');
+  cmd
     .option('--seed <n>', `seed for folds and fitting (default ${DEFAULT_SEED})`, nonNegativeInt)
     .option('--folds <k>', `folds for out-of-fold scoring (default ${DEFAULT_FOLDS})`, foldsInt)
-    .option('-b, --batch-size <n>', 'batch size for running members', positiveInt('--batch-size'))
-    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
     .option('--bootstrap <n>', 'paired-bootstrap rounds for the intervals and tests (default 1000; 0 = off)', wholeNumber('--bootstrap'))
     .option('--min-gain <nats>', 'auto: a costlier candidate must lower log-loss by more than this across its whole interval (default 0)', nonNegativeNumber('--min-gain'))
     .option('--max-cost <x>', 'auto: only candidates costing at most this (cheapest member = 1)', nonNegativeNumber('--max-cost'))
     .option('--max-barrier <nats>', `auto: leave out merges whose loss barrier (merged log-loss − members' mean) exceeds this (default ${DEFAULT_MAX_BARRIER})`, nonNegativeNumber('--max-barrier'))
-    .option('--allow-below-chance', 'go on when a member scores below chance under the declared labels (normally a sign the label order is wrong)')
-    .option('--json', 'print JSON')
-    .option('-q, --quiet', 'no progress bars');
-}
-
-export function dataSpec(file: string, f: FusionFlags): DataSpec {
-  return {
-    path: file,
-    ...(f.textColumn !== undefined ? { textColumn: f.textColumn } : {}),
-    ...(f.pairColumn !== undefined ? { pairColumn: f.pairColumn } : {}),
-    ...(f.labelColumn !== undefined ? { labelColumn: f.labelColumn } : {}),
-    ...(f.encoding !== undefined ? { encoding: f.encoding } : {}),
-  };
+    .option('--allow-below-chance', 'go on when a member scores below chance under the declared labels (normally a sign the label order is wrong)');
+  return addRunFlags(cmd);
 }
 
 /** The recipe fields of the evaluation and selection flags (only those given, so a recipe's values stay otherwise). */
@@ -99,13 +70,6 @@ export function evaluationFlags(f: FusionFlags): Pick<CombineRecipe, 'extraEvalD
     ...(f.maxBarrier !== undefined ? { maxBarrier: f.maxBarrier } : {}),
     ...(f.allowBelowChance ? { allowBelowChance: true } : {}),
   };
-}
-
-export function parseLabels(spec: string | undefined): string[] | null {
-  if (spec === undefined) return null;
-  const labels = spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (labels.length < 2) throw new BertfuseError('E_USAGE', `--labels needs at least two names, got "${spec}"`);
-  return labels;
 }
 
 /** Progress bars (TTY only): one per member and dataset while running members, one per method while fitting. */
@@ -127,36 +91,40 @@ export function fusionProgress(quiet: boolean): { members: PrepareProgress; fits
   };
 }
 
-function recipeFromFlags(members: string[], f: FusionFlags & { out?: string }): CombineRecipe {
-  if (members.length < 2) throw new BertfuseError('E_USAGE', `combine needs at least two member folders, got ${members.length}`);
-  if (!f.data) throw new BertfuseError('E_USAGE', 'combine needs --data <labelled file> to fit and score on');
-  if (!f.out) throw new BertfuseError('E_USAGE', 'combine needs --out <folder> for the combined model');
+function recipeFromFlags(members: string[], f: FusionFlags & { out?: string }, command: string, needOut: boolean): CombineRecipe {
+  if (members.length < 2) throw new BertfuseError('E_USAGE', `${command} needs at least two member folders, got ${members.length}`);
+  if (!f.data) throw new BertfuseError('E_USAGE', `${command} needs --data <labelled file> to fit and score on`);
+  if (needOut && !f.out) throw new BertfuseError('E_USAGE', `${command} needs --out <folder> for the combined model`);
   return {
     members: members.map((path) => ({ path })),
     data: dataSpec(f.data, f),
     evalData: f.evalData?.[0] !== undefined ? dataSpec(f.evalData[0], f) : null,
     ...evaluationFlags(f),
     labels: parseLabels(f.labels),
-    labelMap: parseLabelMap(f.labelMap),
+    labelMap: labelMapOf(f),
     method: f.method ?? 'auto',
-    options: parseOptionFlags(f.option),
+    options: parseOptionFlags(paramValues(f)),
     seed: f.seed ?? DEFAULT_SEED,
     folds: f.folds ?? DEFAULT_FOLDS,
-    out: f.out,
+    out: f.out ?? '',
   };
 }
 
-/** Flags given next to --recipe override the recipe's values. */
+/** Flags given next to --recipe override the recipe's values (members too: positional members replace the recipe's). */
 function applyOverrides(r: CombineRecipe, f: FusionFlags & { out?: string }, members: string[]): CombineRecipe {
-  if (members.length > 0) throw new BertfuseError('E_USAGE', 'give members either on the command line or in the recipe, not both');
-  const options = { ...r.options, ...parseOptionFlags(f.option) };
+  if (members.length === 1) throw new BertfuseError('E_USAGE', `give at least two members on the command line (they replace the recipe's), got ${members[0]}`);
+  const options = { ...r.options, ...parseOptionFlags(paramValues(f)) };
+  // A data flag without a file (e.g. --encoding latin1) applies to the recipe's files.
+  const reread = (d: DataSpec): DataSpec => ({ ...d, ...dataSpec(d.path, f) });
   return {
     ...r,
-    ...(f.data ? { data: dataSpec(f.data, f) } : {}),
-    ...(f.evalData?.[0] !== undefined ? { evalData: dataSpec(f.evalData[0], f) } : {}),
+    ...(members.length > 0 ? { members: members.map((path) => ({ path })) } : {}),
+    data: f.data ? dataSpec(f.data, f) : reread(r.data),
+    evalData: f.evalData?.[0] !== undefined ? dataSpec(f.evalData[0], f) : r.evalData ? reread(r.evalData) : null,
+    ...(r.extraEvalData ? { extraEvalData: r.extraEvalData.map(reread) } : {}),
     ...evaluationFlags(f),
     ...(f.labels ? { labels: parseLabels(f.labels) } : {}),
-    ...(f.labelMap ? { labelMap: { ...r.labelMap, ...parseLabelMap(f.labelMap) } } : {}),
+    ...(f.labelMap ? { labelMap: { ...r.labelMap, ...labelMapOf(f) } } : {}),
     ...(f.method ? { method: f.method } : {}),
     options,
     ...(f.seed !== undefined ? { seed: f.seed } : {}),
@@ -165,13 +133,20 @@ function applyOverrides(r: CombineRecipe, f: FusionFlags & { out?: string }, mem
   };
 }
 
+/** The combine recipe a command line describes: --recipe plus overriding flags, or flags alone. */
+export function fusionRecipe(members: string[], f: FusionFlags & { out?: string }, command: string, needOut: boolean): CombineRecipe {
+  if (!f.recipe) return recipeFromFlags(members, f, command, needOut);
+  const r = applyOverrides(readCombineRecipe(f.recipe), f, members);
+  if (needOut && !r.out) throw new BertfuseError('E_USAGE', `${command} needs --out <folder> (or out: in the recipe)`);
+  return r;
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('combine')
     .description('fuse two or more classifiers into ONE model folder (one model.onnx), scored honestly on your data')
     .argument('[members...]', 'member model folders (BertForSequenceClassification)')
     .option('-o, --out <folder>', 'where to write the combined model')
-    .option('-r, --recipe <file>', 'a combine recipe (YAML); flags given as well override it')
     .option('--quantize <mode>', 'int8: export the combined graph with dynamically int8-quantised members; the table adds the method\'s int8 row', (v: string) => {
       if (v !== 'int8') throw new BertfuseError('E_USAGE', `--quantize must be int8, got "${v}"`);
       return v;
@@ -180,7 +155,7 @@ export function register(program: Command): void {
     .option('--save-eval', 'also keep the full evaluation as eval.json in the folder (for bertfuse report; it contains texts of rows the members disagree on)');
   cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
   addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string; saveEval?: boolean; mergeBase?: string; quantize?: 'int8' }) => {
-    const base = f.recipe ? applyOverrides(readCombineRecipe(f.recipe), f, members) : recipeFromFlags(members, f);
+    const base = fusionRecipe(members, f, 'combine', true);
     const recipe: CombineRecipe = { ...base, ...(f.mergeBase ? { mergeBase: f.mergeBase } : {}), ...(f.quantize ? { quantize: f.quantize } : {}) };
     const progress = fusionProgress(Boolean(f.quiet || f.json));
     const outcome = await combine(recipe, {

@@ -4,7 +4,8 @@ import { BertfuseError } from '../../errors.js';
 import { evalTable } from '../../eval/format.js';
 import { printJson, printLine, nonNegativeInt, positiveInt } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
-import { dataSpec, parseLabels, type FusionFlags } from './combine.js';
+import type { FusionFlags } from './combine.js';
+import { dataSpec, parseLabels } from '../flags.js';
 
 interface DistillFlags extends Pick<FusionFlags, 'textColumn' | 'pairColumn' | 'labelColumn' | 'encoding' | 'labels' | 'threads' | 'json' | 'quiet'> {
   teacher?: string[];

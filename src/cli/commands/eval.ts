@@ -1,35 +1,32 @@
 import type { Command } from 'commander';
-import { BertfuseError } from '../../errors.js';
 import { evaluate, evalInputFrom } from '../../eval/evaluate.js';
 import { evalSummary, evalTable, extraSetTables, membersSummary, methodsHelp } from '../../eval/format.js';
-import { chooseMethods, parseOptionFlags } from '../../eval/methods.js';
+import { chooseMethods } from '../../eval/methods.js';
 import { prepare } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
-import { parseLabelMap } from '../../members/labels.js';
-import { DEFAULT_FOLDS, DEFAULT_SEED } from '../../recipe/combine.js';
 import { printJson, printLine, printNote } from '../output.js';
-import { addFusionFlags, dataSpec, fusionProgress, parseLabels, type FusionFlags } from './combine.js';
+import { addFusionFlags, fusionProgress, fusionRecipe, type FusionFlags } from './combine.js';
 
 export function register(program: Command): void {
   const cmd = program
     .command('eval')
     .description('score members and fusion methods side by side on labelled data (one table; --json for the full result)')
-    .argument('<members...>', 'member model folders (at least two)');
+    .argument('[members...]', 'member model folders (at least two; or members: in --recipe)');
   cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
   addFusionFlags(cmd, `fusion method(s) to score: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or all (default)`).action(async (members: string[], f: FusionFlags) => {
-    if (members.length < 2) throw new BertfuseError('E_USAGE', `eval needs at least two member folders, got ${members.length}`);
-    if (!f.data) throw new BertfuseError('E_USAGE', 'eval needs --data <labelled file>');
-    const methods = chooseMethods(FUSION_METHODS, f.method ?? 'all', parseOptionFlags(f.option));
-    const labels = parseLabels(f.labels);
+    // The same recipe as combine (its out: is not used here); flags override it.
+    const recipe = fusionRecipe(members, f, 'eval', false);
+    const methods = chooseMethods(FUSION_METHODS, recipe.method === 'auto' ? 'all' : recipe.method, recipe.options);
     const progress = fusionProgress(Boolean(f.quiet || f.json));
+    const evalSets = recipe.evalData ? [recipe.evalData, ...(recipe.extraEvalData ?? [])] : null;
     const prepared = await prepare(
       {
-        members: members.map((path) => ({ path })),
-        data: dataSpec(f.data, f),
-        evalData: f.evalData ? f.evalData.map((d) => dataSpec(d, f)) : null,
-        ...(f.allowBelowChance ? { allowBelowChance: true } : {}),
-        labelMap: parseLabelMap(f.labelMap),
-        ...(labels ? { labels } : {}),
+        members: recipe.members,
+        data: recipe.data,
+        evalData: evalSets,
+        ...(recipe.allowBelowChance ? { allowBelowChance: true } : {}),
+        labelMap: recipe.labelMap,
+        ...(recipe.labels ? { labels: recipe.labels } : {}),
         ...(f.batchSize ? { batchSize: f.batchSize } : {}),
         ...(f.threads ? { runtime: { threads: f.threads } } : {}),
       },
@@ -37,10 +34,10 @@ export function register(program: Command): void {
     ).finally(() => progress.stop());
     try {
       const { result } = evaluate(evalInputFrom(prepared), methods, {
-        folds: f.folds ?? DEFAULT_FOLDS,
-        seed: f.seed ?? DEFAULT_SEED,
+        folds: recipe.folds,
+        seed: recipe.seed,
         onProgress: progress.fits,
-        ...(f.bootstrap !== undefined ? { resamples: f.bootstrap } : {}),
+        ...(recipe.resamples !== undefined ? { resamples: recipe.resamples } : {}),
       });
       progress.stop();
       for (const line of prepared.notes) printNote(line);

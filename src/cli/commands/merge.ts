@@ -1,24 +1,28 @@
-import type { Command } from 'commander';
+import fs from 'node:fs';
+import { Option, type Command } from 'commander';
 import { BertfuseError } from '../../errors.js';
 import type { EvalSet } from '../../merge/evaluate.js';
 import { merge, type MergePhase, type MergeResult } from '../../merge/merge.js';
 import { MERGE_METHODS } from '../../merge/registry.js';
-import { loadMergeRecipe, parseMergeRecipe, type MergeRecipe } from '../../recipe/merge.js';
+import { parseMergeRecipe, readMergeRecipeYaml, type MergeRecipe } from '../../recipe/merge.js';
 import { positiveInt, printJson, printLine } from '../output.js';
+import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, dataSpec, evalDataFiles, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags } from '../flags.js';
 import { progressBar, type Progress } from '../progress.js';
 import { renderTable } from '../../util/table.js';
 
-interface MergeFlags {
+interface MergeFlags extends DataFlags, ParamFlags {
   out?: string;
+  recipe?: string;
+  /** Old way to give members (merge's -m used to mean this); hidden. */
   model?: string[];
   method?: string;
   base?: string;
   weights?: string;
-  param?: string[];
   align?: string;
   heads?: string;
   task?: string[];
   texts?: string[];
+  /** Old name of --encoding for the texts files; hidden. */
   textsEncoding?: string;
   maxTexts?: number;
   dtype?: string;
@@ -32,8 +36,6 @@ interface MergeFlags {
   threads?: number;
 }
 
-const RECIPE_FLAGS = ['model', 'method', 'base', 'weights', 'param', 'align', 'heads', 'task', 'texts', 'textsEncoding', 'maxTexts', 'dtype', 'seed', 'shardSize'] as const;
-
 /** `--param key=value`: numbers and true/false become values, the rest stays text (and fails validation with a clear message). */
 function parseParam(p: string): [string, unknown] {
   const eq = p.indexOf('=');
@@ -43,37 +45,83 @@ function parseParam(p: string): [string, unknown] {
   return [p.slice(0, eq).trim(), value];
 }
 
-/** The flags describe a recipe the same way a YAML file does, and go through the same validation. */
-function recipeFromFlags(f: MergeFlags): MergeRecipe {
-  const models = f.model ?? [];
-  if (models.length === 0) throw new BertfuseError('E_USAGE', 'nothing to merge: give a recipe file or --model <folder> (twice or more)');
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const RECIPE_EXT = /\.(ya?ml|json)$/i;
+
+/** Positional inputs: member folders, or a recipe file optionally followed by the output folder (as `mergekit-yaml config.yml out/`). */
+function splitInputs(inputs: readonly string[], f: MergeFlags): { recipe: string | null; members: string[]; out: string | null } {
+  const first = inputs[0];
+  const isRecipe = (p: string): boolean => RECIPE_EXT.test(p) && !(fs.existsSync(p) && fs.statSync(p).isDirectory());
+  if (first !== undefined && isRecipe(first)) {
+    if (f.recipe) throw new BertfuseError('E_USAGE', `two recipes: ${first} and --recipe ${f.recipe}`);
+    if (inputs.length > 2) throw new BertfuseError('E_USAGE', `after the recipe ${first} only the output folder may follow, got ${inputs.slice(1).join(' ')}`);
+    return { recipe: first, members: [], out: inputs[1] ?? null };
+  }
+  const members = [...inputs, ...(f.model ?? [])];
+  return { recipe: f.recipe ?? null, members, out: null };
+}
+
+/**
+ * The recipe a command line describes: the recipe file's YAML (if any) with every flag laid over
+ * it (flags win), validated as one recipe by the same code as a file.
+ */
+function recipeFrom(recipeFile: string | null, members: readonly string[], f: MergeFlags): MergeRecipe {
+  const raw: Record<string, unknown> = recipeFile ? (() => {
+    const y = readMergeRecipeYaml(recipeFile);
+    if (!isObject(y)) throw new BertfuseError('E_BAD_RECIPE', 'a recipe must be a mapping (merge_method, models, ...)', recipeFile);
+    return { ...y };
+  })() : { merge_method: 'linear', models: [], parameters: {} };
+  if (members.length > 0) raw['models'] = members.map((model) => ({ model }));
+  const models = Array.isArray(raw['models']) ? (raw['models'] as unknown[]).map((m) => (isObject(m) ? { ...m } : typeof m === 'string' ? { model: m } : m)) : [];
+  if (models.length === 0) throw new BertfuseError('E_USAGE', 'nothing to merge: give member folders (bertfuse merge A B --method ties) or a recipe file');
   const weights = f.weights?.split(',').map((w) => Number(w.trim()));
   if (weights && (weights.length !== models.length || weights.some((w) => !Number.isFinite(w)))) {
-    throw new BertfuseError('E_USAGE', `--weights needs ${models.length} comma-separated numbers (one per --model), got "${f.weights}"`);
+    throw new BertfuseError('E_USAGE', `--weights needs ${models.length} comma-separated numbers (one per member), got "${f.weights}"`);
   }
-  if (f.task && f.task.length !== models.length) throw new BertfuseError('E_USAGE', `--task needs one name per --model (${models.length}), got ${f.task.length}`);
-  const raw: Record<string, unknown> = {
-    merge_method: f.method ?? 'linear',
-    models: models.map((model, i) => ({ model, ...(weights ? { parameters: { weight: weights[i] } } : {}), ...(f.task ? { task: f.task[i] } : {}) })),
-    parameters: Object.fromEntries((f.param ?? []).map(parseParam)),
-  };
+  if (f.task && f.task.length !== models.length) throw new BertfuseError('E_USAGE', `--task needs one name per member (${models.length}), got ${f.task.length}`);
+  raw['models'] = models.map((m, i) => {
+    if (!isObject(m)) return m;
+    const params = isObject(m['parameters']) ? { ...m['parameters'] } : {};
+    if (weights) params['weight'] = weights[i];
+    return { ...m, ...(weights || m['parameters'] !== undefined ? { parameters: params } : {}), ...(f.task ? { task: f.task[i] } : {}) };
+  });
+  const params = paramValues(f);
+  if (params.length) raw['parameters'] = { ...(isObject(raw['parameters']) ? raw['parameters'] : {}), ...Object.fromEntries(params.map(parseParam)) };
+  if (f.method && fs.existsSync(f.method)) {
+    throw new BertfuseError('E_USAGE', `-m ${f.method}: -m is the method (as in combine and eval); give members positionally: bertfuse merge A B --method ties`);
+  }
+  if (f.method) raw['merge_method'] = f.method;
   if (f.base) raw['base_model'] = f.base;
   if (f.align) raw['align'] = f.align;
   if (f.heads) raw['heads'] = f.heads;
-  if (f.texts) raw['texts'] = f.texts;
-  if (f.textsEncoding) raw['texts_encoding'] = f.textsEncoding;
+  const texts = [...(f.texts ?? []), ...(f.data ? [f.data] : [])];
+  if (texts.length) raw['texts'] = texts;
+  const encoding = f.encoding ?? f.textsEncoding;
+  if (encoding) raw['texts_encoding'] = encoding;
   if (f.maxTexts) raw['max_texts'] = f.maxTexts;
   if (f.dtype) raw['dtype'] = f.dtype;
   if (f.seed !== undefined) raw['seed'] = Number(f.seed);
   if (f.shardSize) raw['shard_size'] = f.shardSize;
-  return parseMergeRecipe(raw, 'command line');
+  if (!f.onnx) raw['onnx'] = false;
+  // A recipe file must give weights, as in mergekit (unless --weights does); flags alone default them to 1.
+  return parseMergeRecipe(raw, recipeFile ?? 'command line', { requireWeights: recipeFile !== null && !weights });
 }
 
-/** `--eval file` or `--eval task=file`. */
-function evalSets(specs: readonly string[] | undefined): EvalSet[] {
-  return (specs ?? []).map((s) => {
+/** `--eval-data file` or `--eval-data task=file`, read with the shared data flags. */
+function evalSets(f: MergeFlags): EvalSet[] {
+  const spec = dataSpec('', f);
+  const labelMap = labelMapOf(f);
+  const read = {
+    ...(spec.textColumn !== undefined ? { textColumn: spec.textColumn } : {}),
+    ...(spec.pairColumn !== undefined ? { pairColumn: spec.pairColumn } : {}),
+    ...(spec.labelColumn !== undefined ? { labelColumn: spec.labelColumn } : {}),
+    ...(spec.encoding !== undefined ? { encoding: spec.encoding } : {}),
+    ...(Object.keys(labelMap).length ? { labelMap } : {}),
+  };
+  const labelNames = parseLabels(f.labels);
+  return evalDataFiles(f as MergeFlags & Record<string, unknown>, ['--eval']).map((s) => {
     const m = /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(s);
-    return m ? { file: m[2]!, task: m[1]! } : { file: s };
+    return { ...(m ? { file: m[2]!, task: m[1]! } : { file: s }), labelNames, read };
   });
 }
 
@@ -129,63 +177,58 @@ function printResult(r: MergeResult): void {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('merge')
-    .description('merge BERT classifiers weight by weight into one model (mergekit-like recipe or flags)')
-    .argument('[recipe]', 'YAML recipe (merge_method, models, base_model, parameters, ...)')
-    .argument('[out]', 'output folder, as in mergekit-yaml (same as --out)')
-    .option('-o, --out <dir>', 'output folder (Hugging Face checkpoint + model.onnx)')
-    .option('-m, --model <folder...>', 'member model folders (instead of a recipe)')
-    .option('--method <name>', `merge method: ${MERGE_METHODS.map((m) => m.name).join(', ')} (default linear)`)
+    .description('merge BERT classifiers weight by weight into one model (members and flags, or a mergekit-like recipe)')
+    .argument('[inputs...]', 'member model folders; or a recipe file, optionally followed by the output folder (as mergekit-yaml config.yml out/)')
+    .option('-o, --out <dir>', 'output folder (Hugging Face checkpoint + model.onnx)');
+  addRecipeFlag(cmd, 'a merge');
+  addMethodFlag(cmd, `merge method: ${MERGE_METHODS.map((m) => m.name).join(', ')} (default linear)`);
+  addParamFlag(cmd, 'method parameter for every model/tensor (e.g. lambda=0.7, density=0.5, t=0.3, alpha=0.9)');
+  cmd
+    .addOption(new Option('--model <folder...>').hideHelp())
     .option('--base <folder>', 'base model the members were fine-tuned from')
-    .option('--weights <w,...>', 'one weight per --model')
-    .option('-p, --param <key=value...>', 'method parameter for every model/tensor (e.g. lambda=0.7, density=0.5, t=0.3, alpha=0.9)')
+    .option('--weights <w,...>', 'one weight per member')
     .option('--align <mode>', 'permutation alignment before merging: none, weights, activations')
     .option('--heads <mode>', 'auto (default), merge (one head, labels matched by name), separate (one head per task)')
-    .option('--task <name...>', 'task name per --model (outputs logits_<task>)')
-    .option('--texts <file...>', 'unlabelled texts for regmean and --align activations')
-    .option('--texts-encoding <name>', 'encoding of the texts files (utf8, latin1, utf16le)')
+    .option('--task <name...>', 'task name per member (outputs logits_<task>)')
+    .option('--texts <file...>', 'unlabelled texts for regmean and --align activations (lines, JSONL, or TSV with a text column)')
+    .addOption(new Option('--texts-encoding <name>').hideHelp());
+  addDataFlags(cmd, {
+    data: 'texts for regmean and --align activations, like --texts (labels are not used)',
+    evalData: 'labelled data ([task=]file) to score the merge next to the members and their ensemble',
+    evalAliases: ['--eval'],
+    evalRepeatable: true,
+  });
+  cmd
     .option('--max-texts <n>', 'use at most n texts', positiveInt('--max-texts'))
     .option('--dtype <t>', 'compute and output dtype: float32 (default), float16, bfloat16')
     .option('--seed <n>', 'seed for random choices (DARE masks)')
     .option('--shard-size <size>', 'largest safetensors shard (e.g. 2GB)')
     .option('--no-onnx', 'do not write model.onnx')
-    .option('--eval <[task=]file...>', 'labelled data (TSV: label, text) to score the merge next to the members and their ensemble')
-    .option('--list-methods', 'list merge methods and their parameters (* = per model)')
-    .option('--json', 'print the result as JSON')
-    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
-    .option('-q, --quiet', 'no progress bars')
-    .action(async (recipeFile: string | undefined, outArg: string | undefined, f: MergeFlags) => {
-      if (f.listMethods) {
-        if (f.json) printJson(MERGE_METHODS.map((m) => ({ name: m.name, summary: m.summary, base: m.base, minModels: m.minModels, maxModels: Number.isFinite(m.maxModels) ? m.maxModels : null, params: m.params, stats: m.stats })));
-        else {
-          printLine(methodsTable());
-          printLine('* per model or global. (required): a recipe file must give it, as in mergekit; with flags (--weights) or from code each weight defaults to 1.');
-        }
-        return;
+    .option('--list-methods', 'list merge methods and their parameters (* = per model)');
+  addRunFlags(cmd, { batchSize: false, json: 'print the result as JSON' }).action(async (inputs: string[], f: MergeFlags) => {
+    if (f.listMethods) {
+      if (f.json) printJson(MERGE_METHODS.map((m) => ({ name: m.name, summary: m.summary, base: m.base, minModels: m.minModels, maxModels: Number.isFinite(m.maxModels) ? m.maxModels : null, params: m.params, stats: m.stats })));
+      else {
+        printLine(methodsTable());
+        printLine('* per model or global. (required): a recipe file must give it, as in mergekit; with flags (--weights) or from code each weight defaults to 1.');
       }
-      if (outArg !== undefined && f.out !== undefined && outArg !== f.out) throw new BertfuseError('E_USAGE', `two output folders given (${outArg} and --out ${f.out}); give one`);
-      if (outArg !== undefined && !recipeFile) throw new BertfuseError('E_USAGE', 'an output folder argument follows a recipe file (bertfuse merge recipe.yml out/)');
-      f.out ??= outArg;
-      if (!f.out) throw new BertfuseError('E_USAGE', 'merge needs an output folder: bertfuse merge recipe.yml out/ (or --out <dir>)');
-      let recipe: MergeRecipe;
-      if (recipeFile) {
-        const clash = RECIPE_FLAGS.filter((k) => f[k] !== undefined);
-        if (clash.length) throw new BertfuseError('E_USAGE', `give a recipe file or recipe flags, not both (got ${recipeFile} and --${clash.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')})`);
-        recipe = loadMergeRecipe(recipeFile);
-        if (!f.onnx) recipe = { ...recipe, onnx: false };
-      } else {
-        recipe = recipeFromFlags(f);
-        if (!f.onnx) recipe = { ...recipe, onnx: false };
-      }
-      const progress = phaseProgress(Boolean(f.quiet || f.json));
-      let result: MergeResult;
-      try {
-        result = await merge(recipe, { out: f.out, evaluate: evalSets(f.eval), onProgress: progress.update, ...(f.threads ? { threads: f.threads } : {}) });
-      } finally {
-        progress.stop();
-      }
-      if (f.json) printJson(result);
-      else printResult(result);
-    });
+      return;
+    }
+    const split = splitInputs(inputs, f);
+    if (split.out && f.out && split.out !== f.out) throw new BertfuseError('E_USAGE', `two output folders given (${split.out} and --out ${f.out}); give one`);
+    const out = f.out ?? split.out;
+    if (!out) throw new BertfuseError('E_USAGE', 'merge needs an output folder: bertfuse merge recipe.yml out/ (or --out <dir>)');
+    const recipe = recipeFrom(split.recipe, split.members, f);
+    const progress = phaseProgress(Boolean(f.quiet || f.json));
+    let result: MergeResult;
+    try {
+      result = await merge(recipe, { out, evaluate: evalSets(f), onProgress: progress.update, ...(f.threads ? { threads: f.threads } : {}) });
+    } finally {
+      progress.stop();
+    }
+    if (f.json) printJson(result);
+    else printResult(result);
+  });
 }

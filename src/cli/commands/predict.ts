@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .argument('<model>', 'model folder, .onnx file (with config/tokenizer beside it), or combined folder')
     .option('-t, --text <text...>', 'text(s) to classify')
     .option('--text-pair <text>', 'second text of a pair (with a single --text)')
-    .option('-i, --input <file>', 'JSONL with "text" (and optional "text_pair"), or plain text one per line')
+    .option('-i, --input <file>', 'JSONL with "text" (and optional "text_pair"), or plain text one per line; - reads stdin')
     .option('--encoding <name>', 'input encoding: utf8 (default), latin1, utf16le')
     .option('--json', 'one JSON record per input line (JSON Lines)')
     .option('-b, --batch-size <n>', 'batch size', positiveInt('--batch-size'), 32)
