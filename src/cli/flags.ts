@@ -97,12 +97,16 @@ export function labelMapOf(f: DataFlags): LabelMap {
   return parseLabelMap(f.labelMap);
 }
 
-/** `-m, --method`: given twice is an error (merge's -m used to mean --model; say so). */
-export function addMethodFlag(cmd: Command, help: string): Command {
+/**
+ * `-m, --method`. Where several methods make sense (eval scores each), repeats and commas
+ * collect into "a,b"; elsewhere a second -m is an error (merge's -m used to mean --model: say so).
+ */
+export function addMethodFlag(cmd: Command, help: string, opts: { several?: boolean } = {}): Command {
   return cmd.addOption(
-    new Option('-m, --method <name>', help).argParser((v: string, prev: string | undefined) => {
-      if (prev !== undefined) throw new BertfuseError('E_USAGE', `-m/--method given twice ("${prev}", "${v}"); -m is the method in every command, members are positional`);
-      return v;
+    new Option('-m, --method <name>', opts.several ? `${help} (repeatable, or a,b)` : help).argParser((v: string, prev: string | undefined) => {
+      if (prev === undefined) return v;
+      if (opts.several) return `${prev},${v}`;
+      throw new BertfuseError('E_USAGE', `-m/--method given twice ("${prev}", "${v}"); -m is the method in every command, members are positional`);
     }),
   );
 }

@@ -1,6 +1,7 @@
 import { BertfuseError } from '../errors.js';
 import { resolveOptions } from '../fusion/options.js';
 import type { FusionMethod } from '../fusion/types.js';
+import { findFusionMethod } from '../fusion/registry.js';
 import type { MethodChoice } from './evaluate.js';
 import { recordOf } from '../util/names.js';
 
@@ -23,7 +24,7 @@ export function chooseMethods(registry: readonly FusionMethod[], method: string,
       return { method: m, options: resolveOptions(m.name, m.options, own) };
     });
   }
-  const m = registry.find((x) => x.name === method);
+  const m = findFusionMethod(registry, method);
   if (!m) throw new BertfuseError('E_USAGE', `unknown fusion method "${method}" (known: ${registry.map((x) => x.name).join(', ')}, or auto)`);
   return [{ method: m, options: resolveOptions(m.name, m.options, options) }];
 }

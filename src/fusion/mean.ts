@@ -3,10 +3,10 @@ import { applyPool, CALIBRATION_OPTIONS, emitPool, fitPool, type PoolParams } fr
 import { exp } from './log-probs.js';
 import type { FusionMethod } from './types.js';
 
-/** p = (1/M)·Σ_m softmax(z_m / T_m): the plain average of the members' probabilities. */
+/** p = (1/M)·Σ_m softmax(z_m / T_m): the plain average of the members' probabilities (scikit-learn's `voting='soft'`). */
 export const mean: FusionMethod<PoolParams> = {
   name: 'mean',
-  summary: 'average of the members\' probabilities (optionally temperature-calibrated)',
+  summary: 'average of the members\' probabilities (scikit-learn\'s voting=\'soft\'; optionally temperature-calibrated)',
   options: CALIBRATION_OPTIONS,
   fit(outputs, ctx, options) {
     const o = resolveOptions('mean', CALIBRATION_OPTIONS, options);

@@ -1,3 +1,4 @@
+import { BertfuseError } from '../errors.js';
 import type { GraphBuilder } from '../graph/onnx-builder.js';
 import { fitMixtureWeights } from './mixture-weights.js';
 import { logMixture, logSoftmax, weightedSum } from './log-probs.js';
@@ -7,7 +8,7 @@ import { fitTemperature, memberTemperatures } from './temperature.js';
 import type { EmitInputs, FitContext, MemberOutputs, ParamSpec } from './types.js';
 
 /**
- * Pooling of member distributions, shared by `mean`, `weighted` and `soft_vote`:
+ * Pooling of member distributions, shared by `mean`, `weighted` and `geometric_mean`:
  *   arithmetic:  p = Σ_m w_m · softmax(z_m / T_m)
  *   geometric:   p ∝ exp(Σ_m w_m · log softmax(z_m / T_m))
  * then optionally one more temperature on the pooled log-probabilities: softmax(log p / T_post).
@@ -26,12 +27,12 @@ export const CALIBRATION_OPTIONS: readonly ParamSpec[] = [
   { name: 'post_temperature', type: 'boolean', default: false, description: 'fit one more temperature on the pooled log-probabilities' },
 ];
 
-export function fitPool(kind: PoolKind, method: string, outputs: MemberOutputs, ctx: FitContext, o: { calibrate: boolean; postTemperature: boolean; fitWeights: boolean }): PoolParams {
+export function fitPool(kind: PoolKind, method: string, outputs: MemberOutputs, ctx: FitContext, o: { calibrate: boolean; postTemperature: boolean; fitWeights: boolean; fixedWeights?: readonly number[] | null }): PoolParams {
   checkFit(method, outputs, ctx.labels);
   const M = outputs.members.length;
   const temperatures = memberTemperatures(outputs, ctx, o.calibrate);
   const logps = outputs.members.map((m, i) => logSoftmax(m.logits, outputs.k, temperatures[i]));
-  const weights = o.fitWeights ? fitMixtureWeights(logps, ctx.labels, outputs.k) : new Array<number>(M).fill(1 / M);
+  const weights = o.fixedWeights ? normaliseWeights(method, o.fixedWeights, M) : o.fitWeights ? fitMixtureWeights(logps, ctx.labels, outputs.k) : new Array<number>(M).fill(1 / M);
   const pooled = pool(kind, logps, weights);
   const postTemperature = o.postTemperature ? fitTemperature(pooled, ctx.labels, outputs.k) : 1;
   return { weights, temperatures, postTemperature };
@@ -51,6 +52,26 @@ export function emitPool(kind: PoolKind, method: string, g: GraphBuilder, inputs
   const logps = inputs.logits.map((z, m) => emitLogSoftmax(g, z, p.temperatures[m], `${method}_logp${m}`));
   const pooled = kind === 'arithmetic' ? emitLogMixture(g, logps, p.weights, `${method}_mixture`) : emitWeightedSum(g, logps, p.weights, `${method}_logsum`);
   return p.postTemperature === 1 && kind === 'arithmetic' ? pooled : emitLogSoftmax(g, pooled, p.postTemperature, `${method}_fused`);
+}
+
+/**
+ * User-fixed weights (`weights=0.6,0.4`, as scikit-learn's VotingClassifier(weights=…)): one per
+ * member, finite, non-negative, not all zero; scaled to sum to 1.
+ */
+export function parseFixedWeights(method: string, spec: string): number[] | null {
+  if (spec.trim() === '') return null;
+  const parts = spec.split(',').map((w) => w.trim());
+  const ws = parts.map((w) => (/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(w) ? Number(w) : NaN));
+  const bad = parts.find((_, i) => !Number.isFinite(ws[i]!) || ws[i]! < 0);
+  if (bad !== undefined) throw new BertfuseError('E_BAD_RECIPE', `fusion method "${method}": weights must be finite numbers ≥ 0, got "${bad}" in "${spec}"`);
+  return ws;
+}
+
+function normaliseWeights(method: string, ws: readonly number[], M: number): number[] {
+  if (ws.length !== M) throw new BertfuseError('E_BAD_RECIPE', `fusion method "${method}": weights needs one number per member (${M}), got ${ws.length}`);
+  const sum = ws.reduce((a, b) => a + b, 0);
+  if (!(sum > 0)) throw new BertfuseError('E_BAD_RECIPE', `fusion method "${method}": weights are all zero; give at least one member a positive weight`);
+  return ws.map((w) => w / sum);
 }
 
 function pool(kind: PoolKind, logps: readonly Float64Array[], weights: readonly number[]): Float64Array {

@@ -63,6 +63,8 @@ export interface EmitInputs {
  */
 export interface FusionMethod<P extends FusionParams = FusionParams> {
   readonly name: string;
+  /** Earlier names still accepted in flags, recipes and manifests (`soft_vote` for geometric_mean). */
+  readonly aliases?: readonly string[];
   readonly summary: string;
   readonly options: readonly ParamSpec[];
   fit(outputs: MemberOutputs, ctx: FitContext, options: Readonly<Record<string, unknown>>): P;

@@ -61,9 +61,11 @@ export interface CombineRecipe {
 export const DEFAULT_SEED = 0;
 export const DEFAULT_FOLDS = 5;
 
-const TOP_KEYS = ['members', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out', 'bootstrap', 'min_gain', 'max_cost', 'max_barrier', 'allow_below_chance', 'merge_base', 'quantize'] as const;
+// `models` / `model:` and `parameters` are the merge recipe's (mergekit's) words for members and
+// method options: one shape for both kinds of recipe.
+const TOP_KEYS = ['members', 'models', 'parameters', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out', 'bootstrap', 'min_gain', 'max_cost', 'max_barrier', 'allow_below_chance', 'merge_base', 'quantize'] as const;
 const DATA_KEYS = ['path', 'text_column', 'pair_column', 'label_column', 'encoding'] as const;
-const MEMBER_KEYS = ['path', 'name'] as const;
+const MEMBER_KEYS = ['path', 'model', 'name'] as const;
 
 function fail(msg: string, source: string): never {
   throw new BertfuseError('E_BAD_RECIPE', msg, source);
@@ -118,14 +120,18 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
   }
   if (!isObject(doc)) fail('a combine recipe is a YAML mapping (members, data, method, out, ...)', source);
   checkKeys(doc, TOP_KEYS, 'recipe', source);
-  const rawMembers = doc['members'];
-  if (!Array.isArray(rawMembers) || rawMembers.length < 2) fail('"members" must list at least two model folders', source);
+  if (doc['members'] !== undefined && doc['models'] !== undefined) fail('give "members" or "models", not both', source);
+  if (doc['options'] !== undefined && doc['parameters'] !== undefined) fail('give "options" or "parameters", not both', source);
+  const key = doc['models'] !== undefined ? 'models' : 'members';
+  const rawMembers = doc[key];
+  if (!Array.isArray(rawMembers) || rawMembers.length < 2) fail(`"${key}" must list at least two model folders`, source);
   const members = rawMembers.map((m, i): MemberSpec => {
-    if (typeof m === 'string') return { path: str(m, `members[${i}]`, source) };
-    if (!isObject(m)) fail(`members[${i}] must be a path or { path, name }`, source);
-    checkKeys(m, MEMBER_KEYS, `members[${i}]`, source);
-    const p = str(m['path'], `members[${i}].path`, source);
-    return m['name'] === undefined ? { path: p } : { path: p, name: str(m['name'], `members[${i}].name`, source) };
+    if (typeof m === 'string') return { path: str(m, `${key}[${i}]`, source) };
+    if (!isObject(m)) fail(`${key}[${i}] must be a path or { ${key === 'models' ? 'model' : 'path'}, name }`, source);
+    checkKeys(m, MEMBER_KEYS, `${key}[${i}]`, source);
+    const pk = m['model'] !== undefined ? 'model' : 'path';
+    const p = str(m[pk], `${key}[${i}].${pk}`, source);
+    return m['name'] === undefined ? { path: p } : { path: p, name: str(m['name'], `${key}[${i}].name`, source) };
   });
   if (doc['data'] === undefined) fail('"data" (the labelled file to fit on) is required', source);
   const labelsRaw = doc['labels'];
@@ -134,10 +140,12 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
   }
   const mapRaw = doc['label_map'] ?? {};
   if (!isObject(mapRaw) || !Object.values(mapRaw).every((v) => typeof v === 'string' && v !== '')) fail('"label_map" must map names to names ({ NEG: negative })', source);
-  const optRaw = doc['options'] ?? {};
-  if (!isObject(optRaw)) fail('"options" must be a mapping of option names to values', source);
+  const optRaw = doc['options'] ?? doc['parameters'] ?? {};
+  if (!isObject(optRaw)) fail('"options" (or "parameters") must be a mapping of option names to values', source);
   for (const [k, v] of Object.entries(optRaw)) {
-    if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') fail(`options.${k} must be a number, true/false or a string`, source);
+    // A list of numbers (weights: [0.6, 0.4]) is the same as the flag's "0.6,0.4".
+    if (Array.isArray(v) && v.every((x) => typeof x === 'number')) optRaw[k] = v.join(',');
+    else if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') fail(`options.${k} must be a number, true/false, a string or a list of numbers`, source);
   }
   const method = doc['method'] === undefined ? 'auto' : str(doc['method'], 'method', source);
   const options = optRaw as Record<string, number | boolean | string>;

@@ -67,6 +67,27 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     assert.deepEqual(got.slice(0, 2).map((g) => g.label), ['positive', 'negative']);
   });
 
+  test('combine --weights 0.6,0.4: weighted with the user\'s weights, in the graph too (0.6·p_A + 0.4·p_B)', async () => {
+    const out = path.join(root, 'fixed-weights');
+    const r = await runCli(['combine', A, B, '--data', data, ...LABELS, '--weights', '0.6,0.4', '--out', out, '--folds', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { exported: string; manifest: { method: { params: { weights: number[] } } } };
+    assert.equal(j.exported, 'weighted');
+    assert.deepEqual(j.manifest.method.params.weights, [0.6, 0.4]);
+    const p = await runCli(['predict', out, '--json', ...TEXTS.flatMap((t) => ['--text', t])]);
+    const got = p.stdout.trim().split('\n').map((l) => JSON.parse(l) as PredictLine);
+    const members = [await loadClassifier(A), await loadClassifier(B)];
+    const probs = await Promise.all(members.map((m) => m.predictProba(TEXTS.map((text) => ({ text })))));
+    await Promise.all(members.map((m) => m.close()));
+    got.forEach((row, i) => {
+      const want = 0.6 * probs[0]![i * 2 + members[0]!.labels.indexOf('positive')]! + 0.4 * probs[1]![i * 2 + members[1]!.labels.indexOf('positive')]!;
+      assert.ok(Math.abs(row.probs['positive']! - want) < 1e-5, `${TEXTS[i]}: ${row.probs['positive']} vs ${want}`);
+    });
+    const bad = await runCli(['combine', A, B, '--data', data, ...LABELS, '--weights', '0.6,-1', '--out', path.join(root, 'bad-weights')]);
+    assert.ok(isOneLineError(bad), bad.stderr);
+    assert.match(bad.stderr, /weights must be finite numbers ≥ 0, got "-1"/);
+  });
+
   test('combine --method auto --json: every method scored out-of-fold, the pick follows the rule, the folder holds it', async () => {
     const out = path.join(root, 'auto');
     const r = await runCli(['combine', A, B, '--data', data, ...LABELS, '--out', out, '--folds', '3', '--json', '--save-eval']);
@@ -77,7 +98,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
       manifest: { method: { name: string } };
     };
     const fusion = j.result.rows.filter((x) => x.kind === 'fusion');
-    assert.deepEqual(fusion.map((x) => x.name), ['mean', 'weighted', 'vote', 'soft_vote', 'stack', 'concat', 'cascade']);
+    assert.deepEqual(fusion.map((x) => x.name), ['mean', 'weighted', 'vote', 'geometric_mean', 'stack', 'concat', 'cascade']);
     assert.ok(fusion.every((x) => x.scoring === 'out-of-fold'));
     const best = Math.min(...fusion.map((x) => x.logLoss));
     const tied = fusion.filter((x) => x.logLoss - best <= 1e-4);
@@ -115,7 +136,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { version: number; rows: { name: string; scoring: string }[]; disagreements: { index: number; text: string }[]; labels: string[]; data: unknown; protocol: unknown };
     assert.equal(j.version, 1);
-    assert.deepEqual(j.rows.map((x) => [x.name, x.scoring]), [['sst2-sibling-a', 'direct'], ['sst2-stranger-b', 'direct'], ['soft_vote', 'eval-data']]);
+    assert.deepEqual(j.rows.map((x) => [x.name, x.scoring]), [['sst2-sibling-a', 'direct'], ['sst2-stranger-b', 'direct'], ['geometric_mean', 'eval-data']], 'soft_vote is the old name of geometric_mean');
     assert.deepEqual(j.labels, ['negative', 'positive']);
     assert.deepEqual(j.data, { fit: { path: data, n: 200 }, eval: { path: held, n: 100 } });
     assert.deepEqual(j.protocol, { kind: 'eval-data', seed: 0 });

@@ -15,7 +15,7 @@ const VARIANTS: Record<string, Record<string, unknown>[]> = {
   mean: [{ calibrate: true, post_temperature: true }],
   weighted: [{ calibrate: true }],
   vote: [{ calibrate: true }],
-  soft_vote: [{ post_temperature: true }],
+  geometric_mean: [{ post_temperature: true }],
   stack: [],
   concat: [{ embedding: 'cls', l2_steps: 3 }],
   cascade: [{ fallback: 'second', objective: 'accuracy' }, { max_fallback: 0.3, calibrate: true }],

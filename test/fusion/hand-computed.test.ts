@@ -43,10 +43,29 @@ test('member temperature 2 takes square roots; post-temperature 0.5 squares', ()
   assertClose(getFusionMethod('mean').apply(members([A], [B]), { ...uncalibrated, postTemperature: 0.5 }), q2.map((v) => v / t));
 });
 
-test('soft vote: normalised geometric mean √(A·B)', () => {
+test('geometric_mean: normalised geometric mean √(A·B); soft_vote is its old name', () => {
   const g = A.map((a, j) => Math.sqrt(a * B[j]!));
   const s = g.reduce((a, b) => a + b, 0);
-  assertClose(getFusionMethod('soft_vote').apply(members([A], [B]), uncalibrated), g.map((v) => v / s));
+  assertClose(getFusionMethod('geometric_mean').apply(members([A], [B]), uncalibrated), g.map((v) => v / s));
+  assert.equal(getFusionMethod('soft_vote'), getFusionMethod('geometric_mean'));
+});
+
+test('weighted with user-fixed weights=0.6,0.4 (scaled to sum 1): 0.6·A + 0.4·B, not fitted', () => {
+  const ctx = { labels: Int32Array.from([1, 1, 1]), folds: 3, seed: 0 };
+  const outs = members([A, A, A], [B, B, B]);
+  const params = getFusionMethod('weighted').fit(outs, ctx, { weights: '0.6,0.4' });
+  assert.deepEqual((params as { weights: number[] }).weights, [0.6, 0.4]);
+  assertClose(getFusionMethod('weighted').apply(members([A], [B]), params), A.map((a, j) => 0.6 * a + 0.4 * B[j]!));
+  const scaled = getFusionMethod('weighted').fit(outs, ctx, { weights: '3,1' });
+  assertClose((scaled as { weights: number[] }).weights, [0.75, 0.25]);
+  for (const [w, why] of [
+    ['0.6', /one number per member \(2\), got 1/],
+    ['0.6,-0.4', /finite numbers ≥ 0, got "-0.4"/],
+    ['0.6,inf', /finite numbers ≥ 0, got "inf"/],
+    ['0,0', /all zero/],
+  ] as const) {
+    assert.throws(() => getFusionMethod('weighted').fit(outs, ctx, { weights: w }), (e: Error) => why.test(e.message), w);
+  }
 });
 
 test('hard vote: shares of votes, with the documented tie term and floor', () => {

@@ -41,7 +41,7 @@ test('every method declares documented options with valid defaults', () => {
 });
 
 test('registry: unknown method names list the known ones', () => {
-  assert.throws(() => getFusionMethod('average'), recipe(/unknown fusion method "average" \(known: mean, weighted, vote, soft_vote, stack, concat, cascade\)/));
+  assert.throws(() => getFusionMethod('average'), recipe(/unknown fusion method "average" \(known: mean, weighted, vote, geometric_mean, stack, concat, cascade\)/));
   assert.equal(getFusionMethod('stack').name, 'stack');
 });
 

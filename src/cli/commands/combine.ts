@@ -20,9 +20,15 @@ export interface FusionFlags extends DataFlags, ParamFlags, RunFlags {
   maxBarrier?: number;
   allowBelowChance?: boolean;
   method?: string;
+  weights?: string;
   seed?: number;
   folds?: number;
   recipe?: string;
+}
+
+/** -p NAME=VALUE values plus --weights (weighted's fixed weights). */
+function methodParams(f: FusionFlags): Record<string, string> {
+  return parseOptionFlags([...paramValues(f), ...(f.weights !== undefined ? [`weights=${f.weights}`] : [])]);
 }
 
 const nonNegativeInt = (v: string): number => {
@@ -41,15 +47,16 @@ const foldsInt = (v: string): number => {
   return n;
 };
 
-export function addFusionFlags(cmd: Command, methodHelp: string): Command {
+export function addFusionFlags(cmd: Command, methodHelp: string, opts: { severalMethods?: boolean } = {}): Command {
   addRecipeFlag(cmd, 'a combine');
   addDataFlags(cmd, {
     data: 'labelled data to fit on (TSV, CSV or JSONL with a text and a label column)',
     evalData: 'separate labelled data to score on (default: out-of-fold on --data); repeat for further sets (e.g. shifted domains): one block each and a robustness summary',
   });
-  addMethodFlag(cmd, methodHelp);
+  addMethodFlag(cmd, methodHelp, { several: Boolean(opts.severalMethods) });
   addParamFlag(cmd, 'a method parameter, e.g. l2_steps=6');
   cmd
+    .option('--weights <w,...>', 'weighted: fixed weights, one per member (e.g. 0.6,0.4; same as -p weights=0.6,0.4); implies --method weighted unless -m says otherwise')
     .option('--seed <n>', `seed for folds and fitting (default ${DEFAULT_SEED})`, nonNegativeInt)
     .option('--folds <k>', `folds for out-of-fold scoring (default ${DEFAULT_FOLDS})`, foldsInt)
     .option('--bootstrap <n>', 'paired-bootstrap rounds for the intervals and tests (default 1000; 0 = off)', wholeNumber('--bootstrap'))
@@ -102,8 +109,8 @@ function recipeFromFlags(members: string[], f: FusionFlags & { out?: string }, c
     ...evaluationFlags(f),
     labels: parseLabels(f.labels),
     labelMap: labelMapOf(f),
-    method: f.method ?? 'auto',
-    options: parseOptionFlags(paramValues(f)),
+    method: f.method ?? (f.weights !== undefined ? 'weighted' : 'auto'),
+    options: methodParams(f),
     seed: f.seed ?? DEFAULT_SEED,
     folds: f.folds ?? DEFAULT_FOLDS,
     out: f.out ?? '',
@@ -113,7 +120,7 @@ function recipeFromFlags(members: string[], f: FusionFlags & { out?: string }, c
 /** Flags given next to --recipe override the recipe's values (members too: positional members replace the recipe's). */
 function applyOverrides(r: CombineRecipe, f: FusionFlags & { out?: string }, members: string[]): CombineRecipe {
   if (members.length === 1) throw new BertfuseError('E_USAGE', `give at least two members on the command line (they replace the recipe's), got ${members[0]}`);
-  const options = { ...r.options, ...parseOptionFlags(paramValues(f)) };
+  const options = { ...r.options, ...methodParams(f) };
   // A data flag without a file (e.g. --encoding latin1) applies to the recipe's files.
   const reread = (d: DataSpec): DataSpec => ({ ...d, ...dataSpec(d.path, f) });
   return {

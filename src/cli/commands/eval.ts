@@ -3,9 +3,15 @@ import { evaluate, evalInputFrom } from '../../eval/evaluate.js';
 import { evalSummary, evalTable, extraSetTables, membersSummary, methodsHelp } from '../../eval/format.js';
 import { chooseMethods } from '../../eval/methods.js';
 import { prepare } from '../../eval/prepare.js';
-import { FUSION_METHODS } from '../../fusion/registry.js';
+import { FUSION_METHODS, findFusionMethod } from '../../fusion/registry.js';
 import { printJson, printLine, printNote } from '../output.js';
 import { addFusionFlags, fusionProgress, fusionRecipe, type FusionFlags } from './combine.js';
+
+/** With several -m, each method takes the -p parameters it declares. */
+function ownOptions(name: string, options: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const m = findFusionMethod(FUSION_METHODS, name);
+  return Object.fromEntries(Object.entries(options).filter(([k]) => m?.options.some((o) => o.name === k)));
+}
 
 export function register(program: Command): void {
   const cmd = program
@@ -13,10 +19,11 @@ export function register(program: Command): void {
     .description('score members and fusion methods side by side on labelled data (one table; --json for the full result)')
     .argument('[members...]', 'member model folders (at least two; or members: in --recipe)');
   cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
-  addFusionFlags(cmd, `fusion method(s) to score: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or all (default)`).action(async (members: string[], f: FusionFlags) => {
+  addFusionFlags(cmd, `fusion method(s) to score: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or all (default)`, { severalMethods: true }).action(async (members: string[], f: FusionFlags) => {
     // The same recipe as combine (its out: is not used here); flags override it.
     const recipe = fusionRecipe(members, f, 'eval', false);
-    const methods = chooseMethods(FUSION_METHODS, recipe.method === 'auto' ? 'all' : recipe.method, recipe.options);
+    const names = recipe.method.split(',').map((m) => m.trim()).filter((m) => m !== '');
+    const methods = names.length > 1 ? names.flatMap((m) => chooseMethods(FUSION_METHODS, m, ownOptions(m, recipe.options))) : chooseMethods(FUSION_METHODS, recipe.method === 'auto' ? 'all' : recipe.method, recipe.options);
     const progress = fusionProgress(Boolean(f.quiet || f.json));
     const evalSets = recipe.evalData ? [recipe.evalData, ...(recipe.extraEvalData ?? [])] : null;
     const prepared = await prepare(
