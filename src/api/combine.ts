@@ -38,7 +38,8 @@ const asData = (d: string | DataSpec): DataSpec => (typeof d === 'string' ? { pa
 /** The full recipe a spec stands for, with the CLI's defaults. */
 export function combineRecipeFrom(spec: CombineSpec): CombineRecipe {
   const evalList = spec.evalData === undefined || spec.evalData === null ? [] : typeof spec.evalData === 'string' || !Array.isArray(spec.evalData) ? [spec.evalData as string | DataSpec] : (spec.evalData as readonly (string | DataSpec)[]);
-  const evalData = evalList.map(asData);
+  // A full CombineRecipe keeps its further eval sets in extraEvalData.
+  const evalData = [...evalList.map(asData), ...((spec as Partial<CombineRecipe>).extraEvalData ?? [])];
   return {
     members: spec.members.map((m) => (typeof m === 'string' ? { path: m } : m)),
     data: asData(spec.data),

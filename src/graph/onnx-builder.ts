@@ -1,3 +1,6 @@
+// onnx-proto's .d.ts names the global `Long` (protobufjs's int64) without importing it; this pulls in
+// @types/long (a dependency of protobufjs) so a consumer type-checks without skipLibCheck.
+/// <reference types="long" preserve="true" />
 import { createHash } from 'node:crypto';
 import onnxProto from 'onnx-proto';
 
