@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
 import { decodeText } from './encoding.js';
@@ -9,7 +10,7 @@ import { MAX_INPUT_BYTES, readFileBounded } from '../util/read-bounded.js';
  */
 export function readTextInputs(file: string, encoding?: string): TextInput[] {
   // `-` is standard input (`… | bertfuse predict model --input -`), bounded like a file.
-  const bytes = readFileBounded(file === '-' ? '/dev/stdin' : file, MAX_INPUT_BYTES, 'cannot read input file');
+  const bytes = file === '-' ? readStdin() : readFileBounded(file, MAX_INPUT_BYTES, 'cannot read input file');
   if (file === '-') file = 'stdin';
   const text = decodeText(bytes, file, encoding);
   const lines = text.split(/\r?\n/);
@@ -33,4 +34,16 @@ export function readTextInputs(file: string, encoding?: string): TextInput[] {
     if (p !== undefined && p !== null && typeof p !== 'string') throw new BertfuseError('E_BAD_DATA', `line ${n}: "text_pair" must be a string`, file);
     return { text: t, textPair: (p as string | null | undefined) ?? null };
   });
+}
+
+/** Standard input (a pipe, socket or file), refused beyond the same limit as an input file. */
+function readStdin(): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(0);
+  } catch (e) {
+    throw new BertfuseError('E_MISSING_FILE', `cannot read input (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'stdin');
+  }
+  if (bytes.length > MAX_INPUT_BYTES) throw new BertfuseError('E_TOO_LARGE', `is over ${MAX_INPUT_BYTES} bytes; bertfuse reads at most that from one input (split it)`, 'stdin');
+  return bytes;
 }
