@@ -273,7 +273,7 @@ export function loadTokenizer(dir: string, modelMaxPositions: number, spec: Toke
   // A token count: a whole number ≥ 3 ([CLS] x [SEP]); 128.5 would be carried into a combined
   // folder's manifest that bertfuse then refuses to open.
   if (claimed !== undefined && claimed !== null && (typeof claimed !== 'number' || !Number.isInteger(claimed) || claimed < 3)) {
-    throw new BertfuseError('E_BAD_TOKENIZER', `model_max_length ${JSON.stringify(claimed)} must be a whole number of tokens, at least 3 ([CLS] x [SEP])`, tcPath);
+    throw new BertfuseError('E_BAD_TOKENIZER', `model_max_length ${JSON.stringify(claimed)} is ${typeof claimed === 'number' && Number.isInteger(claimed) ? 'too small' : 'not a whole number'}: it must be a whole number of tokens, at least 3 ([CLS] x [SEP])`, tcPath);
   }
   // Tokenizers without a limit store a huge sentinel (1e30); the position table is the real limit.
   const maxLength = typeof claimed === 'number' && claimed > 0 && claimed < modelMaxPositions ? claimed : modelMaxPositions;
