@@ -73,13 +73,14 @@ function recipeFrom(recipeFile: string | null, members: readonly string[], f: Me
   })() : { merge_method: 'linear', models: [], parameters: {} };
   if (members.length > 0) raw['models'] = members.map((model) => ({ model }));
   const models = Array.isArray(raw['models']) ? (raw['models'] as unknown[]).map((m) => (isObject(m) ? { ...m } : typeof m === 'string' ? { model: m } : m)) : [];
-  if (models.length === 0) throw new BertfuseError('E_USAGE', 'nothing to merge: give member folders (bertfuse merge A B --method ties) or a recipe file');
+  // A recipe file may describe its models another way (mergekit's slices:); its own checks apply.
+  if (models.length === 0 && !recipeFile) throw new BertfuseError('E_USAGE', 'nothing to merge: give member folders (bertfuse merge A B --method ties) or a recipe file');
   const weights = f.weights?.split(',').map((w) => Number(w.trim()));
   if (weights && (weights.length !== models.length || weights.some((w) => !Number.isFinite(w)))) {
     throw new BertfuseError('E_USAGE', `--weights needs ${models.length} comma-separated numbers (one per member), got "${f.weights}"`);
   }
   if (f.task && f.task.length !== models.length) throw new BertfuseError('E_USAGE', `--task needs one name per member (${models.length}), got ${f.task.length}`);
-  raw['models'] = models.map((m, i) => {
+  if (models.length > 0) raw['models'] = models.map((m, i) => {
     if (!isObject(m)) return m;
     const params = isObject(m['parameters']) ? { ...m['parameters'] } : {};
     if (weights) params['weight'] = weights[i];
