@@ -1,34 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { describeCheckpoint } from '../../checkpoint/describe.js';
+import { isCombinedFolder, readManifest } from '../../artifact/manifest.js';
+import { MERGE_MANIFEST } from '../../artifact/merged.js';
+import { describeCheckpoint, type CheckpointDescription } from '../../checkpoint/describe.js';
 import { resolveModelPath } from '../../checkpoint/hub.js';
 import { loadCheckpoint } from '../../checkpoint/load.js';
+import { BertfuseError } from '../../errors.js';
 import { printJson, printLine } from '../output.js';
 import { renderTable } from '../../util/table.js';
+
+function describeFolder(dir: string): CheckpointDescription {
+  const ckpt = loadCheckpoint(dir);
+  try {
+    return describeCheckpoint(ckpt);
+  } finally {
+    ckpt.close();
+  }
+}
+
+function checkpointRows(d: CheckpointDescription): [string, string | number][] {
+  return [
+    ['folder', d.dir],
+    ['architecture', d.architecture],
+    ['layers / hidden / heads / ffn', `${d.numLayers} / ${d.hiddenSize} / ${d.numHeads} / ${d.intermediateSize}`],
+    ['parameters', d.parameters.toLocaleString('en-US')],
+    ['weights', `${d.weightFiles.join(', ')} (${d.dtypes.join(', ')}, ${(d.weightBytes / 1e6).toFixed(1)} MB)`],
+    ['labels', d.labels ? d.labels.map((l, i) => `${i}=${l}`).join(', ') : '(no classification head)'],
+    ['tokenizer', `${d.tokenizer.source}, vocab ${d.tokenizer.vocabSize}`],
+    ['max length', d.tokenizer.maxLength],
+  ];
+}
+
+/** Task folders of a multi-task merge (bertfuse-merge.json beside them, no top-level config.json), or null. */
+function mergeTasks(dir: string): { task: string; folder: string }[] | null {
+  const file = path.join(dir, MERGE_MANIFEST);
+  if (!fs.existsSync(file) || fs.existsSync(path.join(dir, 'config.json'))) return null;
+  let tasks: unknown;
+  try {
+    tasks = (JSON.parse(fs.readFileSync(file, 'utf8')) as { tasks?: unknown }).tasks;
+  } catch (e) {
+    throw new BertfuseError('E_BAD_INPUT', `not valid JSON (${(e as Error).message.split('\n')[0]})`, file);
+  }
+  if (!Array.isArray(tasks) || !tasks.every((t) => typeof t?.task === 'string' && typeof t?.folder === 'string')) throw new BertfuseError('E_BAD_INPUT', '"tasks" must list { task, folder }', file);
+  return tasks as { task: string; folder: string }[];
+}
 
 export function register(program: Command): void {
   program
     .command('inspect')
-    .description('show a model folder: architecture, sizes, parameters, labels, tokenizer')
-    .argument('<model>', 'Hugging Face model folder, or a hub id org/name (cache first)')
+    .description('show a model folder: architecture, sizes, parameters, labels, tokenizer (combined and multi-task folders too)')
+    .argument('<model>', 'Hugging Face model folder, a combined or multi-task folder, or a hub id org/name (cache first)')
     .option('--json', 'print JSON')
     .action(async (model: string, opts: { json?: boolean }) => {
-      const ckpt = loadCheckpoint(await resolveModelPath(model));
-      try {
-        const d = describeCheckpoint(ckpt);
-        if (opts.json) return printJson(d);
-        const rows: [string, string | number][] = [
-          ['folder', d.dir],
-          ['architecture', d.architecture],
-          ['layers / hidden / heads / ffn', `${d.numLayers} / ${d.hiddenSize} / ${d.numHeads} / ${d.intermediateSize}`],
-          ['parameters', d.parameters.toLocaleString('en-US')],
-          ['weights', `${d.weightFiles.join(', ')} (${d.dtypes.join(', ')}, ${(d.weightBytes / 1e6).toFixed(1)} MB)`],
-          ['labels', d.labels ? d.labels.map((l, i) => `${i}=${l}`).join(', ') : '(no classification head)'],
-          ['tokenizer', `${d.tokenizer.source}, vocab ${d.tokenizer.vocabSize}`],
-          ['max length', d.tokenizer.maxLength],
-        ];
-        printLine(renderTable(['field', 'value'], rows));
-      } finally {
-        ckpt.close();
+      const dir = await resolveModelPath(model);
+      if (isCombinedFolder(dir)) {
+        // A combined folder: its manifest says what the one graph holds.
+        const m = readManifest(dir);
+        if (opts.json) return printJson({ kind: 'combined', dir, manifest: m });
+        printLine(
+          renderTable(['field', 'value'], [
+            ['folder', dir],
+            ['kind', `combined model (${m.format} v${m.formatVersion}), one ${m.model.file}${m.model.quantize ? `, ${m.model.quantize}` : ''}${m.model.externalData ? `, weights in ${m.model.externalData}` : ''}`],
+            ['method', m.method.name],
+            ['labels', m.labels.map((l, i) => `${i}=${l}`).join(', ')],
+            ['inputs', m.model.inputs.join(', ')],
+            ['outputs', m.model.outputs.join(', ')],
+            ['tokenizer groups', m.tokenizers.map((t) => `${t.group}: ${t.dir} (max length ${t.maxLength})`).join('; ')],
+          ]),
+        );
+        printLine();
+        printLine(renderTable(['member', 'architecture', 'layers / hidden', 'group', 'own labels', 'source'], m.members.map((x) => [x.name, x.architecture, `${x.numLayers} / ${x.hiddenSize}`, String(x.group), x.labels.join(', '), x.source])));
+        return;
       }
+      const tasks = mergeTasks(dir);
+      if (tasks) {
+        const described = tasks.map((t) => ({ task: t.task, ...describeFolder(path.join(dir, t.folder)) }));
+        if (opts.json) return printJson({ kind: 'multi-task merge', dir, tasks: described });
+        printLine(`${dir}: multi-task merge, one shared encoder and ${tasks.length} heads (model.onnx answers every task at once)`);
+        for (const d of described) {
+          printLine();
+          printLine(`task ${d.task}:`);
+          printLine(renderTable(['field', 'value'], checkpointRows(d)));
+        }
+        return;
+      }
+      const d = describeFolder(dir);
+      if (opts.json) return printJson(d);
+      printLine(renderTable(['field', 'value'], checkpointRows(d)));
     });
 }
