@@ -393,7 +393,7 @@ export const TOKENIZER_CASES: readonly FolderCase[] = [
     const f = path.join(d, 'tokenizer_config.json');
     editJson(f, (j) => (j['model_max_length'] = 2));
     return f;
-  }, code: 'E_BAD_TOKENIZER', pattern: /model_max_length 2 must be a whole number of tokens, at least 3/ },
+  }, code: 'E_BAD_TOKENIZER', pattern: /model_max_length 2 is too small: it must be a whole number of tokens, at least 3/ },
   { name: 'vocab.txt only, and empty', mutate: (d) => {
     fs.rmSync(path.join(d, 'tokenizer.json'));
     return write('vocab.txt', '')(d);
@@ -672,7 +672,7 @@ export function labelledDataCases(goodTsv: string): DataCase[] {
     { name: 'unknown label name', file: 'unknown-label.tsv', bytes: tsv([header, r1, r2.replace(/^0/, 'neutral'), r3]), code: 'E_LABEL_MISMATCH', pattern: /"neutral" \(line 3\).*not in the label list|not in the label list .*"neutral" \(line 3\)/ },
     { name: 'label id out of range', file: 'label-id.tsv', bytes: tsv([header, r1, r2.replace(/^0/, '7'), r3]), code: 'E_LABEL_MISMATCH', pattern: /"7" \(line 3\)/ },
     { name: 'empty label', file: 'empty-label.tsv', bytes: tsv([header, r1, `\t${r2.split('\t')[1]}`]), code: 'E_BAD_DATA', pattern: /line 3: empty label/ },
-    { name: 'no label column', file: 'no-label-col.tsv', bytes: tsv(['class\tcontent', r1, r2]), code: 'E_BAD_DATA', pattern: /no label column "label" \(columns: class, content\)/ },
+    { name: 'no label column', file: 'no-label-col.tsv', bytes: tsv(['class\tcontent', r1, r2]), code: 'E_BAD_DATA', pattern: /no label column "label" \(the header names class, content\); say which is which with --text-column <name> --label-column <name>/ },
     { name: 'no text column', file: 'no-text-col.tsv', bytes: tsv(['label\tbody', r1, r2]), code: 'E_BAD_DATA', pattern: /no text column/ },
     { name: 'not UTF-8 (a latin-1 byte on line 3)', file: 'latin1.tsv', bytes: Buffer.concat([tsv([header, r1]), Buffer.from('1\tun film tr'), Buffer.from([0xe8]), Buffer.from('s dr\u00f4le\n', 'latin1')]), code: 'E_BAD_ENCODING', pattern: /not valid UTF-8 \(first bad byte 0xe8 at line 3\); if the file is latin-1, pass --encoding latin1/ },
     { name: 'UTF-16 file read as UTF-8', file: 'utf16.tsv', bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(tsv([header, r1]).toString('utf8'), 'utf16le')]), code: 'E_BAD_ENCODING', pattern: /not valid UTF-8 \(first bad byte 0xff at line 1\)/ },

@@ -121,7 +121,8 @@ describe('output: inputs that never end are bounded', () => {
       ['predict', A, '--input', '/dev/zero'],
       ['eval', A, S, '--data', '/dev/zero'],
       ['combine', '--recipe', '/dev/zero'],
-      ['merge', '/dev/zero', '--out', path.join(root, 'm')],
+      // A merge recipe read from /dev/zero (positional inputs are member folders unless they end in .yml/.yaml).
+      ['merge', '--recipe', '/dev/zero', '--out', path.join(root, 'm')],
       ['report', '/dev/zero', '--out', path.join(root, 'r.html')],
     ]) {
       const t0 = Date.now();

@@ -166,7 +166,7 @@ const COMBINE_CASES: readonly RecipeCase[] = [
   { name: 'data with an unknown key', edit: (r) => void (r['data'] = { path: data, sheet: 1 }), code: 'E_BAD_RECIPE', pattern: /data: unknown key "sheet"/ },
   { name: 'one label', edit: (r) => void (r['labels'] = ['positive']), code: 'E_BAD_RECIPE', pattern: /"labels" must list at least two label names/ },
   { name: 'label_map to a number', edit: (r) => void (r['label_map'] = { NEG: 0 }), code: 'E_BAD_RECIPE', pattern: /"label_map" must map names to names/ },
-  { name: 'options is a list', edit: (r) => void (r['options'] = ['l2=1']), code: 'E_BAD_RECIPE', pattern: /"options" must be a mapping/ },
+  { name: 'options is a list', edit: (r) => void (r['options'] = ['l2=1']), code: 'E_BAD_RECIPE', pattern: /"options" \(or "parameters"\) must be a mapping/ },
   { name: 'an option is an object', edit: (r) => void (r['options'] = { l2_steps: { n: 3 } }), code: 'E_BAD_RECIPE', pattern: /options\.l2_steps must be a number/ },
   { name: 'seed negative', edit: (r) => void (r['seed'] = -2), code: 'E_BAD_RECIPE', pattern: /"seed" must be an integer ≥ 0/ },
   { name: 'one fold', edit: (r) => void (r['folds'] = 1), code: 'E_BAD_RECIPE', pattern: /"folds" must be an integer ≥ 2/ },
