@@ -191,11 +191,15 @@ export function logLossPValue(b: BootstrapSamples, a: string, c: string): number
   return (1 + d.atLeast * b.resamples) / (1 + b.resamples);
 }
 
-/** ln C(n, i) by summing logs (exact enough for the p-values below; n is a row count). */
-function logChoose(n: number, i: number): number {
-  let s = 0;
-  for (let t = 1; t <= i; t++) s += Math.log(n - i + t) - Math.log(t);
-  return s;
+/** P[Binomial(n, p) ≤ x], summed in log space (exact enough for p-values; n is a row count). */
+export function binomialCdf(x: number, n: number, p: number): number {
+  let logC = 0;
+  let sum = 0;
+  for (let i = 0; i <= x; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    sum += Math.exp(logC + i * Math.log(p) + (n - i) * Math.log1p(-p));
+  }
+  return Math.min(1, sum);
 }
 
 /**
@@ -207,10 +211,7 @@ export function mcnemarExact(b: number, c: number): number {
   if (!Number.isSafeInteger(b) || !Number.isSafeInteger(c) || b < 0 || c < 0) throw new Error(`mcnemar: counts must be whole numbers ≥ 0, got ${b}, ${c}`);
   const m = b + c;
   if (m === 0) return 1;
-  const lo = Math.min(b, c);
-  let tail = 0;
-  for (let i = 0; i <= lo; i++) tail += Math.exp(logChoose(m, i) - m * Math.LN2);
-  return Math.min(1, 2 * tail);
+  return Math.min(1, 2 * binomialCdf(Math.min(b, c), m, 0.5));
 }
 
 /** Discordant counts of two models' per-row outcomes: rows only `a` gets right, rows only `c` does. */

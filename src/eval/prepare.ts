@@ -1,5 +1,7 @@
 import { readLabelled, type LabelledData } from '../data/labelled.js';
 import { BertfuseError } from '../errors.js';
+import { binomialCdf } from './bootstrap.js';
+import { confusionMatrix } from './metrics.js';
 import type { LabelMap } from '../members/labels.js';
 import { loadMembers, type MemberSet } from '../members/load.js';
 import { runMembers, type MemberRun } from '../members/run.js';
@@ -102,10 +104,15 @@ export async function prepare(req: PrepareRequest, onProgress?: PrepareProgress)
   try {
     const evalSpecs: readonly DataSpec[] = req.evalData ? (Array.isArray(req.evalData) ? req.evalData : [req.evalData as DataSpec]) : [];
     const notes: string[] = [];
+    // Files whose labels are integers read as indices: the below-chance hint then suggests --labels.
+    const integerLabelled = new Set<DataSpec>();
     for (const spec of [req.data, ...evalSpecs]) {
       checkIntegerLabels(spec, set, req, labelMap);
       const note = integerLabelNote(spec, set.labels, labelMap);
-      if (note) notes.push(note);
+      if (note) {
+        notes.push(note);
+        integerLabelled.add(spec);
+      }
     }
     // Every file is read (and checked) before the first member runs.
     const fitData = readData(req.data, set.labels, labelMap);
@@ -117,11 +124,11 @@ export async function prepare(req: PrepareRequest, onProgress?: PrepareProgress)
       onProgress: (member: string, d: number, t: number) => onProgress?.({ dataset, member }, d, t),
     });
     const fit: Dataset = { spec: req.data, data: fitData, run: await runMembers(set, fitData.inputs, opts('fit')) };
-    if (!req.allowBelowChance) checkBelowChance(fit, set, req);
+    if (!req.allowBelowChance) checkBelowChance(fit, set, integerLabelled.has(fit.spec));
     const evals: Dataset[] = [];
     for (let i = 0; i < evalSpecs.length; i++) {
       const d: Dataset = { spec: evalSpecs[i]!, data: evalDatas[i]!, run: await runMembers(set, evalDatas[i]!.inputs, opts('eval')) };
-      if (!req.allowBelowChance) checkBelowChance(d, set, req);
+      if (!req.allowBelowChance) checkBelowChance(d, set, integerLabelled.has(d.spec));
       evals.push(d);
     }
     return { set, fit, eval: evals[0] ?? null, extraEvals: evals.slice(1), notes, close: () => set.close() };
@@ -150,17 +157,6 @@ function integerLabelNote(spec: DataSpec, labels: readonly string[], labelMap: L
   return `${spec.path}: integer labels read as indices: ${ints.map((i, j) => `${j === 0 ? 'label ' : ''}${i} = ${labels[i] ?? '?'}`).join(', ')}`;
 }
 
-/** P[Binomial(n, p) ≤ x], summed in log space (n is a row count). */
-function binomialCdf(x: number, n: number, p: number): number {
-  let logC = 0;
-  let sum = 0;
-  for (let i = 0; i <= x; i++) {
-    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
-    sum += Math.exp(logC + i * Math.log(p) + (n - i) * Math.log1p(-p));
-  }
-  return Math.min(1, sum);
-}
-
 /** Label permutations of up to this many classes are searched for the suggestion. */
 const MAX_PERMUTED_LABELS = 7;
 
@@ -175,20 +171,15 @@ function permutations(k: number): number[][] {
  * label the user said it is — and a model exported that way is confidently wrong on every row.
  * Stop, say what order the data supports, and let `--allow-below-chance` override.
  */
-function checkBelowChance(d: Dataset, set: MemberSet, req: PrepareRequest): void {
+function checkBelowChance(d: Dataset, set: MemberSet, integerData: boolean): void {
   const labels = set.labels;
   const k = labels.length;
   const gold = d.data.labels;
   const n = gold.length;
   if (n === 0) return;
   for (let m = 0; m < set.members.length; m++) {
-    const logits = d.run.outputs.members[m]!.logits;
-    const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
-      confusion[gold[i]!]![best]!++;
-    }
+    // Argmax of logits = argmax of probabilities.
+    const confusion = confusionMatrix(d.run.outputs.members[m]!.logits, gold, k);
     const right = confusion.reduce((a, row, g) => a + row[g]!, 0);
     if (right / n >= 1 / k || binomialCdf(right, n, 1 / k) >= 1e-3) continue;
     const member = set.members[m]!.name;
@@ -202,7 +193,6 @@ function checkBelowChance(d: Dataset, set: MemberSet, req: PrepareRequest): void
         },
         { p: [...labels.keys()], score: right },
       );
-      const integerData = integerLabelNote(d.spec, labels, req.labelMap ?? {}) !== null;
       const order = best.p.map((to) => labels[to]!);
       hint = integerData
         ? `; the data supports the order --labels ${order.join(',')} (${member} then scores ${pct(best.score)})`
