@@ -45,7 +45,7 @@ const HUB_ID = /^([A-Za-z0-9][\w.-]{0,95})\/([A-Za-z0-9][\w.-]{0,95})(?:@([\w.\/
 /** Files a classifier folder may carry besides its weights. */
 const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
 /** What makes a snapshot usable (one of these besides config.json). */
-const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'bertfuse.json', 'onnx/model.onnx', 'model.onnx'];
+const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json', 'bertfuse.json', 'onnx/model.onnx', 'model.onnx'];
 
 /**
  * A path the hub (or a cache) gave us, accepted only as huggingface_hub accepts it: relative,
@@ -221,10 +221,11 @@ export function pickFiles(available: readonly string[]): { files: string[]; shar
   // A bertfuse artifact is a small self-contained folder: take all of it.
   if (have.has('bertfuse.json')) return { files: [...available].filter((f) => !f.startsWith('.')), shardedIndex: null };
   const files = SIDE_FILES.filter((f) => have.has(f));
-  for (const w of ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin']) {
+  // The loader's order (checkpoint/load.ts): safetensors before pickles, one file before shards.
+  for (const w of ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json']) {
     if (have.has(w)) return { files: [...files, w], shardedIndex: w.endsWith('.index.json') ? w : null };
   }
-  throw new Error(`the repository has no model.safetensors, sharded safetensors or pytorch_model.bin (files: ${available.slice(0, 10).join(', ')})`);
+  throw new Error(`the repository has no model.safetensors, sharded safetensors or pytorch_model.bin (single or sharded) (files: ${available.slice(0, 10).join(', ')})`);
 }
 
 function linkOrCopy(blob: string, snap: string, file: string): void {

@@ -8,6 +8,7 @@ import { readModelConfig, type ModelConfig } from './config.js';
 import { assertFilesInside, assertInsideFolder } from './folder-files.js';
 import { openTorchBin } from './pickle/torch-bin.js';
 import { SafetensorsFile, ShardedSafetensors } from './safetensors.js';
+import { ShardedStore } from './sharded.js';
 import type { Tensor, TensorInfo, TensorStore } from './tensor-store.js';
 import { loadTokenizer, type BertTokenizer } from './tokenizer.js';
 
@@ -117,16 +118,19 @@ function openWeights(dir: string): { store: TensorStore; files: string[] } {
   const single = path.join(dir, 'model.safetensors');
   const index = path.join(dir, 'model.safetensors.index.json');
   const bin = path.join(dir, 'pytorch_model.bin');
+  const binIndex = path.join(dir, 'pytorch_model.bin.index.json');
   // Before anything is opened: no symlink out of the folder, no FIFO or device.
-  assertFilesInside([single, index, bin], dir);
+  assertFilesInside([single, index, bin, binIndex], dir);
   if (fs.existsSync(single)) return { store: SafetensorsFile.open(single), files: [single] };
-  if (fs.existsSync(index)) {
-    const store = new ShardedSafetensors(index);
-    const shards = [...new Set(Object.values((JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map))];
-    return { store, files: [index, ...shards.sort().map((s) => path.join(dir, s))] };
-  }
+  if (fs.existsSync(index)) return sharded(new ShardedSafetensors(index));
   if (fs.existsSync(bin)) return { store: binOpener(bin), files: [bin] };
-  throw new BertfuseError('E_MISSING_FILE', 'no weights: expected model.safetensors, model.safetensors.index.json or pytorch_model.bin', dir);
+  // transformers writes a model over its shard size as pytorch_model-0000k-of-0000N.bin + this index.
+  if (fs.existsSync(binIndex)) return sharded(new ShardedStore(binIndex, (f) => binOpener(f), 'E_BAD_PICKLE'));
+  throw new BertfuseError('E_MISSING_FILE', 'no weights: expected model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json', dir);
+}
+
+function sharded(store: ShardedStore): { store: TensorStore; files: string[] } {
+  return { store, files: [store.source, ...store.shardFiles()] };
 }
 
 function detectPrefix(store: TensorStore, cfg: ModelConfig): string {

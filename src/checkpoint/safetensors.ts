@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { BertfuseError } from '../errors.js';
-import { assertInsideFolder } from './folder-files.js';
 import { withTempFile } from '../util/atomic.js';
 import { DTYPE_BYTES, assertDType, decodeToFloat32, encodeFloat32, type DType } from './dtype.js';
 import { numel, type Tensor, type TensorInfo, type TensorStore } from './tensor-store.js';
+import { ShardedStore } from './sharded.js';
 
 /*
  * safetensors: u64 little-endian header length N, N bytes of JSON
@@ -174,57 +173,9 @@ export class SafetensorsFile implements TensorStore {
 }
 
 /** `model.safetensors.index.json` + shards, seen as one store. Shards open on first use. */
-export class ShardedSafetensors implements TensorStore {
-  readonly source: string;
-  private readonly weightMap: Map<string, string>;
-  private readonly shards = new Map<string, SafetensorsFile>();
-
+export class ShardedSafetensors extends ShardedStore {
   constructor(indexFile: string) {
-    this.source = indexFile;
-    let json: unknown;
-    try {
-      json = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
-    } catch (e) {
-      throw new BertfuseError('E_BAD_SAFETENSORS', `cannot read index (${(e as Error).message})`, indexFile);
-    }
-    const wm = (json as { weight_map?: unknown }).weight_map;
-    if (typeof wm !== 'object' || wm === null) throw new BertfuseError('E_BAD_SAFETENSORS', 'index has no weight_map object', indexFile);
-    this.weightMap = new Map(Object.entries(wm as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
-    const dir = path.dirname(indexFile);
-    for (const shard of new Set(this.weightMap.values())) {
-      if (shard.includes('/') || shard.includes('\\') || shard.startsWith('.')) {
-        throw new BertfuseError('E_BAD_SAFETENSORS', `shard name "${shard}" must be a plain file name`, indexFile);
-      }
-      if (!fs.existsSync(path.join(dir, shard))) throw new BertfuseError('E_MISSING_FILE', `shard "${shard}" listed in the index is missing`, indexFile);
-      assertInsideFolder(path.join(dir, shard), dir);
-    }
-  }
-  names(): string[] {
-    return [...this.weightMap.keys()];
-  }
-  has(name: string): boolean {
-    return this.weightMap.has(name);
-  }
-  info(name: string): TensorInfo {
-    return this.shardOf(name).info(name);
-  }
-  read(name: string): Tensor {
-    return this.shardOf(name).read(name);
-  }
-  close(): void {
-    for (const s of this.shards.values()) s.close();
-    this.shards.clear();
-  }
-  private shardOf(name: string): SafetensorsFile {
-    const shard = this.weightMap.get(name);
-    if (shard === undefined) throw new BertfuseError('E_MISSING_TENSOR', `no tensor named "${name}"`, this.source);
-    let f = this.shards.get(shard);
-    if (!f) {
-      f = SafetensorsFile.open(path.join(path.dirname(this.source), shard));
-      if (!f.has(name)) throw new BertfuseError('E_MISSING_TENSOR', `index maps "${name}" to ${shard}, which does not hold it`, this.source);
-      this.shards.set(shard, f);
-    }
-    return f;
+    super(indexFile, (f) => SafetensorsFile.open(f), 'E_BAD_SAFETENSORS');
   }
 }
 

@@ -132,3 +132,27 @@ export function u16Bytes(values: readonly number[]): Uint8Array {
 export function i64Bytes(values: readonly number[]): Uint8Array {
   return new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer);
 }
+
+/** A float32 tensor to write into a `.bin` state dict. */
+export interface BinTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+function contiguousStride(shape: readonly number[]): number[] {
+  const stride = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    stride[i] = s;
+    s *= shape[i]!;
+  }
+  return stride;
+}
+
+/** `torch.save(model.state_dict(), file)` of float32 tensors: one contiguous storage per tensor, as torch writes them. */
+export function writeStateDictBin(file: string, tensors: readonly BinTensor[]): void {
+  const views: ViewSpec[] = tensors.map((t, i) => ({ name: t.name, key: String(i), storageType: 'FloatStorage', numel: t.data.length, offset: 0, shape: t.shape, stride: contiguousStride(t.shape) }));
+  const storages = Object.fromEntries(tensors.map((t, i) => [String(i), new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)]));
+  writeTorchZip(file, stateDictPickle(views, { metadata: true }), storages, { byteorder: 'little' });
+}
