@@ -25,6 +25,8 @@ export interface EvalSplit {
   readonly inputs: readonly TextInput[];
   readonly gold: Int32Array;
   readonly outputs: MemberOutputs;
+  /** Per row, the 1-based line of the file it starts on (header and skipped blank lines counted); absent for rows not read from a file. */
+  readonly lines?: Int32Array;
 }
 
 export interface EvalInput {
@@ -74,7 +76,7 @@ export interface Evaluation {
 /** The input `evaluate` needs, from members already run on the data. */
 export function evalInputFrom(p: Prepared): EvalInput {
   const scored = p.eval ?? p.fit;
-  const split = (d: NonNullable<Prepared['eval']>): EvalSplit => ({ path: d.spec.path, inputs: d.data.inputs, gold: d.data.labels, outputs: d.run.outputs });
+  const split = (d: NonNullable<Prepared['eval']>): EvalSplit => ({ path: d.spec.path, inputs: d.data.inputs, gold: d.data.labels, outputs: d.run.outputs, lines: d.data.lines });
   return {
     labels: p.set.labels,
     members: p.set.members.map((m, i) => ({
@@ -220,8 +222,10 @@ export function evaluate(input: EvalInput, methods: readonly MethodChoice[], opt
       continue;
     }
     const row = (p: Float64Array): number[] => Array.from(p.subarray(r * k, (r + 1) * k));
+    const line = scored.lines?.[r];
     disagreements.push({
       index: r,
+      ...(line !== undefined ? { line } : {}),
       text: scored.inputs[r]!.text,
       textPair: scored.inputs[r]!.textPair ?? null,
       gold: labels[scored.gold[r]!]!,

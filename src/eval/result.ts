@@ -121,6 +121,8 @@ export interface EvalMember {
 export interface Disagreement {
   /** Row index in the scored data (0-based, header excluded). */
   readonly index: number;
+  /** The 1-based line of the scored file the row starts on (a header and blank lines counted; a quoted CSV field may span lines). Absent in older results. */
+  readonly line?: number;
   readonly text: string;
   readonly textPair: string | null;
   readonly gold: string;

@@ -162,8 +162,11 @@ function disagreementOf(v: unknown, labels: readonly string[], members: readonly
   const missing = members.filter((m) => !(m in mem));
   if (missing.length > 0) s.fail(`${where}.members`, `no probabilities for ${missing.join(', ')}`);
   const pair = o['textPair'];
+  const line = o['line'];
+  if (line !== undefined && line !== null && s.count(line, `${where}.line`) < 1) s.fail(`${where}.line`, 'lines are numbered from 1');
   return {
     index: s.count(o['index'], `${where}.index`),
+    ...(line === undefined || line === null ? {} : { line: s.count(line, `${where}.line`) }),
     text: s.str(o['text'], `${where}.text`),
     textPair: pair === null || pair === undefined ? null : s.str(pair, `${where}.textPair`),
     gold,

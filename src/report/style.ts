@@ -18,6 +18,11 @@ nav a { color: var(--method); text-decoration: none; }
 .notice { margin: 18px 0 0; padding: 10px 14px; background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; }
 .selection { margin: 8px 0 12px; padding: 8px 12px; background: #eff6ff; border-left: 3px solid var(--method); }
 .scroll { overflow-x: auto; }
+/* A long table scrolls in a box no taller than the window: its header sticks to the box's top and
+   its horizontal scrollbar stays on screen. Sticky cells drop border-collapse borders, so the
+   header's rule is a shadow. */
+.sticky-head { max-height: min(80vh, 720px); overflow: auto; border: 1px solid var(--line); border-radius: 4px; }
+.sticky-head thead th { position: sticky; top: 0; z-index: 2; background: #fff; border-bottom: 0; box-shadow: inset 0 -2px 0 #cbd5e1; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 thead th { border-bottom: 2px solid #cbd5e1; font-weight: 600; white-space: nowrap; }
@@ -82,5 +87,5 @@ td.prob.right .lab { color: var(--good); font-weight: 600; }
 td.prob.wrong { background: #fef2f2; }
 td.prob.wrong .lab { color: var(--bad); font-weight: 600; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
-@media print { body { background: #fff; } main { padding: 0; } .scroll { overflow: visible; } }
+@media print { body { background: #fff; } main { padding: 0; } .scroll { overflow: visible; } .sticky-head { max-height: none; } }
 `;

@@ -85,20 +85,35 @@ function probCell(p: readonly number[] | undefined, labels: readonly string[], g
 }
 
 /**
- * The rows where members' top labels differ: text, gold, then every member's and every fused
- * method's top label with its probability (green when right, red when wrong).
+ * The first column: the row's line in the scored file, so a user can open the file at it. Results
+ * written before lines were kept carry only the 0-based row index; then the column says so.
+ */
+function rowColumn(list: readonly Disagreement[], scoredPath: string): { head: string; cell: (d: Disagreement) => string } {
+  if (list.every((d) => d.line !== undefined)) {
+    return { head: `<th class="num" title="${esc(`line of ${scoredPath} the row starts on (1-based, header and blank lines counted)`)}">line</th>`, cell: (d) => String(d.line) };
+  }
+  return { head: '<th class="num" title="0-based row index in the scored data, header excluded (this result predates line numbers)">row</th>', cell: (d) => String(d.index) };
+}
+
+/**
+ * The rows where members' top labels differ: line, text, gold, then every member's and every fused
+ * method's top label with its probability (green when right, red when wrong). The table scrolls
+ * inside a box no taller than the window, so its header stays in view (sticky) and the horizontal
+ * scrollbar is on screen, not under hundreds of rows.
  */
 export function disagreementTable(m: ReportModel, list: readonly Disagreement[], maxRows: number): string {
   const methods = m.rows.filter((r) => r.kind !== 'member').map((r) => r.name);
   const members = m.members.map((x) => x.name);
+  const shown = list.slice(0, maxRows);
+  const row = rowColumn(shown, m.scored.path);
   const head = [
-    '<th class="num">row</th><th>text</th><th>gold</th>',
+    `${row.head}<th>text</th><th>gold</th>`,
     ...members.map((n) => `<th class="member-col">${esc(n)}</th>`),
     ...methods.map((n) => `<th class="method-col">${esc(n)}</th>`),
   ].join('');
-  const body = list.slice(0, maxRows).map((d) => {
+  const body = shown.map((d) => {
     const text = esc(d.text) + (d.textPair !== null ? `<span class="pair"> ‖ ${esc(d.textPair)}</span>` : '');
-    return `<tr><td class="num">${d.index}</td><td class="text">${text}</td><td class="gold">${esc(d.gold)}</td>${members.map((n) => probCell(d.members[n], m.labels, d.gold)).join('')}${methods.map((n) => probCell(d.fused[n], m.labels, d.gold)).join('')}</tr>`;
+    return `<tr><td class="num line">${row.cell(d)}</td><td class="text">${text}</td><td class="gold">${esc(d.gold)}</td>${members.map((n) => probCell(d.members[n], m.labels, d.gold)).join('')}${methods.map((n) => probCell(d.fused[n], m.labels, d.gold)).join('')}</tr>`;
   });
-  return `<div class="scroll"><table class="disagreements"><thead><tr>${head}</tr></thead><tbody>${body.join('')}</tbody></table></div>`;
+  return `<div class="scroll sticky-head" id="disagreements-scroll"><table class="disagreements"><thead><tr>${head}</tr></thead><tbody>${body.join('')}</tbody></table></div>`;
 }

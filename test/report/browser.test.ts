@@ -208,7 +208,9 @@ describe('bertfuse report in headless Chromium', () => {
       assert.equal(await drows.count(), result.disagreements.length);
       const first = result.disagreements[0]!;
       const firstCells = await drows.first().locator('td').allTextContents();
-      assert.equal(firstCells[0], String(first.index));
+      // The row column is the line of the TSV (a header, no blank lines): index + 2.
+      assert.equal(first.line, first.index + 2);
+      assert.equal(firstCells[0], String(first.line));
       assert.equal(firstCells[1], first.text);
       assert.equal(firstCells[2], first.gold);
       assert.equal(firstCells.length, 3 + rows.length, 'text, gold, then one column per member and method');
