@@ -20,9 +20,11 @@ nav a { color: var(--method); text-decoration: none; }
 .scroll { overflow-x: auto; }
 /* A long table scrolls in a box no taller than the window: its header sticks to the box's top and
    its horizontal scrollbar stays on screen. Sticky cells drop border-collapse borders, so the
-   header's rule is a shadow. */
+   header's rule is a shadow. The line column sticks to the left edge too. */
 .sticky-head { max-height: min(80vh, 720px); overflow: auto; border: 1px solid var(--line); border-radius: 4px; }
 .sticky-head thead th { position: sticky; top: 0; z-index: 2; background: #fff; border-bottom: 0; box-shadow: inset 0 -2px 0 #cbd5e1; }
+.sticky-head td.line { position: sticky; left: 0; z-index: 1; background: #fff; }
+.sticky-head thead th:first-child { left: 0; z-index: 3; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 thead th { border-bottom: 2px solid #cbd5e1; font-weight: 600; white-space: nowrap; }

@@ -227,6 +227,68 @@ describe('bertfuse report in headless Chromium', () => {
     }
   });
 
+  test('disagreements table: every column reachable by horizontal scroll, the header stays on top when scrolled', async () => {
+    const out = path.join(tmp, 'report-table.html');
+    writeReport(writeJson(path.join(tmp, 'eval-table.json'), result), out);
+    // A laptop-sized window, narrower than the table.
+    const o = await open(out);
+    const { page } = o;
+    try {
+      await page.setViewportSize({ width: 1000, height: 700 });
+      assertQuiet(o);
+      const box = page.locator('#disagreements-scroll');
+      await box.scrollIntoViewIfNeeded();
+      const heads = box.locator('thead th');
+      const columns = 3 + result.members.length + result.rows.filter((r) => r.kind !== 'member').length;
+      assert.equal(await heads.count(), columns, 'line, text, gold, one column per member and per method');
+      const dims = await box.evaluate((el) => ({ sw: el.scrollWidth, cw: el.clientWidth, sh: el.scrollHeight, ch: el.clientHeight }));
+      assert.ok(dims.sw > dims.cw, `the table is wider than its box here (${dims.sw} > ${dims.cw}), so horizontal scrolling is exercised`);
+      assert.ok(dims.sh > dims.ch, `the table is taller than its box (${dims.sh} > ${dims.ch})`);
+      const frame = (await box.boundingBox())!;
+      assert.ok(frame.height <= 700, `the box fits the window (${frame.height}px)`);
+      assert.equal(await heads.first().evaluate((el) => getComputedStyle(el).position), 'sticky');
+
+      // Scroll down: the header's cells sit at the box's top edge, drawn over the rows under them.
+      await box.evaluate((el) => {
+        el.scrollTop = 600;
+      });
+      const firstRow = (await box.locator('tbody tr').first().boundingBox())!;
+      assert.ok(firstRow.y + firstRow.height < frame.y, 'the first rows scrolled out of the box');
+      for (const i of [0, 1, columns - 1]) {
+        const h = (await heads.nth(i).boundingBox())!;
+        assert.ok(Math.abs(h.y - frame.y) <= 2, `header cell ${i} at the box top (${h.y} vs ${frame.y})`);
+      }
+      const onTop = await heads.nth(1).evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return el.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));
+      });
+      assert.ok(onTop, 'the header is painted over the scrolled rows');
+
+      // Scroll right to the end: the last column (header and cells) lies inside the box.
+      await box.evaluate((el) => {
+        el.scrollLeft = el.scrollWidth;
+      });
+      const last = (await heads.last().boundingBox())!;
+      assert.ok(last.x >= frame.x - 1 && last.x + last.width <= frame.x + frame.width + 1, `last header cell inside the box (${last.x}..${last.x + last.width} in ${frame.x}..${frame.x + frame.width})`);
+      assert.ok(Math.abs(last.y - frame.y) <= 2, 'still at the top after scrolling right');
+      const lineHead = (await heads.first().boundingBox())!;
+      assert.ok(Math.abs(lineHead.x - frame.x) <= 2 && Math.abs(lineHead.y - frame.y) <= 2, "the line column's header stays at the top-left corner");
+      assert.equal(await heads.last().textContent(), result.rows.filter((r) => r.kind !== 'member').at(-1)!.name);
+      const visibleCell = await box.evaluate((el) => {
+        const b = el.getBoundingClientRect();
+        const row = [...el.querySelectorAll('tbody tr')].find((tr) => tr.getBoundingClientRect().top > b.top + 40 && tr.getBoundingClientRect().bottom < b.bottom);
+        const cell = row?.lastElementChild?.getBoundingClientRect();
+        const line = row?.firstElementChild?.getBoundingClientRect();
+        return cell && line ? { x: cell.x, r: cell.right, b: b.right, l: b.left, line: line.x } : null;
+      });
+      assert.ok(visibleCell && visibleCell.x >= visibleCell.l - 1 && visibleCell.r <= visibleCell.b + 1, `a row's last cell is visible: ${JSON.stringify(visibleCell)}`);
+      assert.ok(Math.abs(visibleCell.line - visibleCell.l) <= 2, 'and its line cell stays at the left edge');
+      await box.screenshot({ path: path.join(SHOTS, 'report-disagreements-scrolled.png') });
+    } finally {
+      await page.close();
+    }
+  });
+
   test('markup in texts, labels, member and method names, paths and the selection stays text', async () => {
     const h = hostile(result);
     const out = path.join(tmp, 'hostile.html');
