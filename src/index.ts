@@ -61,7 +61,7 @@ registerMerged();
 export { loadMembers, memberSha256, groupSuffix, type Member, type MemberSet, type TokenizerGroup, type LoadMembersOptions } from './members/load.js';
 export { runMembers, selectRows, type MemberRun, type RunMembersOptions } from './members/run.js';
 export { parseLabelMap, mapLabels, alignLabels, type LabelMap } from './members/labels.js';
-export { bertFlops, relativeCosts } from './members/cost.js';
+export { forwardFlops, bertFlops, datasetFlops, relativeCosts } from './members/cost.js';
 export { buildCombinedGraph, groupInputNames, memberOutputName, type CombinedGraphSpec, type GraphMember } from './graph/combine.js';
 export { prepare, type PrepareRequest, type Prepared, type Dataset, type DataSpec, type MemberSpec } from './eval/prepare.js';
 export { evaluate, evalInputFrom, type EvalInput, type EvalSplit, type MethodChoice, type Evaluation, type ExternalRow } from './eval/evaluate.js';

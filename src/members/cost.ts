@@ -1,24 +1,10 @@
-import type { BertConfig } from '../checkpoint/config.js';
-
 /**
- * Floating-point operations (2 per multiply-add) of one BERT classifier forward pass over `len`
- * tokens: Q/K/V/output projections (4·H²), the feed-forward pair (2·H·I), attention scores and
- * context (2·len·H), then pooler and classifier. Embedding lookups and LayerNorms are not counted:
- * they are memory-bound and small next to the matrix products.
+ * A member's inference cost: FLOPs of its forward passes over the scored rows, by the one per-family
+ * formula in `architectures/flops.ts` (the bench's share of the MatMul ceiling uses it too).
  */
-export function bertFlops(cfg: BertConfig, len: number, numLabels: number): number {
-  const H = cfg.hiddenSize;
-  const I = cfg.intermediateSize;
-  const perLayer = 2 * len * (4 * H * H + 2 * H * I) + 2 * 2 * len * len * H;
-  return cfg.numLayers * perLayer + 2 * H * H + 2 * H * numLabels;
-}
-
-/** FLOPs of running a member over rows of the given token lengths (its own tokenizer decides them). */
-export function datasetFlops(cfg: BertConfig, lengths: readonly number[], numLabels: number): number {
-  let total = 0;
-  for (const len of lengths) total += bertFlops(cfg, len, numLabels);
-  return total;
-}
+export { datasetFlops, forwardFlops } from '../architectures/flops.js';
+/** The name this function had when it knew only BERT; kept for library users. */
+export { forwardFlops as bertFlops } from '../architectures/flops.js';
 
 /** Costs relative to the cheapest (the cheapest is 1). */
 export function relativeCosts(flops: readonly number[]): number[] {

@@ -8,14 +8,17 @@ import { test } from 'node:test';
 import { foreignSections } from '../../bench/report.js';
 import { parseArgs, runBench, writeReport } from '../../bench/run.js';
 import { encoderFlops } from '../../bench/flops.js';
+import { parseModelConfig } from '../../src/architectures/registry.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 test('encoder FLOP formula matches a hand count for BERT-base at seq 128', () => {
   // Per layer and token: Q, K, V, attention-out 4·768², FFN 2·768·3072, attention 2·128·768 MACs.
   const macsPerToken = 12 * (4 * 768 * 768 + 2 * 768 * 3072 + 2 * 128 * 768);
   const heads = 768 * 768 + 768 * 2;
-  assert.equal(encoderFlops({ hiddenSize: 768, intermediateSize: 3072, numLayers: 12 }, 1, 128, 2), 2 * (128 * macsPerToken + heads));
-  assert.ok(Math.abs(encoderFlops({ hiddenSize: 768, intermediateSize: 3072, numLayers: 12 }, 1, 128) / 1e9 - 22.5) < 0.5);
+  const cfg = parseModelConfig({ model_type: 'bert', architectures: ['BertForSequenceClassification'], id2label: { 0: 'a', 1: 'b' }, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, vocab_size: 30522, max_position_embeddings: 512, type_vocab_size: 2 }, 'config.json');
+  assert.equal(encoderFlops(cfg, 1, 128, 2), 2 * (128 * macsPerToken + heads));
+  assert.equal(encoderFlops(cfg, 8, 128), 8 * encoderFlops(cfg, 1, 128));
+  assert.ok(Math.abs(encoderFlops(cfg, 1, 128) / 1e9 - 22.5) < 0.5);
 });
 
 test('flags: --quick, --tiny, --no-torch, --no-write; unknown flags are refused', () => {
