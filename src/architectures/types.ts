@@ -101,6 +101,12 @@ export interface EmitOptions {
   readonly scope?: string;
   /** Kernel choice; unspecified flags take DEFAULT_OPS. */
   readonly ops?: Partial<EncoderOps>;
+  /**
+   * Every weight enters the graph as its own checkpoint tensor (a Linear's may be transposed), never
+   * folded with another (RoBERTa's type row into the position table): a training graph feeds and
+   * differentiates each one. Costs an Add per token where inference folds.
+   */
+  readonly unfolded?: boolean;
 }
 
 /** Where a family's config came from, for error messages and the architecture it asked for. */

@@ -8,6 +8,8 @@ export interface SingleModelOptions {
   readonly embeddings?: boolean;
   /** Kernel choice for the encoder (default: DEFAULT_OPS, the fastest measured). */
   readonly ops?: Partial<EncoderOps>;
+  /** Every weight as its own checkpoint tensor (EmitOptions.unfolded), as the training graph has them. */
+  readonly unfolded?: boolean;
   /** Dynamic int8 quantisation of the encoder's linear layers (off by default: it changes outputs). */
   readonly quantize?: QuantizeMode | null;
   /** Kernel choice and weight range for `quantize`. */
@@ -22,7 +24,7 @@ export function buildBertGraph(w: BertWeights, opts: SingleModelOptions = {}): G
     attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
     tokenTypeIds: familyOf(w.config).tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null,
   };
-  const out = emitBert(g, w, inputs, opts.ops ? { ops: opts.ops } : {});
+  const out = emitBert(g, w, inputs, { ...(opts.ops ? { ops: opts.ops } : {}), ...(opts.unfolded ? { unfolded: true } : {}) });
   if (opts.quantize === 'int8') quantizeGraph(g, opts.quantizeOptions);
   const H = w.config.hiddenSize;
   if (out.logits) {

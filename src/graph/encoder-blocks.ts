@@ -60,6 +60,8 @@ export class EmitContext {
   /** Scope prefix for initializer and node names ("" or "<member>."). */
   readonly s: string;
   readonly cfg: ModelConfig;
+  /** EmitOptions.unfolded: no weight is folded into another. */
+  readonly unfolded: boolean;
   /** Initializers made so far: a weight read twice (DeBERTa projects tokens and relative positions with one key_proj) is stored once. */
   private readonly made = new Map<string, string>();
   constructor(
@@ -70,6 +72,7 @@ export class EmitContext {
     this.ops = { ...DEFAULT_OPS, ...opts.ops };
     this.s = opts.scope ? `${opts.scope}.` : '';
     this.cfg = w.config;
+    this.unfolded = opts.unfolded ?? false;
   }
 
   tensor(module: string, encoder = true): Tensor {
@@ -166,8 +169,10 @@ export function emitEmbeddings(c: EmitContext, inputs: EncoderInputs, e: Embeddi
   const typeTable = e.tokenType && e.typeInput ? e.tokenType : null;
   if (typeTable && !inputs.tokenTypeIds) throw new Error('embeddings with token types need a token_type_ids input');
   const positionIds = e.positions === 'padding-offset' ? paddingOffsetPositions(c, inputs.inputIds) : null;
-  const positionTable = e.tokenType && !e.typeInput ? foldTypeRow(c, e.position, e.tokenType) : c.param(e.position);
-  if (c.ops.embedLayerNorm) {
+  const typeRow = e.tokenType && !e.typeInput;
+  const positionTable = typeRow && !c.unfolded ? foldTypeRow(c, e.position, e.tokenType!) : c.param(e.position);
+  // The fused kernel has no input for an unfolded type row: that case takes the plain gathers.
+  if (c.ops.embedLayerNorm && !(typeRow && c.unfolded)) {
     const i32 = (v: string, hint: string): string => g.op('Cast', [v], { to: attr.int(6) }, { name: `${s}${hint}` });
     const [gamma, beta] = c.lnParams(e.norm);
     return fused.embedLayerNorm(g, {
@@ -191,6 +196,10 @@ export function emitEmbeddings(c: EmitContext, inputs: EncoderInputs, e: Embeddi
   }
   const pos = g.op('Gather', [positionTable, positionIds ?? counterPositions(c, inputs.inputIds)], { axis: attr.int(0) }, { name: `${s}pos_emb` });
   sum = g.op('Add', [sum, pos], {}, { name: `${s}emb_sum` });
+  if (typeRow && c.unfolded) {
+    const row = g.op('Gather', [c.param(e.tokenType!), g.constInt64([0], [], `${s}type_row`)], { axis: attr.int(0) }, { name: `${s}type_emb` });
+    sum = g.op('Add', [sum, row], {}, { name: `${s}emb_sum_type` });
+  }
   return c.layerNorm(sum, e.norm);
 }
 

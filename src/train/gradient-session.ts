@@ -29,11 +29,12 @@ export class GradientSession {
     private readonly session: Session,
     readonly params: readonly TrainableParam[],
     readonly numLabels: number,
+    private readonly tokenTypes: boolean,
   ) {}
 
   static async create(graph: TrainingGraph, runtime: RuntimeOptions = {}): Promise<GradientSession> {
     const session = await createSession(graph.bytes, runtime, '<training graph>');
-    return new GradientSession(session, graph.params, graph.numLabels);
+    return new GradientSession(session, graph.params, graph.numLabels, graph.tokenTypes);
   }
 
   async compute(batch: TrainBatch, weights: readonly Float32Array[]): Promise<GradientResult> {
@@ -42,11 +43,11 @@ export class GradientSession {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64Tensor(batch.inputIds, [b, s]),
       attention_mask: int64Tensor(batch.attentionMask, [b, s]),
-      token_type_ids: int64Tensor(batch.tokenTypeIds, [b, s]),
       hard_targets: new ort.Tensor('float32', batch.hardTargets, [b, c]),
       soft_targets: new ort.Tensor('float32', batch.softTargets, [b, c]),
       kd_weight: new ort.Tensor('float32', batch.kdWeight, [b]),
     };
+    if (this.tokenTypes) feeds['token_type_ids'] = int64Tensor(batch.tokenTypeIds, [b, s]);
     this.params.forEach((p, i) => (feeds[p.input] = new ort.Tensor('float32', weights[i]!, [...p.dims])));
     const out = await this.session.run(feeds);
     return {

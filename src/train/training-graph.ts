@@ -1,3 +1,4 @@
+import { familyOf } from '../architectures/registry.js';
 import { emitBert, PLAIN_OPS, type BertWeights } from '../graph/bert-graph.js';
 import { GraphBuilder, encodeModel } from '../graph/onnx-builder.js';
 import { differentiate } from './autodiff/differentiate.js';
@@ -22,6 +23,8 @@ export interface TrainingGraph {
   readonly params: readonly TrainableParam[];
   readonly numLabels: number;
   readonly temperature: number;
+  /** The graph reads `token_type_ids` (the family has token types). */
+  readonly tokenTypes: boolean;
 }
 
 export interface TrainingGraphOptions {
@@ -32,38 +35,42 @@ export interface TrainingGraphOptions {
 export const GRAD_PREFIX = 'grad:';
 
 /**
- * The student's training graph: the plain-ONNX forward pass (no com.microsoft kernels: every op
- * must have a gradient rule), the loss of `emitLoss`, and the gradient of every weight. Weights are
- * graph inputs, not initializers, so one session serves every step: the optimizer feeds new values.
- * Inputs: input_ids, attention_mask, token_type_ids [batch, sequence] (int64), hard_targets and
- * soft_targets [batch, labels], kd_weight [batch], and each weight; outputs loss, logits, grad:*.
+ * The student's training graph, for a sequence classifier of any family: the plain-ONNX forward
+ * pass (no com.microsoft kernels: every op must have a gradient rule; no folded weights), the loss
+ * of `emitLoss`, and the gradient of every weight. Weights are graph inputs, not initializers, so
+ * one session serves every step: the optimizer feeds new values.
+ * Inputs: input_ids, attention_mask (and token_type_ids when the family reads them) [batch,
+ * sequence] (int64), hard_targets and soft_targets [batch, labels], kd_weight [batch], and each
+ * weight; outputs loss, logits, grad:*.
  */
 export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): TrainingGraph {
   const numLabels = w.config.labels?.length ?? 2;
+  if (w.config.task !== 'classify') throw new Error(`training needs a sequence classifier, not ${w.config.architecture}`);
   const g = new GraphBuilder('bertfuse_training');
   const seq = ['batch', 'sequence'];
+  const tokenTypes = familyOf(w.config).tokenizer.tokenTypes;
   const inputs = {
     inputIds: g.input('input_ids', 'int64', seq),
     attentionMask: g.input('attention_mask', 'int64', seq),
-    tokenTypeIds: g.input('token_type_ids', 'int64', seq),
+    tokenTypeIds: tokenTypes ? g.input('token_type_ids', 'int64', seq) : null,
   };
-  const out = emitBert(g, w, inputs, { ops: PLAIN_OPS });
-  if (!out.logits || w.config.architecture !== 'BertForSequenceClassification') {
-    throw new Error(`training needs a sequence classifier, not ${w.config.architecture}`);
-  }
+  const out = emitBert(g, w, inputs, { ops: PLAIN_OPS, unfolded: true });
+  if (!out.logits) throw new Error(`training needs a sequence classifier, not ${w.config.architecture}`);
   const hardTargets = g.input('hard_targets', 'float', ['batch', numLabels]);
   const softTargets = g.input('soft_targets', 'float', ['batch', numLabels]);
   const kdWeight = g.input('kd_weight', 'float', ['batch']);
   const loss = emitLoss(g, { logits: out.logits, hardTargets, softTargets, kdWeight }, opts.temperature);
 
   const params = trainableInitializers(g, w);
+  const frozen = untrained(w, params);
+  if (frozen.length > 0) throw new Error(`the ${w.config.family} training graph would leave ${frozen.join(', ')} untrained (folded into another weight?)`);
   const grads = differentiate(g, {
     loss,
     params: params.map((p) => p.input),
     inputShapes: {
       input_ids: seq,
       attention_mask: seq,
-      token_type_ids: seq,
+      ...(tokenTypes ? { token_type_ids: seq } : {}),
       hard_targets: ['batch', numLabels],
       soft_targets: ['batch', numLabels],
       kd_weight: ['batch'],
@@ -79,7 +86,14 @@ export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): 
     const { data } = g.promoteToInput(p.input);
     result.push({ ...p, data });
   }
-  return { bytes: encodeModel(g.toModel()), params: result, numLabels, temperature: opts.temperature };
+  return { bytes: encodeModel(g.toModel()), params: result, numLabels, temperature: opts.temperature, tokenTypes };
+}
+
+/** Checkpoint tensors the family's model has that no trainable input stands for. */
+function untrained(w: BertWeights, params: ReadonlyArray<Omit<TrainableParam, 'data'>>): string[] {
+  const family = familyOf(w.config);
+  const have = new Set(params.map((p) => p.tensor));
+  return [...family.expectedTensors(w.config, w.prefix).keys()].filter((n) => w.tensors.has(n) && !have.has(n));
 }
 
 /**

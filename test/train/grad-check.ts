@@ -9,6 +9,8 @@ export interface CheckInput {
   /** Float values, or int64 constants (indices, shapes, axes) when `ints` is given. */
   readonly data?: Float32Array;
   readonly ints?: readonly number[];
+  /** A boolean constant (Where's condition), given as 0/1. */
+  readonly bools?: readonly number[];
   /** Differentiate with respect to this input (float only; default true for floats). */
   readonly grad?: boolean;
   /** Shape the differentiator is told (symbols for dynamic axes); default the real dims. */
@@ -46,6 +48,8 @@ export async function checkOp(
     inputs.forEach((inp, i) => {
       if (inp.ints) {
         names.push(g.constInt64([...inp.ints], [...inp.dims], `c${i}`));
+      } else if (inp.bools) {
+        names.push(g.op('Cast', [g.constInt64([...inp.bools], [...inp.dims], `b${i}`)], { to: { kind: 'int', value: 9 } }));
       } else {
         const name = g.initializer(`x${i}`, inp.data!, inp.dims);
         names.push(name);
@@ -71,7 +75,7 @@ export async function checkOp(
     return { bytes: encodeModel(g.toModel()), params };
   };
 
-  const floats = inputs.filter((i) => !i.ints);
+  const floats = inputs.filter((i) => !i.ints && !i.bools);
   const feedsFor = (params: string[], values: Float32Array[]): Record<string, ort.Tensor> =>
     Object.fromEntries(params.map((p, k) => [p, new ort.Tensor('float32', values[k]!, [...floats.filter((f) => f.grad !== false)[k]!.dims])]));
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attr } from '../../src/graph/onnx-builder.js';
+import ort from 'onnxruntime-node';
+import { attr, encodeModel, GraphBuilder } from '../../src/graph/onnx-builder.js';
+import { differentiate, GradientError } from '../../src/train/autodiff/differentiate.js';
 import { GRAD_RULES, differentiableOps } from '../../src/train/autodiff/registry.js';
 import type { GradRule } from '../../src/train/autodiff/types.js';
 import { checkOp, uniform, type CheckInput } from './grad-check.js';
@@ -61,6 +63,22 @@ const cases: Array<{ name: string; op: string; inputs: CheckInput[]; attrs?: Par
   { name: 'ReduceSum, keepdims 0', op: 'ReduceSum', inputs: [f([2, 3, 4], 46), ints([1])], attrs: { keepdims: attr.int(0) } },
   { name: 'ReduceSum, keepdims 1', op: 'ReduceSum', inputs: [f([2, 3, 4], 47), ints([0, 2])], attrs: { keepdims: attr.int(1) } },
   { name: 'ReduceMean, all axes', op: 'ReduceMean', inputs: [f([2, 3], 48)], attrs: { keepdims: attr.int(0) } },
+  { name: 'Abs', op: 'Abs', inputs: [awayFromZero([2, 5], 51)] },
+  { name: 'Sin', op: 'Sin', inputs: [f([2, 5], 52, -3, 3)] },
+  { name: 'Cos', op: 'Cos', inputs: [f([2, 5], 53, -3, 3)] },
+  { name: 'Where, both branches broadcast', op: 'Where', inputs: [{ dims: [2, 3], bools: [1, 0, 1, 0, 0, 1] }, f([2, 3], 54), f([3], 55)] },
+  // x in ±[0.2, 1) against bounds ±0.5 given as constants: away from the kinks at the bounds.
+  { name: 'Clip', op: 'Clip', inputs: [awayFromZero([3, 4], 56), { dims: [], data: Float32Array.of(-0.5), grad: false }, { dims: [], data: Float32Array.of(0.5), grad: false }] },
+  { name: 'CumSum', op: 'CumSum', inputs: [f([2, 4], 57), ints([1], [])] },
+  { name: 'CumSum, exclusive and reversed', op: 'CumSum', inputs: [f([3, 2], 58), ints([0], [])], attrs: { exclusive: attr.int(1), reverse: attr.int(1) } },
+  {
+    name: 'GatherElements, repeated indices (DeBERTa c2p)',
+    op: 'GatherElements',
+    inputs: [f([2, 3, 4], 59), ints([0, 3, 3, 1, 2, 2, 0, 1, 1, 1, 3, 0, 2, 0, 3, 2, 1, 1, 0, 0, 3, 3, 2, 1, 0, 1, 2, 3, 3, 3], [2, 3, 5])],
+    attrs: { axis: attr.int(2) },
+  },
+  { name: 'Split, equal parts, loss on one output (GeGLU)', op: 'Split', inputs: [f([2, 6], 60)], attrs: { axis: attr.int(-1) }, opts: { outputs: 2, outputIndex: 1 } },
+  { name: 'Split, given sizes', op: 'Split', inputs: [f([5, 2], 61), ints([2, 3])], attrs: { axis: attr.int(0) }, opts: { outputs: 2, outputIndex: 0 } },
   { name: 'ReduceMean, last axis', op: 'ReduceMean', inputs: [f([2, 3, 4], 49)], attrs: { axes: attr.ints([-1]), keepdims: attr.int(1) } },
 ];
 
@@ -77,6 +95,24 @@ test('every differentiable op in the rule table has a finite-difference case', (
   const covered = new Set(cases.map((c) => c.op));
   const missing = differentiableOps().filter((op) => !covered.has(op));
   assert.deepEqual(missing, []);
+});
+
+test('discrete ops stop the gradient cleanly; an op without a rule on the path is refused by name', async () => {
+  // y = x · (x != 0) through Not(Equal): the mask is discrete, so dy/dx is the mask itself.
+  const g = new GraphBuilder('discrete');
+  const x = g.initializer('x', Float32Array.of(0, 1.5, -2, 0), [4]);
+  const mask = g.op('Cast', [g.op('Not', [g.op('Equal', [x, g.scalarFloat(0)])])], { to: attr.int(1) });
+  const loss = g.op('ReduceSum', [g.op('Mul', [x, mask])], { keepdims: attr.int(0) });
+  const grads = differentiate(g, { loss, params: [x], inputShapes: {} });
+  g.output(grads.get(x)!, 'dx', 'float', [4]);
+  const s = await ort.InferenceSession.create(encodeModel(g.toModel()));
+  assert.deepEqual(Array.from((await s.run({}))['dx']!.data as Float32Array), [0, 1, 1, 0]);
+
+  const h = new GraphBuilder('no-rule');
+  const w = h.initializer('w', Float32Array.of(1, 2), [2]);
+  const m = h.op('Max', [w, h.scalarFloat(1.5)], {}, { name: 'clamp_low' });
+  const l = h.op('ReduceSum', [m], { keepdims: attr.int(0) });
+  assert.throws(() => differentiate(h, { loss: l, params: [w], inputShapes: {} }), (e: unknown) => e instanceof GradientError && /Max \(n_clamp_low\) has no gradient rule/.test(e.message));
 });
 
 test('the check catches a wrong rule (Tanh differentiated as Erf)', async () => {

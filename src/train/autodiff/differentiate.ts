@@ -72,13 +72,14 @@ function ruleFor(node: NodeProto): GradRule {
   return rule;
 }
 
-/** Values that depend on a parameter through float ops. */
+/** Values that depend on a parameter through ops that are not discrete. */
 function requiresGrad(nodes: readonly NodeProto[], params: readonly string[]): Set<string> {
   const set = new Set(params);
   for (const node of nodes) {
     if (!(node.input ?? []).some((v) => set.has(v))) continue;
-    const rule = ruleFor(node);
-    if (!rule.grad) continue;
+    // Discrete outputs (and casts to integers) carry no gradient; an op with no rule at all keeps
+    // its outputs marked, so the backward pass names it if the loss depends on them.
+    if (ruleFor(node).discrete) continue;
     if (node.opType === 'Cast' && Number(intAttr(node, 'to') ?? 0) !== FLOAT) continue;
     for (const o of node.output ?? []) if (o) set.add(o);
   }

@@ -1,3 +1,4 @@
+import { discreteRules } from './rules/discrete.js';
 import { elementwiseRules } from './rules/elementwise.js';
 import { linearAlgebraRules } from './rules/linear-algebra.js';
 import { normalizationRules } from './rules/normalization.js';
@@ -7,10 +8,10 @@ import type { GradRule } from './types.js';
 
 /** Every ONNX op (default domain) the differentiator knows: op type → rule. */
 export const GRAD_RULES: ReadonlyMap<string, GradRule> = new Map(
-  Object.entries({ ...elementwiseRules, ...shapeRules, ...linearAlgebraRules, ...normalizationRules, ...reductionRules }),
+  Object.entries({ ...discreteRules, ...elementwiseRules, ...shapeRules, ...linearAlgebraRules, ...normalizationRules, ...reductionRules }),
 );
 
-/** Ops with a gradient (the others only propagate shapes and cut the gradient path). */
+/** Ops with a gradient rule (the discrete ones only propagate shapes). */
 export function differentiableOps(): string[] {
   return [...GRAD_RULES].filter(([, r]) => r.grad).map(([op]) => op).sort();
 }

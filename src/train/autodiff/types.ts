@@ -38,11 +38,14 @@ export interface GradContext extends ShapeContext {
 }
 
 /**
- * One op's differentiation: its output shapes from its input shapes, and (for differentiable ops)
- * the gradient of each input from the gradients of its outputs. Ops without `grad` (Shape, Range,
- * casts to integers) cut the gradient path.
+ * One op's differentiation: its output shapes from its input shapes, and either the gradient of
+ * each input from the gradients of its outputs (`grad`), or `discrete`: the outputs are booleans or
+ * integers (comparisons, Not, Shape, Range), so no gradient flows through by nature and a parameter
+ * upstream simply stops there. An op with neither has no rule yet: the differentiator refuses a
+ * graph where it lies between a parameter and the loss rather than silently cutting the path.
  */
 export interface GradRule {
   shape(ctx: ShapeContext): SymShape[];
   grad?(ctx: GradContext): (string | null)[];
+  readonly discrete?: true;
 }

@@ -60,12 +60,44 @@ export const elementwiseRules: Record<string, GradRule> = {
   Mul: binary((ctx, dy, a, b) => [() => ctx.g.op('Mul', [dy, b]), () => ctx.g.op('Mul', [dy, a])]),
   // d(a/b)/da = 1/b; d(a/b)/db = −y/b
   Div: binary((ctx, dy, _a, b, y) => [() => ctx.g.op('Div', [dy, b]), () => ctx.g.op('Neg', [ctx.g.op('Div', [ctx.g.op('Mul', [dy, y]), b])])]),
-  // Shape-only: never on a gradient path in the graphs we build (used on targets, not weights).
+  // d|x| = sign(x) (0 at 0, as PyTorch).
+  Abs: unary((ctx, dy, x) => ctx.g.op('Mul', [dy, ctx.g.op('Sign', [x])])),
+  Sin: unary((ctx, dy, x) => ctx.g.op('Mul', [dy, ctx.g.op('Cos', [x])])),
+  Cos: unary((ctx, dy, x) => ctx.g.op('Neg', [ctx.g.op('Mul', [dy, ctx.g.op('Sin', [x])])])),
+  Where: { shape: (ctx) => [broadcastShapes(broadcastShapes(ctx.inputs[0]!, ctx.inputs[1]!), ctx.inputs[2]!)], grad: whereGrad },
+  Clip: { shape: same, grad: clipGrad },
+  // No rule yet (only ever applied to targets, never between a weight and the loss): the
+  // differentiator refuses a graph where they would need one.
   Max: { shape: broadcast },
   Min: { shape: broadcast },
-  Equal: { shape: broadcast },
-  Greater: { shape: broadcast },
-  Less: { shape: broadcast },
-  Where: { shape: (ctx) => [broadcastShapes(broadcastShapes(ctx.inputs[0]!, ctx.inputs[1]!), ctx.inputs[2]!)] },
 };
+
+/** Y = cond ? A : B: the gradient goes to A where cond holds and to B elsewhere. */
+function whereGrad(ctx: GradContext): (string | null)[] {
+  const dy = ctx.gradOut(0);
+  if (!dy) return [null, null, null];
+  const g = ctx.g;
+  const cond = ctx.node.input![0]!;
+  const zero = ctx.scalar(0);
+  const y = ctx.outputs[0]!;
+  return [
+    null,
+    ctx.needs(1) ? ctx.reduceTo(g.op('Where', [cond, dy, zero]), y, 1) : null,
+    ctx.needs(2) ? ctx.reduceTo(g.op('Where', [cond, zero, dy]), y, 2) : null,
+  ];
+}
+
+/** Clip(x, lo, hi): the gradient passes where lo ≤ x ≤ hi (PyTorch's clamp); bounds that depend on a weight are refused. */
+function clipGrad(ctx: GradContext): (string | null)[] {
+  const dy = ctx.gradOut(0);
+  const [x, lo, hi] = ctx.node.input as [string, string?, string?];
+  if (ctx.needs(1) || ctx.needs(2)) throw new Error(`Clip (${ctx.node.name}): bounds that depend on a parameter have no gradient rule`);
+  if (!dy || !ctx.needs(0)) return [null, null, null];
+  const g = ctx.g;
+  let keep: string | null = null;
+  const and = (c: string): string => (keep ? g.op('And', [keep, c]) : c);
+  if (lo) keep = and(g.op('GreaterOrEqual', [x, lo]));
+  if (hi) keep = and(g.op('LessOrEqual', [x, hi]));
+  return [keep ? g.op('Where', [keep, dy, ctx.scalar(0)]) : dy, null, null];
+}
 

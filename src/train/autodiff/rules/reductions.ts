@@ -39,7 +39,19 @@ function reduceGrad(mean: boolean) {
   };
 }
 
+/**
+ * CumSum's adjoint is the running sum in the other direction: y_i = Σ_{j≤i} x_j gives
+ * dx_j = Σ_{i≥j} dy_i (exclusive sums stay exclusive).
+ */
+function cumSumGrad(ctx: GradContext): (string | null)[] {
+  const dy = ctx.gradOut(0);
+  if (!dy || !ctx.needs(0)) return [null, null];
+  const reverse = ctx.attrInt('reverse', 0) ? 0 : 1;
+  return [ctx.g.op('CumSum', [dy, ctx.node.input![1]!], { exclusive: attr.int(ctx.attrInt('exclusive', 0)), reverse: attr.int(reverse) }), null];
+}
+
 export const reductionRules: Record<string, GradRule> = {
+  CumSum: { shape: (ctx) => [ctx.inputs[0]!], grad: cumSumGrad },
   ReduceSum: { shape: reduceShape, grad: reduceGrad(false) },
   ReduceMean: { shape: reduceShape, grad: reduceGrad(true) },
 };

@@ -73,6 +73,42 @@ function gatherGrad(ctx: GradContext): (string | null)[] {
   return [g.op('Transpose', [scattered], { perm: attr.ints(inversePerm(dataPerm)) }), null];
 }
 
+/**
+ * GatherElements' adjoint: the gradient scattered back to the positions it was read from, adding
+ * where several outputs read one element (ScatterElements with reduction add, opset 16+).
+ */
+function gatherElementsGrad(ctx: GradContext): (string | null)[] {
+  const dy = ctx.gradOut(0);
+  if (!dy || !ctx.needs(0)) return [null, null];
+  const g = ctx.g;
+  const [data, indices] = ctx.node.input as [string, string];
+  const zeros = g.op('ConstantOfShape', [g.op('Shape', [data])]);
+  return [g.op('ScatterElements', [zeros, indices, dy], { axis: attr.int(ctx.attrInt('axis', 0)), reduction: attr.string('add') }), null];
+}
+
+/** Split (opset 13: sizes from the optional `split` input, else equal parts). */
+function splitShape(ctx: ShapeContext): SymShape[] {
+  const x = ctx.inputs[0]!;
+  const a = normAxis(ctx.attrInt('axis', 0), x.length);
+  const n = ctx.node.output?.length ?? 1;
+  const given = (ctx.node.input?.length ?? 0) > 1 && ctx.node.input![1] ? ctx.constInts(1) : null;
+  if ((ctx.node.input?.length ?? 0) > 1 && ctx.node.input![1] && !given) throw new Error('Split: sizes must be constant');
+  const d = x[a];
+  const sizes: readonly SymDim[] = given ?? Array<SymDim>(n).fill(typeof d === 'number' ? d / n : null);
+  return sizes.map((size) => x.map((v, i) => (i === a ? size : v)));
+}
+
+/** Split's adjoint: the outputs' gradients concatenated back, zeros for outputs the loss ignores. */
+function splitGrad(ctx: GradContext): (string | null)[] {
+  const rest = ctx.node.input!.slice(1).map(() => null);
+  const outs = ctx.node.output ?? [];
+  const grads = outs.map((_, i) => ctx.gradOut(i));
+  if (!ctx.needs(0) || grads.every((gr) => !gr)) return [null, ...rest];
+  const g = ctx.g;
+  const parts = grads.map((gr, i) => gr ?? g.op('ConstantOfShape', [g.op('Shape', [outs[i]!])]));
+  return [g.op('Concat', parts, { axis: attr.int(normAxis(ctx.attrInt('axis', 0), ctx.inputs[0]!.length)) }), ...rest];
+}
+
 export const shapeRules: Record<string, GradRule> = {
   Reshape: { shape: reshapeShape, grad: reshapeBack },
   Unsqueeze: { shape: unsqueezeShape, grad: reshapeBack },
@@ -100,15 +136,8 @@ export const shapeRules: Record<string, GradRule> = {
     },
   },
   Gather: { shape: gatherShape, grad: gatherGrad },
-  Shape: { shape: (ctx) => [[ctx.inputs[0]!.length]] },
-  Size: { shape: () => [[]] },
-  Range: { shape: () => [[null]] },
-  ConstantOfShape: {
-    shape: (ctx) => {
-      const n = ctx.inputs[0]![0];
-      return [Array<SymDim>(typeof n === 'number' ? n : 0).fill(null)];
-    },
-  },
+  GatherElements: { shape: (ctx) => [ctx.inputs[1]!], grad: gatherElementsGrad },
+  Split: { shape: splitShape, grad: splitGrad },
   Expand: {
     shape: (ctx) => {
       const spec = ctx.constInts(1);
