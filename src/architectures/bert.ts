@@ -1,7 +1,7 @@
 import { BertfuseError } from '../errors.js';
 import { emitEmbeddings, emitLayers, EmitContext, type LayerModule, type LayerNames } from '../graph/encoder-blocks.js';
 import { activationField, addLinear, addNorm, checkLimits, countField, epsField, headsDivide, intField, padField, parseLabels } from './fields.js';
-import type { ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, ModelConfig, ModelWeights } from './types.js';
+import type { ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights } from './types.js';
 import type { GraphBuilder } from '../graph/onnx-builder.js';
 import { transpose2d } from '../graph/encoder-blocks.js';
 
@@ -112,18 +112,26 @@ export function emitBertEmbeddings(c: EmitContext, inputs: EncoderInputs, positi
   return emitEmbeddings(c, inputs, { word: e.word, position: e.position, tokenType: c.cfg.typeVocabSize > 0 ? e.tokenType : null, typeInput, norm: 'embeddings.LayerNorm', positions });
 }
 
+function bertPooler(c: EmitContext, cls: string): string {
+  return c.g.op('Tanh', [c.linear(cls, BERT_POOLER, 'pooler')], {}, { name: `${c.s}pooled` });
+}
+
+/** The pooler (dense + tanh on [CLS], inside the encoder prefix) and the classifier. */
+function emitBertHead(c: EmitContext, body: HeadInputs): HeadOutputs {
+  const pooled = bertPooler(c, body.cls);
+  return { pooled, logits: c.linear(pooled, BERT_CLASSIFIER, 'classifier', false) };
+}
+
 function emitBert(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: EmitOptions = {}): EncoderOutputs {
   const c = new EmitContext(g, w, opts);
   const cfg = w.config;
   const x = emitLayers(c, emitBertEmbeddings(c, inputs, 'counter', true), inputs.attentionMask, BERT_LAYER);
   const cls = c.first(x);
-  let pooled: string | null = null;
+  if (cfg.task === 'classify') return { ...emitBertHead(c, { cls, hidden: x, attentionMask: inputs.attentionMask }), cls, hidden: x };
+  // A bare BertModel's pooler, when it carries one.
+  const pooled = c.has(`${BERT_POOLER}.weight`) ? bertPooler(c, cls) : null;
   let logits: string | null = null;
-  if (c.has(`${BERT_POOLER}.weight`)) pooled = g.op('Tanh', [c.linear(cls, BERT_POOLER, 'pooler')], {}, { name: `${c.s}pooled` });
-  if (cfg.task === 'classify') {
-    if (!pooled) throw new Error('classifier without pooler');
-    logits = c.linear(pooled, BERT_CLASSIFIER, 'classifier', false);
-  } else if (cfg.task === 'mlm') {
+  if (cfg.task === 'mlm') {
     const t = c.linearAct(x, MLM_HEAD.transformDense, cfg.hiddenAct, 'mlm_dense', false);
     const normed = c.layerNorm(t, MLM_HEAD.transformLn, false);
     // The decoder is tied to the word embeddings (not stored); only its bias is.
@@ -165,4 +173,5 @@ export const bert: Family = {
   },
   bertNames: { layers: BERT_LAYER, headDense: { module: BERT_POOLER, encoder: true }, classifier: BERT_CLASSIFIER },
   emit: emitBert,
+  emitHead: emitBertHead,
 };

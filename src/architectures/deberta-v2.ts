@@ -4,7 +4,7 @@ import { counterPositions, EmitContext, MASK_VALUE } from '../graph/encoder-bloc
 import { attr, type GraphBuilder } from '../graph/onnx-builder.js';
 import { attentionSpan, emitRelativeIndex, type RelativePositionSpec } from '../graph/relative-position.js';
 import { activationField, addLinear, addNorm, boolField, checkLimits, headsDivide, integerField, numberField, parseLabels, type RawConfig } from './fields.js';
-import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, ModelConfig, ModelWeights } from './types.js';
+import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights } from './types.js';
 
 /**
  * DeBERTa-v2/v3 (`DebertaV2ForSequenceClassification`, model_type `deberta-v2`): BERT's post-LN
@@ -280,8 +280,13 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
 
   const cls = c.first(x);
   if (cfg.task !== 'classify') return { logits: null, pooled: null, cls, hidden: x };
-  const pooled = c.linearAct(cls, n.pooler, d.poolerAct, 'pooler', false);
-  return { logits: c.linear(pooled, n.classifier, 'classifier', false), pooled, cls, hidden: x };
+  return { ...emitHead(c, { cls, hidden: x, attentionMask: inputs.attentionMask }), cls, hidden: x };
+}
+
+/** ContextPooler (dense + pooler_hidden_act on [CLS]; its dropout is identity at inference) and the classifier. */
+function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
+  const pooled = c.linearAct(body.cls, debertaV2Names.pooler, debertaV2Settings(c.cfg).poolerAct, 'pooler', false);
+  return { pooled, logits: c.linear(pooled, debertaV2Names.classifier, 'classifier', false) };
 }
 
 /** microsoft/deberta-v3-base's shape as a config.json (for random-weight benchmarks): 183,831,552 encoder parameters. */
@@ -317,4 +322,5 @@ export const debertaV2: Family = {
   layerProbe: (i) => `${debertaV2Names.query(i)}.weight`,
   expectedTensors,
   emit,
+  emitHead,
 };

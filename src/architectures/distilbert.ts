@@ -1,7 +1,7 @@
 import { BertfuseError } from '../errors.js';
 import { emitEmbeddings, emitLayers, EmitContext, type LayerNames } from '../graph/encoder-blocks.js';
 import { activationField, addLinear, addNorm, checkLimits, headsDivide, intField, padField, parseLabels } from './fields.js';
-import type { Family, ModelConfig } from './types.js';
+import type { Family, HeadInputs, HeadOutputs, ModelConfig } from './types.js';
 
 /**
  * DistilBERT (`DistilBertForSequenceClassification`, `DistilBertModel`): BERT's post-LN layers
@@ -106,8 +106,13 @@ export const distilbert: Family = {
     const x = emitLayers(c, x0, inputs.attentionMask, LAYER);
     const cls = c.first(x);
     if (w.config.task !== 'classify') return { logits: null, pooled: null, cls, hidden: x };
-    const pooled = c.linearAct(cls, PRE_CLASSIFIER, 'relu', 'pre_classifier', false);
-    const logits = c.linear(pooled, CLASSIFIER, 'classifier', false);
-    return { logits, pooled, cls, hidden: x };
+    return { ...emitHead(c, { cls, hidden: x, attentionMask: inputs.attentionMask }), cls, hidden: x };
   },
+  emitHead,
 };
+
+/** pre_classifier + ReLU on the first token, then the classifier. */
+function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
+  const pooled = c.linearAct(body.cls, PRE_CLASSIFIER, 'relu', 'pre_classifier', false);
+  return { pooled, logits: c.linear(pooled, CLASSIFIER, 'classifier', false) };
+}

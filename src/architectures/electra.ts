@@ -1,7 +1,7 @@
 import { emitLayers, EmitContext } from '../graph/encoder-blocks.js';
 import { addBertLayers, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
 import { addLinear, addNorm, intField } from './fields.js';
-import type { Family, ModelConfig } from './types.js';
+import type { Family, HeadInputs, HeadOutputs, ModelConfig } from './types.js';
 
 /**
  * ELECTRA (the discriminator: `ElectraForSequenceClassification`, `ElectraModel`): BERT's
@@ -55,7 +55,13 @@ export const electra: Family = {
     x = emitLayers(c, x, inputs.attentionMask, BERT_LAYER);
     const cls = c.first(x);
     if (w.config.task !== 'classify') return { logits: null, pooled: null, cls, hidden: x };
-    const pooled = c.linearAct(cls, HEAD.dense, 'gelu', 'head_dense', false);
-    return { logits: c.linear(pooled, HEAD.outProj, 'classifier', false), pooled, cls, hidden: x };
+    return { ...emitHead(c, { cls, hidden: x, attentionMask: inputs.attentionMask }), cls, hidden: x };
   },
+  emitHead,
 };
+
+/** dense → gelu (whatever hidden_act says, as HF hard-codes it) → out_proj on [CLS]. */
+function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
+  const pooled = c.linearAct(body.cls, HEAD.dense, 'gelu', 'head_dense', false);
+  return { pooled, logits: c.linear(pooled, HEAD.outProj, 'classifier', false) };
+}

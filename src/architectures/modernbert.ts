@@ -4,7 +4,7 @@ import { activation, counterPositions, EmitContext, MASK_VALUE } from '../graph/
 import { attr, type GraphBuilder } from '../graph/onnx-builder.js';
 import { applyRotary, applyRotaryFused, emitRotaryAngles, type RotaryAngles } from '../graph/rotary.js';
 import { activationField, boolField, checkLimits, choiceField, headsDivide, integerField, numberField, parseLabels, type RawConfig } from './fields.js';
-import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, ModelConfig, ModelWeights } from './types.js';
+import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights } from './types.js';
 
 /**
  * ModernBERT (`ModernBertForSequenceClassification`, model_type `modernbert`): pre-LN layers with
@@ -318,11 +318,17 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
   const hidden = ln(x, n.finalNorm);
   const cls = c.first(hidden);
   if (cfg.task !== 'classify') return { logits: null, pooled: null, cls, hidden };
+  return { ...emitHead(c, { cls, hidden, attentionMask: mask }), cls, hidden };
+}
 
-  const pool = m.pooling === 'cls' ? cls : meanPool(g, c.s, hidden, mask);
+/** cls or mean pooling (classifier_pooling), dense → classifier_activation → norm, then the classifier. */
+function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
+  const m = modernBertSettings(c.cfg);
+  const n = modernBertNames;
+  const pool = m.pooling === 'cls' ? body.cls : meanPool(c.g, c.s, body.hidden, body.attentionMask);
   const dense = c.linear(pool, n.headDense, 'head_dense', false, m.classifierBias);
-  const pooled = ln(activation(g, dense, m.classifierAct, name('head_act')), n.headNorm, false);
-  return { logits: c.linear(pooled, n.classifier, 'classifier', false), pooled, cls, hidden };
+  const pooled = c.layerNorm(activation(c.g, dense, m.classifierAct, `${c.s}head_act`), n.headNorm, false, c.cfg.layerNormEps, m.normBias);
+  return { pooled, logits: c.linear(pooled, n.classifier, 'classifier', false) };
 }
 
 /** answerdotai/ModernBERT-base's shape as a config.json (for random-weight benchmarks): 149,014,272 encoder parameters. */
@@ -353,6 +359,7 @@ export const modernbert: Family = {
   layerProbe: (i) => `${modernBertNames.wqkv(i)}.weight`,
   expectedTensors,
   emit,
+  emitHead,
 };
 
 /** Σ_t mask_t·h_t / Σ_t mask_t over every real token ([CLS] and [SEP] included), as HF pools "mean". */

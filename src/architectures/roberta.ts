@@ -2,7 +2,7 @@ import { BertfuseError } from '../errors.js';
 import { emitLayers, EmitContext, transpose2d } from '../graph/encoder-blocks.js';
 import { addBertLayers, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
 import { addLinear, addNorm } from './fields.js';
-import type { Family, Task } from './types.js';
+import type { Family, HeadInputs, HeadOutputs, Task } from './types.js';
 
 /**
  * RoBERTa and XLM-RoBERTa: BERT's encoder and names under the prefix `roberta.`, with
@@ -71,10 +71,7 @@ function robertaFamily(name: 'roberta' | 'xlm-roberta', prefixClass: 'Roberta' |
       const cfg = w.config;
       const x = emitLayers(c, emitBertEmbeddings(c, inputs, 'padding-offset', false), inputs.attentionMask, BERT_LAYER);
       const cls = c.first(x);
-      if (cfg.task === 'classify') {
-        const pooled = g.op('Tanh', [c.linear(cls, HEAD.dense, 'head_dense', false)], {}, { name: `${c.s}pooled` });
-        return { logits: c.linear(pooled, HEAD.outProj, 'classifier', false), pooled, cls, hidden: x };
-      }
+      if (cfg.task === 'classify') return { ...emitRobertaHead(c, { cls, hidden: x, attentionMask: inputs.attentionMask }), cls, hidden: x };
       if (cfg.task === 'mlm') {
         // HF's RobertaLMHead applies gelu whatever hidden_act says.
         const t = c.linearAct(x, LM_HEAD.dense, 'gelu', 'mlm_dense', false);
@@ -85,7 +82,14 @@ function robertaFamily(name: 'roberta' | 'xlm-roberta', prefixClass: 'Roberta' |
       }
       return { logits: null, pooled: null, cls, hidden: x };
     },
+    emitHead: emitRobertaHead,
   };
+}
+
+/** No pooler: dense → tanh → out_proj on `<s>`, outside the encoder prefix. */
+function emitRobertaHead(c: EmitContext, body: HeadInputs): HeadOutputs {
+  const pooled = c.g.op('Tanh', [c.linear(body.cls, HEAD.dense, 'head_dense', false)], {}, { name: `${c.s}pooled` });
+  return { pooled, logits: c.linear(pooled, HEAD.outProj, 'classifier', false) };
 }
 
 export const roberta: Family = robertaFamily('roberta', 'Roberta', 'BPE');

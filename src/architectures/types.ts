@@ -1,6 +1,6 @@
 import type { TensorStore } from '../checkpoint/tensor-store.js';
 import type { GraphBuilder } from '../graph/onnx-builder.js';
-import type { EncoderOps, LayerNames } from '../graph/encoder-blocks.js';
+import type { EmitContext, EncoderOps, LayerNames } from '../graph/encoder-blocks.js';
 
 /**
  * One model family (BERT, DistilBERT, RoBERTa, ...) as data plus the few emitter pieces that
@@ -96,6 +96,19 @@ export interface EncoderOutputs {
   readonly hidden: string;
 }
 
+/** What a classification head reads from its encoder: the first token's state, all states (mean pooling) and the mask. */
+export interface HeadInputs {
+  readonly cls: string;
+  readonly hidden: string;
+  readonly attentionMask: string;
+}
+
+/** A classification head's values: `pooled` is the vector before the final Linear, `logits` [batch, labels]. */
+export interface HeadOutputs {
+  readonly logits: string;
+  readonly pooled: string;
+}
+
 export interface EmitOptions {
   /** Prefix for every initializer and node name, so two members can share one graph. */
   readonly scope?: string;
@@ -160,4 +173,9 @@ export interface Family {
   readonly bertNames?: BertNames;
   /** Emit the encoder and its head into `g`. */
   emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts?: EmitOptions): EncoderOutputs;
+  /**
+   * Emit only the classification head of `c`'s weights on an encoder's outputs; `emit` uses it for
+   * its own head, and a multi-task graph puts one per task on one shared encoder.
+   */
+  emitHead(c: EmitContext, body: HeadInputs): HeadOutputs;
 }

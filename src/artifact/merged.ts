@@ -6,7 +6,8 @@ import { familyOf } from '../architectures/registry.js';
 import { loadCheckpoint } from '../checkpoint/load.js';
 import { writeSafetensors, type TensorSource, type WriteDType } from '../checkpoint/safetensors.js';
 import { numel, type Tensor, type TensorInfo, type TensorStore } from '../checkpoint/tensor-store.js';
-import { emitBert, transpose2d } from '../graph/bert-graph.js';
+import { emitBert } from '../graph/bert-graph.js';
+import { EmitContext } from '../graph/encoder-blocks.js';
 import onnxProto from 'onnx-proto';
 import { GraphBuilder, encodeModel, type ModelProto } from '../graph/onnx-builder.js';
 import { BertfuseError } from '../errors.js';
@@ -302,36 +303,27 @@ class EncoderOnlyStore implements TensorStore {
   close(): void {}
 }
 
-/** One encoder, then each task's pooler (tanh) and classifier on the shared [CLS] state: outputs `logits_<task>`. */
+/**
+ * One encoder, then each task's own head as its family writes it (BERT's pooler + tanh, RoBERTa's
+ * dense/out_proj, DistilBERT's ReLU pre_classifier, ModernBERT's pooling + norm, DeBERTa's
+ * ContextPooler) on the shared states: outputs `logits_<task>`.
+ */
 function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; folder: string }>): string[] {
   const ckpts = tasks.map((t) => loadCheckpoint(t.folder));
   try {
     const first = ckpts[0]!;
-    // The shared-encoder graph re-emits each task's pooler + tanh head by BERT's names; other
-    // families' heads (RoBERTa's dense/out_proj, DistilBERT's ReLU) would need their own.
-    if (first.config.family !== 'bert') {
-      throw new BertfuseError('E_INCOMPATIBLE', `separate heads: the one-graph multi-task model.onnx is written for BERT only, not ${first.config.family}; each task folder is a plain checkpoint (set onnx: false, or merge one head)`, dir);
-    }
+    const family = familyOf(first.config);
     return saveGraph(dir, 'bertfuse_merged_multitask', storeBytes(first.tensors), (g) => {
       const inputs = {
         inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
         attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
-        tokenTypeIds: familyOf(first.config).tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null,
+        tokenTypeIds: family.tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null,
       };
       const enc = emitBert(g, { config: { ...first.config, task: 'encoder', labels: null }, prefix: first.prefix, tensors: new EncoderOnlyStore(first.tensors) }, inputs);
       tasks.forEach((t, k) => {
         const c = ckpts[k]!;
-        const dense = (x: string, module: string, hint: string): string => {
-          const w = c.tensors.read(`${module}.weight`);
-          const [out, inp] = w.shape as [number, number];
-          const wt = g.initializer(`${t.task}.${module}.weight_t`, transpose2d(w), [inp, out]);
-          const b = c.tensors.read(`${module}.bias`);
-          const bias = g.initializer(`${t.task}.${module}.bias`, b.data, b.shape);
-          return g.op('Add', [g.op('MatMul', [x, wt]), bias], {}, { name: `${t.task}_${hint}` });
-        };
-        const pooled = g.op('Tanh', [dense(enc.cls, `${c.prefix}pooler.dense`, 'pooler')], {}, { name: `${t.task}_pooled` });
-        const logits = dense(pooled, 'classifier', 'classifier');
-        g.output(logits, `logits_${t.task}`, 'float', ['batch', c.config.labels!.length]);
+        const head = family.emitHead(new EmitContext(g, c, { scope: t.task }), { cls: enc.cls, hidden: enc.hidden, attentionMask: inputs.attentionMask });
+        g.output(head.logits, `logits_${t.task}`, 'float', ['batch', c.config.labels!.length]);
       });
     });
   } finally {

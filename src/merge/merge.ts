@@ -99,10 +99,6 @@ function checkAlignable(ref: MergeSource, align: string): void {
   }
 }
 
-function isEncoderTensor(name: string): boolean {
-  return name.startsWith('bert.') && !name.startsWith('bert.pooler.');
-}
-
 /**
  * Merge the recipe's members into one checkpoint at `opts.out`. Streaming: tensors are merged one
  * at a time while the shards are written, so memory holds the current tensor of each member (plus
@@ -176,8 +172,8 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       });
     }
 
-    const encoderNames = members[0]!.canonicalNames().filter(isEncoderTensor);
-    const headNames = members[0]!.canonicalNames().filter((n) => !isEncoderTensor(n));
+    const encoderNames = members[0]!.canonicalNames().filter((n) => members[0]!.isEncoder(n));
+    const headNames = members[0]!.canonicalNames().filter((n) => !members[0]!.isEncoder(n));
     const mergedNames = separate ? encoderNames : [...encoderNames, ...headNames];
 
     const fishers =
@@ -352,7 +348,7 @@ function mergeTensor(
   let use = method;
   let baseData: Float32Array | null = null;
   if (method.base === 'required' || (method.base === 'optional' && base)) {
-    if (base && base.has(name) && !(base.headless && !isEncoderTensor(name))) baseData = roundTo(base.read(name), recipe.dtype);
+    if (base && base.has(name) && !(base.headless && !base.isEncoder(name))) baseData = roundTo(base.read(name), recipe.dtype);
     else {
       use = linear;
       noBase.push(name);

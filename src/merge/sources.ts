@@ -41,6 +41,16 @@ export class MergeSource {
       .sort();
   }
 
+  /**
+   * Part of the shared encoder (merged once; each task keeps the rest): BERT's `bert.` names bar the
+   * pooler for families with BERT's names (the pooler is the head's dense layer), else the tensors
+   * under the checkpoint's encoder prefix (ModernBERT's `model.`, DeBERTa's `deberta.`).
+   */
+  isEncoder(canonical: string): boolean {
+    if (familyOf(this.ckpt.config).bertNames) return canonical.startsWith('bert.') && !canonical.startsWith('bert.pooler.');
+    return this.ckpt.prefix !== '' && canonical.startsWith(this.ckpt.prefix);
+  }
+
   has(canonical: string): boolean {
     return this.ckpt.tensors.has(this.storeName(canonical));
   }
