@@ -1,3 +1,4 @@
+import { percentileInterval, type BootstrapSamples, type Interval } from '../eval/bootstrap.js';
 import { Rng } from '../util/rng.js';
 
 export interface GainRetention {
@@ -68,4 +69,66 @@ export function correctness(probs: ArrayLike<number>, gold: ArrayLike<number>, k
     out[i] = best === gold[i] ? 1 : 0;
   }
   return out;
+}
+
+/** Gain retention of one score, its paired-bootstrap interval, and whether the teacher's gain is established at all. */
+export interface ScoreRetention {
+  readonly key: 'accuracy' | 'logLoss';
+  readonly student: number;
+  readonly teacher: number;
+  /** The member with the best score on all rows (the bootstrap re-chooses it in every round). */
+  readonly bestMember: string;
+  readonly best: number;
+  /** (student − best member) / (teacher − best member), gains taken so that larger is better (log-loss: best − model); null when the teacher does not beat the best member. */
+  readonly retention: number | null;
+  /** Percentile interval of the ratio over the rounds (null when retention is). */
+  readonly ci: Interval | null;
+  /** Percentile interval of the teacher's gain over the best member (the ratio's denominator). */
+  readonly teacherGainCi: Interval;
+  /** False when the denominator's interval reaches 0: the ratio is then undetermined, whatever its interval says. */
+  readonly determined: boolean;
+  readonly rows: number;
+}
+
+/**
+ * Gain retention for accuracy or log-loss from a paired bootstrap (`src/eval/bootstrap.ts`) that
+ * scored student, teacher and members on the same resampled rows: in each round the ratio is
+ * recomputed (best member re-chosen), and its 2.5/97.5% percentiles are the interval. `scores`
+ * holds each model's score on all rows (the point estimate).
+ */
+export function scoreRetention(
+  samples: BootstrapSamples,
+  scores: ReadonlyMap<string, { readonly accuracy: number; readonly logLoss: number }>,
+  names: { readonly student: string; readonly teacher: string; readonly members: readonly string[] },
+  key: 'accuracy' | 'logLoss',
+): ScoreRetention {
+  // Larger gain is better: accuracy as it is, log-loss negated.
+  const sign = key === 'logLoss' ? -1 : 1;
+  const score = (m: string): number => {
+    const s = scores.get(m);
+    if (!s) throw new Error(`retention: no score for ${m}`);
+    return s[key];
+  };
+  let bestMember = names.members[0]!;
+  for (const m of names.members) if (sign * score(m) > sign * score(bestMember)) bestMember = m;
+  const [s, t, b] = [score(names.student), score(names.teacher), score(bestMember)];
+  const denom = sign * (t - b);
+  const retention = denom > 0 ? (sign * s - sign * b) / denom : null;
+  const series = (m: string): Float64Array => {
+    const x = samples.samples.get(m)?.[key];
+    if (!x) throw new Error(`retention: no bootstrap samples for ${m}`);
+    return x;
+  };
+  const [ss, ts, ms] = [series(names.student), series(names.teacher), names.members.map(series)];
+  const ratios: number[] = [];
+  const gains = new Float64Array(samples.resamples);
+  for (let r = 0; r < samples.resamples; r++) {
+    let bestR = -Infinity;
+    for (const m of ms) bestR = Math.max(bestR, sign * m[r]!);
+    gains[r] = sign * ts[r]! - bestR;
+    if (gains[r]! !== 0) ratios.push((sign * ss[r]! - bestR) / gains[r]!);
+  }
+  const teacherGainCi = percentileInterval(gains, samples.level);
+  const ci = retention !== null && ratios.length > 0 ? percentileInterval(Float64Array.from(ratios), samples.level) : null;
+  return { key, student: s, teacher: t, bestMember, best: b, retention, ci, teacherGainCi, determined: retention !== null && teacherGainCi.low > 0, rows: samples.n };
 }
