@@ -60,11 +60,12 @@ function metricsSection(m: ReportModel): string {
 
 function costSection(m: ReportModel, highlight: ReadonlySet<string>): string {
   if (!m.rows.some((r) => r.accuracy !== null)) return section('cost', 'Accuracy versus cost', '<p class="notice">No row has an accuracy to plot.</p>');
+  // Each kind's two glyphs, filled (on the front) and hollow (dominated), drawn from the chart's own marker shapes.
+  const kinds = [...new Set(['member', ...m.rows.map((r) => r.kind)])];
+  const kindName = (kind: string): string => (kind === 'member' ? 'member' : kind === 'fusion' ? 'fusion method' : kind);
   const legend = [
-    `<span>${legendSwatch(marker('member', 8, 7, 'pt member pareto', 5))} member</span>`,
-    `<span>${legendSwatch(marker('fusion', 8, 7, 'pt method pareto', 5))} fusion method</span>`,
-    ...[...new Set(m.rows.map((r) => r.kind).filter((kind) => kind !== 'member' && kind !== 'fusion'))].map((kind) => `<span>${legendSwatch(marker(kind, 8, 7, 'pt method pareto', 5))} ${esc(kind)}</span>`),
-    `<span>${legendSwatch(`<circle cx="8" cy="7" r="5" class="pt member" />`)} hollow: dominated</span>`,
+    ...kinds.map((kind) => `<span class="key" data-kind="${esc(kind)}">${legendSwatch(marker(kind, 9, 9, true), 18, 18)}${legendSwatch(marker(kind, 9, 9, false), 18, 18)} ${esc(kindName(kind))}</span>`),
+    '<span class="muted">filled: on the Pareto front · hollow: dominated</span>',
     `<span>${legendSwatch('<path class="front" d="M0 7H22"/>', 22)} Pareto front</span>`,
     ...(highlight.size > 0 ? ['<span>★ selected / exported</span>'] : []),
   ];

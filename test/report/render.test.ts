@@ -129,7 +129,8 @@ describe('report rendering and input checks', () => {
     const html = renderReport(loadReportInput(writeJsonFile(path.join(tmp, 'merge.json'), r)));
     assert.equal(count(html, '<svg class="chart reliability"'), 4);
     const chart = html.slice(html.indexOf('<svg class="chart cost"'));
-    assert.equal(count(chart.slice(0, chart.indexOf('</svg>')), '<rect class="pt method'), 1, 'the merge is a square in the chart');
+    assert.equal(count(chart.slice(0, chart.indexOf('</svg>')), '<use class="pt method pareto" href="#mark-other"') + count(chart.slice(0, chart.indexOf('</svg>')), '<use class="pt method" href="#mark-other"'), 1, 'the merge is a square in the chart');
+    assert.ok(chart.includes('<rect id="mark-other"'), 'the square is defined once in the chart');
     assert.ok(html.includes('<th class="method-col">linear-merge</th>'));
     assert.match(html, /<\/svg> merge<\/span>/, 'legend names the kind');
   });
