@@ -67,7 +67,9 @@ svg.confusion .cell-count { font-size: 13px; font-weight: 600; }
 svg.confusion .cell-share { font-size: 10px; }
 svg.confusion .light { fill: #fff; }
 svg.confusion .dark { fill: #111827; }
-svg.cost .pt, .legend.cost .pt { stroke-width: 2; fill: #fff; }
+/* Hollow markers are see-through enough that one drawn over another leaves both outlines visible. */
+svg.cost .pt, .legend.cost .pt { stroke-width: 2; fill: #fff; fill-opacity: 0.4; }
+svg.cost .pt.pareto, .legend.cost .pt.pareto { fill-opacity: 1; }
 svg.cost .pt.member, .legend.cost .pt.member { stroke: var(--member); }
 svg.cost .pt.method, .legend.cost .pt.method { stroke: var(--method); }
 svg.cost .pt.member.pareto, .legend.cost .pt.member.pareto { fill: var(--member); stroke: #78350f; }

@@ -12,7 +12,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { evaluate, evalInputFrom, type MethodChoice } from '../../src/eval/evaluate.js';
 import type { EvalResult } from '../../src/eval/result.js';
+import { resolveOptions } from '../../src/fusion/options.js';
+import { FUSION_METHODS } from '../../src/fusion/registry.js';
 import { EVAL_FILE } from '../../src/report/load.js';
 import { writeReport } from '../../src/report/write.js';
 import { realEval, type RealEval } from './real-eval.js';
@@ -64,6 +67,32 @@ function hostile(r: EvalResult): { result: EvalResult; text: string; pair: strin
 function writeJson(file: string, value: unknown): string {
   fs.writeFileSync(file, JSON.stringify(value, null, 2) + '\n');
   return file;
+}
+
+
+interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+const intersects = (a: Rect, b: Rect): boolean => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/**
+ * Many methods at one cost with close scores: mean, vote, geometric_mean, stack and weighted with
+ * fixed weights from 0.05 to 0.95 (every fusion of both members costs the same 2.25×), fit and
+ * scored out-of-fold on the same real member outputs.
+ */
+function crowdedEval(real: RealEval): EvalResult {
+  const byName = (n: string) => FUSION_METHODS.find((m) => m.name === n)!;
+  const plain: MethodChoice[] = ['mean', 'vote', 'geometric_mean', 'stack'].map((n) => ({ method: byName(n), options: resolveOptions(n, byName(n).options, {}) }));
+  const weighted = byName('weighted');
+  const fixed: MethodChoice[] = Array.from({ length: 19 }, (_, i) => {
+    const w = ((i + 1) * 0.05).toFixed(2);
+    return { method: { ...weighted, name: `weighted ${w}` }, options: resolveOptions('weighted', weighted.options, { weights: `${w},${(1 - Number(w)).toFixed(2)}` }) };
+  });
+  return evaluate(evalInputFrom(real.prepared), [...plain, ...fixed], { folds: 5, seed: 0, resamples: 0 }).result;
 }
 
 describe('bertfuse report in headless Chromium', () => {
@@ -222,6 +251,77 @@ describe('bertfuse report in headless Chromium', () => {
       assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
       assert.ok(bytes.length > 50_000, `a real picture (${bytes.length} bytes)`);
       t.diagnostic(`screenshots in ${SHOTS}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('cost chart legend: each glyph is the chart mark it explains (same shape reference, fill, stroke and size)', async () => {
+    const out = path.join(tmp, 'report-legend.html');
+    writeReport(writeJson(path.join(tmp, 'eval-legend.json'), result), out);
+    const o = await open(out);
+    const { page } = o;
+    try {
+      assertQuiet(o);
+      const look = (sel: string) =>
+        page.locator(sel).evaluateAll((els) =>
+          els.map((el) => {
+            const cs = getComputedStyle(el);
+            const r = el.getBoundingClientRect();
+            const href = el.getAttribute('href')!;
+            const target = document.querySelectorAll(href).length === 1 ? document.querySelector(href)! : null;
+            return { href, cls: el.getAttribute('class')!, fill: cs.fill, stroke: cs.stroke, strokeWidth: cs.strokeWidth, w: r.width, h: r.height, shape: target ? target.outerHTML : null };
+          }),
+        );
+      const legend = await look('.legend.cost use');
+      const marks = await look('svg.cost g.points use');
+      assert.equal(marks.length, result.rows.length);
+      const kinds = new Set(result.rows.map((r) => r.kind));
+      assert.equal(legend.length, 2 * kinds.size, 'a filled and a hollow glyph per kind of row');
+      for (const g of [...legend, ...marks]) assert.ok(g.shape !== null, `${g.href} names exactly one shape on the page`);
+      const key = (g: { href: string; cls: string }) => `${g.href} ${g.cls}`;
+      // Every mark in the chart has a legend glyph of the same shape and classes, drawn the same.
+      for (const m of marks) {
+        const g = legend.find((x) => key(x) === key(m));
+        assert.ok(g, `legend has a glyph for ${key(m)}`);
+        assert.deepEqual({ fill: g.fill, stroke: g.stroke, strokeWidth: g.strokeWidth, shape: g.shape }, { fill: m.fill, stroke: m.stroke, strokeWidth: m.strokeWidth, shape: m.shape }, key(m));
+        assert.ok(Math.abs(g.w - m.w) < 0.5 && Math.abs(g.h - m.h) < 0.5, `${key(m)}: same size (${g.w}×${g.h} vs ${m.w}×${m.h})`);
+      }
+      // Shapes differ by kind, fills by Pareto membership: the legend's glyphs are all distinct.
+      assert.equal(new Set(legend.map((g) => `${g.shape} ${g.fill} ${g.stroke}`)).size, legend.length);
+      const member = legend.filter((g) => g.cls.includes('member'));
+      assert.ok(member.every((g) => g.href === '#mark-member') && member.some((g) => g.fill === 'rgb(255, 255, 255)'), 'members: circles, hollow ones white inside');
+      await page.locator('#cost').screenshot({ path: path.join(SHOTS, 'report-cost.png') });
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('cost chart with 23 methods at one cost and close scores: no two labels overlap, none covers a marker', async () => {
+    const crowded = crowdedEval(real);
+    const atOneCost = crowded.rows.filter((r) => r.kind !== 'member');
+    assert.ok(atOneCost.every((r) => Math.abs(r.cost - atOneCost[0]!.cost) < 1e-9), 'every method has the same cost');
+    const accs = new Set(atOneCost.map((r) => r.accuracy));
+    assert.ok(accs.size >= 8, `many distinct accuracies (${accs.size})`);
+    const out = path.join(tmp, 'report-crowded.html');
+    writeReport(writeJson(path.join(tmp, 'eval-crowded.json'), crowded), out);
+    const o = await open(out);
+    const { page } = o;
+    try {
+      assertQuiet(o);
+      const cost = page.locator('svg.cost');
+      const chart = (await cost.boundingBox())!;
+      const labels = await cost.locator('text.pt-label').evaluateAll((els) => els.map((el) => ({ text: el.textContent!, box: el.getBoundingClientRect().toJSON() as { x: number; y: number; width: number; height: number } })));
+      const marks = await cost.locator('g.points use').evaluateAll((els) => els.map((el) => el.getBoundingClientRect().toJSON() as { x: number; y: number; width: number; height: number }));
+      assert.equal(marks.length, crowded.rows.length);
+      const all = labels.map((l) => l.text).join(' | ');
+      for (const r of crowded.rows) assert.ok(all.includes(r.name), `${r.name} is labelled: ${all}`);
+      for (const [i, a] of labels.entries()) {
+        assert.ok(a.box.x >= chart.x && a.box.x + a.box.width <= chart.x + chart.width && a.box.y >= chart.y && a.box.y + a.box.height <= chart.y + chart.height, `label "${a.text}" lies inside the chart`);
+        for (const b of labels.slice(i + 1)) assert.ok(!intersects(a.box, b.box), `labels "${a.text}" ${JSON.stringify(a.box)} and "${b.text}" ${JSON.stringify(b.box)} overlap`);
+        for (const m of marks) assert.ok(!intersects(a.box, m), `label "${a.text}" covers a marker at ${JSON.stringify(m)}`);
+      }
+      await page.locator('#cost').screenshot({ path: path.join(SHOTS, 'report-cost-crowded.png') });
     } finally {
       await page.close();
     }

@@ -9,6 +9,8 @@ const PLOT: Frame = { left: 64, top: 14, width: 500, height: 316 };
 const LINE_H = 16;
 /** Gap between a point's centre and its label's near edge (clear of the 8px marker). */
 const GAP = 11;
+/** A label moved off its point's height sits this much further out, so its leader line shows. */
+const LEADER_DX = 16;
 /** A label wraps its names (rows sharing one spot) to lines no wider than this. */
 const MAX_LABEL_W = 230;
 
@@ -43,10 +45,11 @@ interface Label {
   /** Names of the rows at this spot, wrapped into lines; highlighted ones are drawn bold with a star. */
   readonly lines: readonly (readonly Name[])[];
   readonly width: number;
-  /** Placement: the near edge's x, which side of the point, the first line's centre. */
+  /** Placement: the near edge's x, which side of the point, the first line's centre, whether it left its point's height. */
   x: number;
   side: 'right' | 'left';
   y: number;
+  moved: boolean;
 }
 
 /** Labels sit just above their point's height when they can, clear of the front's horizontal segments. */
@@ -100,36 +103,37 @@ function placeLabels(labels: Label[], points: readonly { x: number; y: number }[
   for (const l of [...labels].sort((a, b) => a.py - b.py || a.px - b.px)) {
     const height = l.lines.length * LINE_H;
     const base = l.py - LIFT - (l.lines.length - 1) * (LINE_H / 2);
-    const box = (side: 'right' | 'left', y: number): Box => {
-      const x0 = side === 'right' ? l.px + GAP : l.px - GAP - l.width;
+    const nearX = (side: 'right' | 'left', moved: boolean): number => l.px + (side === 'right' ? 1 : -1) * (GAP + (moved ? LEADER_DX : 0));
+    const box = (side: 'right' | 'left', y: number, moved: boolean): Box => {
+      const x0 = side === 'right' ? nearX(side, moved) : nearX(side, moved) - l.width;
       return { x0, x1: x0 + l.width, y0: y - LINE_H / 2, y1: y - LINE_H / 2 + height };
     };
     const fits = (b: Box): boolean => b.y0 >= top && b.y1 <= bottom && b.x0 >= PLOT.left + 2 && b.x1 <= W - 2 && !taken.some((t) => overlaps(t, b));
-    let chosen: { side: 'right' | 'left'; y: number } | null = null;
+    let chosen: { side: 'right' | 'left'; y: number; moved: boolean } | null = null;
     for (let step = 0; step <= maxSteps && chosen === null; step++) {
       const y = base + (step % 2 === 1 ? -1 : 1) * Math.ceil(step / 2) * LINE_H;
       for (const side of ['right', 'left'] as const) {
-        if (fits(box(side, y))) {
-          chosen = { side, y };
+        if (fits(box(side, y, step > 0))) {
+          chosen = { side, y, moved: step > 0 };
           break;
         }
       }
     }
     // Nowhere free (a crowded chart far beyond what a run produces): the default spot, overlapping.
-    const at = chosen ?? { side: 'right' as const, y: base };
+    const at = chosen ?? { side: 'right' as const, y: base, moved: false };
     l.side = at.side;
     l.y = at.y;
-    l.x = at.side === 'right' ? l.px + GAP : l.px - GAP;
-    taken.push(box(at.side, at.y));
+    l.moved = at.moved;
+    l.x = nearX(at.side, at.moved);
+    taken.push(box(at.side, at.y, at.moved));
   }
 }
 
 function labelSvg(l: Label): string {
-  const moved = Math.abs(l.y - (l.py - LIFT - (l.lines.length - 1) * (LINE_H / 2))) > 1 || l.side === 'left';
   const dir = l.side === 'right' ? 1 : -1;
-  // The leader runs from the marker's edge to the nearest line of the label.
+  // The leader runs from the marker's edge to the label line nearest the point.
   const ly = Math.min(Math.max(l.py, l.y), l.y + (l.lines.length - 1) * LINE_H);
-  const leader = moved ? `<line class="leader" x1="${num(l.px + dir * 6)}" y1="${num(l.py)}" x2="${num(l.x - dir * 2)}" y2="${num(ly)}"/>` : '';
+  const leader = l.moved ? `<line class="leader" x1="${num(l.px + dir * 8)}" y1="${num(l.py)}" x2="${num(l.x - dir * 3)}" y2="${num(ly)}"/>` : '';
   const anchor = l.side === 'right' ? 'start' : 'end';
   const tspans = l.lines.map((line, i) => {
     const parts = line.map((n, j) => `${j > 0 ? ', ' : ''}${n.strong ? `<tspan class="strong">★ ${esc(n.name)}</tspan>` : esc(n.name)}`);
@@ -185,7 +189,7 @@ export function costChart(rows: readonly ReportRow[], highlight: ReadonlySet<str
   }
   const labels: Label[] = [...spots.values()].map((s) => {
     const lines = wrap(s.names);
-    return { px: s.px, py: s.py, lines, width: Math.max(...lines.map((line, i) => lineWidth(line, i === lines.length - 1))), x: s.px, side: 'right', y: s.py };
+    return { px: s.px, py: s.py, lines, width: Math.max(...lines.map((line, i) => lineWidth(line, i === lines.length - 1))), x: s.px, side: 'right', y: s.py, moved: false };
   });
   placeLabels(labels, shown.map((r) => ({ x: x(r.cost), y: y(r.accuracy) })));
   const body = [
