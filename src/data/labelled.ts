@@ -189,6 +189,40 @@ function pickColumns(names: readonly string[], file: string, opts: ReadLabelledO
   return { text, pair, label };
 }
 
+/**
+ * The 1-based line each element of a top-level JSON array starts on, so rows of a pretty-printed
+ * .json file are numbered by the line a user sees. `text` is known to be valid JSON.
+ */
+function arrayElementLines(text: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let expectValue = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '\n') {
+      line++;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\uFEFF') continue;
+    if (depth === 1 && expectValue && c !== ']') {
+      lines.push(line);
+      expectValue = false;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') expectValue = ++depth === 1;
+    else if (c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 1) expectValue = true;
+  }
+  return lines;
+}
+
 function jsonlRows(text: string, file: string, opts: ReadLabelledOptions): RawRow[] {
   const trimmed = text.trimStart();
   // A JSON array of records is accepted too (.json files often are one).
@@ -201,8 +235,8 @@ function jsonlRows(text: string, file: string, opts: ReadLabelledOptions): RawRo
       throw new BertfuseError('E_BAD_DATA', `invalid JSON (${(e as Error).message})`, file);
     }
     if (!Array.isArray(arr)) throw new BertfuseError('E_BAD_DATA', 'expected a JSON array of records', file);
-    // Records of an array have no lines of their own; number them from 1 and say so.
-    arr.forEach((rec, i) => records.push({ rec, line: i + 1 }));
+    const starts = arrayElementLines(text);
+    arr.forEach((rec, i) => records.push({ rec, line: starts[i] ?? i + 1 }));
   } else {
     text.split('\n').forEach((l, i) => {
       if (l.trim() === '') return;

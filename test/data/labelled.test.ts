@@ -112,3 +112,20 @@ test('labels without a list: found names sorted, integers numerically', () => {
   assert.deepEqual(d.labelNames, ['2', '10']);
   assert.deepEqual([...d.labels], [1, 0, 1]);
 });
+
+test('a JSON array numbers its records by the line each starts on (pretty-printed, strings with brackets and escapes)', () => {
+  const recs = [
+    { text: 'a [tricky], {text}', label: 'positive' },
+    { text: 'quote \" and backslash \\ and \n escaped newline', label: 'negative' },
+    { text: 'plain', label: 'positive', extra: [1, [2, { x: ']' }]] },
+  ];
+  // Written by hand: header line, records at known lines (2-space pretty print, a blank line).
+  const parts = ['[', JSON.stringify(recs[0], null, 2) + ',', '', JSON.stringify(recs[1]) + ',', JSON.stringify(recs[2], null, 2), ']'];
+  const starts = [2, 7, 8];
+  assert.equal(parts.join('\n').split('\n')[starts[1]! - 1], JSON.stringify(recs[1]) + ',');
+  const d = parseLabelled(parts.join('\n'), 'rows.json', { labels: SST });
+  assert.deepEqual(d.inputs.map((x) => x.text), recs.map((r) => r.text));
+  assert.deepEqual([...d.lines], starts);
+  const oneLine = parseLabelled(JSON.stringify(recs), 'rows.json', { labels: SST });
+  assert.deepEqual([...oneLine.lines], [1, 1, 1], 'a one-line array: every record is on line 1');
+});
