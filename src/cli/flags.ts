@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { DataSpec } from '../eval/prepare.js';
 import { BertfuseError } from '../errors.js';
 import { parseLabelMap, type LabelMap } from '../members/labels.js';
-import { positiveInt } from './output.js';
+import { positiveInt, printNote } from './output.js';
 
 /**
  * The one vocabulary of flags shared by `eval`, `combine`, `merge`, `predict` and `serve`: defined
@@ -19,6 +19,20 @@ import { positiveInt } from './output.js';
  */
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+/**
+ * An old spelling that keeps working, hidden from --help: using it prints one line on stderr
+ * naming the new spelling (once per run, however often it is repeated).
+ */
+export function deprecatedOption<T = string>(flags: string, now: string, parse: (v: string, prev: T | undefined) => T = (v) => v as T): Option {
+  const old = flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!;
+  let told = false;
+  return new Option(flags).hideHelp().argParser((v: string, prev: T | undefined) => {
+    if (!told) printNote(`${old} is deprecated; use ${now}`);
+    told = true;
+    return parse(v, prev);
+  });
+}
 
 /** Values of the shared data flags, as commander hands them over. */
 export interface DataFlags {
@@ -43,6 +57,8 @@ export interface DataFlagHelp {
   readonly evalAliases?: readonly string[];
   /** Whether --eval-data may be given more than once (merge: one file per task). */
   readonly evalRepeatable?: boolean;
+  /** What --labels means here, when not the common label order of members. */
+  readonly labels?: string;
 }
 
 export function addDataFlags(cmd: Command, help: DataFlagHelp): Command {
@@ -57,9 +73,9 @@ export function addDataFlags(cmd: Command, help: DataFlagHelp): Command {
     .option('--encoding <name>', 'data encoding: utf8 (default, checked), latin1, utf16le')
     .option('--text-column <name>', 'text column or JSON field (default: text, sentence, content or sentence1)')
     .option('--text-pair-column <name>', 'second text of a pair (default: text_pair or sentence2 when present)')
-    .addOption(new Option('--pair-column <name>').hideHelp())
+    .addOption(deprecatedOption('--pair-column <name>', '--text-pair-column'))
     .option('--label-column <name>', 'label column or JSON field (default: label)')
-    .option('--labels <a,b,...>', "label order (default: the first member's); integer labels in the data index this list")
+    .option('--labels <a,b,...>', help.labels ?? "label order (default: the first member's); integer labels in the data index this list")
     .addOption(new Option('--label-map <FROM=TO,...>', 'rename labels of members and data, e.g. NEG=negative,POS=positive (repeatable)').argParser(collect));
 }
 
@@ -80,7 +96,7 @@ export function dataSpec(file: string, f: Pick<DataFlags, 'textColumn' | 'textPa
   return {
     path: file,
     ...(f.textColumn !== undefined ? { textColumn: f.textColumn } : {}),
-    ...(pair !== undefined ? { pairColumn: pair } : {}),
+    ...(pair !== undefined ? { textPairColumn: pair } : {}),
     ...(f.labelColumn !== undefined ? { labelColumn: f.labelColumn } : {}),
     ...(f.encoding !== undefined ? { encoding: f.encoding } : {}),
   };

@@ -13,7 +13,7 @@ export interface ReadLabelledOptions {
   /** Column (or JSON field) holding the text; default the first of `text`, `sentence`, `content`, `sentence1`. */
   readonly textColumn?: string;
   /** Column holding the second text of a pair; default `text_pair` or `sentence2` when present. */
-  readonly pairColumn?: string;
+  readonly textPairColumn?: string;
   /** Column holding the label (a name, or an integer id into `labels`); default `label`. */
   readonly labelColumn?: string;
   /**
@@ -121,7 +121,7 @@ function delimitedRows(rows: DelimitedRow[], format: 'tsv' | 'csv', file: string
 }
 
 function looksLikeHeader(fields: readonly string[], opts: ReadLabelledOptions): boolean {
-  const known = new Set([opts.labelColumn ?? 'label', opts.textColumn, opts.pairColumn, ...TEXT_COLUMNS, ...PAIR_COLUMNS].filter((c): c is string => c !== undefined).map((c) => c.toLowerCase()));
+  const known = new Set([opts.labelColumn ?? 'label', opts.textColumn, opts.textPairColumn, ...TEXT_COLUMNS, ...PAIR_COLUMNS].filter((c): c is string => c !== undefined).map((c) => c.toLowerCase()));
   return fields.some((f) => known.has(f.trim().toLowerCase()));
 }
 
@@ -183,7 +183,7 @@ function pickColumns(names: readonly string[], file: string, opts: ReadLabelledO
     if (text < 0) throw new BertfuseError('E_BAD_DATA', `no text column (looked for ${TEXT_COLUMNS.join(', ')}; ${listed}); name it with --text-column`, file);
   }
   let pair: number | undefined;
-  if (opts.pairColumn !== undefined) pair = need(opts.pairColumn, 'text pair', true);
+  if (opts.textPairColumn !== undefined) pair = need(opts.textPairColumn, 'text pair', true);
   else pair = PAIR_COLUMNS.map(find).find((i) => i >= 0);
   if (text === label) throw new BertfuseError('E_BAD_DATA', `the ${format} text and label columns are the same ("${names[text]}")`, file);
   return { text, pair, label };
@@ -260,11 +260,11 @@ function jsonlRows(text: string, file: string, opts: ReadLabelledOptions): RawRo
     if (!Object.hasOwn(r, labelKey)) throw new BertfuseError('E_BAD_DATA', `line ${line}: no label field "${labelKey}" (fields: ${Object.keys(r).join(', ')})`, file);
     const l = r[labelKey];
     if (typeof l !== 'string' && !(typeof l === 'number' && Number.isFinite(l))) throw new BertfuseError('E_BAD_DATA', `line ${line}: label must be a string or a number, found ${JSON.stringify(l)}`, file);
-    const pairKey = opts.pairColumn ?? PAIR_COLUMNS.find((c) => Object.hasOwn(r, c));
+    const pairKey = opts.textPairColumn ?? PAIR_COLUMNS.find((c) => Object.hasOwn(r, c));
     let pair: string | undefined;
     if (pairKey !== undefined) {
       const p = r[pairKey];
-      if (p === undefined && opts.pairColumn !== undefined) throw new BertfuseError('E_BAD_DATA', `line ${line}: no pair field "${pairKey}"`, file);
+      if (p === undefined && opts.textPairColumn !== undefined) throw new BertfuseError('E_BAD_DATA', `line ${line}: no pair field "${pairKey}"`, file);
       if (p !== undefined && p !== null && typeof p !== 'string') throw new BertfuseError('E_BAD_DATA', `line ${line}: field "${pairKey}" must be a string`, file);
       if (typeof p === 'string') pair = p;
     }

@@ -12,7 +12,7 @@ import { chooseMethods } from '../eval/methods.js';
 import { prepare, type DataSpec } from '../eval/prepare.js';
 import type { EvalResult } from '../eval/result.js';
 import { FUSION_METHODS } from '../fusion/registry.js';
-import { alignLabels } from '../members/labels.js';
+import { alignLabels, mapLabels, type LabelMap } from '../members/labels.js';
 import { datasetFlops } from '../members/cost.js';
 import { VERSION } from '../paths.js';
 import { loadClassifier } from '../runtime/classifier.js';
@@ -45,6 +45,8 @@ export interface DistillOptions {
   readonly evalData?: DataSpec;
   /** Label order for integer labels in the data files; default the student's. */
   readonly labels?: readonly string[];
+  /** Renames of label names (teacher, student and data) before they are matched: `{ NEG: 'negative' }`. */
+  readonly labelMap?: LabelMap;
   readonly alpha?: number;
   readonly temperature?: number;
   readonly epochs?: number;
@@ -107,11 +109,14 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
   }
   let teacher: Teacher | null = null;
   try {
-    teacher = await loadTeacher(opts.teacher, opts.method, runtime);
-    const studentLabels = student.config.labels!;
+    const labelMap = opts.labelMap ?? {};
+    teacher = await loadTeacher(opts.teacher, opts.method, runtime, labelMap);
+    const studentLabels = mapLabels(student.config.labels!, labelMap, opts.student);
     // Teacher class j of the student = teacher's class toTeacher[j]; names must match exactly.
     const toTeacher = alignLabels(teacher.labels, studentLabels, opts.teacher.join(', '));
-    const { inputs, gold } = transferSet(opts, o.labels ?? studentLabels);
+    // Data labels are read in the --labels order and trained as the student's class of that name.
+    const dataLabels = o.labels ?? studentLabels;
+    const { inputs, gold } = transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap);
     const soft = await teacherTargets(teacher, inputs, toTeacher, opts.onProgress);
 
     const tok = student.ckpt.tokenizer;
@@ -142,7 +147,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     const trained = new Map(graph.params.map((p, k) => [p.tensor, toCheckpointLayout(p, result.weights[k]!)]));
     const files = await writeStudent(opts.out, student, trained, teacher, result, o);
     fs.rmSync(stateFile, { force: true });
-    const scored = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, o.labels ?? studentLabels, runtime, opts.onProgress) : null;
+    const scored = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, dataLabels, labelMap, runtime, opts.onProgress) : null;
     const { weights: _w, losses, ...summary } = result;
     return {
       out: opts.out,
@@ -195,8 +200,8 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Unlabelled texts first, then labelled rows (their gold index in the student's label order). */
-function transferSet(opts: DistillOptions, labels: readonly string[]): { inputs: TextInput[]; gold: (number | null)[] } {
+/** Unlabelled texts first, then labelled rows (their gold index in the student's label order: `toStudent[j]` for label j of `labels`). */
+function transferSet(opts: DistillOptions, labels: readonly string[], toStudent: readonly number[], labelMap: LabelMap): { inputs: TextInput[]; gold: (number | null)[] } {
   const inputs: TextInput[] = [];
   const gold: (number | null)[] = [];
   if (opts.texts) {
@@ -206,18 +211,18 @@ function transferSet(opts: DistillOptions, labels: readonly string[]): { inputs:
     }
   }
   if (opts.data) {
-    const d = readLabelled(opts.data.path, { labels, ...dataColumns(opts.data) });
+    const d = readLabelled(opts.data.path, { labels, labelMap, ...dataColumns(opts.data) });
     d.inputs.forEach((t, i) => {
       inputs.push(t);
-      gold.push(d.labels[i]!);
+      gold.push(toStudent[d.labels[i]!]!);
     });
   }
   if (inputs.length === 0) throw new BertfuseError('E_BAD_DATA', 'the transfer set is empty: give --texts <file> and/or --data <labelled file> with at least one row');
   return { inputs, gold };
 }
 
-function dataColumns(d: DataSpec): { textColumn?: string; pairColumn?: string; labelColumn?: string; encoding?: string } {
-  return stripUndefined({ textColumn: d.textColumn, pairColumn: d.pairColumn, labelColumn: d.labelColumn, encoding: d.encoding });
+function dataColumns(d: DataSpec): { textColumn?: string; textPairColumn?: string; labelColumn?: string; encoding?: string } {
+  return stripUndefined({ textColumn: d.textColumn, textPairColumn: d.textPairColumn, labelColumn: d.labelColumn, encoding: d.encoding });
 }
 
 /** Teacher probabilities in the student's label order, computed in chunks so progress can show. */
@@ -297,11 +302,12 @@ async function scoreStudent(
   teacher: Teacher,
   evalData: DataSpec,
   labels: readonly string[],
+  labelMap: LabelMap,
   runtime: RuntimeOptions,
   onProgress: DistillOptions['onProgress'],
 ): Promise<{ evaluation: EvalResult; retention: GainRetention } | null> {
   if (teacher.members.length === 0) return null;
-  const prepared = await prepare({ members: teacher.members.map((p) => ({ path: p })), data: evalData, labels, ...(runtime ? { runtime } : {}) }, (_s, done, total) =>
+  const prepared = await prepare({ members: teacher.members.map((p) => ({ path: p })), data: evalData, labels, labelMap, ...(runtime ? { runtime } : {}) }, (_s, done, total) =>
     onProgress?.('score', { done, total }),
   );
   try {
@@ -321,7 +327,7 @@ async function scoreStudent(
       const lengths = rows.map((r) => student.ckpt.tokenizer.encode(r).inputIds.length);
       const minFlops = Math.min(...input.members.map((m) => m.flops / m.cost));
       const cost = datasetFlops(student.config, lengths, k) / minFlops;
-      external.push(toRow(await trained.predictProba(rows), trained.labels, `student (${path.basename(path.resolve(out))})`, 'distilled', cost));
+      external.push(toRow(await trained.predictProba(rows), mapLabels(trained.labels, labelMap, out), `student (${path.basename(path.resolve(out))})`, 'distilled', cost));
     } finally {
       await trained.close();
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { readManifest, isCombinedFolder } from '../artifact/manifest.js';
 import { BertfuseError } from '../errors.js';
-import { alignLabels } from '../members/labels.js';
+import { alignLabels, mapLabels, type LabelMap } from '../members/labels.js';
 import { loadClassifier, type Classifier } from '../runtime/classifier.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 
@@ -26,10 +26,10 @@ export interface Teacher {
  * its manifest names the members). Several paths: their probabilities averaged after aligning
  * labels by name (`mean`, the only method that needs no fitting data).
  */
-export async function loadTeacher(paths: readonly string[], method: string | undefined, runtime: RuntimeOptions): Promise<Teacher> {
-  if (paths.length === 0) throw new BertfuseError('E_USAGE', 'distill needs --teacher <combined folder or model> (or several members with --method mean)');
+export async function loadTeacher(paths: readonly string[], method: string | undefined, runtime: RuntimeOptions, labelMap: LabelMap = {}): Promise<Teacher> {
+  if (paths.length === 0) throw new BertfuseError('E_USAGE', 'distill needs a teacher: a combined folder or model, or several member folders (fused with --method mean)');
   if (paths.length === 1) {
-    if (method) throw new BertfuseError('E_USAGE', `--method applies to several --teacher members; ${paths[0]} already is one model`);
+    if (method) throw new BertfuseError('E_USAGE', `--method applies to several teacher members; ${paths[0]} already is one model`);
     const c = await loadClassifier(paths[0]!, { runtime });
     const dir = path.resolve(paths[0]!);
     const combined = fs.existsSync(dir) && fs.statSync(dir).isDirectory() && isCombinedFolder(dir);
@@ -37,7 +37,7 @@ export async function loadTeacher(paths: readonly string[], method: string | und
     const members = manifest ? manifest.members.map((m) => m.source).filter((s) => fs.existsSync(s)) : [];
     return {
       name: c.name,
-      labels: c.labels,
+      labels: mapLabels(c.labels, labelMap, c.source),
       method: manifest ? manifest.method.name : 'single model',
       members: manifest && members.length === manifest.members.length ? members : [],
       fromMembers: false,
@@ -46,7 +46,7 @@ export async function loadTeacher(paths: readonly string[], method: string | und
     };
   }
   if (method && method !== 'mean') {
-    throw new BertfuseError('E_USAGE', `distill fuses --teacher members with --method mean only (other methods need fitting: build the teacher with \`bertfuse combine --method ${method}\` and pass its folder)`);
+    throw new BertfuseError('E_USAGE', `distill fuses teacher members with --method mean only (other methods need fitting: build the teacher with \`bertfuse combine --method ${method}\` and pass its folder)`);
   }
   const classifiers: Classifier[] = [];
   try {
@@ -55,8 +55,8 @@ export async function loadTeacher(paths: readonly string[], method: string | und
     await Promise.all(classifiers.map((c) => c.close()));
     throw e;
   }
-  const labels = classifiers[0]!.labels;
-  const maps = classifiers.map((c) => alignLabels(c.labels, labels, c.source));
+  const labels = mapLabels(classifiers[0]!.labels, labelMap, classifiers[0]!.source);
+  const maps = classifiers.map((c) => alignLabels(mapLabels(c.labels, labelMap, c.source), labels, c.source));
   return {
     name: `mean(${classifiers.map((c) => c.name).join(', ')})`,
     labels,

@@ -12,7 +12,7 @@ import { resolveModelPath } from '../checkpoint/hub.js';
 export interface DataSpec {
   readonly path: string;
   readonly textColumn?: string;
-  readonly pairColumn?: string;
+  readonly textPairColumn?: string;
   readonly labelColumn?: string;
   readonly encoding?: string;
 }
@@ -64,7 +64,7 @@ function readData(spec: DataSpec, labels: readonly string[] | undefined, labelMa
     ...(labels ? { labels } : {}),
     labelMap,
     ...(spec.textColumn !== undefined ? { textColumn: spec.textColumn } : {}),
-    ...(spec.pairColumn !== undefined ? { pairColumn: spec.pairColumn } : {}),
+    ...(spec.textPairColumn !== undefined ? { textPairColumn: spec.textPairColumn } : {}),
     ...(spec.labelColumn !== undefined ? { labelColumn: spec.labelColumn } : {}),
     ...(spec.encoding !== undefined ? { encoding: spec.encoding } : {}),
   });

@@ -13,7 +13,7 @@ export interface EvalSet {
   /** Names for integer labels (label i = names[i]); default: the task's first member's label order. */
   readonly labelNames?: readonly string[] | null;
   /** How to read the file (columns, encoding, label renames), as for `combine --data`. */
-  readonly read?: Pick<ReadLabelledOptions, 'textColumn' | 'pairColumn' | 'labelColumn' | 'encoding' | 'labelMap'>;
+  readonly read?: Pick<ReadLabelledOptions, 'textColumn' | 'textPairColumn' | 'labelColumn' | 'encoding' | 'labelMap'>;
 }
 
 export interface EvalRow {

@@ -11,7 +11,7 @@ import { MAX_RECIPE_BYTES, readFileBounded } from '../util/read-bounded.js';
  *   members:
  *     - fixtures/sst2-sibling-a
  *     - { path: fixtures/sst2-stranger-b, name: stranger }
- *   data: data/sst2_dev.tsv          # or { path, text_column, pair_column, label_column, encoding }
+ *   data: data/sst2_dev.tsv          # or { path, text_column, text_pair_column, label_column, encoding }
  *   eval_data: held-out.jsonl        # optional: score here instead of out-of-fold; a list = further
  *                                    #   sets (e.g. shifted domains) scored too, with a robustness summary
  *   labels: [negative, positive]     # optional common label order (default: the first member's)
@@ -56,6 +56,8 @@ export interface CombineRecipe {
   readonly mergeBase?: string;
   /** Export the combined graph with its members' encoder layers dynamically int8-quantised. */
   readonly quantize?: 'int8';
+  /** Lines for the user about the recipe file itself (old key names still read). */
+  readonly notes?: readonly string[];
 }
 
 export const DEFAULT_SEED = 0;
@@ -64,7 +66,8 @@ export const DEFAULT_FOLDS = 5;
 // `models` / `model:` and `parameters` are the merge recipe's (mergekit's) words for members and
 // method options: one shape for both kinds of recipe.
 const TOP_KEYS = ['members', 'models', 'parameters', 'data', 'eval_data', 'labels', 'label_map', 'method', 'options', 'seed', 'folds', 'out', 'bootstrap', 'min_gain', 'max_cost', 'max_barrier', 'allow_below_chance', 'merge_base', 'quantize'] as const;
-const DATA_KEYS = ['path', 'text_column', 'pair_column', 'label_column', 'encoding'] as const;
+// `pair_column` is the old name of `text_pair_column` (read, with a note in `notes`).
+const DATA_KEYS = ['path', 'text_column', 'text_pair_column', 'pair_column', 'label_column', 'encoding'] as const;
 const MEMBER_KEYS = ['path', 'model', 'name'] as const;
 
 function fail(msg: string, source: string): never {
@@ -82,18 +85,20 @@ function str(v: unknown, where: string, source: string): string {
   return v;
 }
 
-function dataSpec(v: unknown, where: string, source: string): DataSpec {
+function dataSpec(v: unknown, where: string, source: string, notes: string[]): DataSpec {
   if (typeof v === 'string') return { path: str(v, where, source) };
   if (!isObject(v)) fail(`${where} must be a path or { path, text_column, label_column, ... }`, source);
   checkKeys(v, DATA_KEYS, where, source);
   const opt = (k: string): string | undefined => (v[k] === undefined || v[k] === null ? undefined : str(v[k], `${where}.${k}`, source));
   const spec: { -readonly [K in keyof DataSpec]: DataSpec[K] } = { path: str(v['path'], `${where}.path`, source) };
   const text = opt('text_column');
-  const pair = opt('pair_column');
+  if (v['text_pair_column'] !== undefined && v['pair_column'] !== undefined) fail(`${where}: give "text_pair_column" or its old name "pair_column", not both`, source);
+  if (v['pair_column'] !== undefined) notes.push(`${source}: ${where}.pair_column is deprecated; write text_pair_column`);
+  const pair = opt('text_pair_column') ?? opt('pair_column');
   const label = opt('label_column');
   const enc = opt('encoding');
   if (text !== undefined) spec.textColumn = text;
-  if (pair !== undefined) spec.pairColumn = pair;
+  if (pair !== undefined) spec.textPairColumn = pair;
   if (label !== undefined) spec.labelColumn = label;
   if (enc !== undefined) spec.encoding = enc;
   return spec;
@@ -156,8 +161,9 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
     if (isBertfuseError(e)) fail(e.message, source);
     throw e;
   }
+  const notes: string[] = [];
   const evalRaw = doc['eval_data'];
-  const evalSets = evalRaw === undefined || evalRaw === null ? [] : Array.isArray(evalRaw) ? evalRaw.map((d, i) => dataSpec(d, `eval_data[${i}]`, source)) : [dataSpec(evalRaw, 'eval_data', source)];
+  const evalSets = evalRaw === undefined || evalRaw === null ? [] : Array.isArray(evalRaw) ? evalRaw.map((d, i) => dataSpec(d, `eval_data[${i}]`, source, notes)) : [dataSpec(evalRaw, 'eval_data', source, notes)];
   const nonNegative = (key: string): number | undefined => {
     const v = doc[key];
     if (v === undefined || v === null) return undefined;
@@ -179,7 +185,7 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
     ...(doc['quantize'] !== undefined && doc['quantize'] !== null ? { quantize: quantizeMode(doc['quantize'], source) } : {}),
     ...(doc['merge_base'] !== undefined && doc['merge_base'] !== null ? { mergeBase: str(doc['merge_base'], 'merge_base', source) } : {}),
     members,
-    data: dataSpec(doc['data'], 'data', source),
+    data: dataSpec(doc['data'], 'data', source, notes),
     evalData: evalSets[0] ?? null,
     labels: Array.isArray(labelsRaw) ? (labelsRaw as string[]) : null,
     labelMap: mapRaw as Record<string, string>,
@@ -188,6 +194,7 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
     seed: positiveInt(doc['seed'], 'seed', DEFAULT_SEED, 0, source),
     folds: positiveInt(doc['folds'], 'folds', DEFAULT_FOLDS, 2, source),
     out: str(doc['out'], 'out', source),
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }
 
@@ -199,9 +206,9 @@ export function readCombineRecipe(file: string): CombineRecipe {
 /** The recipe a `combine` run corresponds to, as YAML (kept in the output folder for reproducibility). */
 export function combineRecipeYaml(r: CombineRecipe): string {
   const data = (d: DataSpec): unknown =>
-    d.textColumn === undefined && d.pairColumn === undefined && d.labelColumn === undefined && d.encoding === undefined
+    d.textColumn === undefined && d.textPairColumn === undefined && d.labelColumn === undefined && d.encoding === undefined
       ? d.path
-      : { path: d.path, text_column: d.textColumn, pair_column: d.pairColumn, label_column: d.labelColumn, encoding: d.encoding };
+      : { path: d.path, text_column: d.textColumn, text_pair_column: d.textPairColumn, label_column: d.labelColumn, encoding: d.encoding };
   const doc: Record<string, unknown> = {
     members: r.members.map((m) => (m.name === undefined ? m.path : { path: m.path, name: m.name })),
     data: data(r.data),

@@ -2,7 +2,10 @@ import type { TextInput } from '../checkpoint/tokenizer.js';
 
 /*
  * The body of POST /v1/predict, checked by hand so every failure names the field or the limit:
- *   { "texts": ["...", ...] }  or  { "pairs": [["a", "b"], ...] }  (or Hugging Face's { "inputs": ... })
+ *   { "texts": ["...", ...] }, with "text_pair": ["...", ...] for sentence pairs (one second text per
+ *   text), or Hugging Face's { "inputs": ... }. `text_pair` is the pair's one spelling, as in Hugging
+ *   Face's inputs, /v2's input tensor and `predict --input` JSONL; the old { "pairs": [[a, b], ...] }
+ *   is still read (the server notes it once).
  */
 
 export interface ServeLimits {
@@ -51,7 +54,7 @@ export function checkText(s: unknown, where: string, limits: ServeLimits): strin
 
 /**
  * Hugging Face's Inference API shape, `{"inputs": "text" | ["a", ...] | {"text", "text_pair"} |
- * [{"text", "text_pair"}, ...], "parameters"?: {...}}`, as our `texts` / `pairs`. Its parameters
+ * [{"text", "text_pair"}, ...], "parameters"?: {...}}`, as our `texts` / `text_pair`. Its parameters
  * (top_k, function_to_apply) only shape HF's answer; ours always lists every label's probability.
  */
 function fromHuggingFace(b: Record<string, unknown>): Record<string, unknown> {
@@ -63,30 +66,44 @@ function fromHuggingFace(b: Record<string, unknown>): Record<string, unknown> {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   const isPair = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
   if (list.length > 0 && list.every(isPair)) {
-    return {
-      pairs: list.map((x, i) => {
-        const keys = Object.keys(x).filter((k) => k !== 'text' && k !== 'text_pair');
-        if (keys.length > 0 || x['text'] === undefined || x['text_pair'] === undefined) throw bad(`inputs[${i}] must be {"text": ..., "text_pair": ...}`);
-        return [x['text'], x['text_pair']];
-      }),
-    };
+    list.forEach((x, i) => {
+      const keys = Object.keys(x).filter((k) => k !== 'text' && k !== 'text_pair');
+      if (keys.length > 0 || x['text'] === undefined || x['text_pair'] === undefined) throw bad(`inputs[${i}] must be {"text": ..., "text_pair": ...}`);
+    });
+    return { texts: list.map((x) => x['text']), text_pair: list.map((x) => x['text_pair']) };
   }
   return { texts: list };
 }
 
-export function parsePredictBody(body: unknown, limits: ServeLimits): TextInput[] {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body must be a JSON object with "texts" or "pairs"');
-  const b = Object.hasOwn(body, 'inputs') ? fromHuggingFace(body as Record<string, unknown>) : (body as Record<string, unknown>);
-  const unknown = Object.keys(b).filter((k) => k !== 'texts' && k !== 'pairs');
-  if (unknown.length > 0) throw bad(`unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected "texts" or "pairs"`);
-  if ((b['texts'] === undefined) === (b['pairs'] === undefined)) throw bad('give exactly one of "texts" or "pairs"');
-  const field = b['texts'] !== undefined ? 'texts' : 'pairs';
-  const list = b[field];
-  if (!Array.isArray(list)) throw bad(`"${field}" must be an array`);
-  checkCount(list.length, field, limits);
-  if (field === 'texts') return list.map((t, i) => ({ text: checkText(t, `texts[${i}]`, limits) }));
-  return list.map((p, i) => {
+/** The old `{"pairs": [[a, b], ...]}` as `texts` + `text_pair`. */
+function fromPairs(pairs: unknown): Record<string, unknown> {
+  if (!Array.isArray(pairs)) throw bad('"pairs" must be an array');
+  pairs.forEach((p, i) => {
     if (!Array.isArray(p) || p.length !== 2) throw bad(`pairs[${i}] must be an array of two strings`);
-    return { text: checkText(p[0], `pairs[${i}][0]`, limits), textPair: checkText(p[1], `pairs[${i}][1]`, limits) };
   });
+  return { texts: pairs.map((p: unknown[]) => p[0]), text_pair: pairs.map((p: unknown[]) => p[1]) };
+}
+
+/** `onDeprecated` hears of each old spelling the body used (today: "pairs"). */
+export function parsePredictBody(body: unknown, limits: ServeLimits, onDeprecated?: (old: string, now: string) => void): TextInput[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body must be a JSON object with "texts" (and "text_pair" for pairs)');
+  const raw = body as Record<string, unknown>;
+  const unknown = Object.keys(raw).filter((k) => k !== 'texts' && k !== 'text_pair' && k !== 'pairs' && k !== 'inputs' && k !== 'parameters');
+  if (unknown.length > 0) throw bad(`unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected "texts" (and "text_pair"), or "inputs"`);
+  let b = raw;
+  if (Object.hasOwn(raw, 'inputs')) b = fromHuggingFace(raw);
+  else if (Object.hasOwn(raw, 'pairs')) {
+    if (Object.keys(raw).length > 1) throw bad('give "texts" (and "text_pair") or the old "pairs", not both');
+    onDeprecated?.('"pairs": [[a, b], ...]', '"texts": [a, ...], "text_pair": [b, ...]');
+    b = fromPairs(raw['pairs']);
+  } else if (Object.hasOwn(raw, 'parameters')) throw bad('"parameters" goes with Hugging Face\'s "inputs"');
+  const texts = b['texts'];
+  if (texts === undefined) throw bad(b['text_pair'] !== undefined ? '"text_pair" needs "texts" (one first text per second text)' : 'give "texts" (and "text_pair" for sentence pairs)');
+  if (!Array.isArray(texts)) throw bad('"texts" must be an array');
+  checkCount(texts.length, 'texts', limits);
+  const second = b['text_pair'];
+  if (second === undefined) return texts.map((t, i) => ({ text: checkText(t, `texts[${i}]`, limits) }));
+  if (!Array.isArray(second)) throw bad('"text_pair" must be an array');
+  if (second.length !== texts.length) throw bad(`"text_pair" has ${second.length} elements and "texts" ${texts.length}: one second text per text`);
+  return texts.map((t, i) => ({ text: checkText(t, `texts[${i}]`, limits), textPair: checkText(second[i], `text_pair[${i}]`, limits) }));
 }

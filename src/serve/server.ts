@@ -15,7 +15,7 @@ import { recordOf } from '../util/names.js';
  * is not yet listening, so the CLI, tests and benchmarks choose host and port. The model stays
  * owned by the caller (close it after `app.close()`).
  *
- *   POST /v1/predict[?members=true]  { "texts": [...] } | { "pairs": [[a, b], ...] }
+ *   POST /v1/predict[?members=true]  { "texts": [...], "text_pair"?: [...] } | Hugging Face's { "inputs": ... }
  *   GET  /healthz
  *   GET  /metrics                    Prometheus text format
  *   /v2/...                          the Open Inference Protocol (oip.ts)
@@ -35,6 +35,8 @@ export interface ServeOptions extends Partial<ServeLimits> {
   readonly maxTokens?: number;
   /** A client must send its whole request within this time, or gets a 408 and is disconnected (0 = no limit). */
   readonly requestTimeoutMs?: number;
+  /** Hears, once per spelling, that a client used an old request field (the CLI prints it on stderr). */
+  readonly onNote?: (line: string) => void;
 }
 
 export const SERVE_DEFAULTS = { maxBatch: 32, maxWaitMs: 5, maxTokens: 4096, maxTexts: 64, maxChars: 10_000, bodyLimit: 1024 * 1024, requestTimeoutMs: 30_000 } as const;
@@ -169,10 +171,16 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
 
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(m.registry.render()));
 
+  const noted = new Set<string>();
+  const deprecated = (old: string, now: string): void => {
+    if (noted.has(old)) return;
+    noted.add(old);
+    opts.onNote?.(`a client sent ${old}, which is deprecated: send ${now}`);
+  };
   app.post('/v1/predict', async (req, reply): Promise<PredictResponse> => {
     const members = wantsMembers(req.query);
     if (members && !model.predictDetailed) throw new RequestError(400, 'no_members', 'model has no members (members=true needs a combined bertfuse model)');
-    const inputs = parsePredictBody(req.body, limits);
+    const inputs = parsePredictBody(req.body, limits, deprecated);
     if (inputs.length === 0) return { model: model.name, labels: model.labels, predictions: [] };
     let result;
     try {

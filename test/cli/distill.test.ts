@@ -13,8 +13,10 @@ fs.writeFileSync(texts, fs.readFileSync(path.join(DATA, 'sst2_transfer.txt'), 'u
 const dev = fs.readFileSync(path.join(DATA, 'sst2_dev.tsv'), 'utf8').split('\n');
 const evalFile = path.join(tmp, 'eval.tsv');
 fs.writeFileSync(evalFile, dev.slice(0, 41).join('\n') + '\n');
-const teacher = ['--teacher', fixture('sst2-sibling-a'), '--teacher', fixture('sst2-stranger-b'), '--method', 'mean'];
-const common = [...teacher, '--student', fixture('sst2-sibling-a'), '--texts', texts, '--epochs', '1', '--batch-size', '16', '--lr', '3e-4', '--threads', '1'];
+// The teacher's members are positional, as in eval, combine and merge.
+const teacher = [fixture('sst2-sibling-a'), fixture('sst2-stranger-b'), '--method', 'mean'];
+const rest = ['--student', fixture('sst2-sibling-a'), '--texts', texts, '--epochs', '1', '--batch-size', '16', '--lr', '3e-4', '--threads', '1'];
+const common = [...teacher, ...rest];
 
 test('distill: a half-depth student is trained, written as a HF folder + model.onnx, scored in the eval table; same seed → same bytes', async () => {
   const outs = [path.join(tmp, 'a'), path.join(tmp, 'b')];
@@ -23,8 +25,11 @@ test('distill: a half-depth student is trained, written as a HF folder + model.o
   assert.match(first.stdout, /student \(a\)\s+distilled\s+\d+\.\d+%/);
   assert.match(first.stdout, /sst2-stranger-b\s+member/);
   assert.match(first.stdout, /mean\s+fusion/);
-  const second = await runCli(['distill', ...common, '--student-layers', '1', '--out', outs[1]!]);
+  assert.doesNotMatch(first.stderr, /deprecated/);
+  // The old spelling (--teacher A --teacher B) still works, says so once, and trains the same student.
+  const second = await runCli(['distill', '--teacher', fixture('sst2-sibling-a'), '--teacher', fixture('sst2-stranger-b'), '--method', 'mean', ...rest, '--student-layers', '1', '--out', outs[1]!]);
   assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.stderr, 'note: --teacher is deprecated; use positional teacher members (bertfuse distill A B --student …)\n');
   const cfg = JSON.parse(fs.readFileSync(path.join(outs[0]!, 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(cfg['num_hidden_layers'], 1);
   for (const f of fs.readdirSync(outs[0]!).filter((n) => n.endsWith('.safetensors') || n === 'model.onnx')) {
@@ -52,9 +57,13 @@ test('distill: bad input gets one clear line', async () => {
   assert.ok(isOneLineError(r1), r1.stderr);
   assert.match(r1.stderr, /empty\.txt: no inputs/);
 
-  const r2 = await runCli(['distill', '--teacher', fixture('subj-sibling'), '--student', fixture('sst2-sibling-a'), '--texts', texts, '--out', path.join(tmp, 'y')]);
+  const r2 = await runCli(['distill', fixture('subj-sibling'), '--student', fixture('sst2-sibling-a'), '--texts', texts, '--out', path.join(tmp, 'y')]);
   assert.ok(isOneLineError(r2), r2.stderr);
-  assert.match(r2.stderr, /subj-sibling: labels \[subjective, objective\] do not match \[negative, positive\]/);
+  assert.match(r2.stderr, /subj-sibling: labels \[subjective, objective\] do not match \[negative, positive\]: .*\(map names with --label-map /);
+  // --label-map (the shared data flag) renames the teacher's labels before they are matched.
+  const r2b = await runCli(['distill', fixture('subj-sibling'), '--label-map', 'subjective=negative', '--student', fixture('sst2-sibling-a'), '--texts', texts, '--out', path.join(tmp, 'y')]);
+  assert.ok(isOneLineError(r2b), r2b.stderr);
+  assert.match(r2b.stderr, /subj-sibling: labels \[negative, objective\] do not match \[negative, positive\]/);
 
   const out = path.join(tmp, 'z');
   const r3 = await runCli(['distill', ...common, '--lr', '1e30', '--out', out]);

@@ -56,7 +56,7 @@ test('CSV with quotes, BOM, CRLF, names and a label map', () => {
 
 test('JSONL with pairs and numeric labels; named columns', () => {
   const file = tmpFile('d.jsonl', ['{"premise":"a","hypothesis":"b","y":1}', '', '{"premise":"c","hypothesis":"d","y":"negative"}'].join('\n'));
-  const d = readLabelled(file, { labels: SST, textColumn: 'premise', pairColumn: 'hypothesis', labelColumn: 'y' });
+  const d = readLabelled(file, { labels: SST, textColumn: 'premise', textPairColumn: 'hypothesis', labelColumn: 'y' });
   assert.deepEqual(d.inputs, [
     { text: 'a', textPair: 'b' },
     { text: 'c', textPair: 'd' },

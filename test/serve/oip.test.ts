@@ -125,7 +125,7 @@ describe('OIP: inference', () => {
     });
   });
 
-  test('text_pair as a second BYTES input equals /v1 pairs; nested data with shape [n, 1] is accepted', async () => {
+  test('text_pair as a second BYTES input equals /v1 texts + text_pair; nested data with shape [n, 1] is accepted', async () => {
     const res = await infer({
       inputs: [
         { name: 'text', datatype: 'BYTES', shape: [pairs.length, 1], data: pairs.map((x) => [x.text]) },
@@ -133,7 +133,7 @@ describe('OIP: inference', () => {
       ],
     });
     assert.equal(res.id, undefined);
-    const v1 = (await call('POST', '/v1/predict', { pairs: pairs.map((x) => [x.text, x.text_pair]) })).json as unknown as PredictResponse;
+    const v1 = (await call('POST', '/v1/predict', { texts: pairs.map((x) => x.text), text_pair: pairs.map((x) => x.text_pair) })).json as unknown as PredictResponse;
     pairs.forEach((x, i) => {
       assert.equal(res.outputs[0]!.data[i * 2], v1.predictions[i]!.probs['positive']);
       assert.equal(res.outputs[1]!.data[i], x.predicted_label);
@@ -191,7 +191,7 @@ describe('OIP: inference', () => {
 });
 
 describe("/v1/predict also takes Hugging Face's {\"inputs\": ...}", () => {
-  test('a string, a list and text/text_pair objects give the same answers as texts and pairs', async () => {
+  test('a string, a list and text/text_pair objects give the same answers as texts and texts + text_pair', async () => {
     const one = await call('POST', '/v1/predict', { inputs: singles[0]!.text });
     const list = await call('POST', '/v1/predict', { inputs: singles.map((x) => x.text), parameters: { top_k: null } });
     const texts = await call('POST', '/v1/predict', { texts: singles.map((x) => x.text) });
@@ -199,7 +199,7 @@ describe("/v1/predict also takes Hugging Face's {\"inputs\": ...}", () => {
     assert.deepEqual((one.json as unknown as PredictResponse).predictions[0], (texts.json as unknown as PredictResponse).predictions[0]);
     assert.deepEqual(list.json, texts.json);
     const hfPairs = await call('POST', '/v1/predict', { inputs: pairs.map((x) => ({ text: x.text, text_pair: x.text_pair })) });
-    const ours = await call('POST', '/v1/predict', { pairs: pairs.map((x) => [x.text, x.text_pair]) });
+    const ours = await call('POST', '/v1/predict', { texts: pairs.map((x) => x.text), text_pair: pairs.map((x) => x.text_pair) });
     assert.equal(hfPairs.status, 200);
     assert.deepEqual(hfPairs.json, ours.json);
     const bad = await call('POST', '/v1/predict', { inputs: [{ text: 'a' }] });

@@ -59,7 +59,8 @@ describe('serve: one classifier', () => {
   });
 
   test('texts and pairs get the label and every label probability by name, as in reference.json', async () => {
-    const s = await start(b); // stranger-b: index 0 is "positive", so names must do the mapping
+    const notes: string[] = [];
+    const s = await start(b, { onNote: (line) => notes.push(line) }); // stranger-b: index 0 is "positive", so names must do the mapping
     try {
       const ref = reference('sst2-stranger-b');
       const singles = ref.inputs.filter((x) => x.text_pair === null);
@@ -76,10 +77,18 @@ describe('serve: one classifier', () => {
         assert.equal(p.score, Math.max(p.probs['positive']!, p.probs['negative']!));
       });
       const pair = ref.inputs.find((x) => x.text_pair !== null)!;
-      const rp = await post(s.url, { pairs: [[pair.text, pair.text_pair]] });
+      // The pair's one spelling is text_pair (as in Hugging Face's inputs); the old "pairs" still works, noted once.
+      const rp = await post(s.url, { texts: [pair.text, 'a plain text'], text_pair: [pair.text_pair, ''] });
       assert.equal(rp.status, 200);
       const pp = (rp.json as unknown as PredictResponse).predictions[0]!;
       assert.ok(Math.abs(pp.probs['positive']! - pair.probs![0]!) < 1e-4);
+      assert.deepEqual(notes, []);
+      for (let i = 0; i < 2; i++) {
+        const old = await post(s.url, { pairs: [[pair.text, pair.text_pair]] });
+        assert.equal(old.status, 200);
+        assert.deepEqual((old.json as unknown as PredictResponse).predictions[0], pp);
+      }
+      assert.deepEqual(notes, ['a client sent "pairs": [[a, b], ...], which is deprecated: send "texts": [a, ...], "text_pair": [b, ...]']);
       assert.deepEqual((await post(s.url, { texts: [] })).json['predictions'], []);
       const health = await fetch(`${s.url}/healthz`);
       assert.equal(health.status, 200);
@@ -127,9 +136,9 @@ describe('serve: one classifier', () => {
       const tooMany = await post(s.url, { texts: ['a', 'b', 'c', 'd'] });
       assert.equal(tooMany.status, 413);
       assert.deepEqual(tooMany.json['error'], { code: 'limit_exceeded', message: '4 texts in one request; the limit is 3 (maxTexts)', limit: 'maxTexts', max: 3, got: 4 });
-      const tooLong = await post(s.url, { pairs: [['short', 'x'.repeat(51)]] });
+      const tooLong = await post(s.url, { texts: ['short'], text_pair: ['x'.repeat(51)] });
       assert.equal(tooLong.status, 422);
-      assert.deepEqual(tooLong.json['error'], { code: 'limit_exceeded', message: 'pairs[0][1] has 51 characters; the limit is 50 (maxChars)', limit: 'maxChars', max: 50, got: 51 });
+      assert.deepEqual(tooLong.json['error'], { code: 'limit_exceeded', message: 'text_pair[0] has 51 characters; the limit is 50 (maxChars)', limit: 'maxChars', max: 50, got: 51 });
       const huge = await post(s.url, { texts: ['y'.repeat(2500)] });
       assert.equal(huge.status, 413);
       const he = huge.json['error'] as Record<string, unknown>;
@@ -138,7 +147,7 @@ describe('serve: one classifier', () => {
       const malformed = await post(s.url, '{"texts": ["unterminated');
       assert.equal(malformed.status, 400);
       assert.equal((malformed.json['error'] as Record<string, unknown>)['code'], 'bad_json');
-      for (const body of [{ texts: 'one' }, { texts: [1] }, { texts: ['a'], pairs: [['a', 'b']] }, { pairs: [['only one']] }, { text: ['a'] }, [1, 2]]) {
+      for (const body of [{ texts: 'one' }, { texts: [1] }, { texts: ['a'], pairs: [['a', 'b']] }, { pairs: [['only one']] }, { texts: ['a', 'b'], text_pair: ['c'] }, { text_pair: ['c'] }, { texts: ['a'], text_pair: [1] }, { text: ['a'] }, [1, 2]]) {
         const r = await post(s.url, body);
         assert.equal(r.status, 400, JSON.stringify(body));
         assert.equal((r.json['error'] as Record<string, unknown>)['code'], 'bad_request');
@@ -153,7 +162,7 @@ describe('serve: one classifier', () => {
       const m = await metrics(s.url);
       assert.equal(m.get('bertfuse_errors_total{code="limit_exceeded"}'), 3);
       assert.equal(m.get('bertfuse_errors_total{code="bad_json"}'), 1);
-      assert.equal(m.get('bertfuse_errors_total{code="bad_request"}'), 6);
+      assert.equal(m.get('bertfuse_errors_total{code="bad_request"}'), 9);
       assert.equal(m.get('bertfuse_errors_total{code="no_members"}'), 1);
       assert.equal(m.get('bertfuse_errors_total{code="unsupported_media_type"}'), 1);
       assert.equal(m.get('bertfuse_errors_total{code="not_found"}'), 1);

@@ -143,7 +143,9 @@ function applyOverrides(r: CombineRecipe, f: FusionFlags & { out?: string }, mem
 /** The combine recipe a command line describes: --recipe plus overriding flags, or flags alone. */
 export function fusionRecipe(members: string[], f: FusionFlags & { out?: string }, command: string, needOut: boolean): CombineRecipe {
   if (!f.recipe) return recipeFromFlags(members, f, command, needOut);
-  const r = applyOverrides(readCombineRecipe(f.recipe), f, members);
+  const read = readCombineRecipe(f.recipe);
+  for (const line of read.notes ?? []) printNote(line);
+  const r = applyOverrides(read, f, members);
   if (needOut && !r.out) throw new BertfuseError('E_USAGE', `${command} needs --out <folder> (or out: in the recipe)`);
   return r;
 }

@@ -4,21 +4,18 @@ import { BertfuseError } from '../../errors.js';
 import { evalTable } from '../../eval/format.js';
 import { printJson, printLine, nonNegativeInt, positiveInt } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
-import type { FusionFlags } from './combine.js';
-import { dataSpec, parseLabels } from '../flags.js';
+import { addDataFlags, addMethodFlag, addOutFlag, addRunFlags, dataSpec, deprecatedOption, labelMapOf, parseLabels, type DataFlags, type RunFlags } from '../flags.js';
 
-interface DistillFlags extends Pick<FusionFlags, 'textColumn' | 'pairColumn' | 'labelColumn' | 'encoding' | 'labels' | 'threads' | 'json' | 'quiet'> {
+interface DistillFlags extends DataFlags, RunFlags {
+  /** Old spelling of the positional teacher members. */
   teacher?: string[];
   method?: string;
   student?: string;
   studentLayers?: number;
   texts?: string;
-  data?: string;
-  evalData?: string;
   alpha?: number;
   temperature?: number;
   epochs?: number;
-  batchSize?: number;
   lr?: number;
   seed?: number;
   maxMinutes?: number;
@@ -43,35 +40,37 @@ function fraction(name: string): (v: string) => number {
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function register(program: Command): void {
-  program
+  // The shared vocabulary (../flags.ts): the teacher's members positional, -m the method, the data flags of eval/combine/merge.
+  const cmd = program
     .command('distill')
     .description('train one student model on a teacher\'s probabilities (a combined folder, or members averaged): one member\'s cost, most of the ensemble\'s gain')
-    .option('-t, --teacher <model>', 'teacher: a combined folder or model (repeat for members fused with --method mean)', collect)
-    .option('-m, --method <name>', 'how several --teacher members are fused (mean)')
+    .argument('[teacher...]', 'the teacher: a combined folder or model, or several member folders fused with --method')
+    .addOption(deprecatedOption<string[]>('-t, --teacher <model>', 'positional teacher members (bertfuse distill A B --student …)', collect));
+  addMethodFlag(cmd, 'how several teacher members are fused (mean)');
+  cmd
     .option('-s, --student <member>', 'model folder whose weights start the student (it keeps its own tokenizer), or merge:<recipe.yaml> to start from a merge of the members ("merge, then heal")')
     .option('--student-layers <n>', 'keep n of the student\'s layers, evenly spaced (half = every other layer, DistilBERT-style)', positiveInt('--student-layers'))
-    .option('--texts <file>', 'unlabelled transfer texts (JSONL with text/text_pair, or one text per line)')
-    .option('-d, --data <file>', 'labelled transfer rows (TSV, CSV or JSONL): adds α · cross-entropy on their labels')
-    .option('--eval-data <file>', 'held-out labelled rows: the student is scored next to the teacher and members')
-    .option('--labels <a,b,...>', 'label order for integer labels in the data (default: the student\'s)')
-    .option('--text-column <name>', 'text column (default: text, sentence or content)')
-    .option('--pair-column <name>', 'second text column for pairs')
-    .option('--label-column <name>', 'label column (default: label)')
-    .option('--encoding <name>', 'data encoding: utf8 (default, checked), latin1, utf16le')
+    .option('--texts <file>', 'unlabelled transfer texts (JSONL with text/text_pair, or one text per line)');
+  addDataFlags(cmd, {
+    data: 'labelled transfer rows (TSV, CSV or JSONL): adds α · cross-entropy on their labels',
+    evalData: 'held-out labelled rows: the student is scored next to the teacher and members',
+    labels: "label order for integer labels in the data (default: the student's)",
+  });
+  cmd
     .option('--alpha <a>', `weight of the hard-label term on labelled rows (default ${DISTILL_DEFAULTS.alpha})`, fraction('--alpha'))
     .option('-T, --temperature <T>', `distillation temperature (default ${DISTILL_DEFAULTS.temperature})`, positiveNumber('--temperature'))
     .option('--epochs <n>', `passes over the transfer set (default ${DISTILL_DEFAULTS.epochs})`, positiveInt('--epochs'))
     .option('-b, --batch-size <n>', `training batch size (default ${DISTILL_DEFAULTS.batchSize})`, positiveInt('--batch-size'))
     .option('--lr <rate>', `peak AdamW learning rate (default ${DISTILL_DEFAULTS.learningRate})`, positiveNumber('--lr'))
     .option('--seed <n>', `seed for the batch order (default ${DISTILL_DEFAULTS.seed}); same seed and data → same bytes`, nonNegativeInt('--seed'))
-    .option('--max-minutes <m>', 'time budget for training: the schedule is shortened to fit', positiveNumber('--max-minutes'))
-    .option('-o, --out <folder>', 'where to write the student (Hugging Face folder + model.onnx)')
-    .option('--resume', 'continue an interrupted run from the checkpoint beside --out')
-    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
-    .option('--json', 'print JSON')
-    .option('-q, --quiet', 'no progress bars')
-    .action(async (f: DistillFlags) => {
-      if (!f.teacher?.length) throw new BertfuseError('E_USAGE', 'distill needs --teacher <combined folder or model> (or several --teacher members with --method mean)');
+    .option('--max-minutes <m>', 'time budget for training: the schedule is shortened to fit', positiveNumber('--max-minutes'));
+  addOutFlag(cmd, 'where to write the student (Hugging Face folder + model.onnx)');
+  cmd.option('--resume', 'continue an interrupted run from the checkpoint beside --out');
+  addRunFlags(cmd, { batchSize: false })
+    .action(async (members: string[], f: DistillFlags) => {
+      const teachers = [...members, ...(f.teacher ?? [])];
+      if (!teachers.length) throw new BertfuseError('E_USAGE', 'distill needs a teacher: bertfuse distill <combined folder> --student … (or several member folders, fused with --method mean)');
+      if ((f.evalData?.length ?? 0) > 1) throw new BertfuseError('E_USAGE', `distill scores on one --eval-data file, got ${f.evalData!.length}`);
       if (!f.student) throw new BertfuseError('E_USAGE', 'distill needs --student <member folder>');
       if (!f.out) throw new BertfuseError('E_USAGE', 'distill needs --out <folder>');
       if (!f.texts && !f.data) throw new BertfuseError('E_USAGE', 'distill needs a transfer set: --texts <file> and/or --data <labelled file>');
@@ -83,19 +82,21 @@ export function register(program: Command): void {
         return b;
       };
       const labels = parseLabels(f.labels);
-      const spec = (file: string) => dataSpec(file, f as FusionFlags);
+      const spec = (file: string) => dataSpec(file, f);
+      const labelMap = labelMapOf(f);
       let outcome;
       try {
         outcome = await distill({
-          teacher: f.teacher,
+          teacher: teachers,
           student: f.student,
           out: f.out,
           ...(f.method ? { method: f.method } : {}),
           ...(f.studentLayers ? { studentLayers: f.studentLayers } : {}),
           ...(f.texts ? { texts: f.texts } : {}),
           ...(f.data ? { data: spec(f.data) } : {}),
-          ...(f.evalData ? { evalData: spec(f.evalData) } : {}),
+          ...(f.evalData?.[0] !== undefined ? { evalData: spec(f.evalData[0]) } : {}),
           ...(labels ? { labels } : {}),
+          ...(Object.keys(labelMap).length ? { labelMap } : {}),
           ...(f.alpha !== undefined ? { alpha: f.alpha } : {}),
           ...(f.temperature !== undefined ? { temperature: f.temperature } : {}),
           ...(f.epochs !== undefined ? { epochs: f.epochs } : {}),
@@ -128,7 +129,7 @@ export function register(program: Command): void {
           );
         }
       } else if (f.evalData) {
-        printLine('(no table: the teacher\'s members are not known — pass them as --teacher A --teacher B, or keep the combined folder\'s member paths valid)');
+        printLine('(no table: the teacher\'s members are not known — pass them as the teacher, bertfuse distill A B --student …, or keep the combined folder\'s member paths valid)');
       }
       printLine();
       printLine(`wrote ${outcome.out} (${outcome.files.length} files; checkpoint ${trainStateFile(outcome.out)} removed)`);

@@ -114,7 +114,7 @@ function evalSets(f: MergeFlags): EvalSet[] {
   const labelMap = labelMapOf(f);
   const read = {
     ...(spec.textColumn !== undefined ? { textColumn: spec.textColumn } : {}),
-    ...(spec.pairColumn !== undefined ? { pairColumn: spec.pairColumn } : {}),
+    ...(spec.textPairColumn !== undefined ? { textPairColumn: spec.textPairColumn } : {}),
     ...(spec.labelColumn !== undefined ? { labelColumn: spec.labelColumn } : {}),
     ...(spec.encoding !== undefined ? { encoding: spec.encoding } : {}),
     ...(Object.keys(labelMap).length ? { labelMap } : {}),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BertfuseError } from '../../errors.js';
 import { WorkerClassifier } from '../../runtime/worker-classifier.js';
 import { SERVE_DEFAULTS, createServer } from '../../serve/server.js';
-import { positiveInt, printLine } from '../output.js';
+import { positiveInt, printLine, printNote } from '../output.js';
 import { progressBar } from '../progress.js';
 
 interface ServeFlags {
@@ -53,7 +53,7 @@ export function register(program: Command): void {
       const bar = progressBar('download', f.quiet);
       // The model runs in a worker thread, so /healthz and other requests are answered during a run.
       const model = await WorkerClassifier.load(target, { runtime: f.threads ? { threads: f.threads } : {}, hub: { onProgress: (d, t) => bar.update(d, t) } }).finally(() => bar.stop());
-      const app = createServer(model, { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs, maxTokens: f.maxTokens, maxTexts: f.maxTexts, maxChars: f.maxChars, bodyLimit: f.bodyLimit, requestTimeoutMs: f.requestTimeoutMs });
+      const app = createServer(model, { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs, maxTokens: f.maxTokens, maxTexts: f.maxTexts, maxChars: f.maxChars, bodyLimit: f.bodyLimit, requestTimeoutMs: f.requestTimeoutMs, onNote: printNote });
       let address: string;
       try {
         address = await app.listen({ host: f.host, port: f.port });
