@@ -251,7 +251,8 @@ async function writeStudent(
   const store = student.weights.tensors;
   const source = (name: string): TensorSource => ({ name, shape: store.info(name).shape, data: () => trained.get(name) ?? store.read(name).data });
   const prefix = student.weights.prefix;
-  const isHead = (n: string): boolean => n.startsWith('classifier.') || n.startsWith(`${prefix}pooler.`);
+  // Heads live outside the encoder prefix (classifier.*, pre_classifier.*, head.*), BERT's pooler inside it.
+  const isHead = (n: string): boolean => (prefix !== '' && !n.startsWith(prefix)) || n.startsWith(`${prefix}pooler.`);
   const names = store.names().sort();
   const manifest = {
     format: 'bertfuse-distill',

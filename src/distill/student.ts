@@ -3,6 +3,8 @@ import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
 import type { Tensor, TensorInfo, TensorStore } from '../checkpoint/tensor-store.js';
 import { BertfuseError } from '../errors.js';
 import type { BertWeights } from '../graph/bert-graph.js';
+import { familyOf } from '../architectures/registry.js';
+import type { Family } from '../architectures/types.js';
 
 /** The model being trained: a member's weights, or a shallower copy of them. */
 export interface Student {
@@ -24,9 +26,9 @@ export function pickLayers(total: number, layers: number): number[] {
 export function loadStudent(dir: string, layers?: number): Student {
   const ckpt = loadCheckpoint(dir);
   const cfg = ckpt.config;
-  if (cfg.architecture !== 'BertForSequenceClassification' || !cfg.labels) {
+  if (cfg.task !== 'classify' || !cfg.labels) {
     ckpt.close();
-    throw new BertfuseError('E_UNSUPPORTED_ARCH', `the student must be a BERT sequence classifier, not ${cfg.architecture}`, dir);
+    throw new BertfuseError('E_UNSUPPORTED_ARCH', `the student must be a sequence classifier, not ${cfg.architecture}`, dir);
   }
   if (layers === undefined || layers === cfg.numLayers) return { ckpt, weights: ckpt, config: cfg, keptLayers: null };
   if (!Number.isInteger(layers) || layers < 1 || layers > cfg.numLayers) {
@@ -34,9 +36,22 @@ export function loadStudent(dir: string, layers?: number): Student {
     throw new BertfuseError('E_USAGE', `--student-layers must be an integer from 1 to ${cfg.numLayers} (the student's layer count), got ${layers}`);
   }
   const kept = pickLayers(cfg.numLayers, layers);
-  const config: BertConfig = { ...cfg, numLayers: layers, raw: { ...cfg.raw, num_hidden_layers: layers } };
-  const tensors = new LayerSubsetStore(ckpt.tensors, ckpt.prefix, kept);
+  const family = familyOf(cfg);
+  // Per-layer settings follow their layers (ModernBERT's global/sliding pattern).
+  const types = cfg.extra['layerTypes'];
+  const extra = Array.isArray(types) ? { ...cfg.extra, layerTypes: kept.map((i) => types[i] as string) } : cfg.extra;
+  const config: BertConfig = { ...cfg, numLayers: layers, extra, raw: { ...cfg.raw, ...family.hfFields({ ...cfg, numLayers: layers, extra }) } };
+  const tensors = new LayerSubsetStore(ckpt.tensors, ckpt.prefix, layerTemplate(family), kept);
   return { ckpt, weights: { config, prefix: ckpt.prefix, tensors }, config, keptLayers: kept };
+}
+
+/**
+ * Where a family numbers its layers, from its layer probe: `encoder.layer.` (BERT, RoBERTa, ELECTRA,
+ * DeBERTa), `transformer.layer.` (DistilBERT), `layers.` (ModernBERT).
+ */
+function layerTemplate(family: Family): string {
+  const probe = family.layerProbe(987654321);
+  return probe.slice(0, probe.indexOf('987654321'));
 }
 
 /** A view of a store with only some encoder layers, renumbered 0…n−1. */
@@ -46,10 +61,12 @@ class LayerSubsetStore implements TensorStore {
   constructor(
     private readonly inner: TensorStore,
     prefix: string,
+    template: string,
     kept: readonly number[],
   ) {
     this.source = inner.source;
-    const layer = new RegExp(`^${prefix.replace(/\./g, '\\.')}encoder\\.layer\\.(\\d+)\\.(.*)$`);
+    const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const layer = new RegExp(`^${escape(prefix + template)}(\\d+)\\.(.*)$`);
     for (const name of inner.names()) {
       const m = layer.exec(name);
       if (!m) {
@@ -57,7 +74,7 @@ class LayerSubsetStore implements TensorStore {
         continue;
       }
       const j = kept.indexOf(Number(m[1]));
-      if (j >= 0) this.map.set(`${prefix}encoder.layer.${j}.${m[2]}`, name);
+      if (j >= 0) this.map.set(`${prefix}${template}${j}.${m[2]}`, name);
     }
   }
   names(): string[] {

@@ -127,12 +127,6 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     const everyone = baseCkpt ? [...memberCkpts.slice(1), baseCkpt] : memberCkpts.slice(1);
     checkSameShape(ref, everyone);
     checkSameVocabulary(ref, everyone);
-    // Fisher's gradients come from the training graph, whose reverse-mode rules cover BERT's ops only
-    // (RoBERTa's position ids use Equal/Not/CumSum, which have no gradient rule).
-    if (method.stats === 'fisher' && ref.config.family !== 'bert') {
-      throw new BertfuseError('E_INCOMPATIBLE', `merge_method fisher needs gradients from the training graph, which supports the bert family only (this is ${ref.config.family}); use regmean or another method`, path.join(ref.dir, 'config.json'));
-    }
-
     checkLayerRanges(recipe, memberCkpts);
 
     const labelSets = memberCkpts.map((c) => c.config.labels!);

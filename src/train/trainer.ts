@@ -80,7 +80,8 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
   const perEpoch = batches.length;
   let totalSteps = perEpoch * opts.epochs;
   const run = runFingerprint(graph, examples, opts);
-  const decay = graph.params.map((p) => !(p.tensor.endsWith('.bias') || p.tensor.includes('LayerNorm')));
+  // No weight decay on vectors (biases and norm scales, whatever a family calls them), as HF's Trainer.
+  const decay = graph.params.map((p) => p.dims.length > 1);
 
   let weights: Float32Array[] = graph.params.map((p) => Float32Array.from(p.data));
   let state: AdamWState = initAdamWState(weights.map((w) => w.length));

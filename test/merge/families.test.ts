@@ -4,6 +4,8 @@ import { describe, test } from 'node:test';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { isBertfuseError } from '../../src/errors.js';
 import { merge } from '../../src/merge/merge.js';
+import { readUnlabelledTexts } from '../../src/merge/texts.js';
+import { diagonalFisher } from '../../src/train/fisher.js';
 import { MERGE_METHODS } from '../../src/merge/registry.js';
 import { parseMergeRecipe } from '../../src/recipe/merge.js';
 import { fixture, tempDir } from '../helpers/fixtures.js';
@@ -95,6 +97,23 @@ test('alignment refuses what it cannot permute: ELECTRA\'s 32-wide embeddings an
   await refused({ merge_method: 'linear', models: [{ model: E }, { model: E }], align: 'weights' }, /cannot permute ElectraForSequenceClassification \(electra\): tensor "electra\.embeddings_project\.(weight|bias)" has no permutation rule/);
 });
 
-test('fisher needs the training graph, which supports BERT only: refused clearly for RoBERTa', async () => {
-  await refused({ merge_method: 'fisher', models: [{ model: A }, { model: B }] }, /merge_method fisher needs gradients from the training graph, which supports the bert family only \(this is roberta\)/);
+test('fisher on the RoBERTa siblings: each merged weight is the Fisher-weighted average of the members\' (Fisher from the training graph)', async () => {
+  const out = path.join(tempDir(), 'fisher');
+  await merge(recipe({ merge_method: 'fisher', models: [{ model: A }, { model: B }], max_texts: 6 }), { out, threads: 1 });
+  const texts = readUnlabelledTexts(UNLABELLED, 6, 'latin1');
+  const [ca, cb, cm] = [A, B, out].map((d) => loadCheckpoint(d));
+  try {
+    const [fa, fb] = await Promise.all([ca!, cb!].map((c) => diagonalFisher(c, texts.map((t) => c.tokenizer.encode(t)), c.tokenizer.padId, { runtime: { threads: 1 } })));
+    for (const name of ['classifier.out_proj.bias', 'roberta.embeddings.token_type_embeddings.weight', 'roberta.encoder.layer.1.output.dense.bias']) {
+      const [wa, wb, wm] = [ca!, cb!, cm!].map((c) => c.tensors.read(name).data);
+      for (let j = 0; j < wm!.length; j++) {
+        const ga = Math.max(fa!.get(name)![j]!, 1e-6);
+        const gb = Math.max(fb!.get(name)![j]!, 1e-6);
+        const want = (ga * wa![j]! + gb * wb![j]!) / (ga + gb);
+        assert.ok(Math.abs(wm![j]! - want) < 1e-6 + 1e-5 * Math.abs(want), `${name}[${j}]: ${wm![j]} vs ${want}`);
+      }
+    }
+  } finally {
+    for (const c of [ca, cb, cm]) c!.close();
+  }
 });
