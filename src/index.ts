@@ -51,7 +51,8 @@ export type { MergeMethod, MergeParamSpec, TensorMergeInput, MergedTensor, Resol
 export type { ParamMap, ParamValue, FilteredValue } from './merge/params.js';
 export type { EvalSet, EvalRow } from './merge/evaluate.js';
 export { solveAssignment, maximiseAssignment } from './align/assignment.js';
-export { permutationAxes, permuteTensor, type Permutations } from './align/permutation.js';
+export { permuteByParts, type AxisParts, type FamilyAlignment, type TensorAxes } from './align/axis-parts.js';
+export type { Permutations } from './align/permutation.js';
 export type { AlignmentReport } from './align/align.js';
 export { writeMergedFolder, registerMergedLoader, MERGE_MANIFEST } from './artifact/merged.js';
 import { registerMergedLoader as registerMerged } from './artifact/merged.js';

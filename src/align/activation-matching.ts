@@ -46,7 +46,10 @@ export function correlation(sumA: Float64Array, sumB: Float64Array, sqA: Float64
   return out;
 }
 
-export type ActivationMatchingOptions = StatsOptions;
+export type ActivationMatchingOptions = StatsOptions & {
+  /** 'fixed': query/key units keep their place inside a head (FamilyAlignment.qkWithinHead). */
+  readonly qkWithinHead?: 'free' | 'fixed';
+};
 
 export async function activationMatching(ref: Checkpoint, other: Checkpoint, texts: readonly TextInput[], opts: ActivationMatchingOptions = {}): Promise<MatchingResult> {
   const cfg = ref.config;
@@ -88,7 +91,7 @@ export async function activationMatching(ref: Checkpoint, other: Checkpoint, tex
     if (g.startsWith('qk.')) {
       const vo = sims.get(g.replace('qk.', 'vo.'));
       if (!vo) continue;
-      const h = solveHeads(s, vo.s, cfg.hiddenSize, cfg.numHeads);
+      const h = solveHeads(s, vo.s, cfg.hiddenSize, cfg.numHeads, opts.qkWithinHead ?? 'free');
       perms.set(g, h.qk);
       perms.set(g.replace('qk.', 'vo.'), h.vo);
     } else {

@@ -2,7 +2,7 @@ import type { TextInput } from '../checkpoint/tokenizer.js';
 import type { MergeSource } from '../merge/sources.js';
 import type { StatsOptions } from '../merge/probe.js';
 import { activationMatching } from './activation-matching.js';
-import { permutationAxes } from './permutation.js';
+import { alignmentOf } from './rules.js';
 import { weightMatching, type GroupReport } from './weight-matching.js';
 
 export type AlignMethod = 'weights' | 'activations';
@@ -15,38 +15,34 @@ export interface AlignmentReport {
   readonly groups: readonly GroupReport[];
 }
 
-/** Tensors both checkpoints hold that the permutation table knows (encoder, pooler, classifier). */
+/** Tensors both checkpoints hold that the family's rules cover (encoder and head). */
 function sharedNames(a: MergeSource, b: MergeSource): string[] {
   const inB = new Set(b.canonicalNames());
-  return a.canonicalNames().filter((n) => {
-    if (!inB.has(n)) return false;
-    try {
-      permutationAxes(n);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const rules = alignmentOf(a.ckpt);
+  return a.canonicalNames().filter((n) => inB.has(n) && rules.axes(n) !== null);
 }
 
 /**
  * Permute every other source's units to match the reference (the first member), in place:
- * afterwards `source.read(name)` returns the permuted tensor. Label order must already be set,
- * since weight matching compares classifier rows.
+ * afterwards `source.read(name)` returns the permuted tensor. Which axes share which permutation
+ * comes from the family's rules (Family.alignment); nothing here knows a family. Label order must
+ * already be set, since weight matching compares classifier rows.
  */
 export async function alignSources(ref: MergeSource, others: readonly MergeSource[], method: AlignMethod, texts: readonly TextInput[], opts: StatsOptions & { seed?: number } = {}): Promise<AlignmentReport[]> {
   const reports: AlignmentReport[] = [];
   const cfg = ref.ckpt.config;
+  const alignment = alignmentOf(ref.ckpt);
   for (const o of others) {
     let result;
     if (method === 'weights') {
       result = weightMatching({ read: (n) => ref.readLabelAligned(n) }, { read: (n) => o.readLabelAligned(n) }, sharedNames(ref, o), {
+        alignment,
         hiddenSize: cfg.hiddenSize,
         numHeads: cfg.numHeads,
         seed: opts.seed ?? 0,
       });
     } else {
-      result = await activationMatching(ref.ckpt, o.ckpt, texts, opts);
+      result = await activationMatching(ref.ckpt, o.ckpt, texts, { ...opts, qkWithinHead: alignment.qkWithinHead });
     }
     o.perms = result.perms;
     reports.push({ source: o.name, method, iterations: result.iterations, groups: result.groups });

@@ -46,10 +46,22 @@ export interface FamilyAlignment {
    * only whole heads move (rotary embeddings tie each q/k unit to its position in the head).
    */
   readonly qkWithinHead: 'free' | 'fixed';
+  /** What the alignment leaves in place and why, said to the user whenever it runs (one line). */
+  readonly note?: string;
 }
 
-/** A rule table: the first pattern that matches a name gives its axes (`$1` is the layer index). */
-export function ruleTable(rules: ReadonlyArray<readonly [RegExp, (layer: string) => TensorAxes]>): (name: string) => TensorAxes | null {
+/** The groups on each axis of `name`; throws for a tensor no rule covers (callers refuse before that). */
+export function tensorAxes(alignment: FamilyAlignment, name: string): TensorAxes {
+  const axes = alignment.axes(name);
+  if (!axes) throw new Error(`no permutation rule for tensor "${name}"`);
+  return axes;
+}
+
+/** Rules: the first pattern that matches a name gives its axes (`$1` is the layer index). */
+export type AxisRules = ReadonlyArray<readonly [RegExp, (layer: string) => TensorAxes]>;
+
+/** A rule table's lookup. */
+export function ruleTable(rules: AxisRules): (name: string) => TensorAxes | null {
   return (name) => {
     for (const [re, axes] of rules) {
       const m = re.exec(name);

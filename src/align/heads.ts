@@ -1,5 +1,5 @@
 import { assignmentScore, maximiseAssignment } from './assignment.js';
-import { headPermutation } from './permutation.js';
+import { headPermutation, identity } from './permutation.js';
 
 /**
  * Attention heads are matched as blocks. For every pair (head a of the reference, head b of the
@@ -8,15 +8,17 @@ import { headPermutation } from './permutation.js';
  * the heads then picks the pairing. The head order is shared by Q, K, V and the output projection,
  * which is what keeps the attention function unchanged.
  *
- * `sQK` and `sVO` are [H, H] similarities (row: reference unit, column: other unit).
+ * `sQK` and `sVO` are [H, H] similarities (row: reference unit, column: other unit). With
+ * `qkWithinHead` 'fixed' (rotary positions) the query/key units keep their place inside a head: a
+ * pair of heads then scores the diagonal of its query/key block, and only whole heads move.
  */
-export function solveHeads(sQK: Float64Array, sVO: Float64Array, hidden: number, numHeads: number): { qk: Int32Array; vo: Int32Array } {
+export function solveHeads(sQK: Float64Array, sVO: Float64Array, hidden: number, numHeads: number, qkWithinHead: 'free' | 'fixed' = 'free'): { qk: Int32Array; vo: Int32Array } {
   const d = hidden / numHeads;
   const pairScore = new Float64Array(numHeads * numHeads);
-  const inner = (s: Float64Array, a: number, b: number): { perm: Int32Array; score: number } => {
+  const inner = (s: Float64Array, a: number, b: number, fixed = false): { perm: Int32Array; score: number } => {
     const block = new Float64Array(d * d);
     for (let u = 0; u < d; u++) for (let w = 0; w < d; w++) block[u * d + w] = s[(a * d + u) * hidden + b * d + w]!;
-    const perm = maximiseAssignment(block, d);
+    const perm = fixed ? identity(d) : maximiseAssignment(block, d);
     return { perm, score: assignmentScore(block, d, perm) };
   };
   const withinQK: Int32Array[][] = [];
@@ -25,7 +27,7 @@ export function solveHeads(sQK: Float64Array, sVO: Float64Array, hidden: number,
     withinQK.push([]);
     withinVO.push([]);
     for (let b = 0; b < numHeads; b++) {
-      const qk = inner(sQK, a, b);
+      const qk = inner(sQK, a, b, qkWithinHead === 'fixed');
       const vo = inner(sVO, a, b);
       withinQK[a]!.push(qk.perm);
       withinVO[a]!.push(vo.perm);

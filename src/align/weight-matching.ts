@@ -2,7 +2,8 @@ import type { Tensor } from '../checkpoint/tensor-store.js';
 import { Rng } from '../util/rng.js';
 import { assignmentScore, maximiseAssignment } from './assignment.js';
 import { solveHeads } from './heads.js';
-import { gather, identity, permutationAxes, type Permutations } from './permutation.js';
+import { axisIndex, tensorAxes, type AxisParts, type FamilyAlignment } from './axis-parts.js';
+import { gather, identity, type Permutations } from './permutation.js';
 
 /**
  * Weight matching (Ainsworth et al., "Git Re-Basin", 2023): find the unit permutations of the
@@ -34,44 +35,53 @@ export interface MatchingResult {
   readonly iterations: number;
 }
 
+/** One place a group acts: part `offset / n` of one axis of a tensor; `other` is the other axis's parts (2-D). */
 interface Use {
   readonly name: string;
   readonly axis: 0 | 1;
-  readonly other: string | null;
+  readonly offset: number;
+  readonly other: AxisParts | null;
 }
 
-/** S[i, j] += Σ_k A[i, k]·B[j, k] (axis 0) or Σ_k A[k, i]·B[k, j] (axis 1), with B's other axis permuted. */
+/**
+ * S[i, j] += Σ_k A[o+i, k]·B[o+j, k] (axis 0) or Σ_k A[k, o+i]·B[k, o+j] (axis 1), o the part's
+ * offset, with B's other axis permuted as the current permutations say.
+ */
 function accumulate(s: Float64Array, n: number, a: Tensor, b: Tensor, use: Use, perms: Permutations): void {
+  const o = use.offset;
   if (a.shape.length === 1) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) s[i * n + j] += a.data[i]! * b.data[j]!;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) s[i * n + j] += a.data[o + i]! * b.data[o + j]!;
     return;
   }
   const [rows, cols] = a.shape as [number, number];
-  const po = use.other ? perms.get(use.other) ?? null : null;
   if (use.axis === 0) {
-    const bp = gather(b, null, po);
-    for (let i = 0; i < rows; i++) {
-      for (let j = 0; j < rows; j++) {
+    const bp = gather(b, null, use.other ? axisIndex(use.other, cols, perms) : null);
+    for (let i = 0; i < n; i++) {
+      const ai = (o + i) * cols;
+      for (let j = 0; j < n; j++) {
+        const bj = (o + j) * cols;
         let dot = 0;
-        for (let k = 0; k < cols; k++) dot += a.data[i * cols + k]! * bp[j * cols + k]!;
+        for (let k = 0; k < cols; k++) dot += a.data[ai + k]! * bp[bj + k]!;
         s[i * n + j] += dot;
       }
     }
   } else {
-    const bp = gather(b, po, null);
+    const bp = gather(b, use.other ? axisIndex(use.other, rows, perms) : null, null);
     for (let k = 0; k < rows; k++) {
-      const ak = k * cols;
-      for (let i = 0; i < cols; i++) {
+      const ak = k * cols + o;
+      for (let i = 0; i < n; i++) {
         const av = a.data[ak + i]!;
         if (av === 0) continue;
         const si = i * n;
-        for (let j = 0; j < cols; j++) s[si + j] += av * bp[ak + j]!;
+        for (let j = 0; j < n; j++) s[si + j] += av * bp[ak + j]!;
       }
     }
   }
 }
 
 export interface WeightMatchingOptions {
+  /** The family's rules: which groups act on which axes (and parts of axes) of every tensor. */
+  readonly alignment: FamilyAlignment;
   readonly hiddenSize: number;
   readonly numHeads: number;
   readonly maxSweeps?: number;
@@ -84,14 +94,18 @@ export function weightMatching(ref: MatchingModel, other: MatchingModel, names: 
   const uses = new Map<string, Use[]>();
   const sizes = new Map<string, number>();
   for (const name of names) {
-    const axes = permutationAxes(name);
+    const axes = tensorAxes(opts.alignment, name);
     const shape = refT.get(name)!.shape;
-    axes.forEach((g, axis) => {
-      if (!g) return;
-      const u = uses.get(g) ?? [];
-      u.push({ name, axis: axis as 0 | 1, other: axes.length > 1 ? axes[1 - axis] ?? null : null });
-      uses.set(g, u);
-      sizes.set(g, shape[axis]!);
+    axes.forEach((parts, axis) => {
+      const n = shape[axis]! / parts.length;
+      parts.forEach((g, k) => {
+        if (g === null) return;
+        if (sizes.has(g) && sizes.get(g) !== n) throw new Error(`group ${g} has ${sizes.get(g)} units elsewhere but ${n} in ${name}`);
+        const u = uses.get(g) ?? [];
+        u.push({ name, axis: axis as 0 | 1, offset: k * n, other: axes.length > 1 ? axes[1 - axis]! : null });
+        uses.set(g, u);
+        sizes.set(g, n);
+      });
     });
   }
   const perms = new Map<string, Int32Array>();
@@ -119,7 +133,7 @@ export function weightMatching(ref: MatchingModel, other: MatchingModel, names: 
       if (sweeps === 0) groups.forEach((g, k) => before.set(g, assignmentScore(sims[k]!, sizes.get(g)!, identity(sizes.get(g)!)) / sizes.get(g)!));
       let next: Int32Array[];
       if (step.startsWith('attn.') && groups.length === 2) {
-        const h = solveHeads(sims[0]!, sims[1]!, opts.hiddenSize, opts.numHeads);
+        const h = solveHeads(sims[0]!, sims[1]!, opts.hiddenSize, opts.numHeads, opts.alignment.qkWithinHead);
         next = [h.qk, h.vo];
       } else {
         next = groups.map((g, k) => maximiseAssignment(sims[k]!, sizes.get(g)!));

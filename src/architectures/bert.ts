@@ -1,3 +1,4 @@
+import { ruleTable, type AxisRules, type FamilyAlignment } from '../align/axis-parts.js';
 import { BertfuseError } from '../errors.js';
 import { emitEmbeddings, emitLayers, EmitContext, type LayerModule, type LayerNames } from '../graph/encoder-blocks.js';
 import { activationField, addLinear, addNorm, checkLimits, countField, epsField, headsDivide, intField, padField, parseLabels } from './fields.js';
@@ -141,6 +142,46 @@ function emitBert(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts:
   return { logits, pooled, cls, hidden: x };
 }
 
+/**
+ * Which hidden units of a BERT-shaped classifier can be reordered without changing what it
+ * computes, over canonical names (`bert.`-prefixed encoder, `bert.pooler.dense`, `classifier`), so
+ * DistilBERT, RoBERTa, XLM-R and ELECTRA share it through their bertNames:
+ * - `residual`: one permutation of the hidden size shared by the embeddings, every layer's
+ *   residual stream and the pooler's input. LayerNorm commutes with it (mean and variance do not
+ *   depend on order), so its weight and bias permute along.
+ * - `qk.{i}` / `vo.{i}`: layer i's heads move as blocks (one head order for Q, K, V and the output
+ *   projection's columns); inside a head the query and key units share one order (q·k is
+ *   unchanged) while the value units and the output projection's columns share another.
+ * - `ffn.{i}`: layer i's intermediate units (rows of intermediate.dense, columns of output.dense);
+ *   the activation is elementwise.
+ * - `pooler`: the head's hidden units (rows of pooler.dense — RoBERTa's and ELECTRA's
+ *   classifier.dense, DistilBERT's pre_classifier — and the classifier's columns); tanh, gelu and
+ *   relu are elementwise.
+ */
+export const BERT_ALIGNMENT_RULES: AxisRules = [
+  [/^bert\.embeddings\.(?:word|position|token_type)_embeddings\.weight$/, () => [[null], ['residual']]],
+  [/^bert\.embeddings\.LayerNorm\.(?:weight|bias)$/, () => [['residual']]],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.self\.(?:query|key)\.weight$/, (i) => [[`qk.${i}`], ['residual']]],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.self\.(?:query|key)\.bias$/, (i) => [[`qk.${i}`]]],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.self\.value\.weight$/, (i) => [[`vo.${i}`], ['residual']]],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.self\.value\.bias$/, (i) => [[`vo.${i}`]]],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.output\.dense\.weight$/, (i) => [['residual'], [`vo.${i}`]]],
+  [/^bert\.encoder\.layer\.\d+\.(?:attention\.)?output\.(?:dense\.bias|LayerNorm\.weight|LayerNorm\.bias)$/, () => [['residual']]],
+  [/^bert\.encoder\.layer\.(\d+)\.intermediate\.dense\.weight$/, (i) => [[`ffn.${i}`], ['residual']]],
+  [/^bert\.encoder\.layer\.(\d+)\.intermediate\.dense\.bias$/, (i) => [[`ffn.${i}`]]],
+  [/^bert\.encoder\.layer\.(\d+)\.output\.dense\.weight$/, (i) => [['residual'], [`ffn.${i}`]]],
+  [/^bert\.pooler\.dense\.weight$/, () => [['pooler'], ['residual']]],
+  [/^bert\.pooler\.dense\.bias$/, () => [['pooler']]],
+  [/^classifier\.weight$/, () => [[null], ['pooler']]],
+  [/^classifier\.bias$/, () => [[null]]],
+  // BertForMaskedLM's head writes back into the residual basis (its decoder is the tied word embedding).
+  [/^cls\.predictions\.transform\.dense\.weight$/, () => [['residual'], ['residual']]],
+  [/^cls\.predictions\.transform\.(?:dense\.bias|LayerNorm\.weight|LayerNorm\.bias)$/, () => [['residual']]],
+  [/^cls\.predictions\.bias$/, () => [[null]]],
+];
+
+export const bertAlignment: FamilyAlignment = { qkWithinHead: 'free', axes: ruleTable(BERT_ALIGNMENT_RULES) };
+
 export const bert: Family = {
   name: 'bert',
   modelTypes: ['bert'],
@@ -172,6 +213,7 @@ export const bert: Family = {
     return m;
   },
   bertNames: { layers: BERT_LAYER, headDense: { module: BERT_POOLER, encoder: true }, classifier: BERT_CLASSIFIER },
+  alignment: () => bertAlignment,
   emit: emitBert,
   emitHead: emitBertHead,
 };

@@ -321,6 +321,7 @@ export const debertaV2: Family = {
   hfFields,
   layerProbe: (i) => `${debertaV2Names.query(i)}.weight`,
   expectedTensors,
+  alignment: () => debertaV2Alignment,
   emit,
   emitHead,
 };

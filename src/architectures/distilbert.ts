@@ -1,6 +1,7 @@
 import { BertfuseError } from '../errors.js';
 import { emitEmbeddings, emitLayers, EmitContext, type LayerNames } from '../graph/encoder-blocks.js';
 import { activationField, addLinear, addNorm, checkLimits, headsDivide, intField, padField, parseLabels } from './fields.js';
+import { bertAlignment } from './bert.js';
 import type { Family, HeadInputs, HeadOutputs, ModelConfig } from './types.js';
 
 /**
@@ -98,6 +99,7 @@ export const distilbert: Family = {
     return m;
   },
   bertNames: { layers: LAYER, headDense: { module: PRE_CLASSIFIER, encoder: false }, classifier: CLASSIFIER },
+  alignment: () => bertAlignment,
   emit(g, w, inputs, opts = {}) {
     const c = new EmitContext(g, w, opts);
     // DistilBERT scales q before q·kᵀ and masks with masked_fill; BERT's order (scale the scores,

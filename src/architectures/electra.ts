@@ -1,5 +1,6 @@
+import { ruleTable, type FamilyAlignment } from '../align/axis-parts.js';
 import { emitLayers, EmitContext } from '../graph/encoder-blocks.js';
-import { addBertLayers, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
+import { addBertLayers, bertAlignment, BERT_ALIGNMENT_RULES, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
 import { addLinear, addNorm, intField } from './fields.js';
 import type { Family, HeadInputs, HeadOutputs, ModelConfig } from './types.js';
 
@@ -16,6 +17,26 @@ const PROJECT = 'embeddings_project';
 function embeddingSize(cfg: ModelConfig): number {
   return cfg.extra['embeddingSize'] as number;
 }
+
+/**
+ * Alignment when `embedding_size` differs from `hidden_size` (canonical names): the residual
+ * permutation starts at embeddings_project's outputs (its rows and bias). The embeddings and their
+ * LayerNorm live in the narrower embedding space before the projection and stay in place, as do the
+ * projection's columns. Everything after the projection is BERT's (the classification head
+ * dense → gelu → out_proj is the `pooler` group). With equal sizes there is no projection and
+ * BERT's rules apply as they are.
+ */
+const projectedAlignment: FamilyAlignment = {
+  qkWithinHead: 'free',
+  note: 'ELECTRA alignment: the embeddings and their LayerNorm (embedding_size wide, before embeddings_project) stay in place; alignment starts at the projection\'s outputs',
+  axes: ruleTable([
+    [/^bert\.embeddings\.(?:word|position|token_type)_embeddings\.weight$/, () => [[null], [null]]],
+    [/^bert\.embeddings\.LayerNorm\.(?:weight|bias)$/, () => [[null]]],
+    [/^bert\.embeddings_project\.weight$/, () => [['residual'], [null]]],
+    [/^bert\.embeddings_project\.bias$/, () => [['residual']]],
+    ...BERT_ALIGNMENT_RULES,
+  ]),
+};
 
 export const electra: Family = {
   name: 'electra',
@@ -48,6 +69,7 @@ export const electra: Family = {
     return m;
   },
   bertNames: { layers: BERT_LAYER, headDense: { module: HEAD.dense, encoder: false }, classifier: HEAD.outProj },
+  alignment: (cfg) => (embeddingSize(cfg) === cfg.hiddenSize ? bertAlignment : projectedAlignment),
   emit(g, w, inputs, opts = {}) {
     const c = new EmitContext(g, w, opts);
     let x = emitBertEmbeddings(c, inputs, 'counter', true);

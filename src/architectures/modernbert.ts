@@ -218,6 +218,7 @@ function expectedTensors(cfg: ModelConfig, prefix: string): Map<string, number[]
  */
 export const modernBertAlignment: FamilyAlignment = {
   qkWithinHead: 'fixed',
+  note: 'ModernBERT alignment: query/key units move only with their whole head (rotary embeddings tie each unit inside a head to its frequency); value units, GeGLU units (both halves), the residual stream and the head are matched unit by unit',
   axes: ruleTable([
     [/^(?:model\.)?embeddings\.tok_embeddings\.weight$/, () => [[null], ['residual']]],
     [/^(?:model\.)?(?:embeddings\.norm|final_norm|layers\.\d+\.(?:attn_norm|mlp_norm))\.(?:weight|bias)$/, () => [['residual']]],
@@ -358,6 +359,7 @@ export const modernbert: Family = {
   hfFields,
   layerProbe: (i) => `${modernBertNames.wqkv(i)}.weight`,
   expectedTensors,
+  alignment: () => modernBertAlignment,
   emit,
   emitHead,
 };

@@ -1,6 +1,6 @@
 import { BertfuseError } from '../errors.js';
 import { emitLayers, EmitContext, transpose2d } from '../graph/encoder-blocks.js';
-import { addBertLayers, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
+import { addBertLayers, bertAlignment, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
 import { addLinear, addNorm } from './fields.js';
 import type { Family, HeadInputs, HeadOutputs, Task } from './types.js';
 
@@ -66,6 +66,7 @@ function robertaFamily(name: 'roberta' | 'xlm-roberta', prefixClass: 'Roberta' |
       return m;
     },
     bertNames: { layers: BERT_LAYER, headDense: { module: HEAD.dense, encoder: false }, classifier: HEAD.outProj },
+    alignment: () => bertAlignment,
     emit(g, w, inputs, opts = {}) {
       const c = new EmitContext(g, w, opts);
       const cfg = w.config;

@@ -1,3 +1,4 @@
+import type { FamilyAlignment } from '../align/axis-parts.js';
 import type { TensorStore } from '../checkpoint/tensor-store.js';
 import type { GraphBuilder } from '../graph/onnx-builder.js';
 import type { EmitContext, EncoderOps, LayerNames } from '../graph/encoder-blocks.js';
@@ -171,6 +172,11 @@ export interface Family {
   isOptional?(cfg: ModelConfig, name: string, prefix: string): boolean;
   /** Which tensors play BERT's parts, for merging and alignment (see BertNames). */
   readonly bertNames?: BertNames;
+  /**
+   * Which unit permutations keep this config's function, for `merge --align`, over canonical names
+   * (BERT's for families with bertNames, the checkpoint's own otherwise). Absent: alignment is refused.
+   */
+  alignment?(cfg: ModelConfig): FamilyAlignment;
   /** Emit the encoder and its head into `g`. */
   emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts?: EmitOptions): EncoderOutputs;
   /**

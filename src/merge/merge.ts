@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { alignSources, type AlignmentReport } from '../align/align.js';
-import { permutationAxes } from '../align/permutation.js';
+import { alignmentOf } from '../align/rules.js';
+import { familyOf } from '../architectures/registry.js';
 import { getAllowNonFiniteDefault, loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
 import type { TensorSource, WriteDType } from '../checkpoint/safetensors.js';
 import { MERGE_MANIFEST, writeMergedFolder, type MergedHead } from '../artifact/merged.js';
@@ -80,16 +81,20 @@ function taskName(spec: string | null, ckpt: Checkpoint, taken: Set<string>): st
 }
 
 /**
- * Alignment permutes units only where a rule says the function is kept; a tensor without one
- * (ELECTRA's 32-wide embeddings and their projection, a family without BERT's names) makes the
- * whole alignment refuse up front, naming the tensor and the family.
+ * Alignment permutes units only where the family's rules say the function is kept; a family
+ * without rules, or a tensor no rule covers, makes the whole alignment refuse up front, naming the
+ * tensor and the family. Returns what the rules leave in place, for the notes.
  */
-function checkAlignable(ref: MergeSource, align: string): void {
+function checkAlignable(ref: MergeSource, align: string): string | null {
+  const rules = alignmentOf(ref.ckpt);
+  const cfg = ref.ckpt.config;
+  // Activation matching reads units at BERT's probe points (merge/probe.ts), which need BERT-shaped layers.
+  if (align === 'activations' && !familyOf(cfg).bertNames) {
+    throw new BertfuseError('E_INCOMPATIBLE', `align: activations probes BERT-shaped layers, which ${cfg.architecture} (${cfg.family}) does not have; use align: weights (its permutation rules are known)`, path.join(ref.ckpt.dir, 'config.json'));
+  }
   const names = ref.canonicalNames().filter((n) => !n.startsWith('cls.') && !n.startsWith('lm_head.'));
   for (const n of names) {
-    try {
-      permutationAxes(n);
-    } catch {
+    if (!rules.axes(n)) {
       throw new BertfuseError(
         'E_INCOMPATIBLE',
         `align: ${align} cannot permute ${ref.ckpt.config.architecture} (${ref.ckpt.config.family}): tensor "${ref.storeName(n)}" has no permutation rule that keeps the function; use align: none`,
@@ -97,6 +102,7 @@ function checkAlignable(ref: MergeSource, align: string): void {
       );
     }
   }
+  return rules.note ?? null;
 }
 
 /**
@@ -151,12 +157,13 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       }
     }
 
+    // Before reading texts or any statistics: a family or alignment mode the rules cannot serve is refused.
+    const alignNote = recipe.align !== 'none' ? checkAlignable(members[0]!, recipe.align) : null;
     const needsTexts = recipe.align === 'activations' || method.stats !== null;
     const texts = needsTexts ? readUnlabelledTexts(recipe.texts, recipe.maxTexts, recipe.textsEncoding ?? undefined) : [];
     const statsOpts = { ...(opts.threads ? { threads: opts.threads } : {}) };
 
     let alignment: AlignmentReport[] = [];
-    if (recipe.align !== 'none') checkAlignable(members[0]!, recipe.align);
     if (recipe.align !== 'none') {
       const others = base ? [...members.slice(1), base] : members.slice(1);
       alignment = await alignSources(members[0]!, others, recipe.align, texts, {
@@ -185,7 +192,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       });
     }
 
-    const notes: string[] = mergekitNotes(recipe, memberCkpts, baseCkpt);
+    const notes: string[] = [...(alignNote ? [alignNote] : []), ...mergekitNotes(recipe, memberCkpts, baseCkpt)];
     const noBase: string[] = [];
     const numLayers = ref.config.numLayers;
     const total = mergedNames.length;

@@ -1,5 +1,6 @@
 import type { TextInput } from '../checkpoint/tokenizer.js';
-import { permutationAxes, permuteGram } from '../align/permutation.js';
+import { axisIndex, tensorAxes } from '../align/axis-parts.js';
+import { permuteGram } from '../align/permutation.js';
 import { collectStats, type StatRequest, type StatsOptions } from './probe.js';
 import type { MergeSource } from './sources.js';
 
@@ -53,11 +54,13 @@ export class GramStore {
   forWeight(weight: string, inFeatures: number): Float64Array[] | null {
     const key = linearInputKey(weight);
     if (key === null) return null;
-    const inputGroup = permutationAxes(weight)[1] ?? null;
     return this.sources.map((s, i) => {
       const g = this.grams[i]!.get(key);
       if (!g) throw new Error(`no Gram matrix "${key}" for ${s.name}`);
-      return permuteGram(g, inFeatures, inputGroup ? s.perms.get(inputGroup) ?? null : null);
+      if (!s.perms.size) return g;
+      // The Gram matrix is over the weight's inputs: its units move as the weight's columns do.
+      const input = tensorAxes(s.alignment, weight)[1];
+      return permuteGram(g, inFeatures, input ? axisIndex(input, inFeatures, s.perms) : null);
     });
   }
 }

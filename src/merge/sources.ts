@@ -1,6 +1,8 @@
 import type { Checkpoint } from '../checkpoint/load.js';
 import type { Tensor } from '../checkpoint/tensor-store.js';
-import { gather, permutationAxes, permuteTensor, type Permutations } from '../align/permutation.js';
+import type { FamilyAlignment } from '../align/axis-parts.js';
+import { gather, type Permutations } from '../align/permutation.js';
+import { alignmentOf, permuteNamed } from '../align/rules.js';
 import { BertfuseError } from '../errors.js';
 import { fromCanonical, toCanonical } from '../architectures/canonical.js';
 import { familyOf } from '../architectures/registry.js';
@@ -64,15 +66,19 @@ export class MergeSource {
     return t;
   }
 
+  /** The family's permutation rules (alignment.ts refuses a family without them). */
+  get alignment(): FamilyAlignment {
+    return alignmentOf(this.ckpt);
+  }
+
   /** Label order and permutations applied: what the merge methods see. */
   read(canonical: string): Float32Array {
     const t = this.readLabelAligned(canonical);
     if (!this.perms.size) return t.data;
-    try {
-      permutationAxes(canonical);
-    } catch {
+    const rules = this.alignment;
+    if (!rules.axes(canonical)) {
       throw new BertfuseError('E_INCOMPATIBLE', `cannot align tensor "${this.storeName(canonical)}": no permutation rule keeps a ${this.ckpt.config.family} model's function for it`, this.ckpt.tensors.source);
     }
-    return permuteTensor(canonical, t, this.perms);
+    return permuteNamed(rules, canonical, t, this.perms);
   }
 }

@@ -3,7 +3,8 @@ import { MemoryTensorStore, type Tensor } from '../../src/checkpoint/tensor-stor
 import { buildBertModel } from '../../src/graph/bert-model.js';
 import { encodeModel } from '../../src/graph/onnx-builder.js';
 import { GraphRunner } from '../../src/runtime/runner.js';
-import { headPermutation, permuteTensor, type Permutations } from '../../src/align/permutation.js';
+import { headPermutation, type Permutations } from '../../src/align/permutation.js';
+import { permuteNamed } from '../../src/align/rules.js';
 import { MergeSource } from '../../src/merge/sources.js';
 import { Rng } from '../../src/util/rng.js';
 import { fixture, reference } from '../helpers/fixtures.js';
@@ -30,7 +31,7 @@ export function permutedCheckpoint(ckpt: Checkpoint, perms: Permutations): Check
   const map = new Map<string, Tensor>();
   for (const canonical of src.canonicalNames()) {
     const t = src.readLabelAligned(canonical);
-    map.set(src.storeName(canonical), { shape: t.shape, data: permuteTensor(canonical, t, perms) });
+    map.set(src.storeName(canonical), { shape: t.shape, data: permuteNamed(src.alignment, canonical, t, perms) });
   }
   return { ...ckpt, tensors: new MemoryTensorStore(map, `${ckpt.name} (permuted)`), close: () => {} };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { activationMatching } from '../../src/align/activation-matching.js';
 import { weightMatching } from '../../src/align/weight-matching.js';
+import { bertAlignment } from '../../src/architectures/bert.js';
 import { MergeSource } from '../../src/merge/sources.js';
 import { maxAbsDiff, openFixture, permutedCheckpoint, randomPermutations } from './helpers.js';
 import { reference } from '../helpers/fixtures.js';
@@ -22,7 +23,7 @@ test('weight matching undoes a random permutation exactly', () => {
   const copy = permutedCheckpoint(ckpt, randomPermutations(ckpt, 21));
   const ref = new MergeSource(ckpt, 'member');
   const other = new MergeSource(copy, 'member');
-  const r = weightMatching({ read: (n) => ref.readLabelAligned(n) }, { read: (n) => other.readLabelAligned(n) }, ref.canonicalNames(), { hiddenSize: 64, numHeads: 4 });
+  const r = weightMatching({ read: (n) => ref.readLabelAligned(n) }, { read: (n) => other.readLabelAligned(n) }, ref.canonicalNames(), { alignment: bertAlignment, hiddenSize: 64, numHeads: 4 });
   assertRecovered(r.perms, copy);
   const res = r.groups.find((g) => g.group === 'residual')!;
   assert.ok(res.after > res.before, 'similarity improved');
@@ -40,7 +41,7 @@ test('siblings fine-tuned from one parent are already aligned: weight matching k
   try {
     const ref = new MergeSource(ckpt, 'member');
     const other = new MergeSource(b, 'member');
-    const r = weightMatching({ read: (n) => ref.readLabelAligned(n) }, { read: (n) => other.readLabelAligned(n) }, ref.canonicalNames(), { hiddenSize: 64, numHeads: 4 });
+    const r = weightMatching({ read: (n) => ref.readLabelAligned(n) }, { read: (n) => other.readLabelAligned(n) }, ref.canonicalNames(), { alignment: bertAlignment, hiddenSize: 64, numHeads: 4 });
     assert.equal(r.iterations, 1);
     for (const g of r.groups) assert.equal(g.moved, 0, g.group);
   } finally {

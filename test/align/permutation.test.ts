@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { gather, headPermutation, identity, isIdentity, permutationAxes, permuteGram } from '../../src/align/permutation.js';
+import { gather, headPermutation, identity, isIdentity, permuteGram } from '../../src/align/permutation.js';
+import { tensorAxes } from '../../src/align/axis-parts.js';
+import { bertAlignment } from '../../src/architectures/bert.js';
 import { expectedTensors } from '../../src/checkpoint/bert-names.js';
 import { maxAbsDiff, openFixture, permutedCheckpoint, randomPermutations, referenceLogits } from './helpers.js';
 
@@ -9,11 +11,12 @@ after(() => ckpt.close());
 
 test('every BERT classifier and MLM tensor has a permutation rule', () => {
   const names = [...expectedTensors({ ...ckpt.config, architecture: 'BertForSequenceClassification', task: 'classify' }, 'bert.').keys(), ...expectedTensors({ ...ckpt.config, architecture: 'BertForMaskedLM', task: 'mlm', labels: null }, 'bert.').keys()];
-  for (const n of names) assert.doesNotThrow(() => permutationAxes(n), n);
-  assert.deepEqual(permutationAxes('bert.encoder.layer.1.attention.output.dense.weight'), ['residual', 'vo.1']);
-  assert.deepEqual(permutationAxes('bert.encoder.layer.1.output.dense.weight'), ['residual', 'ffn.1']);
-  assert.deepEqual(permutationAxes('classifier.weight'), [null, 'pooler']);
-  assert.throws(() => permutationAxes('bert.something.else'), /no permutation rule/);
+  const axes = (n: string): ReturnType<typeof tensorAxes> => tensorAxes(bertAlignment, n);
+  for (const n of names) assert.doesNotThrow(() => axes(n), n);
+  assert.deepEqual(axes('bert.encoder.layer.1.attention.output.dense.weight'), [['residual'], ['vo.1']]);
+  assert.deepEqual(axes('bert.encoder.layer.1.output.dense.weight'), [['residual'], ['ffn.1']]);
+  assert.deepEqual(axes('classifier.weight'), [[null], ['pooler']]);
+  assert.throws(() => axes('bert.something.else'), /no permutation rule/);
 });
 
 test('gather, head permutations and Gram permutation by hand', () => {

@@ -14,8 +14,8 @@ import { folderLogits, referenceInputs, UNLABELLED } from './helpers.js';
 /**
  * Merging within a family on the RoBERTa siblings (roberta-sst2-a / -b, parent roberta-mlm):
  * every method runs and writes a RoBERTa checkpoint under RoBERTa's names; the math is checked on
- * cases with a known answer; across families and where alignment cannot keep the function, one
- * clear error.
+ * cases with a known answer; across families, one clear error (alignment of every family:
+ * test/align/families.test.ts).
  */
 const A = fixture('family/roberta-sst2-a');
 const B = fixture('family/roberta-sst2-b');
@@ -90,11 +90,6 @@ describe('RoBERTa siblings', () => {
 
 test('across families: one clear error naming both', async () => {
   await refused({ merge_method: 'linear', models: [{ model: A }, { model: fixture('sst2-sibling-a') }] }, /cannot merge sst2-sibling-a \(BertForSequenceClassification, family bert\) with roberta-sst2-a \(RobertaForSequenceClassification, family roberta\)/);
-});
-
-test('alignment refuses what it cannot permute: ELECTRA\'s 32-wide embeddings and their projection', async () => {
-  const E = fixture('family/electra-sst2');
-  await refused({ merge_method: 'linear', models: [{ model: E }, { model: E }], align: 'weights' }, /cannot permute ElectraForSequenceClassification \(electra\): tensor "electra\.embeddings_project\.(weight|bias)" has no permutation rule/);
 });
 
 test('fisher on the RoBERTa siblings: each merged weight is the Fisher-weighted average of the members\' (Fisher from the training graph)', async () => {
