@@ -15,11 +15,15 @@ export interface AlignmentReport {
   readonly groups: readonly GroupReport[];
 }
 
-/** Tensors both checkpoints hold that the family's rules cover (encoder and head). */
+/**
+ * Tensors both checkpoints hold, of one shape, that the family's rules cover (encoder and head; a
+ * classifier over other labels, kept as a separate head, informs nothing and is left out).
+ */
 function sharedNames(a: MergeSource, b: MergeSource): string[] {
   const inB = new Set(b.canonicalNames());
   const rules = alignmentOf(a.ckpt);
-  return a.canonicalNames().filter((n) => inB.has(n) && rules.axes(n) !== null);
+  const shape = (s: MergeSource, n: string): string => s.ckpt.tensors.info(s.storeName(n)).shape.join('x');
+  return a.canonicalNames().filter((n) => inB.has(n) && rules.axes(n) !== null && shape(a, n) === shape(b, n));
 }
 
 /**
