@@ -25,6 +25,7 @@ import { loadStudent, type Student } from './student.js';
 import { merge } from '../merge/merge.js';
 import { loadMergeRecipe } from '../recipe/merge.js';
 import { softmaxRows } from '../util/math.js';
+import { fittedTeacher } from './fitted-teacher.js';
 import { loadTeacher, type Teacher } from './teacher.js';
 
 export const DISTILL_MANIFEST = 'bertfuse-distill.json';
@@ -33,6 +34,8 @@ export interface DistillOptions {
   /** A combined folder or model, or several members (fused with `method`). */
   readonly teacher: readonly string[];
   readonly method?: string;
+  /** Parameters of `method` (fitted on the labelled `data` rows when it is not `mean`). */
+  readonly methodParams?: Readonly<Record<string, string | number | boolean>>;
   /** The member whose weights start the student, or `merge:<recipe.yaml>` to start from a merge of the members ("merge, then heal"). */
   readonly student: string;
   /** Keep this many of its layers (every other for half: DistilBERT's initialisation). */
@@ -110,7 +113,10 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
   let teacher: Teacher | null = null;
   try {
     const labelMap = opts.labelMap ?? {};
-    teacher = await loadTeacher(opts.teacher, opts.method, runtime, labelMap);
+    teacher =
+      opts.teacher.length > 1 && opts.method && opts.method !== 'mean'
+        ? await fittedTeacher({ members: opts.teacher, method: opts.method, params: opts.methodParams ?? {}, data: opts.data, labels: opts.labels ?? null, labelMap, runtime })
+        : await loadTeacher(opts.teacher, opts.method, runtime, labelMap);
     const studentLabels = mapLabels(student.config.labels!, labelMap, opts.student);
     // Teacher class j of the student = teacher's class toTeacher[j]; names must match exactly.
     const toTeacher = alignLabels(teacher.labels, studentLabels, opts.teacher.join(', '));

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { readManifest, isCombinedFolder } from '../artifact/manifest.js';
+import { registerCombinedLoader } from '../artifact/read.js';
 import { BertfuseError } from '../errors.js';
 import { alignLabels, mapLabels, type LabelMap } from '../members/labels.js';
 import { loadClassifier, type Classifier } from '../runtime/classifier.js';
@@ -29,6 +30,8 @@ export interface Teacher {
 export async function loadTeacher(paths: readonly string[], method: string | undefined, runtime: RuntimeOptions, labelMap: LabelMap = {}): Promise<Teacher> {
   if (paths.length === 0) throw new BertfuseError('E_USAGE', 'distill needs a teacher: a combined folder or model, or several member folders (fused with --method mean)');
   if (paths.length === 1) {
+    // A combined folder opens through its own loader (the CLI registers it at start; a library caller may not have).
+    registerCombinedLoader();
     if (method) throw new BertfuseError('E_USAGE', `--method applies to several teacher members; ${paths[0]} already is one model`);
     const c = await loadClassifier(paths[0]!, { runtime });
     const dir = path.resolve(paths[0]!);

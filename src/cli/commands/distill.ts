@@ -4,9 +4,10 @@ import { BertfuseError } from '../../errors.js';
 import { evalTable } from '../../eval/format.js';
 import { printJson, printLine, nonNegativeInt, positiveInt } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
-import { addDataFlags, addMethodFlag, addOutFlag, addRunFlags, dataSpec, deprecatedOption, labelMapOf, parseLabels, type DataFlags, type RunFlags } from '../flags.js';
+import { parseOptionFlags } from '../../eval/methods.js';
+import { addDataFlags, addMethodFlag, addOutFlag, addParamFlag, addRunFlags, dataSpec, deprecatedOption, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
 
-interface DistillFlags extends DataFlags, RunFlags {
+interface DistillFlags extends DataFlags, RunFlags, ParamFlags {
   /** Old spelling of the positional teacher members. */
   teacher?: string[];
   method?: string;
@@ -46,7 +47,8 @@ export function register(program: Command): void {
     .description('train one student model on a teacher\'s probabilities (a combined folder, or members averaged): one member\'s cost, most of the ensemble\'s gain')
     .argument('[teacher...]', 'the teacher: a combined folder or model, or several member folders fused with --method')
     .addOption(deprecatedOption<string[]>('-t, --teacher <model>', 'positional teacher members (bertfuse distill A B --student …)', collect));
-  addMethodFlag(cmd, 'how several teacher members are fused (mean)');
+  addMethodFlag(cmd, 'how several teacher members are fused: mean (default), or any fusion method, fitted on the labelled --data rows');
+  addParamFlag(cmd, 'a parameter of the teacher\'s method, e.g. weights=0.6,0.4');
   cmd
     .option('-s, --student <member>', 'model folder whose weights start the student (it keeps its own tokenizer), or merge:<recipe.yaml> to start from a merge of the members ("merge, then heal")')
     .option('--student-layers <n>', 'keep n of the student\'s layers, evenly spaced (half = every other layer, DistilBERT-style)', positiveInt('--student-layers'))
@@ -91,6 +93,7 @@ export function register(program: Command): void {
           student: f.student,
           out: f.out,
           ...(f.method ? { method: f.method } : {}),
+          ...(paramValues(f).length ? { methodParams: parseOptionFlags(paramValues(f)) } : {}),
           ...(f.studentLayers ? { studentLayers: f.studentLayers } : {}),
           ...(f.texts ? { texts: f.texts } : {}),
           ...(f.data ? { data: spec(f.data) } : {}),
