@@ -141,6 +141,11 @@ describe('bertfuse report in headless Chromium', () => {
     const out = path.join(tmp, 'report.html');
     const written = writeReport(writeJson(path.join(tmp, 'eval.json'), result), out);
     assert.equal(written.details, true);
+    // One self-contained file: every reference is to a fragment of the page itself (the nav, the markers' shapes).
+    const html = fs.readFileSync(out, 'utf8');
+    const refs = [...html.matchAll(/\b(?:href|src|xlink:href|action|srcset)\s*=\s*"([^"]*)"/g)].map((m) => m[1]!);
+    assert.ok(refs.length > 0 && refs.every((r) => r.startsWith('#')), `only in-page references: ${refs.filter((r) => !r.startsWith('#')).join(', ')}`);
+    assert.ok(!/url\(|@import/.test(html), 'no url() or @import in the stylesheet');
     const o = await open(out);
     const { page } = o;
     try {
