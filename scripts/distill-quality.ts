@@ -8,9 +8,11 @@
  *
  * Data (all in data/, see README "Distillation quality"):
  * - transfer texts: data/sst2_transfer.txt (SST-2 train sentences, no SST-2 dev row among them);
- * - tuning rows: data/sst2_tune.tsv (990 labelled SST-2 train rows from the half sibling-a was NOT
- *   trained on, not in the transfer set, not overlapping a dev row): every hyper-parameter is chosen
- *   here, by log-loss against the gold labels — never on the scoring rows;
+ * - tuning rows (every hyper-parameter is chosen here, by log-loss against the gold labels — never
+ *   on the scoring rows): BERT pair data/sst2_tune.tsv (990 labelled SST-2 train rows from the half
+ *   sibling-a was NOT trained on, not in the transfer set, not overlapping a dev row); RoBERTa pair
+ *   data/mr_tune.tsv (1,000 MR sentences that neither is, nor contains, an SST-2 dev row: the
+ *   RoBERTa siblings split SST-2 train between them and were not fine-tuned on MR);
  * - scoring rows: data/sst2_dev.tsv (872) and data/sst2_dev_not_mr.tsv (the 181 of them whose text
  *   is not an MR sentence).
  *
@@ -27,7 +29,7 @@ import { distill } from '../src/distill/distill.js';
 import { scoreRetention, type ScoreRetention } from '../src/distill/retention.js';
 import { bootstrap, scoreIntervals, type Interval } from '../src/eval/bootstrap.js';
 import { accuracy, logLoss } from '../src/eval/metrics.js';
-import { datasetFlops } from '../src/members/cost.js';
+import { datasetFlops } from '../src/architectures/flops.js';
 import { alignLabels } from '../src/members/labels.js';
 import { loadClassifier } from '../src/runtime/classifier.js';
 import { renderTable } from '../src/util/table.js';
@@ -44,14 +46,20 @@ interface PairSpec {
   readonly students: readonly StudentSpec[];
   /** Label names of the scoring files' integer labels, and the aligned label order. */
   readonly labels: readonly string[];
+  /** Labelled rows every hyper-parameter is chosen on (disjoint from the scoring rows). */
+  readonly tune: string;
   /** Recipes this pair's merge students read, written into the output folder. */
   readonly recipes?: Readonly<Record<string, string>>;
 }
+
+const abs = (p: string): string => JSON.stringify(path.resolve(p));
 
 const PAIRS: Readonly<Record<string, PairSpec>> = {
   bert: {
     members: ['fixtures/sst2-sibling-a', 'fixtures/sst2-stranger-b'],
     labels: ['negative', 'positive'],
+    // Rows sibling-a never saw (stranger-b saw the MR sentences they come from).
+    tune: 'data/sst2_tune.tsv',
     students: [
       { name: 'from sibling-a', student: 'fixtures/sst2-sibling-a' },
       { name: 'from sibling-a, 1 of 2 layers', student: 'fixtures/sst2-sibling-a', layers: 1 },
@@ -61,20 +69,22 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
   roberta: {
     members: ['fixtures/family/roberta-sst2-a', 'fixtures/family/roberta-sst2-b'],
     labels: ['negative', 'positive'],
+    // The siblings split SST-2 train between them, so no SST-2 train row is new to both: MR rows
+    // (neither was fine-tuned on MR) that are not, and do not contain, an SST-2 dev row.
+    tune: 'data/mr_tune.tsv',
     students: [
       { name: 'from roberta-sst2-a', student: 'fixtures/family/roberta-sst2-a' },
       { name: 'merge (linear), then heal', student: 'merge:linear.yaml' },
     ],
     recipes: {
-      'linear.yaml': 'merge_method: linear\nmodels:\n  - model: fixtures/family/roberta-sst2-a\n    parameters: { weight: 0.5 }\n  - model: fixtures/family/roberta-sst2-b\n    parameters: { weight: 0.5 }\n',
+      'linear.yaml': `merge_method: linear\nmodels:\n  - model: ${abs('fixtures/family/roberta-sst2-a')}\n    parameters: { weight: 0.5 }\n  - model: ${abs('fixtures/family/roberta-sst2-b')}\n    parameters: { weight: 0.5 }\n`,
     },
   },
 };
 
 const TRANSFER = 'data/sst2_transfer.txt';
-const TUNE = 'data/sst2_tune.tsv';
 const SCORING = ['data/sst2_dev.tsv', 'data/sst2_dev_not_mr.tsv'];
-const LEARNING_RATES = [2e-4, 5e-4, 1e-3];
+const LEARNING_RATES = [2e-4, 5e-4, 1e-3, 2e-3];
 const TEMPERATURES = [1, 2, 4];
 const EPOCHS = 3;
 const SEED = 0;
@@ -193,7 +203,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(pair.recipes ?? {})) fs.writeFileSync(path.join(dir, name), text);
   const k = pair.labels.length;
-  const tuneData = readLabelled(TUNE, { labels: pair.labels });
+  const tuneData = readLabelled(pair.tune, { labels: pair.labels });
   const tune = { inputs: tuneData.inputs, gold: tuneData.labels };
 
   const chosen: { spec: StudentSpec; best: Run; runs: Run[] }[] = [];
@@ -255,7 +265,7 @@ async function main(): Promise<void> {
       console.log(`teacher gain over ${g.bestMember} in ${g.key}: ${g.key === 'accuracy' ? `${(100 * (g.teacher - g.best)).toFixed(2)} pts` : (g.best - g.teacher).toFixed(4)} [CI ${g.key === 'accuracy' ? `${(100 * g.teacherGainCi.low).toFixed(2)} to ${(100 * g.teacherGainCi.high).toFixed(2)} pts` : `${g.teacherGainCi.low.toFixed(4)} to ${g.teacherGainCi.high.toFixed(4)}`}]${g.determined ? '' : ' — reaches 0: the ratio is undetermined'}`);
     }
   }
-  console.log('\ntuning runs (data/sst2_tune.tsv; chosen = lowest log-loss):');
+  console.log(`\ntuning runs (${pair.tune}; chosen = lowest log-loss):`);
   console.log(
     renderTable(
       ['student', 'lr', 'T', 'steps', 'seconds', 'tune log-loss', 'tune accuracy', 'chosen'],
@@ -263,7 +273,7 @@ async function main(): Promise<void> {
     ),
   );
   const json = path.join(dir, 'results.json');
-  fs.writeFileSync(json, JSON.stringify({ pair: pairName, members: pair.members, transfer: TRANSFER, tune: TUNE, epochs: EPOCHS, seed: SEED, resamples: RESAMPLES, students: chosen, scoring: results }, null, 2) + '\n');
+  fs.writeFileSync(json, JSON.stringify({ pair: pairName, members: pair.members, transfer: TRANSFER, tune: pair.tune, epochs: EPOCHS, seed: SEED, resamples: RESAMPLES, students: chosen, scoring: results }, null, 2) + '\n');
   log(`wrote ${json}`);
 }
 
