@@ -5,6 +5,11 @@ export interface AdamWOptions {
   readonly eps?: number;
   /** Decoupled weight decay (multiplies lr·w, not the gradient). */
   readonly weightDecay?: number;
+  /**
+   * Multiplies every gradient entry as it is read (default 1): gradient clipping folded into the
+   * update, so the gradients are not rewritten in a pass of their own.
+   */
+  readonly gradScale?: number;
 }
 
 /** First and second moments of every parameter, plus the step count: what a checkpoint must keep. */
@@ -35,33 +40,54 @@ export function adamwStep(
   const b2 = opts.beta2 ?? 0.999;
   const eps = opts.eps ?? 1e-8;
   const wd = opts.weightDecay ?? 0.01;
+  const scale = opts.gradScale ?? 1;
   state.step++;
-  const c1 = 1 - Math.pow(b1, state.step);
-  const c2 = 1 - Math.pow(b2, state.step);
+  // Hoisted per step: m̂ = m / c1 and √v̂ = √(v / c2) become m · (lr / c1) and √(v · (1 / c2)).
+  const a1 = 1 - b1;
+  const a2 = 1 - b2;
+  const lrOverC1 = lr / (1 - Math.pow(b1, state.step));
+  const invC2 = 1 / (1 - Math.pow(b2, state.step));
   for (let k = 0; k < weights.length; k++) {
-    const w = weights[k]!;
-    const g = grads[k]!;
-    const m = state.m[k]!;
-    const v = state.v[k]!;
-    const shrink = decay[k] ? 1 - lr * wd : 1;
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i]!;
-      const mi = (m[i] = b1 * m[i]! + (1 - b1) * gi);
-      const vi = (v[i] = b2 * v[i]! + (1 - b2) * gi * gi);
-      w[i] = w[i]! * shrink - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+    update(weights[k]!, grads[k]!, state.m[k]!, state.v[k]!, decay[k] ? 1 - lr * wd : 1);
+  }
+
+  // One pass over each tensor: read g, m, v, w once, write m, v, w once.
+  function update(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, shrink: number): void {
+    const n = w.length;
+    for (let i = 0; i < n; i++) {
+      const gi = g[i]! * scale;
+      const mi = b1 * m[i]! + a1 * gi;
+      const vi = b2 * v[i]! + a2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      w[i] = w[i]! * shrink - (lrOverC1 * mi) / (Math.sqrt(vi * invC2) + eps);
     }
   }
 }
 
+/** The global L2 norm of all gradients (accumulated in float64). */
+export function globalNorm(grads: readonly Float32Array[]): number {
+  let sq = 0;
+  for (const g of grads) {
+    const n = g.length;
+    for (let i = 0; i < n; i++) {
+      const x = g[i]!;
+      sq += x * x;
+    }
+  }
+  return Math.sqrt(sq);
+}
+
+/** PyTorch's clip_grad_norm_ factor: maxNorm / (norm + 1e-6) when the norm exceeds maxNorm, else 1. */
+export function clipScale(norm: number, maxNorm: number): number {
+  return Number.isFinite(norm) && norm > maxNorm && maxNorm > 0 ? maxNorm / (norm + 1e-6) : 1;
+}
+
 /** Scales gradients in place so their global L2 norm is at most `maxNorm`; returns the norm before. */
 export function clipGlobalNorm(grads: readonly Float32Array[], maxNorm: number): number {
-  let sq = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-  const norm = Math.sqrt(sq);
-  if (Number.isFinite(norm) && norm > maxNorm && maxNorm > 0) {
-    const s = maxNorm / (norm + 1e-6);
-    for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = g[i]! * s;
-  }
+  const norm = globalNorm(grads);
+  const s = clipScale(norm, maxNorm);
+  if (s !== 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] = g[i]! * s;
   return norm;
 }
 

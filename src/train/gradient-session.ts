@@ -38,6 +38,16 @@ export class GradientSession {
   }
 
   async compute(batch: TrainBatch, weights: readonly Float32Array[]): Promise<GradientResult> {
+    const out = await this.session.run(this.feeds(batch, weights));
+    return {
+      loss: Number((out['loss']!.data as Float32Array)[0]),
+      logits: out['logits']!.data as Float32Array,
+      grads: this.params.map((p) => out[GRAD_PREFIX + p.input]!.data as Float32Array),
+    };
+  }
+
+  /** The graph's feeds for one batch and one set of weights (the tensors wrap the arrays, no copy). */
+  feeds(batch: TrainBatch, weights: readonly Float32Array[]): Record<string, ort.Tensor> {
     const [b, s] = batch.dims;
     const c = this.numLabels;
     const feeds: Record<string, ort.Tensor> = {
@@ -49,12 +59,7 @@ export class GradientSession {
     };
     if (this.tokenTypes) feeds['token_type_ids'] = int64Tensor(batch.tokenTypeIds, [b, s]);
     this.params.forEach((p, i) => (feeds[p.input] = new ort.Tensor('float32', weights[i]!, [...p.dims])));
-    const out = await this.session.run(feeds);
-    return {
-      loss: Number((out['loss']!.data as Float32Array)[0]),
-      logits: out['logits']!.data as Float32Array,
-      grads: this.params.map((p) => out[GRAD_PREFIX + p.input]!.data as Float32Array),
-    };
+    return feeds;
   }
 
   async release(): Promise<void> {

@@ -4,9 +4,10 @@ import type { Encoded } from '../checkpoint/tokenizer.js';
 import { padBatch, planBatches } from '../runtime/batch.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { Rng, seedFor } from '../util/rng.js';
-import { adamwStep, clipGlobalNorm, initAdamWState, learningRate, type AdamWState } from './adamw.js';
-import { GradientSession, type TrainBatch } from './gradient-session.js';
+import { initAdamWState, learningRate, type AdamWState } from './adamw.js';
+import type { TrainBatch } from './gradient-session.js';
 import { loadTrainState, saveTrainState } from './train-state.js';
+import { TrainStep } from './train-step.js';
 import type { TrainingGraph } from './training-graph.js';
 
 /** One transfer-set row: the student's tokens, the teacher's probabilities, and a label if known. */
@@ -97,7 +98,7 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
     resumedFrom = checkpointStep = step;
   }
 
-  const session = await GradientSession.create(graph, opts.runtime);
+  const trainStep = await TrainStep.create(graph, { runtime: opts.runtime, decay, weightDecay: opts.weightDecay ?? 0.01, clipNorm: opts.clipNorm ?? 1, weights, state });
   const alpha = opts.alpha ?? 0.5;
   const warmup = Math.max(1, Math.round((opts.warmup ?? 0.1) * totalSteps));
   const started = Date.now();
@@ -115,14 +116,14 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
       const epoch = Math.floor(step / perEpoch);
       const order = new Rng(seedFor(opts.seed, `epoch${epoch}`)).shuffle(batches.map((_, i) => i));
       const rows = batches[order[step % perEpoch]!]!.map((i) => examples[i]!);
-      const res = await session.compute(makeBatch(rows, padId, C, alpha), weights);
-      const gradNorm = clipGlobalNorm(res.grads, opts.clipNorm ?? 1);
-      if (!Number.isFinite(res.loss) || !Number.isFinite(gradNorm)) {
+      const lr = learningRate(step, opts.learningRate, warmup, totalSteps);
+      // A non-finite loss or gradient leaves the weights untouched (the step is not applied).
+      const res = await trainStep.step(makeBatch(rows, padId, C, alpha), lr);
+      const gradNorm = res.gradNorm;
+      if (!res.applied) {
         stoppedBy = 'nonfinite';
         break;
       }
-      const lr = learningRate(step, opts.learningRate, warmup, totalSteps);
-      adamwStep(weights, res.grads, decay, state, lr, { weightDecay: opts.weightDecay ?? 0.01 });
       step++;
       losses.push(res.loss);
       const elapsedMs = Date.now() - started;
@@ -144,7 +145,7 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
     }
     if (stoppedBy !== 'nonfinite') save(losses.at(-1) ?? NaN);
   } finally {
-    await session.release();
+    await trainStep.release();
   }
   const tail = losses.slice(-perEpoch);
   return {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adamwStep, clipGlobalNorm, initAdamWState, learningRate } from '../../src/train/adamw.js';
+import { adamwStep, clipGlobalNorm, clipScale, globalNorm, initAdamWState, learningRate } from '../../src/train/adamw.js';
 
 test('AdamW: two steps equal the closed form (bias correction, decoupled decay only where asked)', () => {
   const w = [Float32Array.from([1, -2]), Float32Array.from([0.5])];
@@ -41,6 +41,27 @@ test('gradient clipping scales to the global norm and leaves small gradients alo
   const small = [Float32Array.from([0.1])];
   clipGlobalNorm(small, 1);
   assert.equal(small[0]![0], Math.fround(0.1));
+});
+
+test('clipping folded into AdamW (gradScale) moves the weights as clipping first, then stepping', () => {
+  const grads = (): Float32Array[] => [Float32Array.from([3, -0.5, 2e-9]), Float32Array.from([4, 1e-3])];
+  const start = (): Float32Array[] => [Float32Array.from([0.2, -1, 0.7]), Float32Array.from([1.5, -0.25])];
+  const [wa, wb] = [start(), start()];
+  const [sa, sb] = [initAdamWState([3, 2]), initAdamWState([3, 2])];
+  for (let t = 0; t < 3; t++) {
+    const ga = grads().map((g) => g.map((x) => x * (t + 1)));
+    const gb = grads().map((g) => g.map((x) => x * (t + 1)));
+    clipGlobalNorm(ga, 1);
+    adamwStep(wa, ga, [true, false], sa, 0.01);
+    const norm = globalNorm(gb);
+    assert.ok(Math.abs(norm - Math.hypot(...gb.flatMap((g) => [...g]))) < 1e-5);
+    adamwStep(wb, gb, [true, false], sb, 0.01, { gradScale: clipScale(norm, 1) });
+    // gb is read, not rewritten.
+    assert.equal(gb[0]![0], 3 * (t + 1));
+  }
+  wa.forEach((w, k) => w.forEach((x, i) => assert.ok(Math.abs(x - wb[k]![i]!) < 1e-6, `tensor ${k}[${i}]: ${x} vs ${wb[k]![i]}`)));
+  assert.equal(clipScale(0.5, 1), 1);
+  assert.equal(clipScale(Number.NaN, 1), 1);
 });
 
 test('learning rate: linear warm-up then linear decay to zero', () => {
