@@ -134,7 +134,7 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     fs.writeFileSync(held, [lines[0], ...lines.slice(201, 301)].join('\n') + '\n');
     const r = await runCli(['eval', A, B, '--data', data, '--eval-data', held, ...LABELS, '--method', 'soft_vote', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as { version: number; rows: { name: string; scoring: string }[]; disagreements: { index: number; text: string }[]; labels: string[]; data: unknown; protocol: unknown };
+    const j = JSON.parse(r.stdout) as { version: number; rows: { name: string; scoring: string }[]; disagreements: { index: number; line?: number; text: string }[]; labels: string[]; data: unknown; protocol: unknown };
     assert.equal(j.version, 1);
     assert.deepEqual(j.rows.map((x) => [x.name, x.scoring]), [['sst2-sibling-a', 'direct'], ['sst2-stranger-b', 'direct'], ['geometric_mean', 'eval-data']], 'soft_vote is the old name of geometric_mean');
     assert.deepEqual(j.labels, ['negative', 'positive']);
@@ -143,6 +143,9 @@ describe('bertfuse combine → predict (CLI, from source)', () => {
     assert.ok(j.disagreements.length > 0);
     const d = j.disagreements[0]!;
     assert.equal(d.text, lines[201 + d.index]!.split('\t')[1]);
+    // Its line in the scored file (header on line 1) holds that text: what the report's first column shows.
+    assert.equal(d.line, d.index + 2);
+    assert.equal(fs.readFileSync(held, 'utf8').split('\n')[d.line! - 1]!.split('\t')[1], d.text);
   });
 
   test('--label-map names integer labels; the first member (stranger-b) sets the order', async () => {
