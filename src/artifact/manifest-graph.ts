@@ -51,6 +51,8 @@ export function checkManifestConsistency(m: CombinedManifest, file: string): voi
     if (typeof x.output !== 'string' || x.output === 'logits' || !m.model.outputs.includes(x.output)) bad(`${at} output ${cut(String(x.output))} is not one of "model.outputs" besides "logits"`);
     if (outputs.has(x.output)) bad(`${at} output ${cut(x.output)} is also another member's`);
     outputs.add(x.output);
+    if (x.ran !== undefined && (typeof x.ran !== 'string' || x.ran === 'logits' || !m.model.outputs.includes(x.ran) || outputs.has(x.ran))) bad(`${at} ran ${cut(String(x.ran))} is not one of "model.outputs" of its own`);
+    if (x.ran !== undefined) outputs.add(x.ran);
     if (!Number.isSafeInteger(x.group) || x.group < 0 || x.group >= m.tokenizers.length) bad(`${at} uses tokenizer group ${x.group}, but there are ${m.tokenizers.length}`);
     if (x.labels.length !== k) bad(`${at} has ${x.labels.length} labels but the model has ${k}`);
     if (x.alignment.length !== k) bad(`${at} alignment has ${x.alignment.length} entries for ${k} labels`);
@@ -78,7 +80,7 @@ export function checkManifestAgainstGraph(m: CombinedManifest, graph: GraphSigna
   const unfed = graph.inputNames.filter((n) => !fed.has(n));
   if (unfed.length > 0) bad(`the graph needs inputs no tokenizer group feeds: ${unfed.slice(0, 8).join(', ')}`);
   const outputs = new Set(graph.outputNames);
-  const missing = [...new Set(['logits', ...m.model.outputs, ...m.members.map((x) => x.output)])].filter((o) => !outputs.has(o));
+  const missing = [...new Set(['logits', ...m.model.outputs, ...m.members.flatMap((x) => (x.ran !== undefined ? [x.output, x.ran] : [x.output]))])].filter((o) => !outputs.has(o));
   if (missing.length > 0) bad(`outputs ${missing.slice(0, 8).map((o) => JSON.stringify(o)).join(', ')} are listed but missing from the graph`);
   const k = m.labels.length;
   for (const meta of graph.outputMetadata ?? []) {

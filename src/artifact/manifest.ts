@@ -37,6 +37,11 @@ export interface ManifestMember {
   readonly alignment: readonly number[];
   /** Graph output holding its label-aligned logits. */
   readonly output: string;
+  /**
+   * Graph output (bool [batch, 1]) saying on which rows the member ran, for a member that a gate
+   * (the cascade) runs on some rows only; absent when it runs on every row.
+   */
+  readonly ran?: string;
   readonly architecture: string;
   readonly hiddenSize: number;
   readonly numLayers: number;

@@ -31,14 +31,29 @@ export class CombinedClassifier implements Classifier {
 
   async predictDetailed(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<DetailedProbabilities> {
     const k = this.labels.length;
-    const out = await this.runner.run(inputs, { ...opts, outputs: ['logits', ...this.manifest.members.map((m) => m.output)] });
+    const ranOutputs = this.manifest.members.flatMap((m) => (m.ran !== undefined ? [m.ran] : []));
+    const out = await this.runner.run(inputs, { ...opts, outputs: ['logits', ...this.manifest.members.map((m) => m.output), ...ranOutputs] });
     const members = recordOf(this.manifest.members.map((m) => [m.name, softmaxRows(out[m.output]!.data, k)] as const));
-    return { fused: softmaxRows(out['logits']!.data, k), members };
+    const ran = recordOf(
+      this.manifest.members.flatMap((m, i) => {
+        if (m.ran !== undefined) return [[m.name, Uint8Array.from(out[m.ran]!.data, (x) => (x !== 0 ? 1 : 0))] as const];
+        // Folders written before `ran_<member>` existed: the cascade left exact zeros where it skipped a member.
+        if (i > 0 && this.manifest.method.name === 'cascade') return [[m.name, ranFromLogits(out[m.output]!.data, k)] as const];
+        return [];
+      }),
+    );
+    return { fused: softmaxRows(out['logits']!.data, k), members, ...(Object.keys(ran).length > 0 ? { ran } : {}) };
   }
 
   async close(): Promise<void> {
     await this.runner.close();
   }
+}
+
+/** 1 for rows with any non-zero logit (a member that ran), 0 for all-zero rows (a placeholder). */
+function ranFromLogits(logits: Float32Array, k: number): Uint8Array {
+  const n = logits.length / k;
+  return Uint8Array.from({ length: n }, (_, i) => (logits.subarray(i * k, (i + 1) * k).some((x) => x !== 0) ? 1 : 0));
 }
 
 /** Opens a folder written by `writeCombined`; checks the manifest, tokenizers and graph signature. */

@@ -4,7 +4,7 @@ import { classifierArchitecture, toHfConfig } from '../checkpoint/config.js';
 import { tokenizerJsonFromVocab, type BertTokenizer } from '../checkpoint/tokenizer.js';
 import type { EvalResult, MetricsSummary } from '../eval/result.js';
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
-import { buildCombinedGraph, groupInputList, memberOutputName } from '../graph/combine.js';
+import { buildCombinedGraph, groupInputList, memberOutputName, memberRanName } from '../graph/combine.js';
 import { saveOnnx } from '../graph/save.js';
 import { quantizeGraph } from '../graph/quantize.js';
 import { memberSha256, type MemberSet } from '../members/load.js';
@@ -100,7 +100,9 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
   graph.shareIdenticalInitializers();
   const oneTokenizer = set.groups.length === 1;
   const inputs = set.groups.flatMap((g) => groupInputList(graphMembers, g.index));
-  const outputs = ['logits', ...set.members.map((m) => memberOutputName(m.name))];
+  // A gating method (the cascade) runs members 2.. on some rows only; the graph says which (ran_<member>).
+  const ranOutput = (i: number): string | null => (method.gate && i > 0 ? memberRanName(set.members[i]!.name) : null);
+  const outputs = ['logits', ...set.members.map((m) => memberOutputName(m.name)), ...set.members.flatMap((_, i) => ranOutput(i) ?? [])];
   checkOutputFolder(out);
   const shas = set.members.map((m) => memberSha256(m));
 
@@ -129,6 +131,7 @@ export async function writeCombined<P extends FusionParams>(out: string, opts: W
         labels: [...m.ownLabels],
         alignment: [...m.alignment],
         output: memberOutputName(m.name),
+        ...(ranOutput(i) !== null ? { ran: ranOutput(i)! } : {}),
         architecture: m.checkpoint.config.architecture,
         hiddenSize: m.checkpoint.config.hiddenSize,
         numLayers: m.checkpoint.config.numLayers,

@@ -27,6 +27,9 @@ export function nonNegativeInt(name: string): (v: string) => number {
   };
 }
 
+/** A table cell for a member that did not run on that row (a cascade's later member on a confident row). */
+export const SKIPPED = '–';
+
 /** A note for people beside the result (stderr, so `--json` output and pipes stay clean). */
 export function printNote(text: string): void {
   process.stderr.write(`note: ${text}\n`);

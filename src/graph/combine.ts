@@ -42,6 +42,15 @@ export function memberOutputName(member: string): string {
 }
 
 /**
+ * Output `ran_<member>` (bool [batch, 1]) of a member that a gate (the cascade) runs on some rows
+ * only: true where it ran. Where it is false the member's `logits_<member>` row is a placeholder
+ * (zeros), not an answer. [batch, 1] rather than [batch] so that batched servers (Triton) take it.
+ */
+export function memberRanName(member: string): string {
+  return `ran_${member}`;
+}
+
+/**
  * ONE graph holding every member and the fusion head: per-group inputs → each member's encoder
  * (scoped, so names never collide) → its logits reordered to the common label list by a Gather on
  * axis 1 → the method's nodes. Outputs `logits` (fused log-probabilities, so softmax gives the fused
@@ -68,6 +77,7 @@ export function buildCombinedGraph<P extends FusionParams>(spec: CombinedGraphSp
   const cls: (string | null)[] = [];
   // A gating method (the cascade) runs members 2.. only on the rows its gate lets through.
   let gated: GatedRows | null = null;
+  let gateMask: string | null = null;
   const gatedInputs = new Map<number, EncoderInputs>();
   for (const [i, m] of spec.members.entries()) {
     if (m.alignment.length !== k) throw new Error(`member ${m.name}: alignment has ${m.alignment.length} entries for ${k} labels`);
@@ -83,10 +93,17 @@ export function buildCombinedGraph<P extends FusionParams>(spec: CombinedGraphSp
     logits.push(gated ? scatterRows(g, aligned, gated, logits[0]!, `${m.name}.gated`) : aligned);
     pooled.push(gated ? null : enc.pooled);
     cls.push(gated ? null : enc.cls);
-    if (i === 0 && spec.method.gate) gated = gatedRows(g, spec.method.gate(g, aligned, spec.params), 'gate');
+    if (i === 0 && spec.method.gate) {
+      gateMask = spec.method.gate(g, aligned, spec.params);
+      gated = gatedRows(g, gateMask, 'gate');
+    }
   }
   const fused = spec.method.emit(g, { logits, pooled, cls, k }, spec.params);
   g.output(fused, 'logits', 'float', ['batch', k]);
   spec.members.forEach((m, i) => g.output(logits[i]!, memberOutputName(m.name), 'float', ['batch', k]));
+  if (gateMask !== null) {
+    const ran = g.op('Unsqueeze', [gateMask, g.constInt64([1], [1], 'gate_ran_axis')], {}, { name: 'gate_ran' });
+    spec.members.slice(1).forEach((m) => g.output(g.op('Identity', [ran], {}, { name: `${m.name}.ran` }), memberRanName(m.name), 'bool', ['batch', 1]));
+  }
   return g;
 }

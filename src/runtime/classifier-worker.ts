@@ -37,7 +37,7 @@ async function run(r: RunRequest, signal: AbortSignal): Promise<void> {
     const opts = { signal, onProgress: (done: number, total: number) => send({ type: 'progress', id: r.id, done, total }), ...(r.batchSize ? { batchSize: r.batchSize } : {}), ...(r.maxTokens ? { maxTokens: r.maxTokens } : {}) };
     if (r.detailed && model.predictDetailed) {
       const d = await model.predictDetailed(r.inputs, opts);
-      send({ type: 'done', id: r.id, probs: d.fused, members: Object.entries(d.members) });
+      send({ type: 'done', id: r.id, probs: d.fused, members: Object.entries(d.members), ...(d.ran ? { ran: Object.entries(d.ran) } : {}) });
     } else {
       send({ type: 'done', id: r.id, probs: await model.predictProba(r.inputs, opts) });
     }

@@ -17,6 +17,18 @@ import { softmaxRows } from '../util/math.js';
 export interface DetailedProbabilities {
   readonly fused: Float32Array;
   readonly members: Readonly<Record<string, Float32Array>>;
+  /**
+   * For members that ran on some rows only (the cascade's later members): 1 where the member ran,
+   * 0 where it was skipped. On a skipped row its `members` row is a placeholder, not an answer.
+   * A member not listed here ran on every row.
+   */
+  readonly ran?: Readonly<Record<string, Uint8Array>>;
+}
+
+/** Whether `member` gave an answer on `row` (false only where a gate skipped it). */
+export function memberRan(d: DetailedProbabilities, member: string, row: number): boolean {
+  const r = d.ran?.[member];
+  return r === undefined || r[row] === 1;
 }
 
 /** Anything that turns texts into label probabilities: a member, an ONNX export, a combined model. */

@@ -26,6 +26,7 @@ export interface WorkerLoadOptions {
 interface WorkerResult {
   readonly probs: Float32Array;
   readonly members?: readonly (readonly [string, Float32Array])[];
+  readonly ran?: readonly (readonly [string, Uint8Array])[];
 }
 
 interface Pending {
@@ -61,7 +62,7 @@ export class WorkerClassifier implements Classifier {
     if (detailed) {
       this.predictDetailed = async (inputs, opts) => {
         const r = await this.call(inputs, true, opts ?? {});
-        return { fused: r.probs, members: Object.fromEntries(r.members ?? []) };
+        return { fused: r.probs, members: Object.fromEntries(r.members ?? []), ...(r.ran?.length ? { ran: Object.fromEntries(r.ran) } : {}) };
       };
     }
     worker.on('message', (m: FromWorker) => this.onMessage(m));
@@ -145,7 +146,7 @@ export class WorkerClassifier implements Classifier {
       return;
     }
     this.pending.delete(m.id);
-    if (m.type === 'done') p.resolve({ probs: m.probs, ...(m.members ? { members: m.members } : {}) });
+    if (m.type === 'done') p.resolve({ probs: m.probs, ...(m.members ? { members: m.members } : {}), ...(m.ran ? { ran: m.ran } : {}) });
     else p.reject(fromWire(m.error));
   }
 

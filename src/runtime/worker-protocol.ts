@@ -33,7 +33,7 @@ export type FromWorker =
   | { readonly type: 'ready'; readonly name: string; readonly source: string; readonly labels: readonly string[]; readonly detailed: boolean }
   | { readonly type: 'failed'; readonly error: WireError }
   | { readonly type: 'progress'; readonly id: number; readonly done: number; readonly total: number }
-  | { readonly type: 'done'; readonly id: number; readonly probs: Float32Array; readonly members?: readonly (readonly [string, Float32Array])[] }
+  | { readonly type: 'done'; readonly id: number; readonly probs: Float32Array; readonly members?: readonly (readonly [string, Float32Array])[]; readonly ran?: readonly (readonly [string, Uint8Array])[] }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError };
 
 /** An error as it crosses the thread boundary: a BertfuseError keeps its code, anything else its message. */

@@ -19,6 +19,8 @@ export interface BatchResult {
   readonly probs: Float32Array;
   /** Per member, when asked for and the model has members. */
   readonly members?: Readonly<Record<string, Float32Array>>;
+  /** Members a gate ran on some rows only: 1 where each ran (see DetailedProbabilities.ran). */
+  readonly ran?: Readonly<Record<string, Uint8Array>>;
 }
 
 export interface BatcherOptions {
@@ -161,10 +163,12 @@ export class MicroBatcher {
       const k = this.model.labels.length;
       let probs: Float32Array;
       let members: Readonly<Record<string, Float32Array>> | undefined;
+      let ran: Readonly<Record<string, Uint8Array>> | undefined;
       if (detailed) {
         const d = await this.model.predictDetailed!(inputs, runOpts);
         probs = d.fused;
         members = d.members;
+        ran = d.ran;
       } else {
         probs = await this.model.predictProba(inputs, runOpts);
       }
@@ -173,7 +177,12 @@ export class MicroBatcher {
       for (const j of jobs) {
         const n = j.inputs.length;
         const slice = (a: Float32Array): Float32Array => a.slice(at * k, (at + n) * k);
-        j.resolve({ probs: slice(probs), ...(j.detailed && members ? { members: Object.fromEntries(Object.entries(members).map(([name, p]) => [name, slice(p)])) } : {}) });
+        const rows = (a: Uint8Array): Uint8Array => a.slice(at, at + n);
+        j.resolve({
+          probs: slice(probs),
+          ...(j.detailed && members ? { members: Object.fromEntries(Object.entries(members).map(([name, p]) => [name, slice(p)])) } : {}),
+          ...(j.detailed && ran ? { ran: Object.fromEntries(Object.entries(ran).map(([name, r]) => [name, rows(r)])) } : {}),
+        });
         at += n;
       }
     } catch (e) {

@@ -8,7 +8,9 @@ import { clientGone, inferenceError } from './inference.js';
 import { registerOip } from './oip.js';
 import { serverMetrics } from './metrics.js';
 import { RequestError, parsePredictBody, type ServeLimits } from './request.js';
-import { recordOf } from '../util/names.js';
+import { labelScores, memberScores, type LabelScores } from '../runtime/label-scores.js';
+
+export type { LabelScores } from '../runtime/label-scores.js';
 
 /*
  * The prediction server as a library: `createServer(model, opts)` returns a fastify instance that
@@ -41,30 +43,15 @@ export interface ServeOptions extends Partial<ServeLimits> {
 
 export const SERVE_DEFAULTS = { maxBatch: 32, maxWaitMs: 5, maxTokens: 4096, maxTexts: 64, maxChars: 10_000, bodyLimit: 1024 * 1024, requestTimeoutMs: 30_000 } as const;
 
-export interface LabelScores {
-  readonly label: string;
-  readonly score: number;
-  readonly probs: Readonly<Record<string, number>>;
-}
-
 export interface PredictionJson extends LabelScores {
-  readonly members?: Readonly<Record<string, LabelScores>>;
+  /** Each member's answer; null for a member the cascade did not run on this row. */
+  readonly members?: Readonly<Record<string, LabelScores | null>>;
 }
 
 export interface PredictResponse {
   readonly model: string;
   readonly labels: readonly string[];
   readonly predictions: readonly PredictionJson[];
-}
-
-function scores(labels: readonly string[], p: Float32Array, row: number): LabelScores {
-  const k = labels.length;
-  let best = 0;
-  labels.forEach((_, j) => {
-    if (p[row * k + j]! > p[row * k + best]!) best = j;
-  });
-  const probs = recordOf(labels.map((l, j) => [l, p[row * k + j]!] as const));
-  return { label: labels[best]!, score: p[row * k + best]!, probs };
 }
 
 function wantsMembers(q: unknown): boolean {
@@ -190,9 +177,9 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
     }
     m.inputs.inc({}, inputs.length);
     const predictions = inputs.map((_, i): PredictionJson => {
-      const fused = scores(model.labels, result.probs, i);
+      const fused = labelScores(model.labels, result.probs, i);
       if (!result.members) return fused;
-      return { ...fused, members: Object.fromEntries(Object.entries(result.members).map(([name, p]) => [name, scores(model.labels, p, i)])) };
+      return { ...fused, members: memberScores({ fused: result.probs, members: result.members, ...(result.ran ? { ran: result.ran } : {}) }, model.labels, i) };
     });
     return { model: model.name, labels: model.labels, predictions };
   });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readLabelled } from '../../src/data/labelled.js';
 import { cascade, type CascadeParams } from '../../src/fusion/cascade.js';
-import { buildCombinedGraph, memberOutputName } from '../../src/graph/combine.js';
+import { buildCombinedGraph, memberOutputName, memberRanName } from '../../src/graph/combine.js';
 import { encodeModel } from '../../src/graph/onnx-builder.js';
 import { loadMembers, type MemberSet } from '../../src/members/load.js';
 import { runMembers, type MemberRun } from '../../src/members/run.js';
@@ -14,7 +14,7 @@ const TOL = 1e-5;
 
 // The cascade graph runs the second member only on the rows below τ (gathered, run, scattered back).
 // Whatever τ, its probabilities equal the in-process cascade; the skipped member's logits are its
-// real logits on escalated rows and 0 on rows it never saw.
+// real logits on escalated rows and 0 on rows it never saw, and ran_<member> says which rows those are.
 describe('cascade graph that skips work = in-process cascade (sibling-a + stranger-b: two tokenizers)', () => {
   const data = readLabelled(path.join(DATA, 'sst2_dev.tsv'), { labels: ['negative', 'positive'] });
   const rows = data.inputs.slice(0, 160);
@@ -47,6 +47,8 @@ describe('cascade graph that skips work = in-process cascade (sibling-a + strang
         assert.ok(worst <= TOL, `max |p_onnx − p_apply| = ${worst.toExponential(2)}`);
         const stats = cascade.stats!(run.outputs, params);
         const second = out[memberOutputName(set.members[1]!.name)]!.data;
+        const ran = out[memberRanName(set.members[1]!.name)]!.data;
+        assert.equal(out[memberRanName(set.members[0]!.name)], undefined, 'the first member runs on every row: no ran_ output');
         const truth = run.outputs.members[1]!.logits;
         const first = run.outputs.members[0]!.logits;
         let escalated = 0;
@@ -54,6 +56,7 @@ describe('cascade graph that skips work = in-process cascade (sibling-a + strang
           const conf = Math.max(...[0, 1].map((j) => Math.exp(first[r * 2 + j]!) / (Math.exp(first[r * 2]!) + Math.exp(first[r * 2 + 1]!))));
           const up = conf < Math.fround(threshold);
           if (up) escalated++;
+          assert.equal(ran[r], up ? 1 : 0, `row ${r}: ran_<member> says whether the second member ran`);
           for (let j = 0; j < 2; j++) {
             const got = second[r * 2 + j]!;
             if (up) assert.ok(Math.abs(got - truth[r * 2 + j]!) < 1e-4, `row ${r}: escalated member logits ${got} vs ${truth[r * 2 + j]}`);

@@ -7,7 +7,8 @@ import { evalSummary, evalTable, membersSummary } from '../../eval/format.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
 import { bundledData, bundledFixture } from '../../paths.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED } from '../../recipe/combine.js';
-import { loadClassifier } from '../../runtime/classifier.js';
+import { loadClassifier, memberRan } from '../../runtime/classifier.js';
+import { SKIPPED } from '../output.js';
 import { printJson, printLine } from '../output.js';
 import { renderTable } from '../../util/table.js';
 import { argmaxRow } from '../../util/math.js';
@@ -88,7 +89,8 @@ export function register(program: Command): void {
           text,
           label: model.labels[argmaxRow(detail.fused, i, k)]!,
           fused: Object.fromEntries(model.labels.map((l, j) => [l, detail.fused[i * k + j]!])),
-          members: Object.fromEntries(Object.entries(detail.members).map(([name, p]) => [name, Object.fromEntries(model.labels.map((l, j) => [l, p[i * k + j]!]))])),
+          // null: a member the cascade did not run on this row (its graph output there is a placeholder).
+          members: Object.fromEntries(Object.entries(detail.members).map(([name, p]) => [name, memberRan(detail, name, i) ? Object.fromEntries(model.labels.map((l, j) => [l, p[i * k + j]!])) : null])),
         }));
         const merges = await mergeDemo(data, path.dirname(outcome.out));
         if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, result: outcome.result, predictions, merges });
@@ -103,7 +105,8 @@ export function register(program: Command): void {
         printLine(
           renderTable(
             ['label', 'p(positive)', ...memberNames.map((m) => `${m}`), 'text'],
-            predictions.map((p) => [p.label, p.fused['positive']!, ...memberNames.map((m) => p.members[m]!['positive']!), p.text]),
+            predictions.map((p) => [p.label, p.fused['positive']!, ...memberNames.map((m) => p.members[m]?.['positive'] ?? SKIPPED), p.text]),
+            { right: [false, true, ...memberNames.map(() => true), false] },
           ),
         );
         const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;

@@ -4,7 +4,8 @@ import { readTextInputs } from '../../data/texts.js';
 import { BertfuseError } from '../../errors.js';
 import { loadClassifier } from '../../runtime/classifier.js';
 import { predict } from '../../runtime/predict.js';
-import { positiveInt, printLine } from '../output.js';
+import { positiveInt, printLine, SKIPPED } from '../output.js';
+import { labelScores, memberScores } from '../../runtime/label-scores.js';
 import { QUANTIZE_MODES, type QuantizeMode } from '../../graph/quantize.js';
 import { progressBar } from '../progress.js';
 import { renderTable } from '../../util/table.js';
@@ -19,6 +20,7 @@ interface PredictFlags {
   threads?: number;
   quantize?: QuantizeMode;
   quiet?: boolean;
+  members?: boolean;
 }
 
 function quantizeMode(v: string): QuantizeMode {
@@ -45,6 +47,7 @@ export function register(program: Command): void {
     .option('-b, --batch-size <n>', 'batch size', positiveInt('--batch-size'), 32)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
     .option('--quantize <mode>', 'int8: dynamic int8 quantisation of the encoder (faster; outputs shift slightly)', quantizeMode)
+    .option('--members', `combined folders: each member's answer too, from the same graph (${SKIPPED} in the table, null in --json, where a cascade did not run the member)`)
     .option('-q, --quiet', 'no progress bar')
     .action(async (modelPath: string, f: PredictFlags) => {
       let inputs: TextInput[];
@@ -56,17 +59,29 @@ export function register(program: Command): void {
       } else throw new BertfuseError('E_USAGE', 'nothing to predict: give --text "..." or --input <file>');
       const download = progressBar('download', f.quiet);
       const model = await loadClassifier(modelPath, { runtime: f.threads ? { threads: f.threads } : {}, ...(f.quantize ? { quantize: f.quantize } : {}), hub: { onProgress: (d, t) => download.update(d, t) } }).finally(() => download.stop());
+      if (f.members && !model.predictDetailed) {
+        await model.close();
+        throw new BertfuseError('E_USAGE', `--members needs a combined bertfuse folder; ${modelPath} is one model`);
+      }
       const bar = progressBar('predict', f.quiet || inputs.length < 64);
       try {
-        const preds = await predict(model, inputs, { batchSize: f.batchSize, onProgress: (d, t) => bar.update(d, t) });
+        const run = { batchSize: f.batchSize, onProgress: (d: number, t: number) => bar.update(d, t) };
+        // With --members one run of the combined graph gives the fused answer and every member's.
+        const detail = f.members ? await model.predictDetailed!(inputs, run) : null;
+        const preds = detail ? inputs.map((_, i) => labelScores(model.labels, detail.fused, i)) : await predict(model, inputs, run);
+        const members = (i: number) => (detail ? memberScores(detail, model.labels, i) : null);
         bar.stop();
         if (f.json) {
-          preds.forEach((p, i) => printLine(JSON.stringify({ index: i, text: inputs[i]!.text, ...(inputs[i]!.textPair ? { text_pair: inputs[i]!.textPair } : {}), label: p.label, score: p.score, probs: p.probs })));
+          preds.forEach((p, i) => printLine(JSON.stringify({ index: i, text: inputs[i]!.text, ...(inputs[i]!.textPair ? { text_pair: inputs[i]!.textPair } : {}), label: p.label, score: p.score, probs: p.probs, ...(detail ? { members: members(i) } : {}) })));
           return;
         }
-        const header = ['#', 'label', ...model.labels.map((l) => `p(${l})`), 'text'];
-        const rows = preds.map((p, i) => [i, p.label, ...model.labels.map((l) => p.probs[l]!), clip(inputs[i]!.text + (inputs[i]!.textPair ? ` ‖ ${inputs[i]!.textPair}` : ''), 60)]);
-        printLine(renderTable(header, rows));
+        const names = detail ? Object.keys(detail.members) : [];
+        const header = ['#', 'label', ...model.labels.map((l) => `p(${l})`), ...names, 'text'];
+        const rows = preds.map((p, i) => {
+          const m = members(i);
+          return [i, p.label, ...model.labels.map((l) => p.probs[l]!), ...names.map((n) => (m?.[n] ? `${m[n].label} ${m[n].score.toFixed(4)}` : SKIPPED)), clip(inputs[i]!.text + (inputs[i]!.textPair ? ` ‖ ${inputs[i]!.textPair}` : ''), 60)];
+        });
+        printLine(renderTable(header, rows, { right: header.map((h, j) => j === 0 || (j >= 2 && j < 2 + model.labels.length + names.length)) }));
       } finally {
         bar.stop();
         await model.close();
