@@ -1,5 +1,6 @@
 import { ratio } from './context.js';
 import type { BenchResults } from './report.js';
+import { FAMILY_GOAL, isGemmOp } from './sections/families.js';
 
 const pc = (x: number): string => `${(100 * x).toFixed(0)}%`;
 const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)}`;
@@ -86,6 +87,18 @@ export function analysis(r: BenchResults): string {
   const drop = Math.max(...r.int8.accuracy.map((a) => a.fp32 - a.int8));
   if (drop > 0.005) missed.push(`**int8 accuracy (−${(drop * 100).toFixed(2)} points, target ≤ 0.5).** The worst fixture loses more than half a point; see the accuracy table for which.`);
   if (r.dataset.speedup < 3) missed.push(`**Dynamic padding (${ratio(r.dataset.speedup)}, target 3x).** The gain is bounded by 128 / mean length (${(128 / r.dataset.meanTokens).toFixed(1)}) and by per-batch overhead at short lengths.`);
+  if (r.families) {
+    const f = r.families;
+    const below = f.rows.filter((x) => x.precision === 'fp32' && x.kernels === 'fused' && x.ceilingShare < FAMILY_GOAL);
+    if (below.length) {
+      const why = below.map((x) => {
+        const p = f.profiles.find((q) => q.model === x.model);
+        const others = p ? p.ops.filter((o) => !isGemmOp(o.op)).slice(0, 2).map((o) => `${o.op} ${pc(o.share)}`).join(', ') : '';
+        return `${x.model} ${pc(x.ceilingShare)}${p ? ` (${pc(p.gemmShare)} of its time in matrix-product kernels; most of the rest ${others})` : ''}`;
+      });
+      missed.push(`**Families vs the MatMul ceiling (target ${pc(FAMILY_GOAL)}).** ${why.join('; ')}. The Families section names what each of those operators is.`);
+    }
+  }
   if (r.load.fp32.session >= 1.5) missed.push(`**Session creation (${r.load.fp32.session.toFixed(2)} s, target 1.5 s).** onnxruntime's graph optimisation and weight pre-packing for 110 M parameters.`);
 
   out.push('### Missed targets: by how much, and what stands in the way', '');

@@ -50,7 +50,7 @@ export const SECTION_NAMES = ['ceiling', 'throughput', 'families', 'torch', 'var
 export type SectionName = (typeof SECTION_NAMES)[number];
 
 /** What a section needs measured first; a needed section runs but is not written unless named. */
-const NEEDS: Readonly<Partial<Record<SectionName, readonly SectionName[]>>> = { throughput: ['ceiling'], families: ['ceiling'], torch: ['throughput'] };
+const NEEDS: Readonly<Partial<Record<SectionName, readonly SectionName[]>>> = { throughput: ['ceiling'], torch: ['throughput'] };
 
 /** The named sections plus everything they need. */
 export function sectionsToRun(only: readonly SectionName[]): Set<SectionName> {
@@ -187,7 +187,7 @@ async function runSections(opts: BenchOptions, run: ReadonlySet<SectionName>, lo
       }
       const ceil = await step('ceiling', () => ceiling(ctx));
       const tp = await step('throughput', () => throughput(ctx, merged, ceil!.data.gflops));
-      await step('families', () => familiesSection(ctx, ceil!.data.gflops));
+      await step('families', () => familiesSection(ctx, ceil?.data.gflops ?? null));
       await step('variants', () => variants(ctx));
       await step('runtime', () => runtimeChoices(ctx));
       const th = await step('torch', () => torchPeer(ctx, tp!.data));
@@ -230,6 +230,7 @@ export async function runBench(opts: BenchOptions, log: (msg: string) => void = 
     int8: get('int8'),
     dataset: get('dataset'),
     load: get('load'),
+    families: get('families'),
     sections: REPORT_ORDER.flatMap((n) => (results.has(n) ? [results.get(n)!] : [])).map(({ title, markdown, data }) => ({ title, markdown, data })),
   };
 }

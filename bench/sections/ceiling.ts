@@ -16,7 +16,7 @@ export interface CeilingData {
   readonly encoderGflops: number;
 }
 
-interface MatMulGraph {
+export interface MatMulGraph {
   readonly name: string;
   readonly bytes: Uint8Array;
   readonly rows: number;
@@ -58,7 +58,7 @@ function square(): MatMulGraph {
  * The encoder's own linear layers at batch 8 × seq 128 (1,024 tokens), nothing else: per layer
  * Q/K/V [H → 3H] (a side branch, as in the encoder), attention output [H → H], FFN [H → I → H].
  */
-function encoderShaped(cfg: Pick<BertConfig, 'hiddenSize' | 'intermediateSize' | 'numLayers'>, tokens: number): MatMulGraph {
+export function encoderShaped(cfg: Pick<BertConfig, 'hiddenSize' | 'intermediateSize' | 'numLayers'>, tokens: number): MatMulGraph {
   const H = cfg.hiddenSize;
   const I = cfg.intermediateSize;
   return matmulGraph(`the encoder's linear layers only: ${cfg.numLayers} × ([${tokens} × ${H}] · [${H} × ${3 * H}], · [${H} × ${H}], · [${H} × ${I}], · [${I} × ${H}])`, tokens, (g, x, w) => {
@@ -72,6 +72,14 @@ function encoderShaped(cfg: Pick<BertConfig, 'hiddenSize' | 'intermediateSize' |
   });
 }
 
+/** A MatMul graph as a round-robin contender (random input, created once). */
+export async function matmulContender(m: MatMulGraph, seed = 2): Promise<{ name: string; session: Session; run: () => Promise<unknown> }> {
+  const rng = new Rng(seed);
+  const session = await createSession(m.bytes);
+  const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: m.rows * m.cols }, () => rng.normal()), [m.rows, m.cols]) };
+  return { name: m.name, session, run: () => session.run(feeds) };
+}
+
 /**
  * (d) The practical fp32 ceiling: plain MatMuls in onnxruntime, a 2048² chain and the encoder's
  * own matrix shapes, timed round-robin with one member so all three see the same machine.
@@ -81,12 +89,7 @@ export async function ceiling(ctx: BenchContext): Promise<SectionResult & { data
   const graphs = ctx.opts.size === 'base' ? [square(), encoderShaped(ctx.config, B * S)] : [encoderShaped(ctx.config, B * S)];
   const cs: { name: string; session: Session; run: () => Promise<unknown> }[] = [];
   cs.push(await sessionContender('encoder', memberGraph(ctx.members[0]), {}, B, S, ctx.config.vocabSize));
-  const rng = new Rng(2);
-  for (const m of graphs) {
-    const session = await createSession(m.bytes);
-    const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: m.rows * m.cols }, () => rng.normal()), [m.rows, m.cols]) };
-    cs.push({ name: m.name, session, run: () => session.run(feeds) });
-  }
+  for (const [i, m] of graphs.entries()) cs.push(await matmulContender(m, 2 + i));
   ctx.log('MatMul ceiling');
   const t = medians(await interleaved(cs, { warmup: ctx.opts.warmup, reps: ctx.opts.quick ? 3 : 6 }));
   for (const c of cs) await c.session.release();

@@ -40,7 +40,7 @@ test('--only names sections; what they need is measured too, but only the named 
   assert.throws(() => parseArgs(['--only', 'families,speed']), /--only: unknown section speed \(sections for --only: ceiling,/);
   assert.throws(() => parseArgs(['--only']), /--only needs a value/);
   assert.deepEqual([...sectionsToRun(['torch'])].sort(), ['ceiling', 'throughput', 'torch']);
-  assert.deepEqual([...sectionsToRun(['families', 'load'])].sort(), ['ceiling', 'families', 'load']);
+  assert.deepEqual([...sectionsToRun(['families', 'load'])].sort(), ['families', 'load'], 'families times its own MatMul yardstick');
 });
 
 test('--only load at tiny size replaces that one block of BENCHMARKS.md and keeps every other byte', async () => {
@@ -86,6 +86,7 @@ test('the harness runs end to end at tiny size and writes a report that keeps ot
   // Five families × fused/plain × fp32/int8, each timed, each with FLOPs from its own family's count.
   assert.equal(fam.rows.length, 20);
   for (const r of fam.rows) assert.ok(r.seqPerSecond > 0 && r.ceilingShare > 0 && Number.isFinite(r.ceilingShare), JSON.stringify(r));
+  assert.ok(fam.blockCeiling.fp32 > 0 && fam.blockCeiling.int8 > 0 && fam.ceilingGflops === results.ceiling.gflops);
   assert.deepEqual([...new Set(fam.rows.map((r) => r.family))], ['bert', 'distilbert', 'roberta', 'deberta-v2', 'modernbert']);
   for (const p of fam.profiles) assert.ok(p.gemmShare > 0 && p.gemmShare <= 1 && p.ops.length > 3, p.model);
   assert.ok(fam.profiles.find((p) => p.model.startsWith('deberta'))!.ops.some((o) => o.op === 'GatherElements'), 'the c2p/p2c gathers show in the profile');
@@ -94,6 +95,7 @@ test('the harness runs end to end at tiny size and writes a report that keeps ot
   const md = fs.readFileSync(out, 'utf8');
   for (const h of ['## Machine', '## Targets', '## FLOP ceiling', '## Throughput', '## PyTorch eager peer', '## Kernels', '## Threads', '## int8', '## Dataset evaluation', '## Model load', '## Families', '## Training']) assert.ok(md.includes(h), h);
   assert.ok(md.includes('npm run bench'));
+  assert.match(md, /\| every BERT-shaped family fp32 ≥ 85% of the MatMul ceiling \(8 × 32, default kernels\) \| bert \(tiny\) \d+%, distilbert \(tiny\) \d+%, roberta \(tiny\) \d+%, deberta-v2 \(tiny\) \d+%, modernbert \(tiny\) \d+%/);
   assert.ok(!md.includes('stale'), 'our own old sections are replaced');
   assert.deepEqual(foreignSections(md), ['## Merge\n\nmerge numbers | 1', '## Server\n\nserver numbers']);
   assert.ok(!/NaN|undefined/.test(md), 'no NaN/undefined in the report');
