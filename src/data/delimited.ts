@@ -47,7 +47,8 @@ export function parseCsv(text: string, file: string): DelimitedRow[] {
           i++;
           break;
         } else {
-          if (q === '\n') line++;
+          // A line break inside quotes still moves the line: LF, CRLF (counted once) or a lone CR, as outside.
+          if (q === '\n' || (q === '\r' && text[i + 1] !== '\n')) line++;
           field += q;
           i++;
         }

@@ -17,6 +17,8 @@ test('CSV: quoted commas, doubled quotes, embedded line breaks, CRLF (RFC 4180)'
   ]);
   // Line numbers are where each record starts; the multi-line field pushes the next one down.
   assert.deepEqual(rows.map((r) => r.line), [1, 2, 3, 4, 6]);
+  // Old-Mac CR line ends count as lines inside quotes as they do between records.
+  assert.deepEqual(parseCsv('label,text\r1,"two\rlines"\r0,x\r', 'cr.csv').map((r) => r.line), [1, 2, 4]);
 });
 
 test('CSV: empty fields, quoted empty fields, no final newline, blank lines skipped', () => {
