@@ -106,7 +106,12 @@ def blas_library():
     except OSError:
         return "unknown"
     real = sorted({os.path.realpath(p) for p in libs})
-    return ", ".join(os.path.relpath(p, "/usr/lib/x86_64-linux-gnu") if p.startswith("/usr/lib/x86_64-linux-gnu") else p for p in real) or "none"
+    openblas = [os.path.basename(p) for p in real if "libopenblas" in os.path.basename(p)]
+    if openblas:
+        return openblas[0]
+    if any(p.endswith("/blas/libblas.so.3") for p in real):
+        return "reference BLAS (libblas3: slow; apt-get install libopenblas0-openmp)"
+    return ", ".join(real) or "none"
 
 
 def main():
