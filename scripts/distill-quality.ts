@@ -234,6 +234,9 @@ async function main(): Promise<void> {
       const student = chosen.find((c) => c.spec.name === name);
       const acc = student ? scoreRetention(b, scores, { student: name, teacher: 'teacher', members: memberNames }, 'accuracy') : null;
       const ll = student ? scoreRetention(b, scores, { student: name, teacher: 'teacher', members: memberNames }, 'logLoss') : null;
+      // The same ratio against the member the student started from (full depth only): what distillation added to it.
+      const start = student && student.spec.layers === undefined ? memberNames.find((m) => path.basename(student.spec.student) === m) : undefined;
+      const llStart = start ? scoreRetention(b, scores, { student: name, teacher: 'teacher', members: [start] }, 'logLoss') : null;
       return {
         name,
         accuracy: s.accuracy,
@@ -241,20 +244,21 @@ async function main(): Promise<void> {
         logLoss: s.logLoss,
         logLossCi: ci.logLoss,
         cost: flops.get(name)! / cheapest,
-        ...(student ? { lr: student.best.lr, temperature: student.best.temperature, seconds: student.best.seconds, accuracyRetention: acc, logLossRetention: ll } : {}),
+        ...(student ? { lr: student.best.lr, temperature: student.best.temperature, seconds: student.best.seconds, accuracyRetention: acc, logLossRetention: ll, logLossRetentionVsStart: llStart } : {}),
       };
     });
     results.push({ file, rows: data.inputs.length, models: rows });
     console.log(`\n${file} (${data.inputs.length} rows; 95% paired bootstrap, ${RESAMPLES} rounds, seed 0)`);
     console.log(
       renderTable(
-        ['model', 'accuracy [95% CI]', 'log-loss [95% CI]', 'acc. retention [CI]', 'log-loss retention [CI]', 'cost'],
+        ['model', 'accuracy [95% CI]', 'log-loss [95% CI]', 'acc. retention [CI]', 'log-loss retention [CI]', 'log-loss vs its start [CI]', 'cost'],
         rows.map((r) => [
           r.name,
           `${pct(r.accuracy)} [${pctInt(r.accuracyCi)}]`,
           `${r.logLoss.toFixed(4)} [${r.logLossCi.low.toFixed(3)}–${r.logLossCi.high.toFixed(3)}]`,
           r.accuracyRetention ? ratio(r.accuracyRetention) : '–',
           r.logLossRetention ? ratio(r.logLossRetention) : '–',
+          r.logLossRetentionVsStart ? ratio(r.logLossRetentionVsStart) : '–',
           `${r.cost.toFixed(2)}×`,
         ]),
       ),
