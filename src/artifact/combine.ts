@@ -40,6 +40,8 @@ export interface CombineOptions {
   readonly runtime?: RuntimeOptions;
   readonly onMemberProgress?: PrepareProgress;
   readonly onFitProgress?: (method: string, done: number, total: number) => void;
+  /** Hears the name of each step that has no count (scoring merge candidates, writing the folder) as it starts. */
+  readonly onStep?: (label: string) => void;
   /** Keep the full EvalResult in the folder as eval.json (holds texts of disagreement rows). */
   readonly saveEval?: boolean;
   /** Extra candidates for `--method auto` (the weight-merge hook above). */
@@ -82,9 +84,13 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
   );
   try {
     const candidates: AutoCandidate[] = [];
+    if (auto && opts.autoCandidates?.length) opts.onStep?.('looking for weight merges');
     if (auto) for (const source of opts.autoCandidates ?? []) candidates.push(...(await source(prepared)));
     const external: ExternalRow[] = [];
-    for (const c of candidates) external.push({ name: c.name, kind: 'merge', ...(await c.score(prepared)) });
+    for (const c of candidates) {
+      opts.onStep?.(`score merge ${c.name}`);
+      external.push({ name: c.name, kind: 'merge', ...(await c.score(prepared)) });
+    }
     const evaluation: Evaluation = evaluate(evalInputFrom(prepared), methods, {
       folds: recipe.folds,
       seed: recipe.seed,
@@ -106,12 +112,17 @@ export async function combine(recipe: CombineRecipe, opts: CombineOptions): Prom
     if (candidate && recipe.quantize) {
       throw new BertfuseError('E_USAGE', `--quantize ${recipe.quantize} applies to combined models; the winner ${exported} is a weight merge (quantise it at run time: bertfuse predict <folder> --quantize int8)`);
     }
+    opts.onStep?.(`write ${exported} to ${recipe.out}`);
     if (candidate) {
       await candidate.write(recipe.out);
       return { result, exported, manifest: null, out: path.resolve(recipe.out), notes: prepared.notes };
     }
     const choice = methods.find((m) => m.method.name === exported)!;
-    if (recipe.quantize === 'int8') result = { ...result, rows: [...result.rows, await int8Row(prepared, choice, evaluation, recipe, opts)] };
+    if (recipe.quantize === 'int8') {
+      opts.onStep?.(`score ${exported} with int8 members`);
+      result = { ...result, rows: [...result.rows, await int8Row(prepared, choice, evaluation, recipe, opts)] };
+      opts.onStep?.(`write ${exported} to ${recipe.out}`);
+    }
     const manifest = await writeCombined(recipe.out, {
       ...(recipe.quantize ? { quantize: recipe.quantize } : {}),
       set: prepared.set,

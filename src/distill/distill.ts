@@ -125,6 +125,8 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     const { inputs, gold } = transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap);
     const soft = await teacherTargets(teacher, inputs, toTeacher, opts.onProgress);
 
+    // Building the training graph and its session takes a while before the first step: announced (no count yet).
+    opts.onProgress?.('train', { done: 0, total: 0 });
     const tok = student.ckpt.tokenizer;
     const examples: TrainExample[] = inputs.map((inp, i) => ({ encoded: tok.encode(inp), soft: soft.subarray(i * toTeacher.length, (i + 1) * toTeacher.length), label: gold[i] ?? null }));
     const graph = buildTrainingGraph(student.weights, { temperature: o.temperature });
@@ -237,6 +239,7 @@ async function teacherTargets(teacher: Teacher, inputs: readonly TextInput[], to
   const kt = teacher.labels.length;
   const out = new Float32Array(inputs.length * k);
   const chunk = 256;
+  onProgress?.('teacher', { done: 0, total: inputs.length });
   for (let start = 0; start < inputs.length; start += chunk) {
     const part = inputs.slice(start, start + chunk);
     const p = await teacher.probs(part);

@@ -169,6 +169,7 @@ export function evaluate(input: EvalInput, methods: readonly MethodChoice[], opt
     const fitsPlanned = input.eval ? 1 : opts.folds + 1;
     let fitsDone = 0;
     const tick = (): void => opts.onProgress?.(name, ++fitsDone, fitsPlanned);
+    opts.onProgress?.(name, 0, fitsPlanned); // this method's step starts now
     const s = scoreMethod(choice, input, opts, tick);
     checkFinite(s.probs, k, `method ${name}`);
     let final = s.final;

@@ -39,6 +39,8 @@ export async function runMembers(set: MemberSet, inputs: readonly TextInput[], o
   const encodedByGroup = set.groups.map((g) => inputs.map((x) => g.tokenizer.encode(x)));
   for (const m of set.members) {
     const ckpt = m.checkpoint;
+    // Said before the graph is built and its session created (seconds), so progress names this member, not the last.
+    opts.onProgress?.(m.name, 0, n);
     const runner = await GraphRunner.create(encodeModel(buildBertModel(ckpt, { embeddings: true, quantize: opts.quantize ?? null })), [{ suffix: '', tokenizer: ckpt.tokenizer }], opts.runtime);
     try {
       const encoded = encodedByGroup[m.group]!;

@@ -165,6 +165,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
 
     let alignment: AlignmentReport[] = [];
     if (recipe.align !== 'none') {
+      opts.onProgress?.('align', 0, 0); // each phase is announced as it starts (0 of an unknown total)
       const others = base ? [...members.slice(1), base] : members.slice(1);
       alignment = await alignSources(members[0]!, others, recipe.align, texts, {
         ...statsOpts,
@@ -177,6 +178,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
     const headNames = members[0]!.canonicalNames().filter((n) => !members[0]!.isEncoder(n));
     const mergedNames = separate ? encoderNames : [...encoderNames, ...headNames];
 
+    if (method.stats !== null) opts.onProgress?.('statistics', 0, 0);
     const fishers =
       method.stats === 'fisher'
         ? await FisherStore.collect(members, texts, {
@@ -204,6 +206,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         name: members[0]!.storeName(name),
         shape,
         data: () => {
+          if (done === 0) opts.onProgress?.('merge', 0, total);
           const r = mergeTensor(method, recipe, name, layerPosition(name, numLayers), members, base, grams, shape, noBase, fishers);
           if (r.note) notes.push(r.note);
           opts.onProgress?.('merge', ++done, total);
@@ -245,6 +248,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         notes.unshift(`${why} ${noBase.map((n) => members[0]!.storeName(n)).join(', ')}; ${noBase.length === 1 ? 'it was' : 'they were'} merged with linear (the members' weighted average)`);
       }
       if (opts.evaluate?.length) {
+        opts.onProgress?.('evaluate', 0, 0);
         evaluation.push(
           ...(await evaluateMerged(tmp, tasks, memberCkpts, opts.evaluate, {
             ...statsOpts,

@@ -71,6 +71,7 @@ export class GraphRunner {
     const batches = planBatches(padded, opts.batchSize ?? 32, opts.bucket ?? true, opts.maxTokens);
     const result: Record<string, { data: Float32Array; width: number }> = {};
     let done = 0;
+    opts.onProgress?.(0, n); // the run starts: a bar at 0 rather than the previous step's last count
     for (const [bi, idx] of batches.entries()) {
       if (opts.signal) {
         if (bi > 0) await new Promise<void>((r) => setImmediate(r));

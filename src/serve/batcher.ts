@@ -153,7 +153,9 @@ export class MicroBatcher {
       batchSize: this.opts.maxBatch,
       signal: run.signal,
       ...(this.opts.maxTokens ? { maxTokens: this.opts.maxTokens } : {}),
+      // Called after each model run with the rows done so far (and once with 0 as the run starts).
       onProgress: (done: number) => {
+        if (done === seen) return;
         this.opts.onBatch?.(done - seen);
         seen = done;
       },

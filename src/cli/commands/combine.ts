@@ -8,7 +8,7 @@ import { FUSION_METHODS } from '../../fusion/registry.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, type CombineRecipe } from '../../recipe/combine.js';
 import { nonNegativeInt as wholeNumber, printJson, printLine, printNote } from '../output.js';
 import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, dataSpec, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
-import { progressBar, type Progress } from '../progress.js';
+import { statusLine } from '../progress.js';
 import { baseMergeCandidates, mergeCandidates } from '../../merge/auto-candidates.js';
 import { DEFAULT_MAX_BARRIER } from '../../eval/select.js';
 
@@ -79,22 +79,19 @@ export function evaluationFlags(f: FusionFlags): Pick<CombineRecipe, 'extraEvalD
   };
 }
 
-/** Progress bars (TTY only): one per member and dataset while running members, one per method while fitting. */
-export function fusionProgress(quiet: boolean): { members: PrepareProgress; fits: (method: string, done: number, total: number) => void; stop(): void } {
-  let bar: Progress | null = null;
-  let label = '';
-  const stage = (name: string, done: number, total: number): void => {
-    if (name !== label) {
-      bar?.stop();
-      bar = progressBar(name, quiet);
-      label = name;
-    }
-    bar!.update(done, total);
-  };
+/**
+ * The status line of eval, combine and demo (TTY only): a spinner from the start until the first
+ * member's run has a count, then the step running now — `run <member>` per member and dataset,
+ * `fit <method>` per method, and the steps combine names (scoring merges, writing the folder).
+ */
+export function fusionProgress(quiet: boolean): { members: PrepareProgress; fits: (method: string, done: number, total: number) => void; step: (label: string) => void; stop(): void } {
+  const line = statusLine({ quiet });
+  line.spin('loading members');
   return {
-    members: (s, d, t) => stage(`run ${s.member}${s.dataset === 'eval' ? ' (eval data)' : ''}`, d, t),
-    fits: (m, d, t) => stage(`fit ${m}`, d, t),
-    stop: () => bar?.stop(),
+    members: (s, d, t) => line.bar(`run ${s.member}${s.dataset === 'eval' ? ' (eval data)' : ''}`, d, t),
+    fits: (m, d, t) => line.bar(`fit ${m}`, d, t),
+    step: (label) => line.spin(label),
+    stop: () => line.stop(),
   };
 }
 
@@ -173,6 +170,7 @@ export function register(program: Command): void {
       ...(f.threads ? { runtime: { threads: f.threads } } : {}),
       onMemberProgress: progress.members,
       onFitProgress: progress.fits,
+      onStep: progress.step,
       saveEval: Boolean(f.saveEval),
       // --method auto also weighs one-encoder weight merges, where the members allow one.
       autoCandidates: [mergeCandidates, ...(recipe.mergeBase ? [baseMergeCandidates(recipe.mergeBase, recipe.seed)] : [])],

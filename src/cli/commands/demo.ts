@@ -47,9 +47,10 @@ interface MergeDemoRow {
 }
 
 /** Merges each pair into a temp folder and scores members, their ensemble and the merge on the data. */
-async function mergeDemo(data: string, root: string): Promise<MergeDemoRow[]> {
+async function mergeDemo(data: string, root: string, step: (label: string) => void): Promise<MergeDemoRow[]> {
   const rows: MergeDemoRow[] = [];
   for (const [i, m] of MERGES.entries()) {
+    step(`merge ${m.pair.join(' + ')} (${m.method}${m.align === 'none' ? '' : `, align ${m.align}`})`);
     const out = path.join(root, `merged-${i}-${m.method}${m.align === 'none' ? '' : '-align'}`);
     const recipe = parseMergeRecipe({ merge_method: m.method, models: m.pair.map((p) => ({ model: bundledFixture(p) })), align: m.align, onnx: false });
     const r = await merge(recipe, { out, evaluate: [{ file: data, labelNames: LABELS }] });
@@ -77,10 +78,16 @@ export function register(program: Command): void {
       const progress = fusionProgress(Boolean(f.quiet || f.json));
       const outcome = await combine(
         { members: members.map((p) => ({ path: p })), data: { path: data }, evalData: null, labels: LABELS, labelMap: {}, method: 'auto', options: {}, seed: DEFAULT_SEED, folds: DEFAULT_FOLDS, out },
-        { registry: FUSION_METHODS, onMemberProgress: progress.members, onFitProgress: progress.fits, saveEval: true },
-      ).finally(() => progress.stop());
-
-      const model = await loadClassifier(outcome.out);
+        { registry: FUSION_METHODS, onMemberProgress: progress.members, onFitProgress: progress.fits, onStep: progress.step, saveEval: true },
+      ).catch((e: unknown) => {
+        progress.stop();
+        throw e;
+      });
+      progress.step(`loading ${outcome.out}`);
+      const model = await loadClassifier(outcome.out).catch((e: unknown) => {
+        progress.stop();
+        throw e;
+      });
       try {
         const inputs = SENTENCES.map((text) => ({ text }));
         const detail = model.predictDetailed ? await model.predictDetailed(inputs) : { fused: await model.predictProba(inputs), members: {} };
@@ -92,7 +99,8 @@ export function register(program: Command): void {
           // null: a member the cascade did not run on this row (its graph output there is a placeholder).
           members: Object.fromEntries(Object.entries(detail.members).map(([name, p]) => [name, memberRan(detail, name, i) ? Object.fromEntries(model.labels.map((l, j) => [l, p[i * k + j]!])) : null])),
         }));
-        const merges = await mergeDemo(data, path.dirname(outcome.out));
+        const merges = await mergeDemo(data, path.dirname(outcome.out), progress.step);
+        progress.stop();
         if (f.json) return printJson({ out: outcome.out, exported: outcome.exported, result: outcome.result, predictions, merges });
         for (const line of membersSummary(outcome.result)) printLine(line);
         printLine();
@@ -116,6 +124,7 @@ export function register(program: Command): void {
         printLine(`     bertfuse report ${outcome.out} --out report.html   (this evaluation as one HTML page, from its eval.json)`);
         printLine(`     bertfuse predict ${merges[2]!.out} --text "your sentence"   (an aligned merge: a plain Hugging Face folder)`);
       } finally {
+        progress.stop();
         await model.close();
       }
     });

@@ -3,7 +3,9 @@ import { DISTILL_DEFAULTS, distill, trainStateFile } from '../../distill/distill
 import { BertfuseError } from '../../errors.js';
 import { evalTable } from '../../eval/format.js';
 import { printJson, printLine, nonNegativeInt, positiveInt } from '../output.js';
-import { progressBar, type Progress } from '../progress.js';
+import { statusLine } from '../progress.js';
+
+const DISTILL_STAGE = { teacher: 'teacher probabilities', train: 'train student', score: 'score on --eval-data' } as const;
 import { parseOptionFlags } from '../../eval/methods.js';
 import { addDataFlags, addMethodFlag, addOutFlag, addParamFlag, addRunFlags, dataSpec, deprecatedOption, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
 
@@ -76,13 +78,9 @@ export function register(program: Command): void {
       if (!f.student) throw new BertfuseError('E_USAGE', 'distill needs --student <member folder>');
       if (!f.out) throw new BertfuseError('E_USAGE', 'distill needs --out <folder>');
       if (!f.texts && !f.data) throw new BertfuseError('E_USAGE', 'distill needs a transfer set: --texts <file> and/or --data <labelled file>');
-      const quiet = Boolean(f.quiet || f.json);
-      const bars = new Map<string, Progress>();
-      const bar = (stage: string): Progress => {
-        let b = bars.get(stage);
-        if (!b) bars.set(stage, (b = progressBar(stage.padEnd(7), quiet)));
-        return b;
-      };
+      // A spinner while teacher and student load, then the stage running now.
+      const line = statusLine({ quiet: Boolean(f.quiet || f.json) });
+      line.spin('loading teacher and student');
       const labels = parseLabels(f.labels);
       const spec = (file: string) => dataSpec(file, f);
       const labelMap = labelMapOf(f);
@@ -109,10 +107,10 @@ export function register(program: Command): void {
           ...(f.maxMinutes !== undefined ? { maxMinutes: f.maxMinutes } : {}),
           ...(f.resume ? { resume: true } : {}),
           ...(f.threads ? { runtime: { threads: f.threads } } : {}),
-          onProgress: (stage, info) => bar(stage).update(info.done, info.total, info.step ? `loss ${info.step.loss.toFixed(4)}` : undefined),
+          onProgress: (stage, info) => line.bar(DISTILL_STAGE[stage], info.done, info.total, info.step ? `loss ${info.step.loss.toFixed(4)}` : undefined),
         });
       } finally {
-        for (const b of bars.values()) b.stop();
+        line.stop();
       }
       if (f.json) return printJson(outcome);
       const t = outcome.train;

@@ -7,7 +7,7 @@ import { MERGE_METHODS } from '../../merge/registry.js';
 import { parseMergeRecipe, readMergeRecipeYaml, type MergeRecipe } from '../../recipe/merge.js';
 import { positiveInt, printJson, printLine } from '../output.js';
 import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, dataSpec, evalDataFiles, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags } from '../flags.js';
-import { progressBar, type Progress } from '../progress.js';
+import { statusLine } from '../progress.js';
 import { renderTable } from '../../util/table.js';
 
 interface MergeFlags extends DataFlags, ParamFlags {
@@ -139,25 +139,19 @@ function methodsTable(): string {
   );
 }
 
-const PHASE_LABEL: Record<MergePhase, string> = { align: 'align', statistics: 'statistics', merge: 'merge', onnx: 'onnx', evaluate: 'evaluate' };
+const PHASE_LABEL: Record<MergePhase, string> = {
+  align: 'align neurons',
+  statistics: 'collect statistics',
+  merge: 'merge tensors',
+  onnx: 'build model.onnx',
+  evaluate: 'evaluate',
+};
 
-/** One bar per phase, on a TTY only. */
+/** The status line (TTY only): a spinner while the members are read, then the phase running now. */
 function phaseProgress(quiet: boolean): { update: (phase: MergePhase, done: number, total: number) => void; stop: () => void } {
-  let current: MergePhase | null = null;
-  let bar: Progress | null = null;
-  return {
-    update(phase, done, total) {
-      if (phase !== current) {
-        bar?.stop();
-        bar = progressBar(PHASE_LABEL[phase], quiet);
-        current = phase;
-      }
-      bar!.update(done, total);
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
+  const line = statusLine({ quiet });
+  line.spin('reading members');
+  return { update: (phase, done, total) => line.bar(PHASE_LABEL[phase], done, total), stop: () => line.stop() };
 }
 
 function printResult(r: MergeResult): void {

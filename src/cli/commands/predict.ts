@@ -7,7 +7,7 @@ import { predict } from '../../runtime/predict.js';
 import { positiveInt, printLine, SKIPPED } from '../output.js';
 import { labelScores, memberScores } from '../../runtime/label-scores.js';
 import { QUANTIZE_MODES, type QuantizeMode } from '../../graph/quantize.js';
-import { progressBar } from '../progress.js';
+import { statusLine } from '../progress.js';
 import { renderTable } from '../../util/table.js';
 
 interface PredictFlags {
@@ -57,20 +57,26 @@ export function register(program: Command): void {
         if (f.textPair !== undefined && f.text.length !== 1) throw new BertfuseError('E_USAGE', '--text-pair needs exactly one --text');
         inputs = f.text.map((t) => ({ text: t, textPair: f.textPair ?? null }));
       } else throw new BertfuseError('E_USAGE', 'nothing to predict: give --text "..." or --input <file>');
-      const download = progressBar('download', f.quiet);
-      const model = await loadClassifier(modelPath, { runtime: f.threads ? { threads: f.threads } : {}, ...(f.quantize ? { quantize: f.quantize } : {}), hub: { onProgress: (d, t) => download.update(d, t) } }).finally(() => download.stop());
+      // One status line: a spinner while the model loads (a download bar for hub ids), then the run's bar.
+      const line = statusLine({ quiet: Boolean(f.quiet) });
+      line.spin(`loading ${modelPath}`);
+      const model = await loadClassifier(modelPath, { runtime: f.threads ? { threads: f.threads } : {}, ...(f.quantize ? { quantize: f.quantize } : {}), hub: { onProgress: (d, t) => line.bar(`download ${modelPath}`, d, t) } }).catch((e: unknown) => {
+        line.stop();
+        throw e;
+      });
       if (f.members && !model.predictDetailed) {
         await model.close();
         throw new BertfuseError('E_USAGE', `--members needs a combined bertfuse folder; ${modelPath} is one model`);
       }
-      const bar = progressBar('predict', f.quiet || inputs.length < 64);
+      // A few inputs take a moment: no bar for them, the spinner just ends.
+      if (inputs.length < 64) line.stop();
       try {
-        const run = { batchSize: f.batchSize, onProgress: (d: number, t: number) => bar.update(d, t) };
+        const run = { batchSize: f.batchSize, onProgress: (d: number, t: number) => (inputs.length < 64 ? undefined : line.bar('predict', d, t)) };
         // With --members one run of the combined graph gives the fused answer and every member's.
         const detail = f.members ? await model.predictDetailed!(inputs, run) : null;
         const preds = detail ? inputs.map((_, i) => labelScores(model.labels, detail.fused, i)) : await predict(model, inputs, run);
         const members = (i: number) => (detail ? memberScores(detail, model.labels, i) : null);
-        bar.stop();
+        line.stop();
         if (f.json) {
           preds.forEach((p, i) => printLine(JSON.stringify({ index: i, text: inputs[i]!.text, ...(inputs[i]!.textPair ? { text_pair: inputs[i]!.textPair } : {}), label: p.label, score: p.score, probs: p.probs, ...(detail ? { members: members(i) } : {}) })));
           return;
@@ -83,7 +89,7 @@ export function register(program: Command): void {
         });
         printLine(renderTable(header, rows, { right: header.map((h, j) => j === 0 || (j >= 2 && j < 2 + model.labels.length + names.length)) }));
       } finally {
-        bar.stop();
+        line.stop();
         await model.close();
       }
     });

@@ -3,7 +3,7 @@ import { BertfuseError } from '../../errors.js';
 import { WorkerClassifier } from '../../runtime/worker-classifier.js';
 import { SERVE_DEFAULTS, createServer } from '../../serve/server.js';
 import { positiveInt, printLine, printNote } from '../output.js';
-import { progressBar } from '../progress.js';
+import { statusLine } from '../progress.js';
 
 interface ServeFlags {
   host: string;
@@ -48,11 +48,12 @@ export function register(program: Command): void {
     .option('--body-limit <bytes>', 'bytes per request body', positiveInt('--body-limit'), SERVE_DEFAULTS.bodyLimit)
     .option('--request-timeout-ms <ms>', 'time a client has to send its whole request (0 = no limit)', nonNegative('--request-timeout-ms'), SERVE_DEFAULTS.requestTimeoutMs)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
-    .option('-q, --quiet', 'no download progress bar')
+    .option('-q, --quiet', 'no progress (loading spinner, download bar)')
     .action(async (target: string, f: ServeFlags) => {
-      const bar = progressBar('download', f.quiet);
+      const line = statusLine({ quiet: Boolean(f.quiet) });
+      line.spin(`loading ${target}`);
       // The model runs in a worker thread, so /healthz and other requests are answered during a run.
-      const model = await WorkerClassifier.load(target, { runtime: f.threads ? { threads: f.threads } : {}, hub: { onProgress: (d, t) => bar.update(d, t) } }).finally(() => bar.stop());
+      const model = await WorkerClassifier.load(target, { runtime: f.threads ? { threads: f.threads } : {}, hub: { onProgress: (d, t) => line.bar(`download ${target}`, d, t) } }).finally(() => line.stop());
       const app = createServer(model, { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs, maxTokens: f.maxTokens, maxTexts: f.maxTexts, maxChars: f.maxChars, bodyLimit: f.bodyLimit, requestTimeoutMs: f.requestTimeoutMs, onNote: printNote });
       let address: string;
       try {
