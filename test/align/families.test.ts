@@ -108,8 +108,8 @@ function permutedTensors(src: MergeSource, perms: Map<string, Int32Array>): Map<
   return map;
 }
 
-/** A folder holding the fixture's config and tokenizer with the permuted weights. */
-function writePermutedCopy(dir: string, tensors: Map<string, Tensor>, out: string): string {
+/** A folder holding the fixture's config and tokenizer with the given weights. */
+function writeCopy(dir: string, tensors: Map<string, Tensor>, out: string): string {
   fs.mkdirSync(out, { recursive: true });
   for (const f of fs.readdirSync(dir)) if (f !== 'model.safetensors' && f !== 'reference.json') fs.copyFileSync(path.join(dir, f), path.join(out, f));
   writeSafetensorsFromMap(path.join(out, 'model.safetensors'), tensors);
@@ -137,7 +137,7 @@ for (const { family, dir } of FIXTURES) {
 
     test('(b) merge with a permuted copy of itself under align: weights gives the model back', async () => {
       const work = tempDir();
-      const copy = writePermutedCopy(dir, permuted, path.join(work, `${path.basename(dir)}-permuted`));
+      const copy = writeCopy(dir, permuted, path.join(work, `${path.basename(dir)}-permuted`));
       const out = path.join(work, 'merged');
       const r = await merge(parseMergeRecipe({ merge_method: 'linear', models: [{ model: dir }, { model: copy }], align: 'weights', onnx: false }, 'test'), { out });
       const report = r.alignment[0]!;
@@ -219,4 +219,30 @@ test('CLI: bertfuse merge --align weights on the two ModernBERT fixtures writes 
   const p = await runCli(['predict', out, '--text', 'a gripping, beautifully made film']);
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stdout, /negative|positive/);
+});
+
+test('separate heads over other label sets: alignment matches the shared tensors and leaves the odd-shaped classifier out', async () => {
+  const a = fixture('sst2-stranger-a');
+  const ckpt = loadCheckpoint(a);
+  const work = tempDir();
+  let three: string;
+  try {
+    // A three-label copy of the first member: one more classifier row, labels renamed.
+    const tensors = new Map<string, Tensor>(ckpt.tensors.names().map((n) => [n, ckpt.tensors.read(n)] as const));
+    const w = tensors.get('classifier.weight')!;
+    const b = tensors.get('classifier.bias')!;
+    tensors.set('classifier.weight', { shape: [3, w.shape[1]!], data: Float32Array.from([...w.data, ...w.data.subarray(0, w.shape[1]!)]) });
+    tensors.set('classifier.bias', { shape: [3], data: Float32Array.from([...b.data, 0]) });
+    three = writeCopy(a, tensors, path.join(work, 'three-labels'));
+    const cfg = JSON.parse(fs.readFileSync(path.join(three, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const labels = ['low', 'mid', 'high'];
+    fs.writeFileSync(path.join(three, 'config.json'), JSON.stringify({ ...cfg, id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) }));
+  } finally {
+    ckpt.close();
+  }
+  const r = await merge(parseMergeRecipe({ merge_method: 'linear', models: [{ model: three }, { model: fixture('sst2-stranger-d') }], align: 'weights', onnx: false }, 'test'), { out: path.join(work, 'out') });
+  assert.equal(r.heads, 'separate');
+  const groups = r.alignment[0]!.groups;
+  assert.ok(groups.every((g) => Number.isFinite(g.after) && g.after >= g.before - 1e-9), JSON.stringify(groups));
+  assert.ok(groups.some((g) => g.group === 'residual' && g.moved > 0), 'strangers: the residual stream was matched');
 });
