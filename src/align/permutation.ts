@@ -59,11 +59,3 @@ export function isIdentity(p: ArrayLike<number>): boolean {
   for (let i = 0; i < p.length; i++) if (p[i] !== i) return false;
   return true;
 }
-
-/** Every group of a BERT encoder with `layers` layers (and a pooler when the model has one). */
-export function permutationGroups(layers: number, pooler: boolean): string[] {
-  const g = ['residual'];
-  for (let i = 0; i < layers; i++) g.push(`qk.${i}`, `vo.${i}`, `ffn.${i}`);
-  if (pooler) g.push('pooler');
-  return g;
-}
