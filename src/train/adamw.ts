@@ -48,20 +48,39 @@ export function adamwStep(
   const lrOverC1 = lr / (1 - Math.pow(b1, state.step));
   const invC2 = 1 / (1 - Math.pow(b2, state.step));
   for (let k = 0; k < weights.length; k++) {
-    update(weights[k]!, grads[k]!, state.m[k]!, state.v[k]!, decay[k] ? 1 - lr * wd : 1);
+    const shrink = decay[k] ? 1 - lr * wd : 1;
+    updateTensor(weights[k]!, grads[k]!, state.m[k]!, state.v[k]!, scale, b1, a1, b2, a2, lrOverC1, invC2, eps, shrink);
   }
+}
 
-  // One pass over each tensor: read g, m, v, w once, write m, v, w once.
-  function update(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, shrink: number): void {
-    const n = w.length;
-    for (let i = 0; i < n; i++) {
-      const gi = g[i]! * scale;
-      const mi = b1 * m[i]! + a1 * gi;
-      const vi = b2 * v[i]! + a2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      w[i] = w[i]! * shrink - (lrOverC1 * mi) / (Math.sqrt(vi * invC2) + eps);
-    }
+/**
+ * One pass over one tensor: read g, m, v, w once, write m, v, w once. A module-level function
+ * with every scalar an argument, so the optimizing compiler keeps them in registers (a closure
+ * reloads captured variables from its context on every iteration).
+ */
+function updateTensor(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  scale: number,
+  b1: number,
+  a1: number,
+  b2: number,
+  a2: number,
+  lrOverC1: number,
+  invC2: number,
+  eps: number,
+  shrink: number,
+): void {
+  const n = w.length;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i]! * scale;
+    const mi = b1 * m[i]! + a1 * gi;
+    const vi = b2 * v[i]! + a2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = w[i]! * shrink - (lrOverC1 * mi) / (Math.sqrt(vi * invC2) + eps);
   }
 }
 
