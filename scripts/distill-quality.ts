@@ -31,6 +31,8 @@ import { bootstrap, scoreIntervals, type Interval } from '../src/eval/bootstrap.
 import { accuracy, logLoss } from '../src/eval/metrics.js';
 import { datasetFlops } from '../src/architectures/flops.js';
 import { alignLabels } from '../src/members/labels.js';
+import { merge } from '../src/merge/merge.js';
+import { loadMergeRecipe } from '../src/recipe/merge.js';
 import { loadClassifier } from '../src/runtime/classifier.js';
 import { renderTable } from '../src/util/table.js';
 
@@ -221,6 +223,17 @@ async function main(): Promise<void> {
     }
     probs.set('teacher', meanOf(memberNames.map((m) => probs.get(m)!)));
     flops.set('teacher', memberNames.reduce((s, m) => s + flops.get(m)!, 0));
+    // A merge student's starting point (the merge before healing) is scored too.
+    const starts = new Map<string, string>();
+    for (const c of chosen.filter((c) => c.spec.student.startsWith('merge:'))) {
+      const recipe = c.spec.student.slice('merge:'.length);
+      const merged = path.join(dir, `${recipe.replace(/\.ya?ml$/, '')}-merged`);
+      if (!fs.existsSync(path.join(merged, 'config.json'))) await merge({ ...loadMergeRecipe(path.join(dir, recipe)), onnx: false }, { out: merged });
+      const name = `${c.spec.name.replace(/, then heal$/, '')}, before healing`;
+      starts.set(c.spec.name, name);
+      probs.set(name, await probsOf(merged, data.inputs, pair.labels));
+      flops.set(name, flopsOf(merged, data.inputs, k));
+    }
     for (const c of chosen) {
       probs.set(c.spec.name, await probsOf(c.best.folder, data.inputs, pair.labels));
       flops.set(c.spec.name, flopsOf(c.best.folder, data.inputs, k));
@@ -234,8 +247,8 @@ async function main(): Promise<void> {
       const student = chosen.find((c) => c.spec.name === name);
       const acc = student ? scoreRetention(b, scores, { student: name, teacher: 'teacher', members: memberNames }, 'accuracy') : null;
       const ll = student ? scoreRetention(b, scores, { student: name, teacher: 'teacher', members: memberNames }, 'logLoss') : null;
-      // The same ratio against the member the student started from (full depth only): what distillation added to it.
-      const start = student && student.spec.layers === undefined ? memberNames.find((m) => path.basename(student.spec.student) === m) : undefined;
+      // The same ratio against the member (or merge) the student started from (full depth only): what distillation added to it.
+      const start = student && student.spec.layers === undefined ? (starts.get(name) ?? memberNames.find((m) => path.basename(student.spec.student) === m)) : undefined;
       const llStart = start ? scoreRetention(b, scores, { student: name, teacher: 'teacher', members: [start] }, 'logLoss') : null;
       return {
         name,
