@@ -35,7 +35,7 @@ export function readModelConfig(file: string): ModelConfig {
     throw new BertfuseError('E_MISSING_FILE', code === 'ENOENT' ? 'config.json not found' : `cannot read config.json (${code ?? 'error'})`, file);
   }
   // Strict UTF-8 (a latin-1 label name would otherwise become U+FFFD silently); a BOM is dropped.
-  const text = decodeText(bytes, file);
+  const text = decodeText(bytes, file, undefined, { encodingFlag: false });
   let raw: unknown;
   try {
     raw = JSON.parse(text);

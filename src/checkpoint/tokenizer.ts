@@ -189,7 +189,7 @@ function validateModel(tokenizerJson: Record<string, unknown>, file: string, spe
 }
 
 function readJson(file: string): Record<string, unknown> {
-  const text = decodeText(readBytes(file), file);
+  const text = decodeText(readBytes(file), file, undefined, { encodingFlag: false });
   try {
     const v: unknown = JSON.parse(text);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
@@ -260,7 +260,7 @@ export function loadTokenizer(dir: string, modelMaxPositions: number, spec: Toke
     validateModel(tokenizerJson, tjPath, spec, family);
     validateTokenizerJson(tokenizerJson, tjPath);
   } else if (fs.existsSync(vocabPath) && spec.models.includes('WordPiece')) {
-    const lines = decodeText(readBytes(vocabPath), vocabPath).split(/\r?\n/);
+    const lines = decodeText(readBytes(vocabPath), vocabPath, undefined, { encodingFlag: false }).split(/\r?\n/);
     if (lines[lines.length - 1] === '') lines.pop();
     if (lines.length === 0) throw new BertfuseError('E_BAD_TOKENIZER', 'vocabulary is empty', vocabPath);
     tokenizerJson = tokenizerJsonFromVocab(lines, tokenizerConfig);

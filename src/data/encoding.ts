@@ -6,7 +6,7 @@ export type TextEncoding = 'utf8' | 'latin1' | 'utf16le';
  * Decode a text file. UTF-8 is checked strictly (a latin-1 file would otherwise turn into
  * replacement characters silently); other encodings only when asked for. A UTF-8 BOM is dropped.
  */
-export function decodeText(bytes: Uint8Array, file: string, encoding?: string): string {
+export function decodeText(bytes: Uint8Array, file: string, encoding?: string, opts: { readonly encodingFlag?: boolean } = {}): string {
   const enc = normaliseEncoding(encoding, file);
   if (enc === 'utf8') {
     try {
@@ -17,7 +17,7 @@ export function decodeText(bytes: Uint8Array, file: string, encoding?: string): 
       const line = countLines(bytes, at);
       throw new BertfuseError(
         'E_BAD_ENCODING',
-        `not valid UTF-8 (first bad byte 0x${bytes[at]?.toString(16).padStart(2, '0')} at line ${line}); if the file is latin-1, pass --encoding latin1`,
+        `not valid UTF-8 (first bad byte 0x${bytes[at]?.toString(16).padStart(2, '0')} at line ${line})${opts.encodingFlag === false ? '' : '; if the file is latin-1, pass --encoding latin1'}`,
         file,
       );
     }
