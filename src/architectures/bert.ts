@@ -120,7 +120,7 @@ function bertPooler(c: EmitContext, cls: string): string {
 /** The pooler (dense + tanh on [CLS], inside the encoder prefix) and the classifier. */
 function emitBertHead(c: EmitContext, body: HeadInputs): HeadOutputs {
   const pooled = bertPooler(c, body.cls);
-  return { pooled, logits: c.linear(pooled, BERT_CLASSIFIER, 'classifier', false) };
+  return { pooled, logits: c.linear(c.drop(pooled, 'classifier', ['batch', c.cfg.hiddenSize]), BERT_CLASSIFIER, 'classifier', false) };
 }
 
 function emitBert(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: EmitOptions = {}): EncoderOutputs {

@@ -224,7 +224,7 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
   const maskF = g.op('Cast', [inputs.attentionMask], { to: attr.int(1) }, { name: name('mask_f') });
   const unsq = (x: string, axes: number[], hint: string): string => g.op('Unsqueeze', [x, g.constInt64(axes, [axes.length], name(`${hint}_axes`))], {}, { name: name(hint) });
   // Padding positions are zeroed after the LayerNorm, as HF's DebertaV2Embeddings does.
-  let x = g.op('Mul', [c.layerNorm(emb, n.embeddingNorm), unsq(maskF, [2], 'mask_3d')], {}, { name: name('embeddings') });
+  let x = c.drop(g.op('Mul', [c.layerNorm(emb, n.embeddingNorm), unsq(maskF, [2], 'mask_3d')], {}, { name: name('embeddings') }), 'hidden', ['batch', 'sequence', H]);
 
   // Relative embeddings (LayerNorm'd once, shared by every layer) and the [S, S] row index c(i, j);
   // p2c reads row c(i, j) too (bucket is odd: −bucket(j − i) = bucket(i − j)), through the transpose.
@@ -271,7 +271,7 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
       sum = g.op('Add', [sum, g.op('Transpose', [byKey], { perm: attr.ints([0, 1, 3, 2]) }, { name: L('p2c') })], {}, { name: L('plus_p2c') });
     }
     const scores = g.op('Add', [g.op('Mul', [sum, scale], {}, { name: L('scaled') }), keyBias], {}, { name: L('scores') });
-    const probs = g.op('Mul', [g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: L('softmax') }), queryMask], {}, { name: L('probs') });
+    const probs = c.drop(g.op('Mul', [g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: L('softmax') }), queryMask], {}, { name: L('probs') }), 'attention', ['batch', nh, 'sequence', 'sequence']);
     const ctx4 = g.op('Transpose', [g.op('MatMul', [probs, v], {}, { name: L('ctx_heads') })], { perm: attr.ints([0, 2, 1, 3]) }, { name: L('ctx_t') });
     const ctx = g.op('Reshape', [ctx4, mergeShape], {}, { name: L('ctx') });
     const a = c.denseAddNorm(ctx, x, n.attnOut(i), n.attnNorm(i), `l${i}_attn_out`);
@@ -286,7 +286,7 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
 /** ContextPooler (dense + pooler_hidden_act on [CLS]; its dropout is identity at inference) and the classifier. */
 function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
   const pooled = c.linearAct(body.cls, debertaV2Names.pooler, debertaV2Settings(c.cfg).poolerAct, 'pooler', false);
-  return { pooled, logits: c.linear(pooled, debertaV2Names.classifier, 'classifier', false) };
+  return { pooled, logits: c.linear(c.drop(pooled, 'classifier', ['batch', debertaV2Settings(c.cfg).poolerHiddenSize]), debertaV2Names.classifier, 'classifier', false) };
 }
 
 /** microsoft/deberta-v3-base's shape as a config.json (for random-weight benchmarks): 183,831,552 encoder parameters. */

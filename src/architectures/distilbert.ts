@@ -116,5 +116,5 @@ export const distilbert: Family = {
 /** pre_classifier + ReLU on the first token, then the classifier. */
 function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
   const pooled = c.linearAct(body.cls, PRE_CLASSIFIER, 'relu', 'pre_classifier', false);
-  return { pooled, logits: c.linear(pooled, CLASSIFIER, 'classifier', false) };
+  return { pooled, logits: c.linear(c.drop(pooled, 'classifier', ['batch', c.cfg.hiddenSize]), CLASSIFIER, 'classifier', false) };
 }

@@ -84,6 +84,8 @@ export const electra: Family = {
 
 /** dense → gelu (whatever hidden_act says, as HF hard-codes it) → out_proj on [CLS]. */
 function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
-  const pooled = c.linearAct(body.cls, HEAD.dense, 'gelu', 'head_dense', false);
-  return { pooled, logits: c.linear(pooled, HEAD.outProj, 'classifier', false) };
+  // ElectraClassificationHead drops out before dense and before out_proj.
+  const dims = ['batch', c.cfg.hiddenSize];
+  const pooled = c.linearAct(c.drop(body.cls, 'classifier', dims), HEAD.dense, 'gelu', 'head_dense', false);
+  return { pooled, logits: c.linear(c.drop(pooled, 'classifier', dims), HEAD.outProj, 'classifier', false) };
 }

@@ -89,8 +89,10 @@ function robertaFamily(name: 'roberta' | 'xlm-roberta', prefixClass: 'Roberta' |
 
 /** No pooler: dense → tanh → out_proj on `<s>`, outside the encoder prefix. */
 function emitRobertaHead(c: EmitContext, body: HeadInputs): HeadOutputs {
-  const pooled = c.g.op('Tanh', [c.linear(body.cls, HEAD.dense, 'head_dense', false)], {}, { name: `${c.s}pooled` });
-  return { pooled, logits: c.linear(pooled, HEAD.outProj, 'classifier', false) };
+  // RobertaClassificationHead drops out before dense and before out_proj.
+  const dims = ['batch', c.cfg.hiddenSize];
+  const pooled = c.g.op('Tanh', [c.linear(c.drop(body.cls, 'classifier', dims), HEAD.dense, 'head_dense', false)], {}, { name: `${c.s}pooled` });
+  return { pooled, logits: c.linear(c.drop(pooled, 'classifier', dims), HEAD.outProj, 'classifier', false) };
 }
 
 export const roberta: Family = robertaFamily('roberta', 'Roberta', 'BPE');

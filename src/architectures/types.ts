@@ -121,7 +121,16 @@ export interface EmitOptions {
    * differentiates each one. Costs an Add per token where inference folds.
    */
   readonly unfolded?: boolean;
+  /**
+   * Training only: applies dropout of one kind to `x` (shape `dims`, symbols for batch/sequence)
+   * and returns the result. Families call it where Hugging Face drops out: embeddings, attention
+   * probabilities, each sub-layer's output before its residual add, the classifier's input.
+   */
+  readonly dropout?: DropoutHook;
 }
+
+export type DropoutKind = 'hidden' | 'attention' | 'classifier';
+export type DropoutHook = (x: string, kind: DropoutKind, dims: readonly (number | string)[]) => string;
 
 /** Where a family's config came from, for error messages and the architecture it asked for. */
 export interface ConfigSource {

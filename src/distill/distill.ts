@@ -18,6 +18,7 @@ import { VERSION } from '../paths.js';
 import { loadClassifier } from '../runtime/classifier.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { train, type StepInfo, type TrainExample, type TrainResult } from '../train/trainer.js';
+import { dropoutRates, type DropoutRates } from '../train/dropout.js';
 import { buildTrainingGraph, toCheckpointLayout } from '../train/training-graph.js';
 import { withTempDir } from '../util/atomic.js';
 import { correctness, gainRetention, type GainRetention } from './retention.js';
@@ -58,6 +59,11 @@ export interface DistillOptions {
   readonly seed?: number;
   readonly maxMinutes?: number;
   readonly out: string;
+  /**
+   * Dropout at the student config's probabilities, masks drawn from the seed each step (default
+   * true); false trains the model as it predicts.
+   */
+  readonly dropout?: boolean;
   /** Continue from the checkpoint a previous (interrupted) run left beside `out`. */
   readonly resume?: boolean;
   readonly runtime?: RuntimeOptions;
@@ -70,6 +76,8 @@ export interface DistillOutcome {
   readonly teacher: string;
   readonly student: { readonly source: string; readonly layers: number; readonly keptLayers: readonly number[] | null; readonly parameters: number };
   readonly transfer: { readonly texts: number; readonly labelled: number };
+  /** Dropout probabilities applied during training, or null (turned off, or the family has no dropout points). */
+  readonly dropout: DropoutRates | null;
   readonly train: Omit<TrainResult, 'weights' | 'losses'> & { readonly firstLoss: number; readonly lastLoss: number };
   /** The scoring table (members, teacher, student), when `evalData` was given and the members are known. */
   readonly evaluation: EvalResult | null;
@@ -129,7 +137,10 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     opts.onProgress?.('train', { done: 0, total: 0 });
     const tok = student.ckpt.tokenizer;
     const examples: TrainExample[] = inputs.map((inp, i) => ({ encoded: tok.encode(inp), soft: soft.subarray(i * toTeacher.length, (i + 1) * toTeacher.length), label: gold[i] ?? null }));
-    const graph = buildTrainingGraph(student.weights, { temperature: o.temperature });
+    const rates = opts.dropout === false ? null : dropoutRates(student.config);
+    const graph = buildTrainingGraph(student.weights, { temperature: o.temperature, dropout: rates });
+    // What was applied: the family's emitter may have no dropout points (ModernBERT, DeBERTa).
+    const applied = graph.dropout.length > 0 ? rates : null;
     const stateFile = trainStateFile(opts.out);
     if (!opts.resume && fs.existsSync(stateFile)) {
       throw new BertfuseError('E_USAGE', `a checkpoint of an earlier run is here: continue it with --resume, or delete it`, stateFile);
@@ -153,7 +164,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     }
 
     const trained = new Map(graph.params.map((p, k) => [p.tensor, toCheckpointLayout(p, result.weights[k]!)]));
-    const files = await writeStudent(opts.out, student, trained, teacher, result, o);
+    const files = await writeStudent(opts.out, student, trained, teacher, result, o, applied);
     fs.rmSync(stateFile, { force: true });
     const scored = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, dataLabels, labelMap, runtime, opts.onProgress) : null;
     const { weights: _w, losses, ...summary } = result;
@@ -162,6 +173,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
       files,
       teacher: teacher.name,
       student: { source: opts.student, layers: student.config.numLayers, keptLayers: student.keptLayers, parameters: graph.params.reduce((n, p) => n + p.data.length, 0) },
+      dropout: applied,
       transfer: { texts: inputs.length - gold.filter((g) => g !== null).length, labelled: gold.filter((g) => g !== null).length },
       train: { ...summary, firstLoss: losses[0] ?? NaN, lastLoss: losses.at(-1) ?? NaN },
       evaluation: scored?.evaluation ?? null,
@@ -256,6 +268,7 @@ async function writeStudent(
   teacher: Teacher,
   result: TrainResult,
   o: Hyper & Partial<DistillOptions>,
+  dropout: DropoutRates | null,
 ): Promise<string[]> {
   const store = student.weights.tensors;
   const source = (name: string): TensorSource => ({ name, shape: store.info(name).shape, data: () => trained.get(name) ?? store.read(name).data });
@@ -269,7 +282,7 @@ async function writeStudent(
     tool: `bertfuse ${VERSION}`,
     teacher: { name: teacher.name, method: teacher.method, sources: o.teacher },
     student: { source: o.student, layers: student.config.numLayers, keptLayers: student.keptLayers },
-    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: 0 },
+    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0 },
     steps: result.steps,
     plannedSteps: result.totalSteps,
     stoppedBy: result.stoppedBy,
@@ -279,7 +292,7 @@ async function writeStudent(
     '',
     `Distilled by bertfuse ${VERSION} from teacher \`${teacher.name}\` (${teacher.method}) into a ${student.config.numLayers}-layer student initialised from \`${o.student}\`${student.keptLayers ? ` (layers ${student.keptLayers.join(', ')})` : ''}.`,
     '',
-    `Loss: α = ${o.alpha} cross-entropy on labelled rows + T² · KL(teacher ‖ student) at T = ${o.temperature}; AdamW, lr ${o.learningRate}, batch ${o.batchSize}, ${result.steps} steps (${result.stoppedBy}), seed ${o.seed}, dropout off.`,
+    `Loss: α = ${o.alpha} cross-entropy on labelled rows + T² · KL(teacher ‖ student) at T = ${o.temperature}; AdamW, lr ${o.learningRate}, batch ${o.batchSize}, ${result.steps} steps (${result.stoppedBy}), seed ${o.seed}, ${dropout ? `dropout ${dropout.hidden} (hidden) / ${dropout.attention} (attention) / ${dropout.classifier} (classifier), masks drawn from the seed` : 'dropout off'}.`,
     '',
   ].join('\n');
   return withTempDir(

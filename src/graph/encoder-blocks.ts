@@ -1,4 +1,4 @@
-import type { Activation, EmitOptions, EncoderInputs, ModelConfig, ModelWeights } from '../architectures/types.js';
+import type { Activation, DropoutHook, DropoutKind, EmitOptions, EncoderInputs, ModelConfig, ModelWeights } from '../architectures/types.js';
 import type { Tensor } from '../checkpoint/tensor-store.js';
 import * as fused from './fused-ops.js';
 import { attr, type GraphBuilder } from './onnx-builder.js';
@@ -62,6 +62,7 @@ export class EmitContext {
   readonly cfg: ModelConfig;
   /** EmitOptions.unfolded: no weight is folded into another. */
   readonly unfolded: boolean;
+  private readonly dropout: DropoutHook | null;
   /** Initializers made so far: a weight read twice (DeBERTa projects tokens and relative positions with one key_proj) is stored once. */
   private readonly made = new Map<string, string>();
   constructor(
@@ -73,6 +74,12 @@ export class EmitContext {
     this.s = opts.scope ? `${opts.scope}.` : '';
     this.cfg = w.config;
     this.unfolded = opts.unfolded ?? false;
+    this.dropout = opts.dropout ?? null;
+  }
+
+  /** Dropout of `kind` on x (shape dims) when training with dropout; x itself otherwise. */
+  drop(x: string, kind: DropoutKind, dims: readonly (number | string)[]): string {
+    return this.dropout ? this.dropout(x, kind, dims) : x;
   }
 
   tensor(module: string, encoder = true): Tensor {
@@ -124,7 +131,7 @@ export class EmitContext {
   }
   /** LayerNorm(dense(x) + residual): the sub-layer ending every post-LN attention and FFN block. */
   denseAddNorm(x: string, residual: string, module: string, lnModule: string, hint: string): string {
-    if (!this.ops.skipLayerNorm) return this.layerNorm(this.g.op('Add', [this.linear(x, module, hint), residual]), lnModule);
+    if (!this.ops.skipLayerNorm) return this.layerNorm(this.g.op('Add', [this.drop(this.linear(x, module, hint), 'hidden', ['batch', 'sequence', this.cfg.hiddenSize]), residual]), lnModule);
     const { mm, bias } = this.dense(x, module, hint);
     const [gamma, beta] = this.lnParams(lnModule);
     return fused.skipLayerNorm(this.g, { input: mm, skip: residual, gamma, beta, bias, epsilon: this.cfg.layerNormEps, name: `${this.s}${lnModule}` });
@@ -172,10 +179,12 @@ export function emitEmbeddings(c: EmitContext, inputs: EncoderInputs, e: Embeddi
   const typeRow = e.tokenType && !e.typeInput;
   const positionTable = typeRow && !c.unfolded ? foldTypeRow(c, e.position, e.tokenType!) : c.param(e.position);
   // The fused kernel has no input for an unfolded type row: that case takes the plain gathers.
+  const width = c.w.tensors.info(c.w.prefix + e.word).shape[1]!;
+  const dropped = (x: string): string => c.drop(x, 'hidden', ['batch', 'sequence', width]);
   if (c.ops.embedLayerNorm && !(typeRow && c.unfolded)) {
     const i32 = (v: string, hint: string): string => g.op('Cast', [v], { to: attr.int(6) }, { name: `${s}${hint}` });
     const [gamma, beta] = c.lnParams(e.norm);
-    return fused.embedLayerNorm(g, {
+    return dropped(fused.embedLayerNorm(g, {
       inputIds: i32(inputs.inputIds, 'ids_i32'),
       segmentIds: typeTable ? i32(inputs.tokenTypeIds!, 'types_i32') : null,
       wordEmbedding: c.param(e.word),
@@ -186,7 +195,7 @@ export function emitEmbeddings(c: EmitContext, inputs: EncoderInputs, e: Embeddi
       beta,
       epsilon: c.cfg.layerNormEps,
       name: `${s}${e.norm}`,
-    });
+    }));
   }
   const word = g.op('Gather', [c.param(e.word), inputs.inputIds], { axis: attr.int(0) }, { name: `${s}word_emb` });
   let sum = word;
@@ -200,7 +209,7 @@ export function emitEmbeddings(c: EmitContext, inputs: EncoderInputs, e: Embeddi
     const row = g.op('Gather', [c.param(e.tokenType!), g.constInt64([0], [], `${s}type_row`)], { axis: attr.int(0) }, { name: `${s}type_emb` });
     sum = g.op('Add', [sum, row], {}, { name: `${s}emb_sum_type` });
   }
-  return c.layerNorm(sum, e.norm);
+  return dropped(c.layerNorm(sum, e.norm));
 }
 
 /** position[p] + type[0] for every row p: the constant type row folded into the position table. */
@@ -292,7 +301,7 @@ export function emitLayers(c: EmitContext, x: string, attentionMask: string, nam
     const k = heads(c.linear(h, L('key', i), `l${i}_k`), [0, 2, 3, 1], 'kh');
     const v = heads(c.linear(h, L('value', i), `l${i}_v`), [0, 2, 1, 3], 'vh');
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, k]), scale]), mask], {}, { name: `${s}l${i}_scores` });
-    const probs = g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: `${s}l${i}_probs` });
+    const probs = c.drop(g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: `${s}l${i}_probs` }), 'attention', ['batch', nh, 'sequence', 'sequence']);
     const ctx4 = g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: attr.ints([0, 2, 1, 3]) }, { name: `${s}l${i}_ctx_t` });
     return g.op('Reshape', [ctx4, mergeShape], {}, { name: `${s}l${i}_ctx` });
   }

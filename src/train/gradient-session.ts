@@ -1,5 +1,6 @@
 import ort from 'onnxruntime-node';
 import { createSession, int64Tensor, type RuntimeOptions, type Session } from '../runtime/session.js';
+import { maskDims, type DropoutMask } from './dropout.js';
 import { GRAD_PREFIX, type TrainableParam, type TrainingGraph } from './training-graph.js';
 
 /** One training batch, padded (dynamic padding: to its longest row). */
@@ -30,15 +31,17 @@ export class GradientSession {
     readonly params: readonly TrainableParam[],
     readonly numLabels: number,
     private readonly tokenTypes: boolean,
+    private readonly dropout: readonly DropoutMask[],
   ) {}
 
   static async create(graph: TrainingGraph, runtime: RuntimeOptions = {}): Promise<GradientSession> {
     const session = await createSession(graph.bytes, runtime, '<training graph>');
-    return new GradientSession(session, graph.params, graph.numLabels, graph.tokenTypes);
+    return new GradientSession(session, graph.params, graph.numLabels, graph.tokenTypes, graph.dropout);
   }
 
-  async compute(batch: TrainBatch, weights: readonly Float32Array[]): Promise<GradientResult> {
-    const out = await this.session.run(this.feeds(batch, weights));
+  /** One step's loss and gradients; `masks` are the graph's dropout masks (drawMasks), none without dropout. */
+  async compute(batch: TrainBatch, weights: readonly Float32Array[], masks: readonly Float32Array[] = []): Promise<GradientResult> {
+    const out = await this.session.run(this.feeds(batch, weights, masks));
     return {
       loss: Number((out['loss']!.data as Float32Array)[0]),
       logits: out['logits']!.data as Float32Array,
@@ -46,8 +49,8 @@ export class GradientSession {
     };
   }
 
-  /** The graph's feeds for one batch and one set of weights (the tensors wrap the arrays, no copy). */
-  feeds(batch: TrainBatch, weights: readonly Float32Array[]): Record<string, ort.Tensor> {
+  /** The graph's feeds for one batch, one set of weights and its dropout masks (the tensors wrap the arrays, no copy). */
+  feeds(batch: TrainBatch, weights: readonly Float32Array[], masks: readonly Float32Array[] = []): Record<string, ort.Tensor> {
     const [b, s] = batch.dims;
     const c = this.numLabels;
     const feeds: Record<string, ort.Tensor> = {
@@ -58,6 +61,8 @@ export class GradientSession {
       kd_weight: new ort.Tensor('float32', batch.kdWeight, [b]),
     };
     if (this.tokenTypes) feeds['token_type_ids'] = int64Tensor(batch.tokenTypeIds, [b, s]);
+    if (masks.length !== this.dropout.length) throw new Error(`the training graph has ${this.dropout.length} dropout masks, ${masks.length} given`);
+    this.dropout.forEach((m, i) => (feeds[m.input] = new ort.Tensor('float32', masks[i]!, maskDims(m, b, s))));
     this.params.forEach((p, i) => (feeds[p.input] = new ort.Tensor('float32', weights[i]!, [...p.dims])));
     return feeds;
   }

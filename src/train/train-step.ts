@@ -48,9 +48,10 @@ export class TrainStep {
     return new TrainStep(session, weights, state, opts.decay ?? graph.params.map(() => true), opts.weightDecay ?? 0.01, opts.clipNorm ?? 1);
   }
 
-  async step(batch: TrainBatch, lr: number): Promise<StepResult> {
+  /** `masks`: the graph's dropout masks for this step (drawMasks), none without dropout. */
+  async step(batch: TrainBatch, lr: number, masks: readonly Float32Array[] = []): Promise<StepResult> {
     const t0 = performance.now();
-    const res = await this.session.compute(batch, this.weights);
+    const res = await this.session.compute(batch, this.weights, masks);
     const t1 = performance.now();
     const gradNorm = globalNorm(res.grads);
     const applied = Number.isFinite(res.loss) && Number.isFinite(gradNorm);

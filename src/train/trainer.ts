@@ -5,6 +5,7 @@ import { padBatch, planBatches } from '../runtime/batch.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { Rng, seedFor } from '../util/rng.js';
 import { initAdamWState, learningRate, type AdamWState } from './adamw.js';
+import { drawMasks } from './dropout.js';
 import type { TrainBatch } from './gradient-session.js';
 import { loadTrainState, saveTrainState } from './train-state.js';
 import { TrainStep } from './train-step.js';
@@ -70,8 +71,8 @@ export interface TrainResult {
 /**
  * Trains the graph's weights: length-bucketed batches padded to their longest row (as inference
  * does), batch order shuffled per epoch from the seed, AdamW with warm-up and linear decay, global
- * norm clipping. Dropout is off: the transfer sets are small and one deterministic trajectory per
- * seed is worth more here than regularisation (same seed and data → same bytes).
+ * norm clipping, dropout when the graph has masks (drawn per step from the seed, so the same seed and
+ * data give the same bytes, resumed or not).
  * A non-finite loss or gradient stops training before the step is applied; the weights returned
  * and the checkpoint on disk are the last good ones.
  */
@@ -117,8 +118,11 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
       const order = new Rng(seedFor(opts.seed, `epoch${epoch}`)).shuffle(batches.map((_, i) => i));
       const rows = batches[order[step % perEpoch]!]!.map((i) => examples[i]!);
       const lr = learningRate(step, opts.learningRate, warmup, totalSteps);
+      const batch = makeBatch(rows, padId, C, alpha);
+      // Masks from the step's own seed: the same at this step whether the run was resumed or not.
+      const masks = drawMasks(graph.dropout, batch.dims[0], batch.dims[1], new Rng(seedFor(opts.seed, `dropout${step}`)));
       // A non-finite loss or gradient leaves the weights untouched (the step is not applied).
-      const res = await trainStep.step(makeBatch(rows, padId, C, alpha), lr);
+      const res = await trainStep.step(batch, lr, masks);
       const gradNorm = res.gradNorm;
       if (!res.applied) {
         stoppedBy = 'nonfinite';
@@ -181,7 +185,7 @@ function makeBatch(rows: readonly TrainExample[], padId: number, C: number, alph
 /** A hash of everything that decides the trajectory, so resuming another run's checkpoint is refused. */
 function runFingerprint(graph: TrainingGraph, examples: readonly TrainExample[], opts: TrainOptions): string {
   const h = crypto.createHash('sha256');
-  h.update(JSON.stringify({ e: opts.epochs, b: opts.batchSize, lr: opts.learningRate, w: opts.warmup, wd: opts.weightDecay, c: opts.clipNorm, s: opts.seed, a: opts.alpha, T: graph.temperature }));
+  h.update(JSON.stringify({ e: opts.epochs, b: opts.batchSize, lr: opts.learningRate, w: opts.warmup, wd: opts.weightDecay, c: opts.clipNorm, s: opts.seed, a: opts.alpha, T: graph.temperature, d: graph.dropout.map((m) => m.rate) }));
   for (const p of graph.params) h.update(p.input).update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
   for (const e of examples) {
     h.update(new Uint8Array(Int32Array.from(e.encoded.inputIds).buffer)).update(new Uint8Array(e.soft.buffer, e.soft.byteOffset, e.soft.byteLength)).update(String(e.label));

@@ -1,4 +1,6 @@
 import { familyOf } from '../architectures/registry.js';
+import type { DropoutHook } from '../architectures/types.js';
+import type { DropoutMask, DropoutRates } from './dropout.js';
 import { emitBert, PLAIN_OPS, type BertWeights } from '../graph/bert-graph.js';
 import { GraphBuilder, encodeModel } from '../graph/onnx-builder.js';
 import { differentiate } from './autodiff/differentiate.js';
@@ -25,11 +27,15 @@ export interface TrainingGraph {
   readonly temperature: number;
   /** The graph reads `token_type_ids` (the family has token types). */
   readonly tokenTypes: boolean;
+  /** Dropout mask inputs, in the order their values are drawn (empty without dropout). */
+  readonly dropout: readonly DropoutMask[];
 }
 
 export interface TrainingGraphOptions {
   /** Distillation temperature T (the loss has T² · KL at T). */
   readonly temperature: number;
+  /** Dropout probabilities (a kind at 0 gets no mask); absent: no dropout (gradients of the model as it predicts). */
+  readonly dropout?: DropoutRates | null;
 }
 
 export const GRAD_PREFIX = 'grad:';
@@ -54,7 +60,19 @@ export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): 
     attentionMask: g.input('attention_mask', 'int64', seq),
     tokenTypeIds: tokenTypes ? g.input('token_type_ids', 'int64', seq) : null,
   };
-  const out = emitBert(g, w, inputs, { ops: PLAIN_OPS, unfolded: true });
+  // Dropout masks are graph inputs the trainer draws from its seeded RNG each step, so a run is
+  // reproducible (and resumable) from the seed: y = x · mask, mask ∈ {0, 1/(1 − p)}.
+  const masks: DropoutMask[] = [];
+  const rates = opts.dropout ?? null;
+  const dropout: DropoutHook | undefined = rates
+    ? (x, kind, dims) => {
+        if (rates[kind] <= 0) return x;
+        const input = g.input(`dropout_${masks.length}`, 'float', dims);
+        masks.push({ input, rate: rates[kind], dims });
+        return g.op('Mul', [x, input], {}, { name: `dropout_${kind}` });
+      }
+    : undefined;
+  const out = emitBert(g, w, inputs, { ops: PLAIN_OPS, unfolded: true, ...(dropout ? { dropout } : {}) });
   if (!out.logits) throw new Error(`training needs a sequence classifier, not ${w.config.architecture}`);
   const hardTargets = g.input('hard_targets', 'float', ['batch', numLabels]);
   const softTargets = g.input('soft_targets', 'float', ['batch', numLabels]);
@@ -71,6 +89,7 @@ export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): 
       input_ids: seq,
       attention_mask: seq,
       ...(tokenTypes ? { token_type_ids: seq } : {}),
+      ...Object.fromEntries(masks.map((m) => [m.input, m.dims])),
       hard_targets: ['batch', numLabels],
       soft_targets: ['batch', numLabels],
       kd_weight: ['batch'],
@@ -86,7 +105,7 @@ export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): 
     const { data } = g.promoteToInput(p.input);
     result.push({ ...p, data });
   }
-  return { bytes: encodeModel(g.toModel()), params: result, numLabels, temperature: opts.temperature, tokenTypes };
+  return { bytes: encodeModel(g.toModel()), params: result, numLabels, temperature: opts.temperature, tokenTypes, dropout: masks };
 }
 
 /** Checkpoint tensors the family's model has that no trainable input stands for. */

@@ -41,6 +41,10 @@ test('a RoBERTa student distilled from the RoBERTa siblings: every weight trains
   const r = await distill({ ...common, teacher: [RA, RB], method: 'mean', student: RA, evalData: { path: evalData }, labels: ['negative', 'positive'], out });
   assert.equal(r.train.steps, 3);
   assert.ok(Number.isFinite(r.train.lastLoss));
+  // Dropout at the config's probabilities (hidden_dropout_prob etc.), recorded in the manifest.
+  assert.deepEqual(r.dropout, { hidden: 0.1, attention: 0.1, classifier: 0.1 });
+  const manifest = JSON.parse(fs.readFileSync(path.join(out, 'bertfuse-distill.json'), 'utf8')) as { options: { dropout: unknown } };
+  assert.deepEqual(manifest.options.dropout, r.dropout);
   const ckpt = loadCheckpoint(out);
   try {
     assert.equal(ckpt.config.architecture, 'RobertaForSequenceClassification');
@@ -104,8 +108,11 @@ for (const [name, layerTensor] of [
   test(`${name}: a one-layer student (--student-layers 1) trains and writes a one-layer ${name.split('-')[0]} that loads`, async () => {
     const src = fixture(`family/${name}`);
     const out = path.join(work, `${name}-1`);
-    const r = await distill({ ...common, teacher: [src], student: src, studentLayers: 1, out });
+    const r = await distill({ ...common, teacher: [src], student: src, studentLayers: 1, out, dropout: name !== 'electra-sst2' });
     assert.deepEqual(r.student.keptLayers, [0]);
+    // ModernBERT's emitter has no dropout points yet: recorded as none; --no-dropout (ELECTRA here) too.
+    assert.equal(r.dropout === null, name.startsWith('modernbert') || name === 'electra-sst2');
+    if (name === 'distilbert-sst2') assert.equal(r.dropout?.classifier, 0.2);
     const ckpt = loadCheckpoint(out);
     try {
       assert.equal(ckpt.config.numLayers, 1);

@@ -24,6 +24,8 @@ interface DistillFlags extends DataFlags, RunFlags, ParamFlags {
   maxMinutes?: number;
   out?: string;
   resume?: boolean;
+  /** --no-dropout sets it false. */
+  dropout?: boolean;
 }
 
 function positiveNumber(name: string): (v: string) => number {
@@ -70,6 +72,7 @@ export function register(program: Command): void {
     .option('--max-minutes <m>', 'time budget for training: the schedule is shortened to fit', positiveNumber('--max-minutes'));
   addOutFlag(cmd, 'where to write the student (Hugging Face folder + model.onnx)');
   cmd.option('--resume', 'continue an interrupted run from the checkpoint beside --out');
+  cmd.option('--no-dropout', 'train without dropout (default: the student config\'s probabilities, masks drawn from --seed)');
   addRunFlags(cmd, { batchSize: false })
     .action(async (members: string[], f: DistillFlags) => {
       const teachers = [...members, ...(f.teacher ?? [])];
@@ -106,6 +109,7 @@ export function register(program: Command): void {
           ...(f.seed !== undefined ? { seed: f.seed } : {}),
           ...(f.maxMinutes !== undefined ? { maxMinutes: f.maxMinutes } : {}),
           ...(f.resume ? { resume: true } : {}),
+          ...(f.dropout === false ? { dropout: false } : {}),
           ...(f.threads ? { runtime: { threads: f.threads } } : {}),
           onProgress: (stage, info) => line.bar(DISTILL_STAGE[stage], info.done, info.total, info.step ? `loss ${info.step.loss.toFixed(4)}` : undefined),
         });

@@ -1,0 +1,53 @@
+import type { DropoutKind, ModelConfig } from '../architectures/types.js';
+import { Rng } from '../util/rng.js';
+
+/** Dropout probabilities by kind, as the checkpoint's config.json trained them. */
+export type DropoutRates = Readonly<Record<DropoutKind, number>>;
+
+/** One dropout point of a training graph: a mask input multiplied into the activation. */
+export interface DropoutMask {
+  /** Graph input name. */
+  readonly input: string;
+  readonly rate: number;
+  /** Shape, with `batch` and `sequence` resolved per batch. */
+  readonly dims: readonly (number | string)[];
+}
+
+const num = (raw: Readonly<Record<string, unknown>>, key: string, fallback: number): number => {
+  const v = raw[key];
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v < 1 ? v : fallback;
+};
+
+/**
+ * The config's dropout probabilities under each family's names (HF defaults when absent):
+ * BERT, RoBERTa, XLM-R, ELECTRA `hidden_dropout_prob` / `attention_probs_dropout_prob` /
+ * `classifier_dropout` (null → the hidden rate); DistilBERT `dropout` / `attention_dropout` /
+ * `seq_classif_dropout`; DeBERTa's classifier `cls_dropout`. The ModernBERT emitter has no dropout
+ * points yet (its rates are returned but unused).
+ */
+export function dropoutRates(cfg: ModelConfig): DropoutRates {
+  const r = cfg.raw;
+  if (cfg.family === 'distilbert') return { hidden: num(r, 'dropout', 0.1), attention: num(r, 'attention_dropout', 0.1), classifier: num(r, 'seq_classif_dropout', 0.2) };
+  const hidden = num(r, 'hidden_dropout_prob', 0.1);
+  // DeBERTa's classifier reads cls_dropout (its ContextPooler's own pooler_dropout is not modelled).
+  if (cfg.family === 'deberta-v2') return { hidden, attention: num(r, 'attention_probs_dropout_prob', 0.1), classifier: num(r, 'cls_dropout', hidden) };
+  return { hidden, attention: num(r, 'attention_probs_dropout_prob', 0.1), classifier: num(r, 'classifier_dropout', hidden) };
+}
+
+/**
+ * The masks of one training step, drawn from `rng` in the graph's order: each element is 0 with
+ * probability `rate`, else 1/(1 − rate) (inverted dropout, as PyTorch scales at training time).
+ */
+export function drawMasks(masks: readonly DropoutMask[], batch: number, sequence: number, rng: Rng): Float32Array[] {
+  return masks.map((m) => {
+    const n = m.dims.reduce<number>((p, d) => p * (d === 'batch' ? batch : d === 'sequence' ? sequence : Number(d)), 1);
+    const out = new Float32Array(n);
+    const keep = 1 / (1 - m.rate);
+    for (let i = 0; i < n; i++) out[i] = rng.next() < m.rate ? 0 : keep;
+    return out;
+  });
+}
+
+export function maskDims(m: DropoutMask, batch: number, sequence: number): number[] {
+  return m.dims.map((d) => (d === 'batch' ? batch : d === 'sequence' ? sequence : Number(d)));
+}
