@@ -51,6 +51,8 @@ export interface DistillOptions {
   readonly labels?: readonly string[];
   /** Renames of label names (teacher, student and data) before they are matched: `{ NEG: 'negative' }`. */
   readonly labelMap?: LabelMap;
+  /** Go on when a member scores below chance on the scoring rows under the declared labels. */
+  readonly allowBelowChance?: boolean;
   readonly alpha?: number;
   readonly temperature?: number;
   readonly epochs?: number;
@@ -166,7 +168,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     const trained = new Map(graph.params.map((p, k) => [p.tensor, toCheckpointLayout(p, result.weights[k]!)]));
     const files = await writeStudent(opts.out, student, trained, teacher, result, o, applied);
     fs.rmSync(stateFile, { force: true });
-    const scored = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, dataLabels, labelMap, runtime, opts.onProgress) : null;
+    const scored = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, dataLabels, labelMap, Boolean(opts.allowBelowChance), runtime, opts.onProgress) : null;
     const { weights: _w, losses, ...summary } = result;
     return {
       out: opts.out,
@@ -326,11 +328,12 @@ async function scoreStudent(
   evalData: DataSpec,
   labels: readonly string[],
   labelMap: LabelMap,
+  allowBelowChance: boolean,
   runtime: RuntimeOptions,
   onProgress: DistillOptions['onProgress'],
 ): Promise<{ evaluation: EvalResult; retention: GainRetention } | null> {
   if (teacher.members.length === 0) return null;
-  const prepared = await prepare({ members: teacher.members.map((p) => ({ path: p })), data: evalData, labels, labelMap, ...(runtime ? { runtime } : {}) }, (_s, done, total) =>
+  const prepared = await prepare({ members: teacher.members.map((p) => ({ path: p })), data: evalData, labels, labelMap, ...(allowBelowChance ? { allowBelowChance } : {}), ...(runtime ? { runtime } : {}) }, (_s, done, total) =>
     onProgress?.('score', { done, total }),
   );
   try {

@@ -34,6 +34,8 @@ const CANNOT_PRINT: readonly { readonly commands: readonly string[]; readonly fi
   { commands: ['eval'], file: 'src/merge/merge.ts', flags: ['--out'], why: 'refusing an output folder happens when merge writes one; eval writes nothing' },
   { commands: ['inspect', 'serve', 'random-checkpoint'], file: 'src/data/encoding.ts', flags: ['--encoding'], why: 'model files are read with encodingFlag: false, which leaves the hint out' },
   { commands: ['distill'], file: 'src/train/train-state.ts', flags: ['--checkpoint'], why: 'distill keeps its checkpoint beside --out and removes it first unless --resume (train-state\'s own callers name --checkpoint)' },
+  { commands: ['demo'], file: 'src/cli/commands/demo.ts', flags: ['--text'], why: 'its "try: bertfuse predict <folder> --text" lines name predict\'s flag (the command name is in the template\'s previous part)' },
+  { commands: ['eval'], file: 'src/cli/commands/combine.ts', flags: ['--out', '--quantize'], why: 'eval asks for no output folder (needOut false) and has no --quantize option to parse' },
   { commands: ['merge'], file: 'src/eval/prepare.ts', flags: ['--allow-below-chance'], why: 'merge scores with evaluateMerged, not prepare\'s below-chance check' },
 ];
 
@@ -73,7 +75,7 @@ function optionsOf(cmd: Command, program: Command): Set<string> {
   // A command with subcommands (export triton) has their options too.
   const longs = (c: Command): string[] => [...c.options.flatMap((o) => (o.long ? [o.long] : [])), ...c.commands.flatMap(longs)];
   // --no-onnx defines --onnx's negation; both spellings are the command's.
-  const names = [...longs(cmd), ...longs(program), '--help', '--version'];
+  const names = [...longs(cmd), ...program.options.flatMap((o) => (o.long ? [o.long] : [])), '--help', '--version'];
   return new Set(names.flatMap((n) => (n.startsWith('--no-') ? [n, `--${n.slice(5)}`] : [n])));
 }
 

@@ -26,6 +26,7 @@ interface DistillFlags extends DataFlags, RunFlags, ParamFlags {
   resume?: boolean;
   /** --no-dropout sets it false. */
   dropout?: boolean;
+  allowBelowChance?: boolean;
 }
 
 function positiveNumber(name: string): (v: string) => number {
@@ -69,6 +70,7 @@ export function register(program: Command): void {
     .option('-b, --batch-size <n>', `training batch size (default ${DISTILL_DEFAULTS.batchSize})`, positiveInt('--batch-size'))
     .option('--lr <rate>', `peak AdamW learning rate (default ${DISTILL_DEFAULTS.learningRate})`, positiveNumber('--lr'))
     .option('--seed <n>', `seed for the batch order (default ${DISTILL_DEFAULTS.seed}); same seed and data → same bytes`, nonNegativeInt('--seed'))
+    .option('--allow-below-chance', 'score even when a member is below chance on --eval-data under the declared labels (normally a sign the label order is wrong)')
     .option('--max-minutes <m>', 'time budget for training: the schedule is shortened to fit', positiveNumber('--max-minutes'));
   addOutFlag(cmd, 'where to write the student (Hugging Face folder + model.onnx)');
   cmd.option('--resume', 'continue an interrupted run from the checkpoint beside --out');
@@ -101,6 +103,7 @@ export function register(program: Command): void {
           ...(f.evalData?.[0] !== undefined ? { evalData: spec(f.evalData[0]) } : {}),
           ...(labels ? { labels } : {}),
           ...(Object.keys(labelMap).length ? { labelMap } : {}),
+          ...(f.allowBelowChance ? { allowBelowChance: true } : {}),
           ...(f.alpha !== undefined ? { alpha: f.alpha } : {}),
           ...(f.temperature !== undefined ? { temperature: f.temperature } : {}),
           ...(f.epochs !== undefined ? { epochs: f.epochs } : {}),
