@@ -39,26 +39,13 @@ export class GradientSession {
     return new GradientSession(session, graph.params, graph.numLabels, graph.tokenTypes, graph.dropout);
   }
 
-  /**
-   * One step's loss, logits and gradients; `masks` are the graph's dropout masks (drawMasks), none
-   * without dropout. With `into` (one array per parameter, its size), onnxruntime writes the
-   * gradients there and `grads` is `into`: a caller that steps repeatedly reuses the same
-   * ~4 bytes × parameters instead of receiving fresh arrays every call.
-   */
-  async compute(batch: TrainBatch, weights: readonly Float32Array[], masks: readonly Float32Array[] = [], into?: readonly Float32Array[]): Promise<GradientResult> {
-    const feeds = this.feeds(batch, weights, masks);
-    let out: ort.InferenceSession.OnnxValueMapType;
-    if (into) {
-      const fetches: Record<string, ort.Tensor | null> = { loss: null, logits: null };
-      this.params.forEach((p, i) => (fetches[GRAD_PREFIX + p.input] = new ort.Tensor('float32', into[i]!, [...p.dims])));
-      out = await this.session.run(feeds, fetches);
-    } else {
-      out = await this.session.run(feeds);
-    }
+  /** One step's loss and gradients; `masks` are the graph's dropout masks (drawMasks), none without dropout. */
+  async compute(batch: TrainBatch, weights: readonly Float32Array[], masks: readonly Float32Array[] = []): Promise<GradientResult> {
+    const out = await this.session.run(this.feeds(batch, weights, masks));
     return {
       loss: Number((out['loss']!.data as Float32Array)[0]),
       logits: out['logits']!.data as Float32Array,
-      grads: into ? [...into] : this.params.map((p) => out[GRAD_PREFIX + p.input]!.data as Float32Array),
+      grads: this.params.map((p) => out[GRAD_PREFIX + p.input]!.data as Float32Array),
     };
   }
 

@@ -39,8 +39,6 @@ export class TrainStep {
     private readonly decay: readonly boolean[],
     private readonly weightDecay: number,
     private readonly clipNorm: number,
-    /** Gradient buffers onnxruntime writes into every step (allocated once, not per step). */
-    private readonly grads: readonly Float32Array[] = weights.map((w) => new Float32Array(w.length)),
   ) {}
 
   static async create(graph: TrainingGraph, opts: TrainStepOptions = {}): Promise<TrainStep> {
@@ -53,7 +51,7 @@ export class TrainStep {
   /** `masks`: the graph's dropout masks for this step (drawMasks), none without dropout. */
   async step(batch: TrainBatch, lr: number, masks: readonly Float32Array[] = []): Promise<StepResult> {
     const t0 = performance.now();
-    const res = await this.session.compute(batch, this.weights, masks, this.grads);
+    const res = await this.session.compute(batch, this.weights, masks);
     const t1 = performance.now();
     const gradNorm = globalNorm(res.grads);
     const applied = Number.isFinite(res.loss) && Number.isFinite(gradNorm);

@@ -47,12 +47,8 @@ for (const loss of ['ce', 'kd'] as const) {
     try {
       const graph = buildTrainingGraph(ckpt, { temperature: ref.losses.kd.T });
       const session = await GradientSession.create(graph, { threads: 1 });
-      // The kd case has onnxruntime write into caller-owned buffers (as TrainStep does), pre-filled
-      // with NaN so an entry it did not write fails the global-norm check below.
-      const into = loss === 'kd' ? graph.params.map((p) => new Float32Array(p.data.length).fill(NaN)) : undefined;
-      const res = await session.compute(batch(loss), graph.params.map((p) => p.data), [], into);
+      const res = await session.compute(batch(loss), graph.params.map((p) => p.data));
       await session.release();
-      if (into) into.forEach((buf, k) => assert.equal(res.grads[k], buf, 'gradients land in the given buffers'));
 
       assert.ok(Math.abs(res.loss - ref.losses[loss].value) < 1e-5, `loss ${res.loss} vs ${ref.losses[loss].value}`);
       ref.logits.flat().forEach((z, i) => assert.ok(Math.abs(res.logits[i]! - z) < 1e-4, `logit ${i}`));
