@@ -105,7 +105,8 @@ export const distilbert: Family = {
     // DistilBERT scales q before q·kᵀ and masks with masked_fill; BERT's order (scale the scores,
     // add float32.min) gives the same values within float rounding, so the shared layers serve.
     const x0 = emitEmbeddings(c, inputs, { ...EMB, tokenType: null, typeInput: false, positions: 'counter' });
-    const x = emitLayers(c, x0, inputs.attentionMask, LAYER);
+    // Hugging Face's DistilBERT has no dropout after out_lin (only on the attention probabilities).
+    const x = emitLayers(c, x0, inputs.attentionMask, LAYER, false);
     const cls = c.first(x);
     if (w.config.task !== 'classify') return { logits: null, pooled: null, cls, hidden: x };
     return { ...emitHead(c, { cls, hidden: x, attentionMask: inputs.attentionMask }), cls, hidden: x };

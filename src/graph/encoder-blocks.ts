@@ -130,8 +130,11 @@ export class EmitContext {
     return this.g.op('LayerNormalization', [x, ...params], { axis: attr.int(-1), epsilon: attr.float(eps) }, { name: `${this.s}${module}` });
   }
   /** LayerNorm(dense(x) + residual): the sub-layer ending every post-LN attention and FFN block. */
-  denseAddNorm(x: string, residual: string, module: string, lnModule: string, hint: string): string {
-    if (!this.ops.skipLayerNorm) return this.layerNorm(this.g.op('Add', [this.drop(this.linear(x, module, hint), 'hidden', ['batch', 'sequence', this.cfg.hiddenSize]), residual]), lnModule);
+  denseAddNorm(x: string, residual: string, module: string, lnModule: string, hint: string, dropout = true): string {
+    if (!this.ops.skipLayerNorm) {
+      const y = this.linear(x, module, hint);
+      return this.layerNorm(this.g.op('Add', [dropout ? this.drop(y, 'hidden', ['batch', 'sequence', this.cfg.hiddenSize]) : y, residual]), lnModule);
+    }
     const { mm, bias } = this.dense(x, module, hint);
     const [gamma, beta] = this.lnParams(lnModule);
     return fused.skipLayerNorm(this.g, { input: mm, skip: residual, gamma, beta, bias, epsilon: this.cfg.layerNormEps, name: `${this.s}${lnModule}` });
@@ -263,7 +266,11 @@ export function layerModule(names: LayerNames, m: LayerModule, i: number): strin
  * `scaleQueryFirst` scales q before q·kᵀ (DistilBERT) instead of the scores (BERT); the plain
  * graph is the only one where the order is visible.
  */
-export function emitLayers(c: EmitContext, x: string, attentionMask: string, names: LayerNames): string {
+/**
+ * `attentionOutputDropout` false: no dropout between the attention's output projection and its
+ * residual add (DistilBERT drops only the attention probabilities there; BERT drops both).
+ */
+export function emitLayers(c: EmitContext, x: string, attentionMask: string, names: LayerNames, attentionOutputDropout = true): string {
   const { g, s, cfg } = c;
   const H = cfg.hiddenSize;
   const nh = cfg.numHeads;
@@ -275,7 +282,7 @@ export function emitLayers(c: EmitContext, x: string, attentionMask: string, nam
   const mask = c.ops.attention === 'plain' ? plainMaskBias() : g.op('Cast', [attentionMask], { to: attr.int(6) }, { name: `${s}mask_i32` });
   for (let i = 0; i < cfg.numLayers; i++) {
     const ctx = c.ops.attention === 'plain' ? plainAttention(x, i) : c.ops.attention === 'attention' ? fusedAttention(x, i) : mhaAttention(x, i);
-    const a = c.denseAddNorm(ctx, x, L('attnOut', i), L('attnLn', i), `l${i}_attnOut`);
+    const a = c.denseAddNorm(ctx, x, L('attnOut', i), L('attnLn', i), `l${i}_attnOut`, attentionOutputDropout);
     const inter = c.linearAct(a, L('inter', i), cfg.hiddenAct, `l${i}_inter`);
     x = c.denseAddNorm(inter, a, L('out', i), L('outLn', i), `l${i}_out`);
   }

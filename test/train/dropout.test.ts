@@ -31,6 +31,15 @@ test('dropout rates come from config.json under each family\'s names', () => {
   d.close();
 });
 
+test('DistilBERT drops out where HF does: attention probabilities and FFN output per layer, none after out_lin', () => {
+  const d = loadCheckpoint(fixture('family/distilbert-sst2'));
+  const graph = buildTrainingGraph(d, { temperature: 2, dropout: dropoutRates(d.config) });
+  const L = d.config.numLayers;
+  // embeddings + per layer (attention probabilities, FFN output) + before the classifier
+  assert.equal(graph.dropout.length, 1 + 2 * L + 1);
+  d.close();
+});
+
 test('a RoBERTa training graph drops out where HF does; masks of ones give exactly the graph without dropout', async () => {
   const plain = buildTrainingGraph(ckpt, { temperature: 2 });
   const dropped = buildTrainingGraph(ckpt, { temperature: 2, dropout: rates });
