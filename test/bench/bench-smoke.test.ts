@@ -2,7 +2,6 @@
 // only that every section ran, produced numbers, and the report file is well formed.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { foreignSections } from '../../bench/report.js';
@@ -66,11 +65,22 @@ test('the harness runs end to end at tiny size and writes a report that keeps ot
   const out = path.join(dir, 'BENCHMARKS.md');
   fs.writeFileSync(out, '# Benchmarks\n\n## Throughput: old\n\nstale\n\n## Merge\n\nmerge numbers | 1\n\n## Server\n\nserver numbers\n');
   const opts = { ...parseArgs(['--tiny', '--quick', '--no-torch', '--no-write']), out };
-  const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('bertfuse-bench-')).length;
-  const results = await runBench(opts, () => {});
+  // A private temp root (os.tmpdir() reads TMPDIR on every call), so another bench running on the
+  // machine at the same time cannot make its folders look like ours.
+  const tmpRoot = path.join(dir, 'tmp');
+  fs.mkdirSync(tmpRoot);
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = tmpRoot;
+  let results: Awaited<ReturnType<typeof runBench>>;
+  try {
+    results = await runBench(opts, () => {});
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+  }
   writeReport(results, out);
   // The temp checkpoints are gone.
-  assert.equal(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('bertfuse-bench-')).length, before);
+  assert.deepEqual(fs.readdirSync(tmpRoot).filter((f) => f.startsWith('bertfuse-')), []);
 
   assert.ok(results.ceiling.gflops > 0);
   assert.equal(results.throughput.rows.length, opts.sizes.length);
@@ -95,7 +105,7 @@ test('the harness runs end to end at tiny size and writes a report that keeps ot
   const md = fs.readFileSync(out, 'utf8');
   for (const h of ['## Machine', '## Targets', '## FLOP ceiling', '## Throughput', '## PyTorch eager peer', '## Kernels', '## Threads', '## int8', '## Dataset evaluation', '## Model load', '## Families', '## Training']) assert.ok(md.includes(h), h);
   assert.ok(md.includes('npm run bench'));
-  assert.match(md, /\| every BERT-shaped family fp32 ≥ 85% of the MatMul ceiling \(8 × 32, default kernels\) \| bert \(tiny\) \d+%, distilbert \(tiny\) \d+%, roberta \(tiny\) \d+%, deberta-v2 \(tiny\) \d+%, modernbert \(tiny\) \d+%/);
+  assert.match(md, /\| every BERT-shaped family fp32 ≥ 85% of the MatMul ceiling \(8 × 32, default kernels\) \| bert \(tiny\) \d+\.\d%, distilbert \(tiny\) \d+\.\d%, roberta \(tiny\) \d+\.\d%, deberta-v2 \(tiny\) \d+\.\d%, modernbert \(tiny\) \d+\.\d%/);
   assert.ok(!md.includes('stale'), 'our own old sections are replaced');
   assert.deepEqual(foreignSections(md), ['## Merge\n\nmerge numbers | 1', '## Server\n\nserver numbers']);
   assert.ok(!/NaN|undefined/.test(md), 'no NaN/undefined in the report');
