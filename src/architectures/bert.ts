@@ -44,6 +44,18 @@ export function layerName(module: LayerModule, i: number): string {
   return BERT_LAYER[module].replace('{i}', String(i));
 }
 
+/**
+ * The shape table of BERT-named embeddings (word, position, type tables and their LayerNorm), `width`
+ * wide: the hidden size, or ELECTRA's smaller embedding size (shared with RoBERTa and ELECTRA).
+ */
+export function addBertEmbeddings(m: Map<string, number[]>, cfg: ModelConfig, prefix: string, width = cfg.hiddenSize): void {
+  const e = BERT_EMBEDDINGS;
+  m.set(prefix + e.word, [cfg.vocabSize, width]);
+  m.set(prefix + e.position, [cfg.maxPositions, width]);
+  m.set(prefix + e.tokenType, [cfg.typeVocabSize, width]);
+  addNorm(m, prefix + 'embeddings.LayerNorm', width);
+}
+
 /** The shape table of `numLayers` BERT-named post-LN layers (shared with RoBERTa and ELECTRA). */
 export function addBertLayers(m: Map<string, number[]>, cfg: ModelConfig, prefix: string): void {
   const H = cfg.hiddenSize;
@@ -195,11 +207,7 @@ export const bert: Family = {
   expectedTensors(cfg, prefix) {
     const H = cfg.hiddenSize;
     const m = new Map<string, number[]>();
-    const e = BERT_EMBEDDINGS;
-    m.set(prefix + e.word, [cfg.vocabSize, H]);
-    m.set(prefix + e.position, [cfg.maxPositions, H]);
-    m.set(prefix + e.tokenType, [cfg.typeVocabSize, H]);
-    addNorm(m, prefix + 'embeddings.LayerNorm', H);
+    addBertEmbeddings(m, cfg, prefix);
     addBertLayers(m, cfg, prefix);
     if (cfg.task === 'classify') {
       addLinear(m, prefix + BERT_POOLER, H, H);

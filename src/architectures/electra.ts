@@ -1,7 +1,7 @@
 import { ruleTable, type FamilyAlignment } from '../align/axis-parts.js';
 import { emitLayers, EmitContext } from '../graph/encoder-blocks.js';
-import { addBertLayers, bertAlignment, BERT_ALIGNMENT_RULES, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
-import { addLinear, addNorm, intField } from './fields.js';
+import { addBertEmbeddings, addBertLayers, bertAlignment, BERT_ALIGNMENT_RULES, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
+import { addLinear, intField } from './fields.js';
 import type { Family, HeadInputs, HeadOutputs, ModelConfig } from './types.js';
 
 /**
@@ -55,11 +55,7 @@ export const electra: Family = {
     const H = cfg.hiddenSize;
     const E = embeddingSize(cfg);
     const m = new Map<string, number[]>();
-    const e = BERT_EMBEDDINGS;
-    m.set(prefix + e.word, [cfg.vocabSize, E]);
-    m.set(prefix + e.position, [cfg.maxPositions, E]);
-    m.set(prefix + e.tokenType, [cfg.typeVocabSize, E]);
-    addNorm(m, prefix + 'embeddings.LayerNorm', E);
+    addBertEmbeddings(m, cfg, prefix, E);
     if (E !== H) addLinear(m, prefix + PROJECT, H, E);
     addBertLayers(m, cfg, prefix);
     if (cfg.task === 'classify') {

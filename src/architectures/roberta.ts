@@ -1,6 +1,6 @@
 import { BertfuseError } from '../errors.js';
 import { emitLayers, EmitContext, transpose2d } from '../graph/encoder-blocks.js';
-import { addBertLayers, bertAlignment, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
+import { addBertEmbeddings, addBertLayers, bertAlignment, BERT_EMBEDDINGS, BERT_LAYER, bertShapeFields, emitBertEmbeddings, parseBertShape } from './bert.js';
 import { addLinear, addNorm } from './fields.js';
 import type { Family, HeadInputs, HeadOutputs, Task } from './types.js';
 
@@ -49,11 +49,7 @@ function robertaFamily(name: 'roberta' | 'xlm-roberta', prefixClass: 'Roberta' |
     expectedTensors(cfg, prefix) {
       const H = cfg.hiddenSize;
       const m = new Map<string, number[]>();
-      const e = BERT_EMBEDDINGS;
-      m.set(prefix + e.word, [cfg.vocabSize, H]);
-      m.set(prefix + e.position, [cfg.maxPositions, H]);
-      m.set(prefix + e.tokenType, [cfg.typeVocabSize, H]);
-      addNorm(m, prefix + 'embeddings.LayerNorm', H);
+      addBertEmbeddings(m, cfg, prefix);
       addBertLayers(m, cfg, prefix);
       if (cfg.task === 'classify') {
         addLinear(m, HEAD.dense, H, H);
