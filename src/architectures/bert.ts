@@ -1,7 +1,7 @@
 import { ruleTable, type AxisRules, type FamilyAlignment } from '../align/axis-parts.js';
 import { BertfuseError } from '../errors.js';
 import { emitEmbeddings, emitLayers, EmitContext, type LayerModule, type LayerNames } from '../graph/encoder-blocks.js';
-import { activationField, addLinear, addNorm, checkLimits, countField, epsField, headsDivide, intField, padField, parseLabels } from './fields.js';
+import { activationField, addLinear, addNorm, checkLimits, countField, epsField, headsDivide, intField, padField, parseLabels, sizeFields } from './fields.js';
 import type { ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights } from './types.js';
 import type { GraphBuilder } from '../graph/onnx-builder.js';
 import { transpose2d } from '../graph/encoder-blocks.js';
@@ -102,12 +102,7 @@ export function parseBertShape(r: Readonly<Record<string, unknown>>, src: Config
 /** config.json fields of the BERT-named shape. */
 export function bertShapeFields(cfg: ModelConfig): Record<string, unknown> {
   return {
-    hidden_size: cfg.hiddenSize,
-    num_hidden_layers: cfg.numLayers,
-    num_attention_heads: cfg.numHeads,
-    intermediate_size: cfg.intermediateSize,
-    vocab_size: cfg.vocabSize,
-    max_position_embeddings: cfg.maxPositions,
+    ...sizeFields(cfg),
     type_vocab_size: cfg.typeVocabSize,
     layer_norm_eps: cfg.layerNormEps,
     hidden_act: cfg.hiddenAct,

@@ -3,7 +3,7 @@ import { BertfuseError } from '../errors.js';
 import { counterPositions, EmitContext, MASK_VALUE } from '../graph/encoder-blocks.js';
 import { attr, type GraphBuilder } from '../graph/onnx-builder.js';
 import { attentionSpan, emitRelativeIndex, type RelativePositionSpec } from '../graph/relative-position.js';
-import { activationField, addLinear, addNorm, boolField, checkLimits, headsDivide, integerField, numberField, parseLabels, type RawConfig } from './fields.js';
+import { activationField, addLinear, addNorm, boolField, checkLimits, headsDivide, integerField, numberField, parseLabels, sizeFields, type RawConfig } from './fields.js';
 import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights } from './types.js';
 
 /**
@@ -105,12 +105,7 @@ function hfFields(cfg: ModelConfig): Record<string, unknown> {
   const d = debertaV2Settings(cfg);
   return {
     model_type: 'deberta-v2',
-    hidden_size: cfg.hiddenSize,
-    num_hidden_layers: cfg.numLayers,
-    num_attention_heads: cfg.numHeads,
-    intermediate_size: cfg.intermediateSize,
-    vocab_size: cfg.vocabSize,
-    max_position_embeddings: cfg.maxPositions,
+    ...sizeFields(cfg),
     type_vocab_size: 0,
     layer_norm_eps: cfg.layerNormEps,
     hidden_act: cfg.hiddenAct,

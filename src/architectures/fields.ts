@@ -147,3 +147,15 @@ export function choiceField<T extends string>(r: RawConfig, key: string, file: s
   }
   return v as T;
 }
+
+/** The size fields BERT, RoBERTa, ELECTRA, DeBERTa-v2 and ModernBERT spell alike (DistilBERT has its own names). */
+export function sizeFields(cfg: ModelConfig): Record<string, number> {
+  return {
+    hidden_size: cfg.hiddenSize,
+    num_hidden_layers: cfg.numLayers,
+    num_attention_heads: cfg.numHeads,
+    intermediate_size: cfg.intermediateSize,
+    vocab_size: cfg.vocabSize,
+    max_position_embeddings: cfg.maxPositions,
+  };
+}

@@ -3,7 +3,7 @@ import { BertfuseError } from '../errors.js';
 import { activation, counterPositions, EmitContext, MASK_VALUE } from '../graph/encoder-blocks.js';
 import { attr, type GraphBuilder } from '../graph/onnx-builder.js';
 import { applyRotary, applyRotaryFused, emitRotaryAngles, type RotaryAngles } from '../graph/rotary.js';
-import { activationField, boolField, checkLimits, choiceField, headsDivide, integerField, numberField, parseLabels, type RawConfig } from './fields.js';
+import { activationField, boolField, checkLimits, choiceField, headsDivide, integerField, numberField, parseLabels, sizeFields, type RawConfig } from './fields.js';
 import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights } from './types.js';
 
 /**
@@ -131,12 +131,7 @@ function hfFields(cfg: ModelConfig): Record<string, unknown> {
   const periodic = m.layerTypes.every((t, i) => (i % period === 0) === (t === 'full_attention'));
   return {
     model_type: 'modernbert',
-    hidden_size: cfg.hiddenSize,
-    num_hidden_layers: cfg.numLayers,
-    num_attention_heads: cfg.numHeads,
-    intermediate_size: cfg.intermediateSize,
-    vocab_size: cfg.vocabSize,
-    max_position_embeddings: cfg.maxPositions,
+    ...sizeFields(cfg),
     norm_eps: cfg.layerNormEps,
     hidden_activation: cfg.hiddenAct,
     pad_token_id: cfg.padTokenId,
