@@ -18,7 +18,8 @@ import { positiveInt, printNote } from './output.js';
  *   running        -b/--batch-size, --threads, --json, -q/--quiet
  */
 
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+/** Repeated flag values, in order (commander's argParser for a repeatable or variadic flag). */
+export const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 /**
  * An old spelling that keeps working, hidden from --help: using it prints one line on stderr
@@ -66,8 +67,8 @@ export function addDataFlags(cmd: Command, help: DataFlagHelp): Command {
     .option('-d, --data <file>', help.data)
     .addOption(new Option('--eval-data <file>', help.evalRepeatable ? `${help.evalData} (repeatable)` : help.evalData).argParser(collect));
   for (const alias of help.evalAliases ?? []) {
-    // Same destination as --eval-data: old command lines keep working, --help shows one name.
-    cmd.addOption(new Option(`${alias} <file...>`).argParser(collect).hideHelp());
+    // Old command lines keep working (with a note naming --eval-data); --help shows one name.
+    cmd.addOption(deprecatedOption<string[]>(`${alias} <file...>`, '--eval-data', collect));
   }
   return cmd
     .option('--encoding <name>', 'data encoding: utf8 (default, checked), latin1, utf16le')
@@ -133,11 +134,11 @@ export interface ParamFlags {
   option?: string[];
 }
 
-/** `-p, --param NAME=VALUE` (repeatable), the one flag for method parameters; `--option` stays as a hidden alias. */
+/** `-p, --param NAME=VALUE` (repeatable), the one flag for method parameters; `--option` stays as a deprecated alias. */
 export function addParamFlag(cmd: Command, help: string): Command {
   return cmd
     .addOption(new Option('-p, --param <name=value>', `${help} (repeatable)`).argParser(collect))
-    .addOption(new Option('--option <name=value>').argParser(collect).hideHelp());
+    .addOption(deprecatedOption<string[]>('--option <name=value>', '-p/--param', collect));
 }
 
 /** Every NAME=VALUE given with --param (or its old name --option), in order. */

@@ -104,7 +104,7 @@ describe('non-finite weights: refused unless allowed', () => {
     assert.ok(isOneLineError(refused), refused.stderr);
     assert.match(refused.stderr, /model\.safetensors: tensor "bert\.encoder\.layer\.1\.output\.dense\.weight" holds 1 non-finite value .*--allow-nonfinite/);
     const out = path.join(root, 'cli-merged');
-    const merged = await runCli(['merge', '--model', fixture('sst2-sibling-b'), '--model', dir, '--out', out, '--no-onnx', '--quiet']);
+    const merged = await runCli(['merge', fixture('sst2-sibling-b'), dir, '--out', out, '--no-onnx', '--quiet']);
     assert.ok(isOneLineError(merged), merged.stderr);
     assertNoOutput([out]);
     const allowed = await runCli(['predict', dir, '--text', 'fine', '--json', '--allow-nonfinite']);
@@ -112,7 +112,7 @@ describe('non-finite weights: refused unless allowed', () => {
     // One Inf in a dense layer reaches the logits: the allowed run reports NaN, which is why the default refuses.
     assert.match(allowed.stdout, /"probs":\{"negative":null,"positive":null\}|NaN|null/);
     // With the flag the merge goes through (the Inf is carried into the merged weights, as asked).
-    const mergedAllowed = await runCli(['merge', '--model', fixture('sst2-sibling-b'), '--model', dir, '--out', out, '--no-onnx', '--quiet', '--allow-nonfinite']);
+    const mergedAllowed = await runCli(['merge', fixture('sst2-sibling-b'), dir, '--out', out, '--no-onnx', '--quiet', '--allow-nonfinite']);
     assert.equal(mergedAllowed.code, 0, mergedAllowed.stderr);
     const result = loadCheckpoint(out, { allowNonFinite: true });
     try {

@@ -65,7 +65,7 @@ describe('numbers: merge weights that cancel out or overflow are refused', () =>
     return file;
   };
   before(async () => {
-    const r = await cliInProcess(['merge', '--model', A, '--model', B, '--out', out, '--quiet']);
+    const r = await cliInProcess(['merge', A, B, '--out', out, '--quiet']);
     assert.equal(r.code, 0, r.stderr);
     earlier = await hashTree(out);
   });
@@ -91,7 +91,7 @@ describe('numbers: merge weights that cancel out or overflow are refused', () =>
       ['tensor-overflows', ['--weights', '1e39,1e39', '--param', 'normalize=false'], /produced a non-finite value in ".*"; check the parameters|non-finite/],
     ];
     for (const [name, args, pattern] of cases) {
-      const r = await cliInProcess(['merge', '--model', A, '--model', B, ...args, '--out', out, '--quiet']);
+      const r = await cliInProcess(['merge', A, B, ...args, '--out', out, '--quiet']);
       refused(r, pattern);
       assert.deepEqual(await hashTree(out), earlier, `${name}: the earlier merge is untouched`);
     }
@@ -100,14 +100,14 @@ describe('numbers: merge weights that cancel out or overflow are refused', () =>
 
   test('sizes, seeds and counts that are not whole, positive or finite are refused (flags and recipes)', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['merge', '--model', A, '--model', B, '--seed', '1.5', '--out', out], /"seed" must be an integer >= 0, got 1\.5/],
-      [['merge', '--model', A, '--model', B, '--shard-size', '1e400', '--out', out], /"shard_size" must be a size/],
+      [['merge', A, B, '--seed', '1.5', '--out', out], /"seed" must be an integer >= 0, got 1\.5/],
+      [['merge', A, B, '--shard-size', '1e400', '--out', out], /"shard_size" must be a size/],
       [['merge', recipe('shard-inf', { merge_method: 'linear', models: [{ model: A, parameters: { weight: 1 } }, { model: B, parameters: { weight: 1 } }], shard_size: 1e400 }), '--out', out], /"shard_size" must be a size/],
       [['merge', recipe('shard-half', { merge_method: 'linear', models: [{ model: A, parameters: { weight: 1 } }, { model: B, parameters: { weight: 1 } }], shard_size: 0.5 }), '--out', out], /"shard_size" must be a size/],
       [['random-checkpoint', path.join(root, 'rc'), '--seed', '1.5'], /--seed must be a whole number ≥ 0/],
       [['random-checkpoint', path.join(root, 'rc'), '--seed', 'NaN'], /--seed must be a whole number ≥ 0/],
       [['random-checkpoint', path.join(root, 'rc'), '--dtype', 'F64'], /--dtype.*Allowed choices are F32, F16, BF16/],
-      [['combine', A, S, '--data', path.join(DATA, 'sst2_dev.tsv'), ...LABELS, '--method', 'stack', '--option', 'l2_steps=1e400', '--out', path.join(root, 'c')], /option "l2_steps" must be a number, got "1e400"/],
+      [['combine', A, S, '--data', path.join(DATA, 'sst2_dev.tsv'), ...LABELS, '--method', 'stack', '--param', 'l2_steps=1e400', '--out', path.join(root, 'c')], /option "l2_steps" must be a number, got "1e400"/],
     ];
     for (const [args, pattern] of cases) refused(await cliInProcess(['merge', 'combine'].includes(args[0]!) ? [...args, '--quiet'] : args), pattern);
     assert.ok(!fs.existsSync(path.join(root, 'rc')) && !fs.existsSync(path.join(root, 'c')));

@@ -64,7 +64,7 @@ describe('output: no space left (ENOSPC) is one line, and the previous output is
   const BIG = ['--hidden', '64', '--layers', '2', '--heads', '2', '--intermediate', '128', '--vocab', '8192'];
   for (const [what, second] of [
     ['random-checkpoint over its earlier output, too big for the disk', (mnt: string) => cli(['random-checkpoint', `${mnt}/out`, ...BIG])],
-    ['merge over that output, too big for the disk', (mnt: string) => cli(['merge', '--model', `${mnt}/../a`, '--model', `${mnt}/../a`, '--weights', '1,1', '--out', `${mnt}/out`, '--quiet'])],
+    ['merge over that output, too big for the disk', (mnt: string) => cli(['merge', `${mnt}/../a`, `${mnt}/../a`, '--weights', '1,1', '--out', `${mnt}/out`, '--quiet'])],
   ] as const) {
     test(what, { skip: canMount ? false : 'needs unshare + mount (user namespaces) to make a tiny tmpfs' }, () => {
       const dir = fs.mkdtempSync(path.join(root, 'full-'));
@@ -101,7 +101,7 @@ describe('output: messages quoting user input stay short', () => {
     for (const [args, end, cut] of [
       [['eval', A, S, '--data', data, '--label-map', huge], /is not FROM=TO \(example: NEG=negative,POS=positive\)$/, true],
       [['eval', A, S, '--data', data, '--labels', 'negative,positive'], /./, true],
-      [['combine', A, S, '--data', data, '--option', huge, '--out', path.join(root, 'c')], /is not NAME=VALUE$/, true],
+      [['combine', A, S, '--data', data, '--param', huge, '--out', path.join(root, 'c')], /is not NAME=VALUE$/, true],
       [['predict', path.join(root, huge.slice(0, 3000)), '--text', 'x'], /./, true],
       // Node's own JSON error names a position, not the text: short already.
       [['predict', A, '--input', jsonl], /invalid JSON/, false],

@@ -7,7 +7,7 @@ import { statusLine } from '../progress.js';
 
 const DISTILL_STAGE = { teacher: 'teacher probabilities', train: 'train student', score: 'score on --eval-data' } as const;
 import { parseOptionFlags } from '../../eval/methods.js';
-import { addDataFlags, addMethodFlag, addOutFlag, addParamFlag, addRunFlags, dataSpec, deprecatedOption, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
+import { addDataFlags, addMethodFlag, addOutFlag, addParamFlag, addRunFlags, collect, dataSpec, deprecatedOption, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
 
 interface DistillFlags extends DataFlags, RunFlags, ParamFlags {
   /** Old spelling of the positional teacher members. */
@@ -43,7 +43,6 @@ function fraction(name: string): (v: string) => number {
     return n;
   };
 }
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function register(program: Command): void {
   // The shared vocabulary (../flags.ts): the teacher's members positional, -m the method, the data flags of eval/combine/merge.

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { BertfuseError } from '../../errors.js';
 import type { EvalSet } from '../../merge/evaluate.js';
 import { merge, type MergePhase, type MergeResult } from '../../merge/merge.js';
 import { MERGE_METHODS } from '../../merge/registry.js';
 import { parseMergeRecipe, readMergeRecipeYaml, type MergeRecipe } from '../../recipe/merge.js';
 import { positiveInt, printJson, printLine } from '../output.js';
-import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, dataSpec, evalDataFiles, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags } from '../flags.js';
+import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, collect, dataSpec, deprecatedOption, evalDataFiles, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags } from '../flags.js';
 import { statusLine } from '../progress.js';
 import { renderTable } from '../../util/table.js';
 
@@ -181,14 +181,14 @@ export function register(program: Command): void {
   addMethodFlag(cmd, `merge method: ${MERGE_METHODS.map((m) => m.name).join(', ')} (default linear)`);
   addParamFlag(cmd, 'method parameter for every model/tensor (e.g. lambda=0.7, density=0.5, t=0.3, alpha=0.9)');
   cmd
-    .addOption(new Option('--model <folder...>').hideHelp())
+    .addOption(deprecatedOption<string[]>('--model <folder...>', 'positional members (bertfuse merge A B --method ties)', collect))
     .option('--base <folder>', 'base model the members were fine-tuned from')
     .option('--weights <w,...>', 'one weight per member')
     .option('--align <mode>', 'permutation alignment before merging: none, weights, activations')
     .option('--heads <mode>', 'auto (default), merge (one head, labels matched by name), separate (one head per task)')
     .option('--task <name...>', 'task name per member (outputs logits_<task>)')
     .option('--texts <file...>', 'unlabelled texts for regmean and --align activations (lines, JSONL, or TSV with a text column)')
-    .addOption(new Option('--texts-encoding <name>').hideHelp());
+    .addOption(deprecatedOption('--texts-encoding <name>', '--encoding'));
   addDataFlags(cmd, {
     data: 'texts for regmean and --align activations, like --texts (labels are not used)',
     evalData: 'labelled data ([task=]file) to score the merge next to the members and their ensemble',
