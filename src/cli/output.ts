@@ -30,6 +30,14 @@ export function nonNegativeInt(name: string): (v: string) => number {
 /** A table cell for a member that did not run on that row (a cascade's later member on a confident row). */
 export const SKIPPED = '–';
 
+/**
+ * The line printed under a table that shows SKIPPED, so a newcomer reads `–` without the README;
+ * null when no cell is skipped (a table of members that all ran needs no legend).
+ */
+export function skippedLegend(rows: readonly (readonly unknown[])[]): string | null {
+  return rows.some((r) => r.includes(SKIPPED)) ? `${SKIPPED} = not run on that row: the cascade's first member was sure enough to answer alone (that is the cascade's saving)` : null;
+}
+
 /** A note for people beside the result (stderr, so `--json` output and pipes stay clean). */
 export function printNote(text: string): void {
   process.stderr.write(`note: ${text}\n`);

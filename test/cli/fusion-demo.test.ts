@@ -42,3 +42,33 @@ test('bertfuse demo: every method on bundled data, one combined folder, predicti
   assert.ok(aligned!.merged > plain!.merged + 0.05, `aligned ${aligned!.merged} vs plain ${plain!.merged}`);
   assert.ok(fs.existsSync(path.join(aligned!.out, 'config.json')));
 });
+
+test('demo and predict --members: a legend line right under a table that shows – (and only then); none in --json', async () => {
+  const out = path.join(tempDir(), 'demo');
+  const r = await runCli(['demo', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  const legend = /^– = not run on that row: the cascade's first member was sure enough to answer alone/;
+  const header = lines.findIndex((l) => /^label\s+p\(positive\)\s+sst2-sibling-a\s+sst2-stranger-b\s+text$/.test(l));
+  assert.ok(header > 0, r.stdout);
+  // The table's four rows, then the legend: the demo's cascade skips stranger-b on the sure rows.
+  const rows = lines.slice(header + 2, header + 6);
+  assert.ok(rows.some((l) => / – {2}/.test(l)), rows.join('\n'));
+  assert.match(lines[header + 6]!, legend);
+  assert.equal(lines.filter((l) => legend.test(l)).length, 1);
+
+  // predict --members on that folder: the legend when a row skipped the second member …
+  const skipped = await runCli(['predict', out, '--members', '--text', 'a gorgeous , witty , seductive movie .']);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  const s = skipped.stdout.trimEnd().split('\n');
+  assert.match(s[2]!, /\s–\s/);
+  assert.match(s[3]!, legend);
+  // … none when both members ran on every row, and none in JSON.
+  const ran = await runCli(['predict', out, '--members', '--text', 'the acting is fine but the script is a mess .']);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.doesNotMatch(ran.stdout, /–/);
+  assert.equal(ran.stdout.trimEnd().split('\n').length, 3, 'header, rule, one row');
+  const json = await runCli(['predict', out, '--members', '--json', '--text', 'a gorgeous , witty , seductive movie .']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal((JSON.parse(json.stdout) as { members: Record<string, unknown> }).members['sst2-stranger-b'], null);
+});

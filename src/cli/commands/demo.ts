@@ -8,8 +8,7 @@ import { FUSION_METHODS } from '../../fusion/registry.js';
 import { bundledData, bundledFixture } from '../../paths.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED } from '../../recipe/combine.js';
 import { loadClassifier, memberRan } from '../../runtime/classifier.js';
-import { SKIPPED } from '../output.js';
-import { printJson, printLine } from '../output.js';
+import { printJson, printLine, SKIPPED, skippedLegend } from '../output.js';
 import { renderTable } from '../../util/table.js';
 import { argmaxRow } from '../../util/math.js';
 import { fusionProgress } from './combine.js';
@@ -110,13 +109,10 @@ export function register(program: Command): void {
         printLine(`\nwrote ${outcome.out}: one model.onnx with both encoders and the ${outcome.exported} head`);
         printLine(`\npredictions from that folder (fused, and each member's p(positive) in the same graph):`);
         const memberNames = Object.keys(detail.members);
-        printLine(
-          renderTable(
-            ['label', 'p(positive)', ...memberNames.map((m) => `${m}`), 'text'],
-            predictions.map((p) => [p.label, p.fused['positive']!, ...memberNames.map((m) => p.members[m]?.['positive'] ?? SKIPPED), p.text]),
-            { right: [false, true, ...memberNames.map(() => true), false] },
-          ),
-        );
+        const rows = predictions.map((p) => [p.label, p.fused['positive']!, ...memberNames.map((m) => p.members[m]?.['positive'] ?? SKIPPED), p.text]);
+        printLine(renderTable(['label', 'p(positive)', ...memberNames, 'text'], rows, { right: [false, true, ...memberNames.map(() => true), false] }));
+        const legend = skippedLegend(rows);
+        if (legend) printLine(legend);
         const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
         printLine(`\nweight merging instead: ONE encoder (1x cost), scored on the same rows (the ensemble is the mean of the members' probabilities, 2x cost):`);
         printLine(renderTable(['members', 'relation', 'merge', 'member A', 'member B', 'ensemble', 'merged'], merges.map((r) => [r.pair, r.what, r.merge, pct(r.members[0]!), pct(r.members[1]!), pct(r.ensemble), pct(r.merged)]), { right: [false, false, false, true, true, true, true] }));

@@ -4,7 +4,7 @@ import { readTextInputs } from '../../data/texts.js';
 import { BertfuseError } from '../../errors.js';
 import { loadClassifier } from '../../runtime/classifier.js';
 import { predict } from '../../runtime/predict.js';
-import { positiveInt, printLine, SKIPPED } from '../output.js';
+import { positiveInt, printLine, SKIPPED, skippedLegend } from '../output.js';
 import { labelScores, memberScores } from '../../runtime/label-scores.js';
 import { QUANTIZE_MODES, type QuantizeMode } from '../../graph/quantize.js';
 import { statusLine } from '../progress.js';
@@ -88,6 +88,8 @@ export function register(program: Command): void {
           return [i, p.label, ...model.labels.map((l) => p.probs[l]!), ...names.map((n) => (m?.[n] ? `${m[n].label} ${m[n].score.toFixed(4)}` : SKIPPED)), clip(inputs[i]!.text + (inputs[i]!.textPair ? ` ‖ ${inputs[i]!.textPair}` : ''), 60)];
         });
         printLine(renderTable(header, rows, { right: header.map((h, j) => j === 0 || (j >= 2 && j < 2 + model.labels.length + names.length)) }));
+        const legend = skippedLegend(rows);
+        if (legend) printLine(legend);
       } finally {
         line.stop();
         await model.close();
