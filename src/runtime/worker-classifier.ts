@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { resolveModelPath, type HubOptions } from '../checkpoint/hub.js';
 import { BertfuseError } from '../errors.js';
@@ -6,6 +6,7 @@ import type { Classifier, DetailedProbabilities } from './classifier.js';
 import type { RunOptions } from './runner.js';
 import type { RuntimeOptions } from './session.js';
 import { AbortedError } from './aborted.js';
+import { spawnModuleWorker } from '../util/module-worker.js';
 import { fromWire, type FromWorker, type ToWorker, type WorkerData } from './worker-protocol.js';
 
 /*
@@ -35,14 +36,8 @@ interface Pending {
   onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
-/** Running from TypeScript sources (tests, tsx) the worker must load them through tsx too. */
 function spawn(data: WorkerData): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const entry = new URL('./classifier-worker.ts', here).href;
-    return new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: data, execArgv: [] });
-  }
-  return new Worker(new URL('./classifier-worker.js', here), { workerData: data });
+  return spawnModuleWorker(import.meta.url, 'classifier-worker', { workerData: data });
 }
 
 export class WorkerClassifier implements Classifier {

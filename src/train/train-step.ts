@@ -1,6 +1,8 @@
+import os from 'node:os';
 import type { RuntimeOptions } from '../runtime/session.js';
-import { adamwStep, clipScale, globalNorm, initAdamWState, type AdamWState } from './adamw.js';
+import { clipScale, initAdamWState, type AdamWState } from './adamw.js';
 import { GradientSession, type TrainBatch } from './gradient-session.js';
+import { OptimizerPool } from './optimizer-pool.js';
 import type { TrainingGraph } from './training-graph.js';
 
 export interface TrainStepOptions {
@@ -13,6 +15,11 @@ export interface TrainStepOptions {
   /** Start from these weights and this optimizer state (resume) instead of the graph's. */
   readonly weights?: Float32Array[];
   readonly state?: AdamWState;
+  /**
+   * Threads for clipping + AdamW, the calling one included (default: the runtime's thread count,
+   * else one per core; onnxruntime is idle meanwhile). Any count gives the same bytes.
+   */
+  readonly optimizerThreads?: number;
 }
 
 export interface StepResult {
@@ -28,15 +35,15 @@ export interface StepResult {
 
 /**
  * One training step, owned in one place: the training graph gives loss and gradients, the global
- * norm is clipped, AdamW updates the weights in place. The trainer and the bench both drive this,
- * so what the bench times is what `distill` runs.
+ * norm is clipped, AdamW updates the weights in place (OptimizerPool, across threads). The trainer
+ * and the bench both drive this, so what the bench times is what `distill` runs.
  */
 export class TrainStep {
   private constructor(
     private readonly session: GradientSession,
+    /** The current weights; its entries may be replaced by new views of the same memory after a step. */
     readonly weights: Float32Array[],
-    readonly state: AdamWState,
-    private readonly decay: readonly boolean[],
+    private readonly pool: OptimizerPool,
     private readonly weightDecay: number,
     private readonly clipNorm: number,
   ) {}
@@ -45,7 +52,14 @@ export class TrainStep {
     const weights = opts.weights ?? graph.params.map((p) => Float32Array.from(p.data));
     const state = opts.state ?? initAdamWState(weights.map((w) => w.length));
     const session = await GradientSession.create(graph, opts.runtime);
-    return new TrainStep(session, weights, state, opts.decay ?? graph.params.map(() => true), opts.weightDecay ?? 0.01, opts.clipNorm ?? 1);
+    const threads = opts.optimizerThreads ?? opts.runtime?.threads ?? os.availableParallelism();
+    const pool = OptimizerPool.create(state, opts.decay ?? graph.params.map(() => true), threads);
+    return new TrainStep(session, weights, pool, opts.weightDecay ?? 0.01, opts.clipNorm ?? 1);
+  }
+
+  /** The optimizer state (its moments in shared memory: a copy of the one given to `create`). */
+  get state(): AdamWState {
+    return this.pool.state;
   }
 
   /** `masks`: the graph's dropout masks for this step (drawMasks), none without dropout. */
@@ -53,15 +67,21 @@ export class TrainStep {
     const t0 = performance.now();
     const res = await this.session.compute(batch, this.weights, masks);
     const t1 = performance.now();
-    const gradNorm = globalNorm(res.grads);
-    const applied = Number.isFinite(res.loss) && Number.isFinite(gradNorm);
-    // Clipping is folded into the update as a scale on each gradient read.
-    if (applied) adamwStep(this.weights, res.grads, this.decay, this.state, lr, { weightDecay: this.weightDecay, gradScale: clipScale(gradNorm, this.clipNorm) });
+    // A non-finite loss or gradient leaves the weights untouched. Clipping is folded into the
+    // update as a scale on each gradient read.
+    const { gradNorm, applied } = await this.pool.step(this.weights, res.grads, (norm) =>
+      Number.isFinite(res.loss) && Number.isFinite(norm) ? { lr, opts: { weightDecay: this.weightDecay, gradScale: clipScale(norm, this.clipNorm) } } : null,
+    );
     const t2 = performance.now();
     return { loss: res.loss, gradNorm, applied, graphMs: t1 - t0, optimizerMs: t2 - t1 };
   }
 
+  /** Releases the session and stops the optimizer's workers. */
   async release(): Promise<void> {
-    await this.session.release();
+    try {
+      await this.session.release();
+    } finally {
+      await this.pool.close();
+    }
   }
 }

@@ -42,6 +42,8 @@ export interface TrainOptions {
   /** Stop (as if interrupted) after this many steps in this call, without changing the plan. */
   readonly stopAfter?: number;
   readonly runtime?: RuntimeOptions;
+  /** Threads for clipping + AdamW (default: the runtime's); the bytes do not depend on it. */
+  readonly optimizerThreads?: number;
   readonly onStep?: (s: StepInfo) => void;
 }
 
@@ -99,7 +101,15 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
     resumedFrom = checkpointStep = step;
   }
 
-  const trainStep = await TrainStep.create(graph, { runtime: opts.runtime, decay, weightDecay: opts.weightDecay ?? 0.01, clipNorm: opts.clipNorm ?? 1, weights, state });
+  const trainStep = await TrainStep.create(graph, {
+    runtime: opts.runtime,
+    decay,
+    weightDecay: opts.weightDecay ?? 0.01,
+    clipNorm: opts.clipNorm ?? 1,
+    weights,
+    state,
+    ...(opts.optimizerThreads !== undefined ? { optimizerThreads: opts.optimizerThreads } : {}),
+  });
   const alpha = opts.alpha ?? 0.5;
   const warmup = Math.max(1, Math.round((opts.warmup ?? 0.1) * totalSteps));
   const started = Date.now();
@@ -108,7 +118,8 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
   let stoppedBy: TrainResult['stoppedBy'] = 'done';
   const save = (lastLoss: number): void => {
     if (!opts.checkpoint) return;
-    saveTrainState(opts.checkpoint, graph.params, weights, state, { step, totalSteps, run, lastLoss });
+    // The step's own weights and state: the optimizer keeps its moments in shared memory.
+    saveTrainState(opts.checkpoint, graph.params, trainStep.weights, trainStep.state, { step, totalSteps, run, lastLoss });
     checkpointStep = step;
   };
   try {
@@ -153,7 +164,7 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
   }
   const tail = losses.slice(-perEpoch);
   return {
-    weights,
+    weights: trainStep.weights,
     steps: step,
     totalSteps,
     stoppedBy,

@@ -31,6 +31,9 @@ test('training lowers the loss, and the same seed gives the same bytes', async (
   const last = a.losses.slice(-5).reduce((s, x) => s + x, 0);
   assert.ok(last < first, `loss did not fall: ${a.losses.join(', ')}`);
   assert.ok(bytesOf(a.weights).equals(bytesOf(b.weights)));
+  // Clipping + AdamW across two threads: the same bytes as on one.
+  const two = await train(graph, examples, ckpt.tokenizer.padId, { ...base, optimizerThreads: 2 });
+  assert.ok(bytesOf(a.weights).equals(bytesOf(two.weights)), 'optimizer threads changed the bytes');
   const c = await train(graph, examples, ckpt.tokenizer.padId, { ...base, seed: 4 });
   assert.ok(!bytesOf(a.weights).equals(bytesOf(c.weights)), 'another seed orders batches differently');
 });
@@ -41,7 +44,8 @@ test('an interrupted run resumed from its checkpoint ends with the same bytes as
   const part = await train(graph, examples, ckpt.tokenizer.padId, { ...base, checkpoint: file, checkpointEvery: 2, stopAfter: 3 });
   assert.equal(part.steps, 3);
   assert.equal(part.checkpointStep, 3);
-  const rest = await train(graph, examples, ckpt.tokenizer.padId, { ...base, checkpoint: file, resume: true });
+  // Resumed with the optimizer on two threads: still the uninterrupted run's bytes.
+  const rest = await train(graph, examples, ckpt.tokenizer.padId, { ...base, checkpoint: file, resume: true, optimizerThreads: 2 });
   assert.equal(rest.resumedFrom, 3);
   assert.equal(rest.steps, 10);
   assert.ok(bytesOf(rest.weights).equals(bytesOf(full.weights)));
