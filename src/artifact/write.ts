@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { classifierArchitecture, toHfConfig } from '../checkpoint/config.js';
-import { tokenizerJsonFromVocab, type BertTokenizer } from '../checkpoint/tokenizer.js';
+import { slowTokenizerJson, type BertTokenizer } from '../checkpoint/tokenizer.js';
 import type { EvalResult, MetricsSummary } from '../eval/result.js';
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
 import { buildCombinedGraph, groupInputList, memberOutputName, memberRanName } from '../graph/combine.js';
@@ -46,7 +46,7 @@ export function tokenizerDir(group: number): string {
 
 /**
  * Tokenizer files of one group. tokenizer.json and tokenizer_config.json are always written
- * (generated from vocab.txt when the member had none) because the transformers.js layout needs both.
+ * (generated from vocab.txt, or vocab.json + merges.txt, when the member had none) because the transformers.js layout needs both.
  */
 function writeTokenizer(tok: BertTokenizer, dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
@@ -62,10 +62,10 @@ function writeTokenizer(tok: BertTokenizer, dir: string): string[] {
     fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(cfg, null, 2) + '\n');
     written.push('tokenizer_config.json');
   }
-  if (!tok.files['tokenizer.json'] && tok.files['vocab.txt']) {
-    const lines = fs.readFileSync(tok.files['vocab.txt'], 'utf8').split(/\r?\n/);
-    if (lines[lines.length - 1] === '') lines.pop();
-    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJsonFromVocab(lines, cfg)));
+  const from = Object.values(tok.files)[0];
+  const slow = !tok.files['tokenizer.json'] && from ? slowTokenizerJson(path.dirname(from), cfg, tok.spec) : null;
+  if (slow) {
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(slow.json));
     written.push('tokenizer.json');
   }
   return written.sort();

@@ -48,6 +48,6 @@ export function describeCheckpoint(c: Checkpoint): CheckpointDescription {
     weightBytes: weightBytes || c.weightFiles.reduce((s, f) => s + fs.statSync(f).size, 0),
     dtypes: [...dtypes].sort(),
     labels: cfg.labels,
-    tokenizer: { source: c.tokenizer.files['tokenizer.json'] ? 'tokenizer.json' : 'vocab.txt', vocabSize: c.tokenizer.vocabSize, maxLength: c.tokenizer.maxLength },
+    tokenizer: { source: c.tokenizer.files['tokenizer.json'] ? 'tokenizer.json' : c.tokenizer.files['vocab.txt'] ? 'vocab.txt' : 'vocab.json + merges.txt', vocabSize: c.tokenizer.vocabSize, maxLength: c.tokenizer.maxLength },
   };
 }

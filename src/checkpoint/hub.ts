@@ -43,7 +43,7 @@ const COMMIT_HASH = /^[0-9a-f]{40}$/;
 const HUB_ID = /^([A-Za-z0-9][\w.-]{0,95})\/([A-Za-z0-9][\w.-]{0,95})(?:@([\w.\/-]{1,200}))?$/;
 
 /** Files a classifier folder may carry besides its weights. */
-const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
+const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 /** What makes a snapshot usable (one of these besides config.json). */
 const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json', 'bertfuse.json', 'onnx/model.onnx', 'model.onnx'];
 
@@ -222,10 +222,14 @@ export function pickFiles(available: readonly string[]): { files: string[]; shar
   if (have.has('bertfuse.json')) return { files: [...available].filter((f) => !f.startsWith('.')), shardedIndex: null };
   const files = SIDE_FILES.filter((f) => have.has(f));
   // The loader's order (checkpoint/load.ts): safetensors before pickles, one file before shards.
-  for (const w of ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json']) {
-    if (have.has(w)) return { files: [...files, w], shardedIndex: w.endsWith('.index.json') ? w : null };
+  const weights = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'].find((w) => have.has(w));
+  if (!weights) throw new Error(`the repository has no model.safetensors, sharded safetensors or pytorch_model.bin (single or sharded) (files: ${available.slice(0, 10).join(', ')})`);
+  // Every model needs its tokenizer: refuse before any weights are fetched, not after.
+  if (!have.has('tokenizer.json') && !have.has('vocab.txt') && !(have.has('vocab.json') && have.has('merges.txt'))) {
+    const slow = ['vocab.json', 'merges.txt', 'sentencepiece.bpe.model', 'spm.model'].filter((f) => have.has(f));
+    throw new Error(`the repository has no tokenizer bertfuse reads (tokenizer.json, vocab.txt, or vocab.json + merges.txt)${slow.length ? `; it has only ${slow.join(', ')}` : ''}`);
   }
-  throw new Error(`the repository has no model.safetensors, sharded safetensors or pytorch_model.bin (single or sharded) (files: ${available.slice(0, 10).join(', ')})`);
+  return { files: [...files, weights], shardedIndex: weights.endsWith('.index.json') ? weights : null };
 }
 
 function linkOrCopy(blob: string, snap: string, file: string): void {
@@ -259,10 +263,11 @@ export async function downloadToCache(id: HubId, opts: HubOptions = {}): Promise
     const info = await modelInfo({ name: id.repo, revision: id.revision, hubUrl, fetch: common.fetch, additionalFields: ['sha', 'filePaths'], ...(token ? { accessToken: token } : {}) });
     const sha = info.sha;
     if (typeof sha !== 'string' || !COMMIT_HASH.test(sha)) throw new Error(`the hub did not report a commit hash for ${id.revision}`);
+    // What to fetch is decided first: a repository bertfuse cannot use leaves no folder behind.
+    const { files, shardedIndex } = pickFiles(info.filePaths ?? []);
     const snap = path.join(folder, 'snapshots', sha);
     fs.mkdirSync(snap, { recursive: true });
     assertInside(cacheDir, snap, 'the snapshot folder');
-    const { files, shardedIndex } = pickFiles(info.filePaths ?? []);
     await fetchFiles(files, sha, snap, folder, common, timeoutMs, opts.onProgress);
     if (shardedIndex) {
       const index = JSON.parse(fs.readFileSync(path.join(snap, shardedIndex), 'utf8')) as { weight_map?: Record<string, string> };

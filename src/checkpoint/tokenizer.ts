@@ -10,6 +10,7 @@ import { checkTokenizerFileSize, validateTokenizerJson } from './tokenizer-valid
 import { recordOf } from '../util/names.js';
 import type { TokenizerSpec } from '../architectures/types.js';
 import { hfCompatible } from './tokenizer-compat.js';
+import { tokenizerJsonFromBpeFiles } from './tokenizer-bpe-files.js';
 
 /** BERT's tokenizer needs, the default when a caller does not name a family. */
 export const BERT_TOKENIZER: TokenizerSpec = { models: ['WordPiece'], template: 'bert', specials: { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' }, tokenTypes: true };
@@ -242,14 +243,45 @@ export function tokenizerJsonFromVocab(vocabLines: string[], cfg: Record<string,
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 
+function readText(file: string): string {
+  return decodeText(readBytes(file), file, undefined, { encodingFlag: false });
+}
+
 /**
- * Load the tokenizer of a Hugging Face folder: tokenizer.json when present, else vocab.txt +
- * tokenizer_config.json. `modelMaxPositions` caps the max length (a tokenizer may claim more).
+ * The tokenizer.json a folder without one stands for, from its slow tokenizer's files: vocab.txt
+ * (WordPiece: BERT, DistilBERT, ELECTRA) or vocab.json + merges.txt (RoBERTa's byte-level BPE).
+ * Null when the folder has neither kind this family uses; one of vocab.json and merges.txt without
+ * the other is an error naming the folder.
+ */
+export function slowTokenizerJson(dir: string, cfg: Record<string, unknown>, spec: TokenizerSpec): { json: Record<string, unknown>; source: string } | null {
+  const vocabPath = path.join(dir, 'vocab.txt');
+  if (spec.models.includes('WordPiece') && fs.existsSync(vocabPath)) {
+    const lines = readText(vocabPath).split(/\r?\n/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    if (lines.length === 0) throw new BertfuseError('E_BAD_TOKENIZER', 'vocabulary is empty', vocabPath);
+    return { json: tokenizerJsonFromVocab(lines, cfg), source: vocabPath };
+  }
+  if (spec.models.includes('BPE') && spec.template === 'roberta') {
+    const [vocabJson, merges] = [path.join(dir, 'vocab.json'), path.join(dir, 'merges.txt')];
+    const [hasVocab, hasMerges] = [fs.existsSync(vocabJson), fs.existsSync(merges)];
+    if (hasVocab && hasMerges) {
+      return { json: tokenizerJsonFromBpeFiles({ text: readText(vocabJson), file: vocabJson }, { text: readText(merges), file: merges }, cfg, path.join(dir, 'tokenizer_config.json')), source: vocabJson };
+    }
+    if (hasVocab || hasMerges) {
+      const [has, lacks] = hasVocab ? ['vocab.json', 'merges.txt'] : ['merges.txt', 'vocab.json'];
+      throw new BertfuseError('E_MISSING_FILE', `no tokenizer: ${has} without ${lacks} (byte-level BPE needs both, or a tokenizer.json)`, dir);
+    }
+  }
+  return null;
+}
+
+/**
+ * Load the tokenizer of a Hugging Face folder: tokenizer.json when present, else the slow
+ * tokenizer's files (slowTokenizerJson). `modelMaxPositions` caps the max length (a tokenizer may claim more).
  */
 export function loadTokenizer(dir: string, modelMaxPositions: number, spec: TokenizerSpec = BERT_TOKENIZER, family = 'bert'): BertTokenizer {
   const tjPath = path.join(dir, 'tokenizer.json');
   const tcPath = path.join(dir, 'tokenizer_config.json');
-  const vocabPath = path.join(dir, 'vocab.txt');
   assertFilesInside(TOKENIZER_FILES.map((f) => path.join(dir, f)), dir);
   const tokenizerConfig = fs.existsSync(tcPath) ? readJson(tcPath) : {};
   let tokenizerJson: Record<string, unknown>;
@@ -259,15 +291,13 @@ export function loadTokenizer(dir: string, modelMaxPositions: number, spec: Toke
     source = tjPath;
     validateModel(tokenizerJson, tjPath, spec, family);
     validateTokenizerJson(tokenizerJson, tjPath);
-  } else if (fs.existsSync(vocabPath) && spec.models.includes('WordPiece')) {
-    const lines = decodeText(readBytes(vocabPath), vocabPath, undefined, { encodingFlag: false }).split(/\r?\n/);
-    if (lines[lines.length - 1] === '') lines.pop();
-    if (lines.length === 0) throw new BertfuseError('E_BAD_TOKENIZER', 'vocabulary is empty', vocabPath);
-    tokenizerJson = tokenizerJsonFromVocab(lines, tokenizerConfig);
-    source = vocabPath;
   } else {
-    const expected = spec.models.includes('WordPiece') ? 'tokenizer.json or vocab.txt' : 'tokenizer.json';
-    throw new BertfuseError('E_MISSING_FILE', `no tokenizer: expected ${expected}`, dir);
+    const slow = slowTokenizerJson(dir, tokenizerConfig, spec);
+    if (!slow) {
+      const expected = ['tokenizer.json', ...(spec.models.includes('WordPiece') ? ['vocab.txt'] : []), ...(spec.models.includes('BPE') && spec.template === 'roberta' ? ['vocab.json + merges.txt'] : [])];
+      throw new BertfuseError('E_MISSING_FILE', `no tokenizer: expected ${expected.join(' or ')}`, dir);
+    }
+    ({ json: tokenizerJson, source } = slow);
   }
   const claimed = tokenizerConfig['model_max_length'];
   // A token count: a whole number ≥ 3 ([CLS] x [SEP]); 128.5 would be carried into a combined

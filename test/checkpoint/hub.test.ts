@@ -14,6 +14,7 @@ import { predict } from '../../src/runtime/predict.js';
 import { isOneLineError, runCli } from '../helpers/cli.js';
 import { fakeHub } from '../helpers/fake-hub.js';
 import { fixture, reference, tempDir } from '../helpers/fixtures.js';
+import { familyFixture, familyReference } from '../architectures/family-fixture.js';
 
 const SHA = 'a'.repeat(40);
 
@@ -159,6 +160,38 @@ test('an uncached id is downloaded with @huggingface/hub into the cache layout, 
 
 test('pickFiles takes config, tokenizer files and one weights format', () => {
   assert.deepEqual(pickFiles(['config.json', 'model.safetensors', 'pytorch_model.bin', 'vocab.txt', 'tf_model.h5', 'README.md']).files, ['config.json', 'vocab.txt', 'model.safetensors']);
+  assert.deepEqual(pickFiles(['merges.txt', 'config.json', 'vocab.json', 'model.safetensors', 'tokenizer_config.json']).files, ['config.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'model.safetensors']);
   assert.throws(() => pickFiles(['config.json', 'tf_model.h5']), /no model\.safetensors/);
   assert.throws(() => pickFiles(['model.safetensors']), /no config\.json/);
+  assert.throws(() => pickFiles(['config.json', 'model.safetensors', 'tokenizer_config.json', 'spm.model']), /no tokenizer bertfuse reads \(tokenizer\.json, vocab\.txt, or vocab\.json \+ merges\.txt\); it has only spm\.model$/);
+});
+
+test('a RoBERTa repo with vocab.json + merges.txt and no tokenizer.json is fetched and predicts as PyTorch did; vocab.json alone is refused before any weights are fetched', async () => {
+  const cache = tempDir();
+  const dir = familyFixture('roberta-sst2-a');
+  const files = (drop: readonly string[]): Record<string, Uint8Array> =>
+    Object.fromEntries(fs.readdirSync(dir).filter((f) => !['reference.json', 'metrics.json', ...drop].includes(f)).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+  const hub = await fakeHub({ 'hubtest/roberta-slow': files(['tokenizer.json']), 'hubtest/roberta-vocab-only': files(['tokenizer.json', 'merges.txt']) });
+  const ref = familyReference('roberta-sst2-a');
+  const labels = Object.keys(ref.id2label!).sort((a, b) => Number(a) - Number(b)).map((k) => ref.id2label![k]!);
+  try {
+    const snap = await resolveModelPath('hubtest/roberta-slow', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 });
+    assert.deepEqual(fs.readdirSync(snap).sort(), ['config.json', 'merges.txt', 'model.safetensors', 'special_tokens_map.json', 'tokenizer_config.json', 'vocab.json']);
+    const model = await loadClassifier('hubtest/roberta-slow', { hub: { cacheDir: cache, offline: true } });
+    try {
+      const preds = await predict(model, ref.inputs.map((x) => ({ text: x.text, textPair: x.text_pair ?? null })));
+      preds.forEach((p, i) => labels.forEach((l, j) => assert.ok(Math.abs(p.probs[l]! - ref.inputs[i]!.probs![j]!) < 1e-4, `${ref.inputs[i]!.id} p(${l}) ${p.probs[l]} vs PyTorch ${ref.inputs[i]!.probs![j]}`)));
+    } finally {
+      await model.close();
+    }
+    const fetchedBefore = hub.fetched.length;
+    await assert.rejects(
+      resolveModelPath('hubtest/roberta-vocab-only', { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 }),
+      (e) => hubError(e) && /hubtest\/roberta-vocab-only@main .* failed: the repository has no tokenizer bertfuse reads .*; it has only vocab\.json$/.test((e as Error).message),
+    );
+    assert.equal(hub.fetched.length, fetchedBefore, 'nothing downloaded');
+    assert.ok(!fs.existsSync(path.join(cache, 'models--hubtest--roberta-vocab-only', 'snapshots')), 'no half-fetched snapshot');
+  } finally {
+    await hub.app.close();
+  }
 });
