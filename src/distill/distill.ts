@@ -133,7 +133,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     // Data labels are read in the --labels order and trained as the student's class of that name.
     const dataLabels = o.labels ?? studentLabels;
     const { inputs, gold } = transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap);
-    const soft = await teacherTargets(teacher, inputs, toTeacher, opts.onProgress);
+    const soft = temperedTargets(await teacherTargets(teacher, inputs, toTeacher, opts.onProgress), toTeacher.length, o.temperature);
 
     // Building the training graph and its session takes a while before the first step: announced (no count yet).
     opts.onProgress?.('train', { done: 0, total: 0 });
@@ -259,6 +259,31 @@ async function teacherTargets(teacher: Teacher, inputs: readonly TextInput[], to
     const p = await teacher.probs(part);
     for (let i = 0; i < part.length; i++) for (let j = 0; j < k; j++) out[(start + i) * k + j] = p[i * kt + toTeacher[j]!]!;
     onProgress?.('teacher', { done: Math.min(inputs.length, start + chunk), total: inputs.length });
+  }
+  return out;
+}
+
+/**
+ * The teacher's distribution at temperature T, softmax(log p / T) row by row: the loss compares
+ * softmax(student logits / T) with its soft targets (Hinton et al. 2015 soften BOTH sides), so the
+ * targets must be softened too — the teacher's plain probabilities would make the student learn
+ * logits T times too sharp. The teacher's log-probabilities serve as its logits (a fused teacher's
+ * `logits` output is exactly that). T = 1 returns the probabilities unchanged.
+ */
+export function temperedTargets(probs: Float32Array, k: number, temperature: number): Float32Array {
+  if (temperature === 1) return probs;
+  const out = new Float32Array(probs.length);
+  const logp = new Float64Array(k);
+  for (let r = 0; r < probs.length; r += k) {
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) {
+      // A zero probability is a logit of −∞: it stays 0 at any T.
+      logp[j] = Math.log(probs[r + j]!) / temperature;
+      if (logp[j]! > max) max = logp[j]!;
+    }
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += Math.exp(logp[j]! - max);
+    for (let j = 0; j < k; j++) out[r + j] = Math.exp(logp[j]! - max) / sum;
   }
   return out;
 }
