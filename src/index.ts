@@ -77,7 +77,7 @@ export { writeCombined, checkOutputFolder, type WriteCombinedOptions } from './a
 export { loadCombined, registerCombinedLoader, CombinedClassifier } from './artifact/read.js';
 export { readManifest, isCombinedFolder, COMBINED_FORMAT, COMBINED_FORMAT_VERSION, MANIFEST_FILE, type CombinedManifest, type ManifestMember, type ManifestTokenizer } from './artifact/manifest.js';
 export { modelCard, metricsMarkdown } from './artifact/model-card.js';
-export { parseCombineRecipe, readCombineRecipe, type CombineRecipe } from './recipe/combine.js';
+export { COMBINE_DEFAULTS, parseCombineRecipe, readCombineRecipe, withCombineDefaults, type CombineRecipe, type CombineRecipeInput } from './recipe/combine.js';
 export { writeReport, type ReportWritten } from './report/write.js';
 export { renderReport, DEFAULT_MAX_ROWS as REPORT_MAX_ROWS, type RenderOptions as ReportRenderOptions } from './report/render.js';
 export { loadReportInput, fromEvalResult as reportModelFromEvalResult, EVAL_FILE as REPORT_EVAL_FILE } from './report/load.js';

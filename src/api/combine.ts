@@ -2,7 +2,7 @@ import { combine as combineRecipe, type CombineOptions, type CombineOutcome } fr
 import type { DataSpec, MemberSpec } from '../eval/prepare.js';
 import { FUSION_METHODS } from '../fusion/registry.js';
 import { baseMergeCandidates, mergeCandidates } from '../merge/auto-candidates.js';
-import { DEFAULT_FOLDS, DEFAULT_SEED, type CombineRecipe } from '../recipe/combine.js';
+import { withCombineDefaults, type CombineRecipe } from '../recipe/combine.js';
 
 /**
  * What `combine()` needs from a caller: members and data, everything else has the CLI's defaults.
@@ -35,30 +35,33 @@ export interface CombineSpec {
 
 const asData = (d: string | DataSpec): DataSpec => (typeof d === 'string' ? { path: d } : d);
 
-/** The full recipe a spec stands for, with the CLI's defaults. */
+/** The full recipe a spec stands for, with the defaults every combine path shares (COMBINE_DEFAULTS). */
 export function combineRecipeFrom(spec: CombineSpec): CombineRecipe {
   const evalList = spec.evalData === undefined || spec.evalData === null ? [] : typeof spec.evalData === 'string' || !Array.isArray(spec.evalData) ? [spec.evalData as string | DataSpec] : (spec.evalData as readonly (string | DataSpec)[]);
   // A full CombineRecipe keeps its further eval sets in extraEvalData.
   const evalData = [...evalList.map(asData), ...((spec as Partial<CombineRecipe>).extraEvalData ?? [])];
-  return {
+  const full = spec as Partial<CombineRecipe>;
+  return withCombineDefaults({
     members: spec.members.map((m) => (typeof m === 'string' ? { path: m } : m)),
     data: asData(spec.data),
-    evalData: evalData[0] ?? null,
-    ...(evalData.length > 1 ? { extraEvalData: evalData.slice(1) } : {}),
-    labels: spec.labels ?? null,
-    labelMap: spec.labelMap ?? {},
-    method: spec.method ?? 'auto',
-    options: spec.options ?? spec.parameters ?? {},
-    seed: spec.seed ?? DEFAULT_SEED,
-    folds: spec.folds ?? DEFAULT_FOLDS,
+    evalData: evalData[0],
+    extraEvalData: evalData.length > 1 ? evalData.slice(1) : undefined,
+    labels: spec.labels,
+    labelMap: spec.labelMap,
+    method: spec.method,
+    options: spec.options ?? spec.parameters,
+    seed: spec.seed,
+    folds: spec.folds,
     out: spec.out,
-    ...(spec.resamples !== undefined ? { resamples: spec.resamples } : {}),
-    ...(spec.minGain !== undefined ? { minGain: spec.minGain } : {}),
-    ...(spec.maxCost !== undefined ? { maxCost: spec.maxCost } : {}),
-    ...(spec.maxBarrier !== undefined ? { maxBarrier: spec.maxBarrier } : {}),
-    ...(spec.allowBelowChance ? { allowBelowChance: true } : {}),
-    ...(spec.mergeBase !== undefined ? { mergeBase: spec.mergeBase } : {}),
-  };
+    resamples: spec.resamples,
+    minGain: spec.minGain,
+    maxCost: spec.maxCost,
+    maxBarrier: spec.maxBarrier,
+    allowBelowChance: spec.allowBelowChance ? true : undefined,
+    mergeBase: spec.mergeBase,
+    // A full CombineRecipe (from readCombineRecipe) keeps its int8 export (it was dropped here before).
+    quantize: full.quantize,
+  });
 }
 
 /**

@@ -60,8 +60,37 @@ export interface CombineRecipe {
   readonly notes?: readonly string[];
 }
 
-export const DEFAULT_SEED = 0;
-export const DEFAULT_FOLDS = 5;
+/**
+ * Every default of a combine recipe, in one place: the YAML recipe, the library's `combine()`, the
+ * CLI flags and the demo all fill what they were not given from here (withCombineDefaults). The
+ * optional fields (bootstrap rounds, selection thresholds) stay absent and take their defaults
+ * where they are used (src/eval/bootstrap.ts, src/eval/select.ts).
+ */
+export const COMBINE_DEFAULTS = {
+  evalData: null,
+  labels: null,
+  labelMap: {},
+  method: 'auto',
+  options: {},
+  seed: 0,
+  folds: 5,
+} as const satisfies Partial<CombineRecipe>;
+
+export const DEFAULT_SEED = COMBINE_DEFAULTS.seed;
+export const DEFAULT_FOLDS = COMBINE_DEFAULTS.folds;
+
+type Defaulted = keyof typeof COMBINE_DEFAULTS;
+
+/** What a caller must give (members, data, out); the rest may be absent or undefined. */
+export type CombineRecipeInput = Pick<CombineRecipe, 'members' | 'data' | 'out'> & { readonly [K in Exclude<keyof CombineRecipe, 'members' | 'data' | 'out'>]?: CombineRecipe[K] | undefined };
+
+/** The complete recipe: every field not given (or given as undefined) takes COMBINE_DEFAULTS'. */
+export function withCombineDefaults(r: CombineRecipeInput): CombineRecipe {
+  const given = Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as CombineRecipeInput;
+  // Fresh objects per recipe: no caller can change another's (or the shared) defaults.
+  const filled: Record<Defaulted, unknown> = { ...COMBINE_DEFAULTS, labelMap: { ...COMBINE_DEFAULTS.labelMap }, options: { ...COMBINE_DEFAULTS.options } };
+  return { ...filled, ...given } as CombineRecipe;
+}
 
 // `models` / `model:` and `parameters` are the merge recipe's (mergekit's) words for members and
 // method options: one shape for both kinds of recipe.
@@ -104,8 +133,8 @@ function dataSpec(v: unknown, where: string, source: string, notes: string[]): D
   return spec;
 }
 
-function positiveInt(v: unknown, key: string, fallback: number, min: number, source: string): number {
-  if (v === undefined || v === null) return fallback;
+function positiveInt(v: unknown, key: string, min: number, source: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) fail(`"${key}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`, source);
   return v;
 }
@@ -143,23 +172,16 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
   if (labelsRaw !== undefined && labelsRaw !== null && (!Array.isArray(labelsRaw) || labelsRaw.length < 2 || !labelsRaw.every((l) => typeof l === 'string' && l !== ''))) {
     fail('"labels" must list at least two label names', source);
   }
-  const mapRaw = doc['label_map'] ?? {};
-  if (!isObject(mapRaw) || !Object.values(mapRaw).every((v) => typeof v === 'string' && v !== '')) fail('"label_map" must map names to names ({ NEG: negative })', source);
-  const optRaw = doc['options'] ?? doc['parameters'] ?? {};
-  if (!isObject(optRaw)) fail('"options" (or "parameters") must be a mapping of option names to values', source);
-  for (const [k, v] of Object.entries(optRaw)) {
+  // Absent or null: the default (COMBINE_DEFAULTS).
+  const mapRaw = doc['label_map'] ?? undefined;
+  if (mapRaw !== undefined && (!isObject(mapRaw) || !Object.values(mapRaw).every((v) => typeof v === 'string' && v !== ''))) fail('"label_map" must map names to names ({ NEG: negative })', source);
+  const optRaw = doc['options'] ?? doc['parameters'] ?? undefined;
+  if (optRaw !== undefined && !isObject(optRaw)) fail('"options" (or "parameters") must be a mapping of option names to values', source);
+  const options = optRaw as Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(options ?? {})) {
     // A list of numbers (weights: [0.6, 0.4]) is the same as the flag's "0.6,0.4".
-    if (Array.isArray(v) && v.every((x) => typeof x === 'number')) optRaw[k] = v.join(',');
+    if (Array.isArray(v) && v.every((x) => typeof x === 'number')) options![k] = v.join(',');
     else if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') fail(`options.${k} must be a number, true/false, a string or a list of numbers`, source);
-  }
-  const method = doc['method'] === undefined ? 'auto' : str(doc['method'], 'method', source);
-  const options = optRaw as Record<string, number | boolean | string>;
-  // Check the method and its options here, where the recipe file is known, so the message names it.
-  try {
-    chooseMethods(FUSION_METHODS, method, options);
-  } catch (e) {
-    if (isBertfuseError(e)) fail(e.message, source);
-    throw e;
   }
   const notes: string[] = [];
   const evalRaw = doc['eval_data'];
@@ -175,27 +197,35 @@ export function parseCombineRecipe(text: string, source: string): CombineRecipe 
   const maxBarrier = nonNegative('max_barrier');
   const below = doc['allow_below_chance'];
   if (below !== undefined && typeof below !== 'boolean') fail('"allow_below_chance" must be true or false', source);
-  return {
+  const recipe = withCombineDefaults({
     ...(evalSets.length > 1 ? { extraEvalData: evalSets.slice(1) } : {}),
-    ...(doc['bootstrap'] !== undefined ? { resamples: positiveInt(doc['bootstrap'], 'bootstrap', 0, 0, source) } : {}),
-    ...(minGain !== undefined ? { minGain } : {}),
-    ...(maxCost !== undefined ? { maxCost } : {}),
-    ...(maxBarrier !== undefined ? { maxBarrier } : {}),
+    resamples: positiveInt(doc['bootstrap'], 'bootstrap', 0, source),
+    minGain,
+    maxCost,
+    maxBarrier,
     ...(below === true ? { allowBelowChance: true } : {}),
     ...(doc['quantize'] !== undefined && doc['quantize'] !== null ? { quantize: quantizeMode(doc['quantize'], source) } : {}),
     ...(doc['merge_base'] !== undefined && doc['merge_base'] !== null ? { mergeBase: str(doc['merge_base'], 'merge_base', source) } : {}),
     members,
     data: dataSpec(doc['data'], 'data', source, notes),
-    evalData: evalSets[0] ?? null,
-    labels: Array.isArray(labelsRaw) ? (labelsRaw as string[]) : null,
-    labelMap: mapRaw as Record<string, string>,
-    method,
-    options,
-    seed: positiveInt(doc['seed'], 'seed', DEFAULT_SEED, 0, source),
-    folds: positiveInt(doc['folds'], 'folds', DEFAULT_FOLDS, 2, source),
+    evalData: evalSets[0],
+    labels: Array.isArray(labelsRaw) ? (labelsRaw as string[]) : undefined,
+    labelMap: mapRaw as Record<string, string> | undefined,
+    method: doc['method'] === undefined ? undefined : str(doc['method'], 'method', source),
+    options: options as Record<string, number | boolean | string> | undefined,
+    seed: positiveInt(doc['seed'], 'seed', 0, source),
+    folds: positiveInt(doc['folds'], 'folds', 2, source),
     out: str(doc['out'], 'out', source),
     ...(notes.length > 0 ? { notes } : {}),
-  };
+  });
+  // Check the method and its options here, where the recipe file is known, so the message names it.
+  try {
+    chooseMethods(FUSION_METHODS, recipe.method, recipe.options);
+  } catch (e) {
+    if (isBertfuseError(e)) fail(e.message, source);
+    throw e;
+  }
+  return recipe;
 }
 
 export function readCombineRecipe(file: string): CombineRecipe {

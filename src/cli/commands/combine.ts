@@ -5,7 +5,7 @@ import { evalSummary, evalTable, extraSetTables, membersSummary, methodsHelp } f
 import { parseOptionFlags } from '../../eval/methods.js';
 import type { DataSpec, PrepareProgress } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
-import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, type CombineRecipe } from '../../recipe/combine.js';
+import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, withCombineDefaults, type CombineRecipe } from '../../recipe/combine.js';
 import { nonNegativeInt as wholeNumber, printJson, printLine, printNote } from '../output.js';
 import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, dataSpec, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
 import { statusLine } from '../progress.js';
@@ -99,19 +99,20 @@ function recipeFromFlags(members: string[], f: FusionFlags & { out?: string }, c
   if (members.length < 2) throw new BertfuseError('E_USAGE', `${command} needs at least two member folders, got ${members.length}`);
   if (!f.data) throw new BertfuseError('E_USAGE', `${command} needs --data <labelled file> to fit and score on`);
   if (needOut && !f.out) throw new BertfuseError('E_USAGE', `${command} needs --out <folder> for the combined model`);
-  return {
+  return withCombineDefaults({
     members: members.map((path) => ({ path })),
     data: dataSpec(f.data, f),
-    evalData: f.evalData?.[0] !== undefined ? dataSpec(f.evalData[0], f) : null,
+    evalData: f.evalData?.[0] !== undefined ? dataSpec(f.evalData[0], f) : undefined,
     ...evaluationFlags(f),
-    labels: parseLabels(f.labels),
+    labels: parseLabels(f.labels) ?? undefined,
     labelMap: labelMapOf(f),
-    method: f.method ?? (f.weights !== undefined ? 'weighted' : 'auto'),
+    // --weights alone means the weighted method with those weights.
+    method: f.method ?? (f.weights !== undefined ? 'weighted' : undefined),
     options: methodParams(f),
-    seed: f.seed ?? DEFAULT_SEED,
-    folds: f.folds ?? DEFAULT_FOLDS,
+    seed: f.seed,
+    folds: f.folds,
     out: f.out ?? '',
-  };
+  });
 }
 
 /** Flags given next to --recipe override the recipe's values (members too: positional members replace the recipe's). */

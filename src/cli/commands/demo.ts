@@ -6,7 +6,7 @@ import { combine } from '../../artifact/combine.js';
 import { evalSummary, evalTable, membersSummary } from '../../eval/format.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
 import { bundledData, bundledFixture } from '../../paths.js';
-import { DEFAULT_FOLDS, DEFAULT_SEED } from '../../recipe/combine.js';
+import { withCombineDefaults } from '../../recipe/combine.js';
 import { loadClassifier, memberRan } from '../../runtime/classifier.js';
 import { printJson, printLine, SKIPPED, skippedLegend } from '../output.js';
 import { renderTable } from '../../util/table.js';
@@ -76,7 +76,7 @@ export function register(program: Command): void {
       }
       const progress = fusionProgress(Boolean(f.quiet || f.json));
       const outcome = await combine(
-        { members: members.map((p) => ({ path: p })), data: { path: data }, evalData: null, labels: LABELS, labelMap: {}, method: 'auto', options: {}, seed: DEFAULT_SEED, folds: DEFAULT_FOLDS, out },
+        withCombineDefaults({ members: members.map((p) => ({ path: p })), data: { path: data }, labels: LABELS, out }),
         { registry: FUSION_METHODS, onMemberProgress: progress.members, onFitProgress: progress.fits, onStep: progress.step, saveEval: true },
       ).catch((e: unknown) => {
         progress.stop();
