@@ -2,8 +2,9 @@ import { familyOf } from '../architectures/registry.js';
 import type { DropoutHook } from '../architectures/types.js';
 import type { DropoutMask, DropoutRates } from './dropout.js';
 import { emitBert, PLAIN_OPS, type BertWeights } from '../graph/bert-graph.js';
-import { GraphBuilder, encodeModel } from '../graph/onnx-builder.js';
-import { differentiate } from './autodiff/differentiate.js';
+import { GraphBuilder, encodeModel, type Dim } from '../graph/onnx-builder.js';
+import { differentiate, valueShapes } from './autodiff/differentiate.js';
+import type { NodeProto, SymShape } from './autodiff/types.js';
 import { emitLoss } from './loss.js';
 
 /** One trainable weight as the training graph sees it. */
@@ -18,6 +19,16 @@ export interface TrainableParam {
   readonly dims: readonly number[];
   /** Initial value in the graph's layout. */
   readonly data: Float32Array;
+  /**
+   * Set for an embedding table read only by one Gather (word, position and type embeddings): the
+   * graph outputs the gradient of each gathered row (`grad_rows:<input>`) and the ids it gathered
+   * (`grad_ids:<input>`), and the session adds the rows into the table's gradient in token order.
+   * A scatter-add in the graph costs more and is wrong: onnxruntime's ScatterND with reduction
+   * add loses updates when threads write the same row (every token of one type: 10% off at two
+   * threads), and a vocabulary's dense gradient, mostly zeros, was filled and copied out each step
+   * (~94 MB at BERT-base size; the rows are 6 MB).
+   */
+  readonly gathered?: true;
 }
 
 export interface TrainingGraph {
@@ -39,6 +50,8 @@ export interface TrainingGraphOptions {
 }
 
 export const GRAD_PREFIX = 'grad:';
+export const GRAD_ROWS_PREFIX = 'grad_rows:';
+export const GRAD_IDS_PREFIX = 'grad_ids:';
 
 /**
  * The student's training graph, for a sequence classifier of any family: the plain-ONNX forward
@@ -82,30 +95,56 @@ export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): 
   const params = trainableInitializers(g, w);
   const frozen = untrained(w, params);
   if (frozen.length > 0) throw new Error(`the ${w.config.family} training graph would leave ${frozen.join(', ')} untrained (folded into another weight?)`);
-  const grads = differentiate(g, {
-    loss,
-    params: params.map((p) => p.input),
-    inputShapes: {
-      input_ids: seq,
-      attention_mask: seq,
-      ...(tokenTypes ? { token_type_ids: seq } : {}),
-      ...Object.fromEntries(masks.map((m) => [m.input, m.dims])),
-      hard_targets: ['batch', numLabels],
-      soft_targets: ['batch', numLabels],
-      kd_weight: ['batch'],
-    },
-  });
+  const inputShapes = {
+    input_ids: seq,
+    attention_mask: seq,
+    ...(tokenTypes ? { token_type_ids: seq } : {}),
+    ...Object.fromEntries(masks.map((m) => [m.input, m.dims])),
+    hard_targets: ['batch', numLabels],
+    soft_targets: ['batch', numLabels],
+    kd_weight: ['batch'],
+  };
+  const rows = gatheredTables(g, params.map((p) => p.input));
+  // Shapes of the forward values (the gathered rows and ids), before backward nodes join them.
+  const shapes = rows.size > 0 ? valueShapes(g, inputShapes) : new Map<string, SymShape>();
+  const grads = differentiate(g, { loss, params: params.map((p) => rows.get(p.input)?.rows ?? p.input), inputShapes });
+  const dimsOf = (v: string, hint: string): Dim[] => (shapes.get(v) ?? []).map((d, i) => d ?? `${hint}_${i}`);
   g.output(loss, 'loss', 'float', []);
   g.output(out.logits, 'logits', 'float', ['batch', numLabels]);
   const result: TrainableParam[] = [];
   for (const p of params) {
-    const grad = grads.get(p.input);
+    const gathered = rows.get(p.input);
+    const grad = grads.get(gathered?.rows ?? p.input);
     if (!grad) throw new Error(`the loss does not depend on ${p.tensor}`);
-    g.output(grad, GRAD_PREFIX + p.input, 'float', p.dims);
+    if (gathered) {
+      g.output(grad, GRAD_ROWS_PREFIX + p.input, 'float', dimsOf(gathered.rows, `${p.input}_rows`));
+      g.output(gathered.ids, GRAD_IDS_PREFIX + p.input, 'int64', dimsOf(gathered.ids, `${p.input}_ids`));
+    } else {
+      g.output(grad, GRAD_PREFIX + p.input, 'float', p.dims);
+    }
     const { data } = g.promoteToInput(p.input);
-    result.push({ ...p, data });
+    result.push({ ...p, data, ...(gathered ? { gathered: true as const } : {}) });
   }
   return { bytes: encodeModel(g.toModel()), params: result, numLabels, temperature: opts.temperature, tokenTypes, dropout: masks };
+}
+
+/**
+ * Parameters whose only reader is `Gather(param, ids)` on axis 0 (embedding tables): param → the
+ * gathered rows and the ids. Their gradient is taken at the rows; the session scatters it
+ * (TrainableParam.gathered).
+ */
+function gatheredTables(g: GraphBuilder, params: readonly string[]): Map<string, { rows: string; ids: string }> {
+  const readers = new Map<string, NodeProto[]>();
+  for (const node of g.mutableNodes()) for (const v of node.input ?? []) if (v) readers.set(v, [...(readers.get(v) ?? []), node]);
+  const out = new Map<string, { rows: string; ids: string }>();
+  for (const p of params) {
+    const r = readers.get(p);
+    if (r?.length !== 1) continue;
+    const node = r[0]!;
+    const axis = Number(node.attribute?.find((a) => a.name === 'axis')?.i ?? 0);
+    if (node.opType === 'Gather' && !node.domain && node.input?.[0] === p && node.input[1] !== p && axis === 0) out.set(p, { rows: node.output![0]!, ids: node.input[1]! });
+  }
+  return out;
 }
 
 /** Checkpoint tensors the family's model has that no trainable input stands for. */

@@ -124,6 +124,11 @@ function shapeContext(g: GraphBuilder, node: NodeProto, shapes: Map<string, SymS
   };
 }
 
+/** Static shapes of every value of the graph built so far (as the differentiator sees them). */
+export function valueShapes(g: GraphBuilder, inputShapes: Readonly<Record<string, SymShape>>): Map<string, SymShape> {
+  return inferShapes(g, g.mutableNodes(), inputShapes);
+}
+
 function inferShapes(g: GraphBuilder, nodes: readonly NodeProto[], inputShapes: Readonly<Record<string, SymShape>>): Map<string, SymShape> {
   const shapes = new Map<string, SymShape>(Object.entries(inputShapes));
   // Declared input shapes win, so a caller can mark a parameter's axis as dynamic.
