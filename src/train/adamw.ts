@@ -1,3 +1,5 @@
+import { createSimdUpdate } from './adamw-simd.js';
+
 /** AdamW hyper-parameters (Loshchilov & Hutter 2019; PyTorch's defaults except the learning rate). */
 export interface AdamWOptions {
   readonly beta1?: number;
@@ -78,17 +80,33 @@ export function adamwStep(
   for (let k = 0; k < weights.length; k++) updateTensor(weights[k]!, grads[k]!, state.m[k]!, state.v[k]!, s, decay[k]!);
 }
 
+/** This thread's WebAssembly SIMD kernel (each worker thread loads its own). */
+const simdUpdate = createSimdUpdate();
+
 /** One tensor's AdamW update with this step's scalars (`decay`: apply the weight decay). */
 export function updateTensor(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars, decay: boolean): void {
-  if (g.length !== w.length || m.length !== w.length || v.length !== w.length) throw new Error(`AdamW: a tensor of ${w.length} weights got ${g.length} gradients, ${m.length}/${v.length} moments`);
+  checkLengths(w, g, m, v);
+  const shrink = decay ? s.shrink : 1;
+  const done = simdUpdate ? simdUpdate(w, g, m, v, [s.scale, s.b1, s.a1, s.b2, s.a2, s.lrOverC1, s.invC2, s.eps, shrink]) : 0;
+  if (done < w.length) updateLoop(w.subarray(done), g.subarray(done), m.subarray(done), v.subarray(done), s.scale, s.b1, s.a1, s.b2, s.a2, s.lrOverC1, s.invC2, s.eps, shrink);
+}
+
+/** The same update by the plain JavaScript loop: the reference the SIMD kernel equals bit for bit. */
+export function updateTensorScalar(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars, decay: boolean): void {
+  checkLengths(w, g, m, v);
   updateLoop(w, g, m, v, s.scale, s.b1, s.a1, s.b2, s.a2, s.lrOverC1, s.invC2, s.eps, decay ? s.shrink : 1);
+}
+
+function checkLengths(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array): void {
+  if (g.length !== w.length || m.length !== w.length || v.length !== w.length) throw new Error(`AdamW: a tensor of ${w.length} weights got ${g.length} gradients, ${m.length}/${v.length} moments`);
 }
 
 /**
  * One pass over one tensor: read g, m, v, w once, write m, v, w once. A module-level function
  * with every scalar an argument, so the optimizing compiler keeps them in registers (a closure
  * reloads captured variables from its context on every iteration). Its time is the float64 square
- * root and division per element (measured: splitting the loop or unrolling it changes nothing).
+ * root and division per element (measured: splitting the loop or unrolling it changes nothing), which
+ * is why the SIMD kernel (adamw-simd.ts), two entries per instruction, does the bulk.
  */
 function updateLoop(
   w: Float32Array,
