@@ -10,6 +10,7 @@ import { emitBert } from '../graph/bert-graph.js';
 import { EmitContext } from '../graph/encoder-blocks.js';
 import onnxProto from 'onnx-proto';
 import { GraphBuilder, encodeModel, type ModelProto } from '../graph/onnx-builder.js';
+import { quantizeGraph, type QuantizeMode } from '../graph/quantize.js';
 import { BertfuseError } from '../errors.js';
 import { registerFolderLoader } from '../runtime/classifier.js';
 import { withTempFile, writeFileAtomic } from '../util/atomic.js';
@@ -46,6 +47,8 @@ export interface MergedFolderSpec {
   readonly dtype: WriteDType;
   readonly shardSize: number;
   readonly onnx: boolean;
+  /** model.onnx with dynamically int8-quantised encoder layers (single and multi-task alike). */
+  readonly quantize?: QuantizeMode | null;
   /** Extra files for the top level (merge.yaml, README.md, bertfuse-merge.json), written as given. */
   readonly extraFiles: Readonly<Record<string, string>>;
   readonly onShard?: (done: number, total: number) => void;
@@ -169,7 +172,8 @@ export function writeMergedFolder(dir: string, spec: MergedFolderSpec): MergedFo
   let onnx: string | null = null;
   if (spec.onnx) {
     spec.onOnnx?.(0, 1);
-    const written = spec.separateHeads ? writeMultiTaskOnnx(dir, spec.heads.map((h) => ({ task: h.task, folder: path.join(dir, folders.get(h.task)!) }))) : writeSingleOnnx(dir);
+    const quantize = spec.quantize ?? null;
+    const written = spec.separateHeads ? writeMultiTaskOnnx(dir, spec.heads.map((h) => ({ task: h.task, folder: path.join(dir, folders.get(h.task)!) })), quantize) : writeSingleOnnx(dir, quantize);
     files.push(...written);
     onnx = 'model.onnx';
     spec.onOnnx?.(1, 1);
@@ -236,17 +240,41 @@ class SpillingGraphBuilder extends GraphBuilder {
 /**
  * Build a graph and save it as `model.onnx`: embedded weights for small models, weights streamed
  * to `model.onnx_data` for large ones (protobuf caps a file at 2 GiB, and streaming keeps memory
- * at about one tensor).
+ * at about one tensor). With `quantize` the graph's encoder layers become dynamic int8 first
+ * (quantizeGraph, as `predict --quantize int8` and `combine --quantize int8` do): that pass needs
+ * the float weights in memory, so the graph is built whole and only its int8 result is spilled
+ * when it is still above the threshold.
  */
-export function saveGraph(dir: string, graphName: string, weightBytes: number, build: (g: GraphBuilder) => void, externalAbove = ONNX_EXTERNAL_BYTES): string[] {
+export function saveGraph(dir: string, graphName: string, weightBytes: number, build: (g: GraphBuilder) => void, externalAbove = ONNX_EXTERNAL_BYTES, quantize: QuantizeMode | null = null): string[] {
   const file = path.join(dir, 'model.onnx');
+  const dataName = 'model.onnx_data';
+  if (quantize === 'int8') {
+    const g = new GraphBuilder(graphName);
+    build(g);
+    quantizeGraph(g);
+    if (g.weightBytes() <= externalAbove) {
+      writeFileAtomic(file, encodeModel(g.toModel()));
+      return ['model.onnx'];
+    }
+    let model: ModelProto | null = null;
+    withTempFile(path.join(dir, dataName), (fd) => {
+      let offset = 0;
+      const write = (bytes: Uint8Array): number => {
+        fs.writeSync(fd, bytes);
+        offset += bytes.byteLength;
+        return offset - bytes.byteLength;
+      };
+      model = g.toModel({ external: { location: dataName, write } });
+    });
+    writeFileAtomic(file, encodeModel(model!));
+    return ['model.onnx', dataName];
+  }
   if (weightBytes <= externalAbove) {
     const g = new GraphBuilder(graphName);
     build(g);
     writeFileAtomic(file, encodeModel(g.toModel()));
     return ['model.onnx'];
   }
-  const dataName = 'model.onnx_data';
   let model: ModelProto | null = null;
   withTempFile(path.join(dir, dataName), (fd) => {
     const g = new SpillingGraphBuilder(graphName, fd, dataName);
@@ -262,7 +290,7 @@ function storeBytes(store: TensorStore): number {
 }
 
 /** The single-head folder is a plain checkpoint: the standard one-model graph with output `logits`. */
-function writeSingleOnnx(dir: string): string[] {
+function writeSingleOnnx(dir: string, quantize: QuantizeMode | null): string[] {
   const ckpt = loadCheckpoint(dir);
   try {
     return saveGraph(dir, `bertfuse_${ckpt.config.architecture}`, storeBytes(ckpt.tensors), (g) => {
@@ -273,7 +301,7 @@ function writeSingleOnnx(dir: string): string[] {
       };
       const out = emitBert(g, ckpt, inputs);
       g.output(out.logits!, 'logits', 'float', ['batch', ckpt.config.labels!.length]);
-    });
+    }, ONNX_EXTERNAL_BYTES, quantize);
   } finally {
     ckpt.close();
   }
@@ -308,7 +336,7 @@ class EncoderOnlyStore implements TensorStore {
  * dense/out_proj, DistilBERT's ReLU pre_classifier, ModernBERT's pooling + norm, DeBERTa's
  * ContextPooler) on the shared states: outputs `logits_<task>`.
  */
-function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; folder: string }>): string[] {
+function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; folder: string }>, quantize: QuantizeMode | null): string[] {
   const ckpts = tasks.map((t) => loadCheckpoint(t.folder));
   try {
     const first = ckpts[0]!;
@@ -325,7 +353,7 @@ function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; fo
         const head = family.emitHead(new EmitContext(g, c, { scope: t.task }), { cls: enc.cls, hidden: enc.hidden, attentionMask: inputs.attentionMask });
         g.output(head.logits, `logits_${t.task}`, 'float', ['batch', c.config.labels!.length]);
       });
-    });
+    }, ONNX_EXTERNAL_BYTES, quantize);
   } finally {
     for (const c of ckpts) c.close();
   }

@@ -62,6 +62,8 @@ export interface MergeResult {
   /** Every file written, relative to `out`. */
   readonly files: readonly string[];
   readonly onnx: string | null;
+  /** int8 when model.onnx's encoder layers are dynamically quantised (recipe quantize); null for float32 or no model.onnx. */
+  readonly onnxQuantize: 'int8' | null;
   readonly alignment: readonly AlignmentReport[];
   /** Fallbacks and degenerate cases the user should know about. */
   readonly notes: readonly string[];
@@ -240,6 +242,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         dtype: WRITE_DTYPE[recipe.outDtype ?? recipe.dtype],
         shardSize: recipe.shardSize,
         onnx: recipe.onnx,
+        quantize: recipe.quantize,
         extraFiles: { 'merge.yaml': recipeYaml },
         ...(opts.onProgress ? { onOnnx: (d: number, t: number) => opts.onProgress!('onnx', d, t) } : {}),
       });
@@ -258,7 +261,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       }
       const card = renderMergeCard({ recipe, method, members: memberCkpts, base: baseCkpt, tasks, alignment, notes, evaluation, recipeYaml, name: path.basename(out) });
       fs.writeFileSync(path.join(tmp, 'README.md'), card);
-      const manifest = { format: 'bertfuse-merge', version: 1, tool: `bertfuse ${VERSION}`, method: method.name, heads: separate ? 'separate' : 'merged', tasks, onnx: files.onnx };
+      const manifest = { format: 'bertfuse-merge', version: 1, tool: `bertfuse ${VERSION}`, method: method.name, heads: separate ? 'separate' : 'merged', tasks, onnx: files.onnx, ...(files.onnx && recipe.quantize ? { quantize: recipe.quantize } : {}) };
       fs.writeFileSync(path.join(tmp, MERGE_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
       return { ...files, files: [...files.files, 'README.md', MERGE_MANIFEST, OWNERSHIP_FILE].sort() };
     }, { kind: 'merge' });
@@ -271,6 +274,7 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
       tensors: mergedNames.length + (separate ? headNames.length * members.length : 0),
       files: written.files,
       onnx: written.onnx,
+      onnxQuantize: written.onnx ? recipe.quantize : null,
       alignment,
       notes,
       evaluation,

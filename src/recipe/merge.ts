@@ -21,7 +21,7 @@ import { MAX_RECIPE_BYTES, readFileBounded } from '../util/read-bounded.js';
  * mergekit's `slices:` form is accepted when it is one slice of whole models (its
  * `layer_range` must cover every layer); `dtype` is the compute dtype and `out_dtype` the written
  * one, as in mergekit. Plus bertfuse's own keys: seed, align, heads, label_match, texts,
- * max_texts, shard_size, onnx. Paths are taken as written, relative to the working directory (as
+ * max_texts, shard_size, onnx, quantize. Paths are taken as written, relative to the working directory (as
  * mergekit does).
  */
 
@@ -72,6 +72,8 @@ export interface MergeRecipe {
   readonly shardSize: number;
   /** Also write model.onnx. */
   readonly onnx: boolean;
+  /** model.onnx with its encoder layers dynamically int8-quantised (heads stay float), as combine --quantize int8; null: float32. */
+  readonly quantize: 'int8' | null;
 }
 
 const TOP_KEYS = [
@@ -92,6 +94,7 @@ const TOP_KEYS = [
   'max_texts',
   'shard_size',
   'onnx',
+  'quantize',
 ] as const;
 const MODEL_KEYS = ['model', 'parameters', 'task'] as const;
 export const DEFAULT_SHARD_SIZE = 5_000_000_000;
@@ -269,6 +272,9 @@ export function parseMergeRecipe(raw: unknown, source?: string, opts: ParseOptio
   if (textsEncoding !== null && typeof textsEncoding !== 'string') fail('"texts_encoding" must be a name such as utf8 or latin1', source);
   const onnx = raw['onnx'] ?? true;
   if (typeof onnx !== 'boolean') fail(`"onnx" must be true or false, got ${JSON.stringify(onnx)}`, source);
+  const quantize = raw['quantize'] ?? null;
+  if (quantize !== null && quantize !== 'int8') fail(`"quantize" must be int8, got ${JSON.stringify(quantize)}`, source);
+  if (quantize !== null && !onnx) fail('"quantize: int8" quantises model.onnx; it needs onnx: true', source);
   const tokenizerSource = raw['tokenizer_source'] ?? null;
   if (tokenizerSource !== null) {
     const known = ['base', 'union', ...models.map((m) => m.model), ...(baseModel !== null ? [baseModel] : [])];
@@ -292,6 +298,7 @@ export function parseMergeRecipe(raw: unknown, source?: string, opts: ParseOptio
     maxTexts,
     shardSize: raw['shard_size'] === undefined ? DEFAULT_SHARD_SIZE : parseSize(raw['shard_size'], 'shard_size', source),
     onnx,
+    quantize,
   };
   const tasks = models.map((m) => m.task).filter((t): t is string => t !== null);
   const dup = tasks.find((t, i) => tasks.indexOf(t) !== i);
@@ -352,5 +359,6 @@ export function mergeRecipeToYaml(r: MergeRecipe): string {
   }
   doc['shard_size'] = r.shardSize;
   doc['onnx'] = r.onnx;
+  if (r.quantize !== null) doc['quantize'] = r.quantize;
   return YAML.stringify(doc);
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
-import { buildBertModel } from '../../src/graph/bert-model.js';
+import { buildBertModel, type SingleModelOptions } from '../../src/graph/bert-model.js';
 import { encodeModel } from '../../src/graph/onnx-builder.js';
 import { GraphRunner } from '../../src/runtime/runner.js';
 import type { TextInput } from '../../src/checkpoint/tokenizer.js';
@@ -15,11 +15,11 @@ export function referenceInputs(): TextInput[] {
   return reference('sst2-sibling-a').inputs.map((r) => ({ text: r.text, textPair: r.text_pair }));
 }
 
-/** Logits of an HF folder, reloaded from its safetensors and run through a freshly built graph. */
-export async function folderLogits(dir: string, inputs: readonly TextInput[]): Promise<Float32Array> {
+/** Logits of an HF folder, reloaded from its safetensors and run through a freshly built graph (`{ quantize: 'int8' }`: as `predict --quantize int8`). */
+export async function folderLogits(dir: string, inputs: readonly TextInput[], opts: SingleModelOptions = {}): Promise<Float32Array> {
   const ckpt = loadCheckpoint(dir);
   try {
-    const runner = await GraphRunner.create(encodeModel(buildBertModel(ckpt)), [{ suffix: '', tokenizer: ckpt.tokenizer }], { threads: 1 });
+    const runner = await GraphRunner.create(encodeModel(buildBertModel(ckpt, opts)), [{ suffix: '', tokenizer: ckpt.tokenizer }], { threads: 1 });
     try {
       return (await runner.run(inputs, { outputs: ['logits'] }))['logits']!.data;
     } finally {

@@ -29,6 +29,7 @@ interface MergeFlags extends DataFlags, ParamFlags {
   seed?: string;
   shardSize?: string;
   onnx: boolean;
+  quantize?: string;
   eval?: string[];
   listMethods?: boolean;
   json?: boolean;
@@ -104,6 +105,7 @@ function recipeFrom(recipeFile: string | null, members: readonly string[], f: Me
   if (f.seed !== undefined) raw['seed'] = Number(f.seed);
   if (f.shardSize) raw['shard_size'] = f.shardSize;
   if (!f.onnx) raw['onnx'] = false;
+  if (f.quantize) raw['quantize'] = f.quantize;
   // A recipe file must give weights, as in mergekit (unless --weights does); flags alone default them to 1.
   return parseMergeRecipe(raw, recipeFile ?? 'command line', { requireWeights: recipeFile !== null && !weights });
 }
@@ -156,7 +158,7 @@ function phaseProgress(quiet: boolean): { update: (phase: MergePhase, done: numb
 
 function printResult(r: MergeResult): void {
   const shards = r.files.filter((f) => f.endsWith('.safetensors')).length;
-  printLine(`merged ${r.members.length} models with ${r.method} into ${r.out} (${r.tensors} tensors, ${shards} safetensors shard${shards === 1 ? '' : 's'}${r.onnx ? ', model.onnx' : ''}; ${r.seconds.toFixed(1)} s)`);
+  printLine(`merged ${r.members.length} models with ${r.method} into ${r.out} (${r.tensors} tensors, ${shards} safetensors shard${shards === 1 ? '' : 's'}${r.onnx ? `, model.onnx${r.onnxQuantize ? ` (${r.onnxQuantize})` : ''}` : ''}; ${r.seconds.toFixed(1)} s)`);
   printLine();
   printLine(renderTable(['task', 'labels', 'folder', 'ONNX output', 'members'], r.tasks.map((t) => [t.task, t.labels.join(', '), t.folder || '.', t.output, t.members.join(', ')])));
   for (const a of r.alignment) {
@@ -201,6 +203,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for random choices (DARE masks)')
     .option('--shard-size <size>', 'largest safetensors shard (e.g. 2GB)')
     .option('--no-onnx', 'do not write model.onnx')
+    .option('--quantize <mode>', 'int8: write model.onnx with dynamically int8-quantised encoder layers (single and multi-task; the safetensors stay float)')
     .option('--list-methods', 'list merge methods and their parameters (* = per model)');
   addRunFlags(cmd, { batchSize: false, json: 'print the result as JSON' }).action(async (inputs: string[], f: MergeFlags) => {
     if (f.listMethods) {
