@@ -15,6 +15,11 @@ scripts/family-grad-batch.ts -- written as float32 safetensors plus a JSON with 
 The float32 gradients are checked against the same computation in float64 and against central
 finite differences of the float64 loss (the largest element of every tensor and one random one).
 
+The same batch is also run in training mode with known masks (KnownMasks: the k-th dropout point
+multiplies element j by 0 if mask_unit(k, j) < p, else float32(1 / (1 - p))) at the points where HF's
+class drops out; the points' kinds and shapes, the logits, the losses and every tensor's gradient
+norm are written, so the test can check where bertfuse's training graph drops out.
+
 Word-embedding gradients are zero except on the rows of ids in the batch, so only those rows are
 stored (the JSON lists them); every other tensor is stored whole.
 
@@ -104,15 +109,21 @@ def merge(t):
     return t.transpose(1, 2).reshape(b, s, nh * hd)
 
 
-def post_ln_layer(x, p, names, i, nh, eps, mask):
-    """BERT's post-LN layer (RoBERTa, XLM-R, ELECTRA): scores q.k/sqrt(d) + (1 - mask) * min."""
+def no_drop(x, kind):
+    return x
+
+
+def post_ln_layer(x, p, names, i, nh, eps, mask, drop):
+    """BERT's post-LN layer (RoBERTa, XLM-R, ELECTRA): scores q.k/sqrt(d) + (1 - mask) * min.
+    Dropout (HF BertSelfAttention / BertSelfOutput / BertOutput): probabilities, then each dense
+    output before its residual add."""
     n = {k: v.format(i=i) for k, v in names.items()}
     q, k, v = (heads(lin(x, p, n[m]), nh) for m in ('query', 'key', 'value'))
     hd = q.shape[-1]
     scores = q @ k.transpose(-1, -2) / math.sqrt(hd) + (1.0 - mask.to(x.dtype))[:, None, None, :] * neg_min(x.dtype)
-    ctx = merge(torch.softmax(scores, dim=-1) @ v)
-    a = ln(lin(ctx, p, n['attn_out']) + x, p, n['attn_ln'], eps)
-    return ln(lin(gelu(lin(a, p, n['inter'])), p, n['out']) + a, p, n['out_ln'], eps)
+    ctx = merge(drop(torch.softmax(scores, dim=-1), 'attention') @ v)
+    a = ln(drop(lin(ctx, p, n['attn_out']), 'hidden') + x, p, n['attn_ln'], eps)
+    return ln(drop(lin(gelu(lin(a, p, n['inter'])), p, n['out']), 'hidden') + a, p, n['out_ln'], eps)
 
 
 BERT_LAYER = {
@@ -133,48 +144,53 @@ def bert_layer_names(pre):
 
 # ---------------------------------------------------------------- the families (README "Forward pass")
 
-def distilbert(p, cfg, ids, mask, types):
+def distilbert(p, cfg, ids, mask, types, drop=no_drop):
     s = ids.shape[1]
     nh, eps, pre = cfg['n_heads'], 1e-12, 'distilbert.'
     x = p[pre + 'embeddings.word_embeddings.weight'][ids] + p[pre + 'embeddings.position_embeddings.weight'][:s][None]
-    x = ln(x, p, pre + 'embeddings.LayerNorm', eps)
+    x = drop(ln(x, p, pre + 'embeddings.LayerNorm', eps), 'hidden')
     for i in range(cfg['n_layers']):
         L = f'{pre}transformer.layer.{i}.'
         q = heads(lin(x, p, L + 'attention.q_lin'), nh)
         q = q / math.sqrt(q.shape[-1])  # scaled before the product
         k, v = heads(lin(x, p, L + 'attention.k_lin'), nh), heads(lin(x, p, L + 'attention.v_lin'), nh)
         scores = (q @ k.transpose(-1, -2)).masked_fill((mask == 0)[:, None, None, :], neg_min(x.dtype))
-        ctx = merge(torch.softmax(scores, dim=-1) @ v)
-        sa = ln(lin(ctx, p, L + 'attention.out_lin') + x, p, L + 'sa_layer_norm', eps)
-        x = ln(lin(gelu(lin(sa, p, L + 'ffn.lin1')), p, L + 'ffn.lin2') + sa, p, L + 'output_layer_norm', eps)
+        ctx = merge(drop(torch.softmax(scores, dim=-1), 'attention') @ v)
+        sa = ln(lin(ctx, p, L + 'attention.out_lin') + x, p, L + 'sa_layer_norm', eps)  # no dropout after out_lin (HF)
+        x = ln(drop(lin(gelu(lin(sa, p, L + 'ffn.lin1')), p, L + 'ffn.lin2'), 'hidden') + sa, p, L + 'output_layer_norm', eps)
     pooled = torch.relu(lin(x[:, 0], p, 'pre_classifier'))
-    return lin(pooled, p, 'classifier')
+    return lin(drop(pooled, 'classifier'), p, 'classifier')
 
 
-def roberta(p, cfg, ids, mask, types):
+def roberta(p, cfg, ids, mask, types, drop=no_drop):
     pad, eps, pre = cfg['pad_token_id'], cfg['layer_norm_eps'], 'roberta.'
     m = (ids != pad).long()
     pos = torch.cumsum(m, dim=1) * m + pad  # from the input ids, not a counter
     x = (p[pre + 'embeddings.word_embeddings.weight'][ids]
          + p[pre + 'embeddings.token_type_embeddings.weight'][0]
          + p[pre + 'embeddings.position_embeddings.weight'][pos])
-    x = ln(x, p, pre + 'embeddings.LayerNorm', eps)
+    x = drop(ln(x, p, pre + 'embeddings.LayerNorm', eps), 'hidden')
     names = bert_layer_names(pre)
     for i in range(cfg['num_hidden_layers']):
-        x = post_ln_layer(x, p, names, i, cfg['num_attention_heads'], eps, mask)
-    return lin(torch.tanh(lin(x[:, 0], p, 'classifier.dense')), p, 'classifier.out_proj')
+        x = post_ln_layer(x, p, names, i, cfg['num_attention_heads'], eps, mask, drop)
+    # RobertaClassificationHead: dropout, dense, tanh, dropout, out_proj.
+    t = torch.tanh(lin(drop(x[:, 0], 'classifier'), p, 'classifier.dense'))
+    return lin(drop(t, 'classifier'), p, 'classifier.out_proj')
 
 
-def electra(p, cfg, ids, mask, types):
+def electra(p, cfg, ids, mask, types, drop=no_drop):
     s, eps, pre = ids.shape[1], cfg['layer_norm_eps'], 'electra.'
     e = (p[pre + 'embeddings.word_embeddings.weight'][ids]
          + p[pre + 'embeddings.token_type_embeddings.weight'][types]
          + p[pre + 'embeddings.position_embeddings.weight'][:s][None])
-    x = lin(ln(e, p, pre + 'embeddings.LayerNorm', eps), p, pre + 'embeddings_project')  # LN at width 32, then 32 -> 64
+    # LN and dropout at width 32 (ElectraEmbeddings), then 32 -> 64 (ElectraModel.embeddings_project).
+    x = lin(drop(ln(e, p, pre + 'embeddings.LayerNorm', eps), 'hidden'), p, pre + 'embeddings_project')
     names = bert_layer_names(pre)
     for i in range(cfg['num_hidden_layers']):
-        x = post_ln_layer(x, p, names, i, cfg['num_attention_heads'], eps, mask)
-    return lin(gelu(lin(x[:, 0], p, 'classifier.dense')), p, 'classifier.out_proj')
+        x = post_ln_layer(x, p, names, i, cfg['num_attention_heads'], eps, mask, drop)
+    # ElectraClassificationHead: dropout, dense, gelu, dropout, out_proj.
+    z = gelu(lin(drop(x[:, 0], 'classifier'), p, 'classifier.dense'))
+    return lin(drop(z, 'classifier'), p, 'classifier.out_proj')
 
 
 def rotate_half(x):
@@ -182,13 +198,13 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def modernbert(p, cfg, ids, mask, types):
+def modernbert(p, cfg, ids, mask, types, drop=no_drop):
     b, s = ids.shape
     H, nh, eps, pre = cfg['hidden_size'], cfg['num_attention_heads'], cfg['norm_eps'], 'model.'
     hd = H // nh
     dtype = p[pre + 'embeddings.tok_embeddings.weight'].dtype
     norm = lambda x, module: ln(x, p, module, eps, bias=False)
-    x = norm(p[pre + 'embeddings.tok_embeddings.weight'][ids], pre + 'embeddings.norm')
+    x = drop(norm(p[pre + 'embeddings.tok_embeddings.weight'][ids], pre + 'embeddings.norm'), 'embedding')
     # Rotary angles in float32 (as HF), GPT-NeoX halves.
     pos = torch.arange(s, dtype=torch.float32)
 
@@ -213,9 +229,10 @@ def modernbert(p, cfg, ids, mask, types):
         cos, sin = rope_global if is_global else rope_local
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         scores = (q @ k.transpose(-1, -2)) * hd ** -0.5 + (global_bias if is_global else local_bias)
-        x = x + lin(merge(torch.softmax(scores, dim=-1) @ v), p, L + 'attn.Wo', bias=False)
+        # attention_dropout on the probabilities and on Wo's output (out_drop), mlp_dropout before mlp.Wo.
+        x = x + drop(lin(merge(drop(torch.softmax(scores, dim=-1), 'attention') @ v), p, L + 'attn.Wo', bias=False), 'attention')
         u, gate = lin(norm(x, L + 'mlp_norm'), p, L + 'mlp.Wi', bias=False).chunk(2, dim=-1)
-        x = x + lin(gelu(u) * gate, p, L + 'mlp.Wo', bias=False)
+        x = x + lin(drop(gelu(u) * gate, 'mlp'), p, L + 'mlp.Wo', bias=False)
     x = norm(x, pre + 'final_norm')
     if cfg['classifier_pooling'] == 'cls':
         pool = x[:, 0]
@@ -223,7 +240,7 @@ def modernbert(p, cfg, ids, mask, types):
         mf = mask.to(dtype)
         pool = (x * mf[..., None]).sum(dim=1) / mf.sum(dim=1, keepdim=True)
     z = norm(gelu(lin(pool, p, 'head.dense', bias=False)), 'head.norm')
-    return lin(z, p, 'classifier')
+    return lin(drop(z, 'classifier'), p, 'classifier')
 
 
 def log_bucket(rel, buckets, max_position):
@@ -235,13 +252,13 @@ def log_bucket(rel, buckets, max_position):
     return torch.where(abs_pos <= mid, rel.type_as(log_pos), log_pos * sign).long()
 
 
-def deberta(p, cfg, ids, mask, types):
+def deberta(p, cfg, ids, mask, types, drop=no_drop):
     b, s = ids.shape
     H, nh, eps, pre = cfg['hidden_size'], cfg['num_attention_heads'], cfg['layer_norm_eps'], 'deberta.'
     hd = H // nh
     dtype = p[pre + 'embeddings.word_embeddings.weight'].dtype
     mf = mask.to(dtype)
-    x = ln(p[pre + 'embeddings.word_embeddings.weight'][ids], p, pre + 'embeddings.LayerNorm', eps) * mf[..., None]
+    x = drop(ln(p[pre + 'embeddings.word_embeddings.weight'][ids], p, pre + 'embeddings.LayerNorm', eps) * mf[..., None], 'hidden')
     R = ln(p[pre + 'encoder.rel_embeddings.weight'], p, pre + 'encoder.LayerNorm', eps)
     span = cfg['position_buckets']
     max_rel = cfg['max_relative_positions'] if cfg['max_relative_positions'] > 0 else cfg['max_position_embeddings']
@@ -261,12 +278,13 @@ def deberta(p, cfg, ids, mask, types):
         c2p = torch.gather(q @ pk.transpose(-1, -2)[None], -1, c2p_index.expand(b, nh, s, s))
         p2c = torch.gather(k @ pq.transpose(-1, -2)[None], -1, p2c_index.expand(b, nh, s, s)).transpose(-1, -2)
         scores = ((c2c + c2p + p2c) / scale).masked_fill(~pair, mn)
-        probs = torch.softmax(scores, dim=-1).masked_fill(~pair, 0.0)
+        probs = drop(torch.softmax(scores, dim=-1).masked_fill(~pair, 0.0), 'attention')
         ctx = merge(probs @ v)
-        a = ln(lin(ctx, p, L + 'attention.output.dense') + x, p, L + 'attention.output.LayerNorm', eps)
-        x = ln(lin(gelu(lin(a, p, L + 'intermediate.dense')), p, L + 'output.dense') + a, p, L + 'output.LayerNorm', eps)
-    z = gelu(lin(x[:, 0], p, 'pooler.dense'))
-    return lin(z, p, 'classifier')
+        a = ln(drop(lin(ctx, p, L + 'attention.output.dense'), 'hidden') + x, p, L + 'attention.output.LayerNorm', eps)
+        x = ln(drop(lin(gelu(lin(a, p, L + 'intermediate.dense')), p, L + 'output.dense'), 'hidden') + a, p, L + 'output.LayerNorm', eps)
+    # ContextPooler: dropout (pooler_dropout) on [CLS], dense, gelu; then dropout (cls_dropout), classifier.
+    z = gelu(lin(drop(x[:, 0], 'pooler'), p, 'pooler.dense'))
+    return lin(drop(z, 'classifier'), p, 'classifier')
 
 
 FORWARD = {
@@ -286,6 +304,55 @@ WORD = {
     'modernbert': 'model.embeddings.tok_embeddings.weight',
     'deberta-v2': 'deberta.embeddings.word_embeddings.weight',
 }
+
+
+# ---------------------------------------------------------------- dropout with known masks
+
+def dropout_rates(cfg):
+    """The probabilities HF's classes read, by the kinds bertfuse names its dropout points."""
+    t = cfg['model_type']
+    if t == 'distilbert':
+        return {'hidden': cfg['dropout'], 'attention': cfg['attention_dropout'], 'classifier': cfg['seq_classif_dropout']}
+    if t == 'modernbert':
+        return {k: cfg[f'{k}_dropout'] for k in ('embedding', 'attention', 'mlp', 'classifier')}
+    hidden = cfg['hidden_dropout_prob']
+    rates = {'hidden': hidden, 'attention': cfg['attention_probs_dropout_prob']}
+    if t == 'deberta-v2':
+        # The fixture's pooler_dropout is 0 (HF's default), which would leave the ContextPooler's
+        # dropout point out: the reference uses 0.1 there to pin it down.
+        return {**rates, 'classifier': cfg.get('cls_dropout') or hidden, 'pooler': cfg.get('pooler_dropout') or 0.1}
+    return {**rates, 'classifier': cfg.get('classifier_dropout') or hidden}
+
+
+M32 = 0xFFFFFFFF
+
+
+def mask_unit(k, n):
+    """u in [0, 1) for elements 0..n-1 of the k-th mask: a 32-bit integer hash, reproduced by the test."""
+    h = (np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B1) + np.uint64(((k + 1) * 0x85EBCA77) & M32)) & np.uint64(M32)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x7FEB352D)) & np.uint64(M32)
+    h ^= h >> np.uint64(15)
+    h = (h * np.uint64(0x846CA68B)) & np.uint64(M32)
+    h ^= h >> np.uint64(16)
+    return h.astype(np.float64) / 2.0 ** 32
+
+
+class KnownMasks:
+    """drop(x, kind): the k-th dropout point with a non-zero rate gets mask k (0 where u < p, else
+    float32(1 / (1 - p))); records each point's kind and shape."""
+
+    def __init__(self, rates):
+        self.rates, self.points = rates, []
+
+    def __call__(self, x, kind):
+        p = self.rates[kind]
+        if p == 0:
+            return x
+        u = mask_unit(len(self.points), x.numel()).reshape(tuple(x.shape))
+        self.points.append({'kind': kind, 'shape': list(x.shape)})
+        m = np.where(u < p, np.float32(0), np.float32(1 / (1 - p))).astype(np.float32)
+        return x * torch.tensor(m, dtype=x.dtype)
 
 
 # ---------------------------------------------------------------- checks and output
@@ -396,6 +463,17 @@ def main(names):
                 grads[f'{loss}.{k}'] = a
             norm = math.sqrt(sum(float((g.double() ** 2).sum()) for g in g32.values()))
             summary[loss] = {'value': float(l32[loss]), 'grad_norm': norm, 'float32_vs_float64': vs64, 'float64_vs_finite_differences': fd_worst}
+        # Training mode with known masks: where each family drops out, checked by the logits, the
+        # losses and every tensor's gradient norm under those masks.
+        rates = dropout_rates(cfg)
+        drop = KnownMasks(rates)
+        zd = forward(p32, cfg, ids, mask, types, drop)
+        ld = losses(zd, y, torch.tensor(soft32))
+        dropped = {'rates': rates, 'points': drop.points, 'logits': zd.detach().numpy().tolist(), 'losses': {}, 'tensor_grad_norms': {}}
+        for loss in ('ce', 'kd'):
+            g = torch.autograd.grad(ld[loss], list(p32.values()), retain_graph=True)
+            dropped['losses'][loss] = float(ld[loss])
+            dropped['tensor_grad_norms'][loss] = {k: float(t.double().norm()) for k, t in zip(p32, g)}
         write_safetensors(os.path.join(OUT, f'{name}.safetensors'), grads)
         doc = {
             'model': name,
@@ -423,6 +501,12 @@ def main(names):
             'sparse_rows': {'tensor': word, 'rows': rows,
                             'note': 'only these rows (the ids in the batch, ascending) are stored, as [len(rows), width]; every other row\'s gradient is exactly 0'},
             'grad_norms': {k: summary[k]['grad_norm'] for k in ('ce', 'kd')},
+            'dropout': {
+                'note': 'the same batch in training mode with known masks at the points where HF\'s class drops out, in the '
+                        'order of the forward pass; the k-th point with a non-zero rate p (k = 0, 1, ...) multiplies element j '
+                        '(row-major) by 0 if u(k, j) < p, else float32(1 / (1 - p)); u = mask_unit in the script (a 32-bit hash)',
+                **dropped,
+            },
             'checks': {
                 'reference_json_max_abs_logit_diff': ref_worst,
                 'reference_json_runs': ref_count,

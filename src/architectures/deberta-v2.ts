@@ -278,9 +278,13 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
   return { ...emitHead(c, { cls, hidden: x, attentionMask: inputs.attentionMask }), cls, hidden: x };
 }
 
-/** ContextPooler (dense + pooler_hidden_act on [CLS]; its dropout is identity at inference) and the classifier. */
+/**
+ * ContextPooler (dropout at `pooler_dropout` on [CLS], dense, pooler_hidden_act) and the classifier
+ * (dropout at `cls_dropout` on its input); both dropouts are identity at inference.
+ */
 function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
-  const pooled = c.linearAct(body.cls, debertaV2Names.pooler, debertaV2Settings(c.cfg).poolerAct, 'pooler', false);
+  const cls = c.drop(body.cls, 'pooler', ['batch', c.cfg.hiddenSize]);
+  const pooled = c.linearAct(cls, debertaV2Names.pooler, debertaV2Settings(c.cfg).poolerAct, 'pooler', false);
   return { pooled, logits: c.linear(c.drop(pooled, 'classifier', ['batch', debertaV2Settings(c.cfg).poolerHiddenSize]), debertaV2Names.classifier, 'classifier', false) };
 }
 

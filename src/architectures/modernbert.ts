@@ -248,7 +248,10 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
   const ln = (x: string, module: string, encoder = true): string => c.layerNorm(x, module, encoder, cfg.layerNormEps, m.normBias);
 
   const emb = g.op('Gather', [c.param(`${n.embeddings}.weight`), inputs.inputIds], { axis: attr.int(0) }, { name: name('tok_emb') });
-  let x = ln(emb, n.embeddingNorm);
+  // Dropout where HF's ModernBERT has it (training only): embeddings after the norm
+  // (embedding_dropout), attention probabilities and the attention's output projection
+  // (attention_dropout), the GeGLU product before mlp.Wo (mlp_dropout), the classifier's input.
+  let x = c.drop(ln(emb, n.embeddingNorm), 'embedding', ['batch', 'sequence', H]);
 
   const positions = counterPositions(c, inputs.inputIds);
   const posF = g.op('Cast', [positions], { to: attr.int(1) }, { name: name('positions_f') });
@@ -301,14 +304,14 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
     const kT = g.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) }, { name: L('k_t') });
     const raw = g.op('Mul', [g.op('MatMul', [q, kT], {}, { name: L('qk') }), scale], {}, { name: L('qk_scaled') });
     const scores = g.op('Add', [raw, type === 'full_attention' ? globalBias : localMask()], {}, { name: L('scores') });
-    const probs = g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: L('probs') });
+    const probs = c.drop(g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: L('probs') }), 'attention', ['batch', nh, 'sequence', 'sequence']);
     const ctx4 = g.op('Transpose', [g.op('MatMul', [probs, v], {}, { name: L('ctx_heads') })], { perm: attr.ints([0, 2, 1, 3]) }, { name: L('ctx_t') });
     const ctx = g.op('Reshape', [ctx4, mergeShape], {}, { name: L('ctx') });
-    x = g.op('Add', [x, c.linear(ctx, n.wo(i), `l${i}_attn_out`, true, m.attentionBias)], {}, { name: L('attn_res') });
+    x = g.op('Add', [x, c.drop(c.linear(ctx, n.wo(i), `l${i}_attn_out`, true, m.attentionBias), 'attention', ['batch', 'sequence', H])], {}, { name: L('attn_res') });
     // GeGLU: Wi's first half is activated, its second half gates it.
     const wi = c.linear(ln(x, n.mlpNorm(i)), n.wi(i), `l${i}_wi`, true, m.mlpBias);
     const [u, gate] = g.node('Split', [wi], { axis: attr.int(-1) }, { name: L('wi_split'), outputs: 2 }) as [string, string];
-    const glu = g.op('Mul', [activation(g, u, cfg.hiddenAct, L('act')), gate], {}, { name: L('glu') });
+    const glu = c.drop(g.op('Mul', [activation(g, u, cfg.hiddenAct, L('act')), gate], {}, { name: L('glu') }), 'mlp', ['batch', 'sequence', cfg.intermediateSize]);
     x = g.op('Add', [x, c.linear(glu, n.mlpWo(i), `l${i}_mlp_out`, true, m.mlpBias)], {}, { name: L('mlp_res') });
   }
   const hidden = ln(x, n.finalNorm);
@@ -324,7 +327,7 @@ function emitHead(c: EmitContext, body: HeadInputs): HeadOutputs {
   const pool = m.pooling === 'cls' ? body.cls : meanPool(c.g, c.s, body.hidden, body.attentionMask);
   const dense = c.linear(pool, n.headDense, 'head_dense', false, m.classifierBias);
   const pooled = c.layerNorm(activation(c.g, dense, m.classifierAct, `${c.s}head_act`), n.headNorm, false, c.cfg.layerNormEps, m.normBias);
-  return { pooled, logits: c.linear(pooled, n.classifier, 'classifier', false) };
+  return { pooled, logits: c.linear(c.drop(pooled, 'classifier', ['batch', c.cfg.hiddenSize]), n.classifier, 'classifier', false) };
 }
 
 /** answerdotai/ModernBERT-base's shape as a config.json (for random-weight benchmarks): 149,014,272 encoder parameters. */

@@ -129,7 +129,13 @@ export interface EmitOptions {
   readonly dropout?: DropoutHook;
 }
 
-export type DropoutKind = 'hidden' | 'attention' | 'classifier';
+/**
+ * Which probability a dropout point uses, by its config field: `hidden` (BERT-style sub-layer outputs
+ * and embeddings), `attention` (attention probabilities; ModernBERT also its output projection),
+ * `classifier` (the head's input), and the ones only some families have: ModernBERT's `embedding` and
+ * `mlp` (GeGLU product), DeBERTa's `pooler` (ContextPooler input).
+ */
+export type DropoutKind = 'hidden' | 'attention' | 'classifier' | 'embedding' | 'mlp' | 'pooler';
 export type DropoutHook = (x: string, kind: DropoutKind, dims: readonly (number | string)[]) => string;
 
 /** Where a family's config came from, for error messages and the architecture it asked for. */

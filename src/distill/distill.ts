@@ -78,7 +78,7 @@ export interface DistillOutcome {
   readonly teacher: string;
   readonly student: { readonly source: string; readonly layers: number; readonly keptLayers: readonly number[] | null; readonly parameters: number };
   readonly transfer: { readonly texts: number; readonly labelled: number };
-  /** Dropout probabilities applied during training, or null (turned off, or the family has no dropout points). */
+  /** Dropout probabilities applied during training, or null (turned off, or every probability of the config is 0). */
   readonly dropout: DropoutRates | null;
   readonly train: Omit<TrainResult, 'weights' | 'losses'> & { readonly firstLoss: number; readonly lastLoss: number };
   /** The scoring table (members, teacher, student), when `evalData` was given and the members are known. */
@@ -141,7 +141,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     const examples: TrainExample[] = inputs.map((inp, i) => ({ encoded: tok.encode(inp), soft: soft.subarray(i * toTeacher.length, (i + 1) * toTeacher.length), label: gold[i] ?? null }));
     const rates = opts.dropout === false ? null : dropoutRates(student.config);
     const graph = buildTrainingGraph(student.weights, { temperature: o.temperature, dropout: rates });
-    // What was applied: the family's emitter may have no dropout points (ModernBERT, DeBERTa).
+    // What was applied: none when every probability of the config is 0 (ModernBERT's defaults).
     const applied = graph.dropout.length > 0 ? rates : null;
     const stateFile = trainStateFile(opts.out);
     if (!opts.resume && fs.existsSync(stateFile)) {
@@ -319,7 +319,7 @@ async function writeStudent(
     '',
     `Distilled by bertfuse ${VERSION} from teacher \`${teacher.name}\` (${teacher.method}) into a ${student.config.numLayers}-layer student initialised from \`${o.student}\`${student.keptLayers ? ` (layers ${student.keptLayers.join(', ')})` : ''}.`,
     '',
-    `Loss: α = ${o.alpha} cross-entropy on labelled rows + T² · KL(teacher ‖ student) at T = ${o.temperature}; AdamW, lr ${o.learningRate}, batch ${o.batchSize}, ${result.steps} steps (${result.stoppedBy}), seed ${o.seed}, ${dropout ? `dropout ${dropout.hidden} (hidden) / ${dropout.attention} (attention) / ${dropout.classifier} (classifier), masks drawn from the seed` : 'dropout off'}.`,
+    `Loss: α = ${o.alpha} cross-entropy on labelled rows + T² · KL(teacher ‖ student) at T = ${o.temperature}; AdamW, lr ${o.learningRate}, batch ${o.batchSize}, ${result.steps} steps (${result.stoppedBy}), seed ${o.seed}, ${dropout ? `dropout ${Object.entries(dropout).map(([kind, p]) => `${p} (${kind})`).join(' / ')}, masks drawn from the seed` : 'dropout off'}.`,
     '',
   ].join('\n');
   return withTempDir(

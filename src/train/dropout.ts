@@ -1,13 +1,14 @@
 import type { DropoutKind, ModelConfig } from '../architectures/types.js';
 import { Rng } from '../util/rng.js';
 
-/** Dropout probabilities by kind, as the checkpoint's config.json trained them. */
-export type DropoutRates = Readonly<Record<DropoutKind, number>>;
+/** Dropout probabilities by kind, as the checkpoint's config.json trained them: the kinds the family has. */
+export type DropoutRates = Readonly<Partial<Record<DropoutKind, number>>>;
 
 /** One dropout point of a training graph: a mask input multiplied into the activation. */
 export interface DropoutMask {
   /** Graph input name. */
   readonly input: string;
+  readonly kind: DropoutKind;
   readonly rate: number;
   /** Shape, with `batch` and `sequence` resolved per batch. */
   readonly dims: readonly (number | string)[];
@@ -22,15 +23,20 @@ const num = (raw: Readonly<Record<string, unknown>>, key: string, fallback: numb
  * The config's dropout probabilities under each family's names (HF defaults when absent):
  * BERT, RoBERTa, XLM-R, ELECTRA `hidden_dropout_prob` / `attention_probs_dropout_prob` /
  * `classifier_dropout` (null → the hidden rate); DistilBERT `dropout` / `attention_dropout` /
- * `seq_classif_dropout`; DeBERTa's classifier `cls_dropout`. The ModernBERT emitter has no dropout
- * points yet (its rates are returned but unused).
+ * `seq_classif_dropout`; DeBERTa-v2 adds the classifier's `cls_dropout` and the ContextPooler's
+ * `pooler_dropout` (default 0); ModernBERT `embedding_dropout` / `attention_dropout` / `mlp_dropout` /
+ * `classifier_dropout` (all default 0).
  */
 export function dropoutRates(cfg: ModelConfig): DropoutRates {
   const r = cfg.raw;
   if (cfg.family === 'distilbert') return { hidden: num(r, 'dropout', 0.1), attention: num(r, 'attention_dropout', 0.1), classifier: num(r, 'seq_classif_dropout', 0.2) };
+  if (cfg.family === 'modernbert') {
+    return { embedding: num(r, 'embedding_dropout', 0), attention: num(r, 'attention_dropout', 0), mlp: num(r, 'mlp_dropout', 0), classifier: num(r, 'classifier_dropout', 0) };
+  }
   const hidden = num(r, 'hidden_dropout_prob', 0.1);
-  // DeBERTa's classifier reads cls_dropout (its ContextPooler's own pooler_dropout is not modelled).
-  if (cfg.family === 'deberta-v2') return { hidden, attention: num(r, 'attention_probs_dropout_prob', 0.1), classifier: num(r, 'cls_dropout', hidden) };
+  if (cfg.family === 'deberta-v2') {
+    return { hidden, attention: num(r, 'attention_probs_dropout_prob', 0.1), classifier: num(r, 'cls_dropout', hidden), pooler: num(r, 'pooler_dropout', 0) };
+  }
   return { hidden, attention: num(r, 'attention_probs_dropout_prob', 0.1), classifier: num(r, 'classifier_dropout', hidden) };
 }
 

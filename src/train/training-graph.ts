@@ -79,9 +79,12 @@ export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): 
   const rates = opts.dropout ?? null;
   const dropout: DropoutHook | undefined = rates
     ? (x, kind, dims) => {
-        if (rates[kind] <= 0) return x;
+        const rate = rates[kind];
+        // A kind the rates do not name is a family emitting a point its config reader forgot: say so.
+        if (rate === undefined) throw new Error(`the ${w.config.family} emitter drops out '${kind}', which dropoutRates does not give for that family`);
+        if (rate <= 0) return x;
         const input = g.input(`dropout_${masks.length}`, 'float', dims);
-        masks.push({ input, rate: rates[kind], dims });
+        masks.push({ input, kind, rate, dims });
         return g.op('Mul', [x, input], {}, { name: `dropout_${kind}` });
       }
     : undefined;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { readLabelled } from '../../src/data/labelled.js';
 import { padBatch } from '../../src/runtime/batch.js';
-import { drawMasks, dropoutRates, maskDims } from '../../src/train/dropout.js';
+import { drawMasks, dropoutRates, maskDims, type DropoutRates } from '../../src/train/dropout.js';
 import { GradientSession, type TrainBatch } from '../../src/train/gradient-session.js';
 import { train, type TrainExample, type TrainOptions } from '../../src/train/trainer.js';
 import { buildTrainingGraph } from '../../src/train/training-graph.js';
@@ -41,29 +41,17 @@ test('DistilBERT drops out where HF does: attention probabilities and FFN output
 });
 
 test('a RoBERTa training graph drops out where HF does; masks of ones give exactly the graph without dropout', async () => {
-  const plain = buildTrainingGraph(ckpt, { temperature: 2 });
   const dropped = buildTrainingGraph(ckpt, { temperature: 2, dropout: rates });
   const L = ckpt.config.numLayers;
   // embeddings + per layer (attention probabilities, attention output, FFN output) + the head's two
   assert.equal(dropped.dropout.length, 1 + 3 * L + 2);
-  assert.equal(plain.dropout.length, 0);
-  const padded = padBatch(examples.slice(0, 3).map((e) => e.encoded), ckpt.tokenizer.padId);
-  const [b, s] = padded.dims;
-  const batch: TrainBatch = { ...padded, hardTargets: new Float32Array(6), softTargets: Float32Array.of(0.2, 0.8, 0.7, 0.3, 0.5, 0.5), kdWeight: new Float32Array(3).fill(1) };
-  const weights = plain.params.map((p) => p.data);
-  const [sp, sd] = [await GradientSession.create(plain, { threads: 1 }), await GradientSession.create(dropped, { threads: 1 })];
-  const ones = dropped.dropout.map((m) => new Float32Array(maskDims(m, b, s).reduce((x, y) => x * y, 1)).fill(1));
-  const [a, c] = [await sp.compute(batch, weights), await sd.compute(batch, weights, ones)];
-  assert.equal(a.loss, c.loss);
-  a.grads.forEach((g, i) => assert.ok(Buffer.from(g.buffer).equals(Buffer.from(c.grads[i]!.buffer)), plain.params[i]!.tensor));
-  // Drawn masks: zeros at the rate, survivors scaled by 1/(1 − p); the loss changes.
-  const masks = drawMasks(dropped.dropout, b, s, new Rng(1));
-  const all = masks.flatMap((m) => Array.from(m));
+  assert.equal(buildTrainingGraph(ckpt, { temperature: 2 }).dropout.length, 0);
+  // Drawn masks: zeros at the rate, survivors scaled by 1/(1 − p).
+  const all = drawMasks(dropped.dropout, 3, 20, new Rng(1)).flatMap((m) => Array.from(m));
   const zeros = all.filter((v) => v === 0).length / all.length;
   assert.ok(Math.abs(zeros - 0.1) < 0.01, `zero fraction ${zeros}`);
   assert.ok(all.every((v) => v === 0 || Math.abs(v - 1 / 0.9) < 1e-6));
-  assert.notEqual((await sd.compute(batch, weights, masks)).loss, a.loss);
-  await Promise.all([sp.release(), sd.release()]);
+  await onesAreNoDropout(ckpt, rates);
 });
 
 test('with dropout the same seed gives the same bytes, a resumed run too; without dropout they differ', async () => {
@@ -78,4 +66,77 @@ test('with dropout the same seed gives the same bytes, a resumed run too; withou
   assert.ok(bytesOf(resumed.weights).equals(bytesOf(x.weights)), 'resumed = uninterrupted');
   const off = await train(buildTrainingGraph(ckpt, { temperature: 2 }), examples, ckpt.tokenizer.padId, base);
   assert.ok(!bytesOf(off.weights).equals(bytesOf(x.weights)));
+});
+
+/** Masks of ones give exactly the gradients of the graph without dropout (same loss, same bytes). */
+async function onesAreNoDropout(model: typeof ckpt, rates: DropoutRates): Promise<void> {
+  const plain = buildTrainingGraph(model, { temperature: 2 });
+  const dropped = buildTrainingGraph(model, { temperature: 2, dropout: rates });
+  const inputs = data.inputs.slice(0, 3).map((inp) => model.tokenizer.encode(inp));
+  const padded = padBatch(inputs, model.tokenizer.padId);
+  const [b, s] = padded.dims;
+  const batch: TrainBatch = { ...padded, hardTargets: new Float32Array(6), softTargets: Float32Array.of(0.2, 0.8, 0.7, 0.3, 0.5, 0.5), kdWeight: new Float32Array(3).fill(1) };
+  const weights = plain.params.map((p) => p.data);
+  const [sp, sd] = [await GradientSession.create(plain, { threads: 1 }), await GradientSession.create(dropped, { threads: 1 })];
+  const ones = dropped.dropout.map((m) => new Float32Array(maskDims(m, b, s).reduce((x, y) => x * y, 1)).fill(1));
+  const [a, c] = [await sp.compute(batch, weights), await sd.compute(batch, weights, ones)];
+  assert.equal(a.loss, c.loss);
+  a.grads.forEach((g, i) => assert.ok(Buffer.from(g.buffer).equals(Buffer.from(c.grads[i]!.buffer)), plain.params[i]!.tensor));
+  assert.notEqual((await sd.compute(batch, weights, drawMasks(dropped.dropout, b, s, new Rng(3)))).loss, a.loss);
+  await Promise.all([sp.release(), sd.release()]);
+}
+
+test('ModernBERT drops out where HF does: embeddings, attention probabilities and output per layer, the GeGLU product, the classifier input', async () => {
+  const m = loadCheckpoint(fixture('family/modernbert-sst2'));
+  try {
+    const rates = dropoutRates(m.config);
+    assert.deepEqual(rates, { embedding: 0.1, attention: 0.1, mlp: 0.1, classifier: 0.1 });
+    // HF's ModernBertConfig defaults every probability to 0: no dropout point at all, the very graph without dropout.
+    const zero = dropoutRates({ ...m.config, raw: {} });
+    assert.deepEqual(zero, { embedding: 0, attention: 0, mlp: 0, classifier: 0 });
+    assert.ok(Buffer.from(buildTrainingGraph(m, { temperature: 2, dropout: zero }).bytes).equals(Buffer.from(buildTrainingGraph(m, { temperature: 2 }).bytes)));
+    const graph = buildTrainingGraph(m, { temperature: 2, dropout: rates });
+    const L = m.config.numLayers;
+    assert.deepEqual(
+      graph.dropout.map((d) => d.kind),
+      ['embedding', ...Array.from({ length: L }, () => ['attention', 'attention', 'mlp'] as const).flat(), 'classifier'],
+    );
+    // Only the kind at a non-zero rate gets masks.
+    assert.equal(buildTrainingGraph(m, { temperature: 2, dropout: { ...zero, mlp: 0.2 } }).dropout.length, L);
+    await onesAreNoDropout(m, rates);
+  } finally {
+    m.close();
+  }
+});
+
+test('DeBERTa drops out before the ContextPooler at pooler_dropout (0 by default: no point) and before the classifier at cls_dropout', async () => {
+  const d = loadCheckpoint(fixture('family/deberta-sst2'));
+  try {
+    const rates = dropoutRates(d.config);
+    assert.deepEqual(rates, { hidden: 0.1, attention: 0.1, classifier: 0.1, pooler: 0 });
+    assert.deepEqual(dropoutRates({ ...d.config, raw: { ...d.config.raw, pooler_dropout: 0.3, cls_dropout: 0.2 } }), { hidden: 0.1, attention: 0.1, classifier: 0.2, pooler: 0.3 });
+    const L = d.config.numLayers;
+    const kinds = (r: DropoutRates): string[] => buildTrainingGraph(d, { temperature: 2, dropout: r }).dropout.map((m) => m.kind);
+    const layers = Array.from({ length: L }, () => ['attention', 'hidden', 'hidden']).flat();
+    assert.deepEqual(kinds(rates), ['hidden', ...layers, 'classifier']);
+    assert.deepEqual(kinds({ ...rates, pooler: 0.1 }), ['hidden', ...layers, 'pooler', 'classifier']);
+    await onesAreNoDropout(d, { ...rates, pooler: 0.1 });
+  } finally {
+    d.close();
+  }
+});
+
+test('ModernBERT with dropout: the same seed gives the same bytes; a different seed does not', async () => {
+  const m = loadCheckpoint(fixture('family/modernbert-sst2'));
+  try {
+    const ex: TrainExample[] = examples.map((e, i) => ({ ...e, encoded: m.tokenizer.encode(data.inputs[i]!) }));
+    const graph = buildTrainingGraph(m, { temperature: 2, dropout: dropoutRates(m.config) });
+    const x = await train(graph, ex, m.tokenizer.padId, base);
+    const y = await train(graph, ex, m.tokenizer.padId, base);
+    assert.ok(bytesOf(x.weights).equals(bytesOf(y.weights)));
+    const z = await train(graph, ex, m.tokenizer.padId, { ...base, seed: 6 });
+    assert.ok(!bytesOf(z.weights).equals(bytesOf(x.weights)));
+  } finally {
+    m.close();
+  }
 });
