@@ -36,8 +36,9 @@ function logSoftmaxGrad(ctx: GradContext): (string | null)[] {
 /**
  * LayerNormalization over axes [axis, rank): x̂ = (x − μ)·r with r = 1/√(σ² + ε), y = γ·x̂ + β.
  * dx = r · (g − mean(g) − x̂ · mean(g·x̂)) with g = dy·γ; dγ = Σ dy·x̂, dβ = Σ dy over the leading
- * axes. μ and r are recomputed from x rather than taken from the forward node, which keeps the
- * forward graph unchanged.
+ * axes. μ and r are the forward node's own optional outputs Mean and InvStdDev (added to it when
+ * absent), so the backward pass does not recompute two reductions, a square root and four
+ * elementwise passes per norm.
  */
 function layerNormGrad(ctx: GradContext): (string | null)[] {
   const dy = ctx.gradOut(0);
@@ -46,26 +47,41 @@ function layerNormGrad(ctx: GradContext): (string | null)[] {
   const [x, gamma] = ctx.node.input as [string, string, string?];
   const rank = ctx.inputs[0]!.length;
   const axes = range(normAxis(ctx.attrInt('axis', -1), rank), rank);
-  const eps = ctx.node.attribute?.find((a) => a.name === 'epsilon')?.f ?? 1e-5;
   const y = ctx.outputs[0]!;
-  const mu = meanKeep(ctx, x, axes);
-  const xc = g.op('Sub', [x, mu]);
-  const variance = meanKeep(ctx, g.op('Mul', [xc, xc]), axes);
-  const r = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, ctx.scalar(eps)])])]);
-  const xhat = g.op('Mul', [xc, r]);
+  const [mu, r] = savedStatistics(ctx);
+  const xhat = g.op('Mul', [g.op('Sub', [x, mu]), r]);
   let dx: string | null = null;
   if (ctx.needs(0)) {
     const gx = g.op('Mul', [dy, gamma]);
     const inner = g.op('Sub', [g.op('Sub', [gx, meanKeep(ctx, gx, axes)]), g.op('Mul', [xhat, meanKeep(ctx, g.op('Mul', [gx, xhat]), axes)])]);
-    dx = g.op('Mul', [r, inner]);
+    dx = g.op('Mul', [inner, r]);
   }
   const dgamma = ctx.needs(1) ? ctx.reduceTo(g.op('Mul', [dy, xhat]), y, 1) : null;
   const dbeta = ctx.node.input!.length > 2 && ctx.needs(2) ? ctx.reduceTo(dy, y, 2) : null;
   return [dx, dgamma, dbeta];
 }
 
+/** The forward LayerNormalization's Mean and InvStdDev outputs (float32, reduced axes kept as 1), named on the node if it had none. */
+function savedStatistics(ctx: GradContext): [string, string] {
+  const node = ctx.node;
+  const outs = node.output ?? [];
+  const hint = node.name ?? 'layernorm';
+  const mean = outs[1] || ctx.g.fresh(`${hint}_mean`);
+  const invStd = outs[2] || ctx.g.fresh(`${hint}_inv_std`);
+  node.output = [outs[0]!, mean, invStd];
+  return [mean, invStd];
+}
+
 export const normalizationRules: Record<string, GradRule> = {
   Softmax: { shape: same, grad: softmaxGrad },
   LogSoftmax: { shape: same, grad: logSoftmaxGrad },
-  LayerNormalization: { shape: (ctx) => [ctx.inputs[0]!, [], []], grad: layerNormGrad },
+  LayerNormalization: {
+    shape: (ctx) => {
+      const x = ctx.inputs[0]!;
+      const a = normAxis(ctx.attrInt('axis', -1), x.length);
+      const stats = x.map((d, i) => (i < a ? d : 1));
+      return [x, stats, stats];
+    },
+    grad: layerNormGrad,
+  },
 };
