@@ -103,7 +103,10 @@ describe('cascade: a member skipped on a row is shown as skipped, not as p = 0.5
     });
     const table = await runCli(['predict', out, '--input', input, '--members']);
     assert.equal(table.code, 0, table.stderr);
-    const body = table.stdout.trim().split('\n').slice(2);
+    const printed = table.stdout.trim().split('\n');
+    const body = printed.slice(2, 2 + rows.length);
+    // Under the table, one legend line says what – means (some row here skipped the member).
+    assert.deepEqual(printed.slice(2 + rows.length).map((l) => l.slice(0, 24)), ['– = not run on that row:']);
     const col = table.stdout.split('\n')[0]!.indexOf(names[1]!);
     body.forEach((line, r) => {
       const cell = line.slice(col, col + names[1]!.length).trim();
