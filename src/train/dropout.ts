@@ -43,15 +43,29 @@ export function dropoutRates(cfg: ModelConfig): DropoutRates {
 /**
  * The masks of one training step, drawn from `rng` in the graph's order: each element is 0 with
  * probability `rate`, else 1/(1 − rate) (inverted dropout, as PyTorch scales at training time).
+ * With `buffers`, the masks are views of storage reused from step to step.
  */
-export function drawMasks(masks: readonly DropoutMask[], batch: number, sequence: number, rng: Rng): Float32Array[] {
-  return masks.map((m) => {
+export function drawMasks(masks: readonly DropoutMask[], batch: number, sequence: number, rng: Rng, buffers?: MaskBuffers): Float32Array[] {
+  return masks.map((m, i) => {
     const n = m.dims.reduce<number>((p, d) => p * (d === 'batch' ? batch : d === 'sequence' ? sequence : Number(d)), 1);
-    const out = new Float32Array(n);
-    const keep = 1 / (1 - m.rate);
-    for (let i = 0; i < n; i++) out[i] = rng.next() < m.rate ? 0 : keep;
+    const out = buffers ? buffers.take(i, n) : new Float32Array(n);
+    rng.fillBelow(out, m.rate, 0, 1 / (1 - m.rate));
     return out;
   });
+}
+
+/**
+ * Storage for the masks of successive steps: each mask's buffer grows to the largest batch seen and
+ * is lent out again, so a step does not allocate (and page-fault in) a BERT-base step's 300 MB of
+ * masks afresh. The masks of one step are valid until the next `drawMasks` with these buffers.
+ */
+export class MaskBuffers {
+  private readonly buffers: ArrayBuffer[] = [];
+
+  take(i: number, n: number): Float32Array {
+    if ((this.buffers[i]?.byteLength ?? -1) < 4 * n) this.buffers[i] = new ArrayBuffer(4 * n);
+    return new Float32Array(this.buffers[i]!, 0, n);
+  }
 }
 
 export function maskDims(m: DropoutMask, batch: number, sequence: number): number[] {

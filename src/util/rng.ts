@@ -18,6 +18,24 @@ export class Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
+  /**
+   * out[i] = next() < p ? below : above for every i, in order: the same draws and the same state
+   * afterwards as that loop, without a call per entry (a BERT-base step's dropout masks are 77M
+   * draws). x / 2^32 < p is tested as x < p · 2^32, the same comparison without the division.
+   */
+  fillBelow(out: Float32Array, p: number, below: number, above: number): void {
+    const threshold = p * 4294967296;
+    let s = this.state;
+    const n = out.length;
+    for (let i = 0; i < n; i++) {
+      s = (s + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(s ^ (s >>> 15), s | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      out[i] = (t ^ (t >>> 14)) >>> 0 < threshold ? below : above;
+    }
+    this.state = s;
+  }
+
   /** Standard normal (Box–Muller, caching the second value). */
   normal(): number {
     if (this.spare !== null) {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { readLabelled } from '../../src/data/labelled.js';
 import { padBatch } from '../../src/runtime/batch.js';
-import { drawMasks, dropoutRates, maskDims, type DropoutRates } from '../../src/train/dropout.js';
+import { drawMasks, dropoutRates, MaskBuffers, maskDims, type DropoutRates } from '../../src/train/dropout.js';
 import { GradientSession, type TrainBatch } from '../../src/train/gradient-session.js';
 import { train, type TrainExample, type TrainOptions } from '../../src/train/trainer.js';
 import { buildTrainingGraph } from '../../src/train/training-graph.js';
@@ -138,5 +138,31 @@ test('ModernBERT with dropout: the same seed gives the same bytes; a different s
     assert.ok(!bytesOf(z.weights).equals(bytesOf(x.weights)));
   } finally {
     m.close();
+  }
+});
+
+test('masks drawn in one pass equal the draw-per-entry definition, and reused buffers give the same bytes step after step', () => {
+  // Rng.fillBelow: the same draws, in order, and the same state afterwards as calling next() per entry.
+  const [a, b] = [new Rng(42), new Rng(42)];
+  const fast = new Float32Array(10_001);
+  a.fillBelow(fast, 0.3, 0, 1 / 0.7);
+  const slow = Float32Array.from({ length: fast.length }, () => (b.next() < 0.3 ? 0 : 1 / 0.7));
+  assert.ok(Buffer.from(fast.buffer).equals(Buffer.from(slow.buffer)));
+  assert.equal(a.next(), b.next());
+  // Edge rates: p = 0 keeps everything, p = 1 drops everything.
+  const edge = new Float32Array(100);
+  new Rng(1).fillBelow(edge, 0, 0, 2);
+  assert.ok(edge.every((v) => v === 2));
+  new Rng(1).fillBelow(edge, 1, 0, 2);
+  assert.ok(edge.every((v) => v === 0));
+
+  const graph = buildTrainingGraph(ckpt, { temperature: 2, dropout: rates });
+  const buffers = new MaskBuffers();
+  // Sequence lengths that grow and shrink, as length-bucketed batches do.
+  for (const [step, s] of [[0, 12], [1, 30], [2, 7], [3, 30]] as const) {
+    const fresh = drawMasks(graph.dropout, 4, s, new Rng(100 + step));
+    const reused = drawMasks(graph.dropout, 4, s, new Rng(100 + step), buffers);
+    assert.deepEqual(reused.map((m) => m.length), fresh.map((m) => m.length));
+    fresh.forEach((m, i) => assert.ok(Buffer.from(m.buffer, m.byteOffset, m.byteLength).equals(Buffer.from(reused[i]!.buffer, reused[i]!.byteOffset, reused[i]!.byteLength)), `step ${step} mask ${i}`));
   }
 });
