@@ -49,13 +49,21 @@ export interface TrainingGraphOptions {
   readonly dropout?: DropoutRates | null;
 }
 
+/**
+ * Plain kernels, except BiasGelu / FastGelu for the FFN's dense bias + activation: one pass over
+ * the widest activation instead of six, and its gradient rule (rules/contrib.ts) fewer passes than
+ * the erf chain's.
+ */
+const TRAINING_OPS = { ...PLAIN_OPS, biasGelu: true };
+
 export const GRAD_PREFIX = 'grad:';
 export const GRAD_ROWS_PREFIX = 'grad_rows:';
 export const GRAD_IDS_PREFIX = 'grad_ids:';
 
 /**
  * The student's training graph, for a sequence classifier of any family: the plain-ONNX forward
- * pass (no com.microsoft kernels: every op must have a gradient rule; no folded weights), the loss
+ * pass but for the fused bias + GELU (every op must have a gradient rule: the other com.microsoft
+ * kernels have none; no folded weights), the loss
  * of `emitLoss`, and the gradient of every weight. Weights are graph inputs, not initializers, so
  * one session serves every step: the optimizer feeds new values.
  * Inputs: input_ids, attention_mask (and token_type_ids when the family reads them) [batch,
@@ -88,7 +96,7 @@ export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): 
         return g.op('Mul', [x, input], {}, { name: `dropout_${kind}` });
       }
     : undefined;
-  const out = emitBert(g, w, inputs, { ops: PLAIN_OPS, unfolded: true, ...(dropout ? { dropout } : {}) });
+  const out = emitBert(g, w, inputs, { ops: TRAINING_OPS, unfolded: true, ...(dropout ? { dropout } : {}) });
   if (!out.logits) throw new Error(`training needs a sequence classifier, not ${w.config.architecture}`);
   const hardTargets = g.input('hard_targets', 'float', ['batch', numLabels]);
   const softTargets = g.input('soft_targets', 'float', ['batch', numLabels]);

@@ -57,7 +57,9 @@ export async function checkOp(
         if (inp.declared) shapes[name] = inp.declared;
       }
     });
-    const outs = g.node(op, names, attrs, { outputs: opts.outputs ?? 1 });
+    // `domain.Op` names a contrib op (com.microsoft.BiasGelu).
+    const dot = op.lastIndexOf('.');
+    const outs = g.node(op.slice(dot + 1), names, attrs, { outputs: opts.outputs ?? 1, ...(dot > 0 ? { domain: op.slice(0, dot) } : {}) });
     const y = outs[opts.outputIndex ?? 0]!;
     if (!R) {
       g.output(y, 'y', 'float', dims);

@@ -79,6 +79,8 @@ const cases: Array<{ name: string; op: string; inputs: CheckInput[]; attrs?: Par
   },
   { name: 'Split, equal parts, loss on one output (GeGLU)', op: 'Split', inputs: [f([2, 6], 60)], attrs: { axis: attr.int(-1) }, opts: { outputs: 2, outputIndex: 1 } },
   { name: 'Split, given sizes', op: 'Split', inputs: [f([5, 2], 61), ints([2, 3])], attrs: { axis: attr.int(0) }, opts: { outputs: 2, outputIndex: 0 } },
+  { name: 'BiasGelu (com.microsoft), bias broadcast', op: 'com.microsoft.BiasGelu', inputs: [f([2, 3, 4], 62, -3, 3), f([4], 63)] },
+  { name: 'FastGelu (com.microsoft), bias broadcast', op: 'com.microsoft.FastGelu', inputs: [f([2, 3, 4], 64, -3, 3), f([4], 65)] },
   { name: 'ReduceMean, last axis', op: 'ReduceMean', inputs: [f([2, 3, 4], 49)], attrs: { axes: attr.ints([-1]), keepdims: attr.int(1) } },
 ];
 

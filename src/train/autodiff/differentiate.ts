@@ -67,8 +67,8 @@ export function differentiate(g: GraphBuilder, opts: DifferentiateOptions): Map<
 }
 
 function ruleFor(node: NodeProto): GradRule {
-  const rule = node.domain ? undefined : GRAD_RULES.get(node.opType ?? '');
-  if (!rule) throw new GradientError(`no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (${node.name}): training graphs need plain ONNX ops`);
+  const rule = GRAD_RULES.get(node.domain ? `${node.domain}.${node.opType}` : (node.opType ?? ''));
+  if (!rule) throw new GradientError(`no gradient rule for ${node.domain ? `${node.domain}.` : ''}${node.opType} (${node.name}): training graphs need plain ONNX ops (or a contrib op with a rule)`);
   return rule;
 }
 
