@@ -1,5 +1,7 @@
 // Where a training step's time goes: onnxruntime's profiler per op type and per node for one run of
-// the training graph, and the JS-side phases (feeds, run, clipping + AdamW) of TrainStep.
+// the training graph, the time a run spends outside onnxruntime's own run (wall − model_run of the
+// same run: onnxruntime-node 1.30 copies every output into a fresh ArrayBuffer), and the JS-side
+// phases (run, clipping + AdamW) of TrainStep.
 //   node --import tsx bench/training-profile.ts [--layers 2] [--hidden 768] [--threads 2] [--runs 1]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,7 +46,12 @@ try {
   const gs = await GradientSession.create(graph, { threads });
   const f = gs.feeds(feeds, graph.params.map((p) => p.data));
   await gs.release();
-  for (let r = 0; r < runs + 1; r++) await session.run(f);
+  const walls: number[] = [];
+  for (let r = 0; r < runs + 1; r++) {
+    const t0 = performance.now();
+    await session.run(f);
+    walls.push(performance.now() - t0);
+  }
   session.endProfiling();
   await session.release();
   const file = fs.readdirSync(tmp).find((x) => x.startsWith('ort-profile'))!;
@@ -52,6 +59,8 @@ try {
   const events = JSON.parse(fs.readFileSync(path.join(tmp, file), 'utf8')) as Ev[];
   const runsEv = events.filter((e) => e.name === 'model_run');
   const last = runsEv.at(-1)!;
+  // The profiled runs are the last runs + 1 model_run events (session creation may add none or one).
+  runsEv.slice(-walls.length).forEach((e, r) => console.log(`run ${r}: wall ${walls[r]!.toFixed(0)} ms, model_run ${(e.dur / 1000).toFixed(0)} ms, outside onnxruntime's run ${(walls[r]! - e.dur / 1000).toFixed(0)} ms (outputs copied out)`));
   const mine = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.ts >= last.ts);
   const byOp = new Map<string, [number, number]>();
   for (const e of mine) {
