@@ -49,6 +49,8 @@ export class GradientSession {
    */
   async compute(batch: TrainBatch, weights: readonly Float32Array[], masks: readonly Float32Array[] = [], into?: readonly Float32Array[]): Promise<GradientResult> {
     if (into && into.length !== this.params.length) throw new Error(`compute: ${into.length} gradient buffers for ${this.params.length} parameters`);
+    const shared = [...weights, ...(into ?? [])].findIndex((a) => a.buffer instanceof SharedArrayBuffer);
+    if (shared >= 0) throw new Error('compute: onnxruntime-node refuses arrays over a SharedArrayBuffer (weights and gradient buffers must be ordinary ones)');
     const fetches: Record<string, ort.Tensor | null> = { loss: null, logits: null };
     this.params.forEach((p, i) => {
       if (p.gathered) fetches[GRAD_ROWS_PREFIX + p.input] = fetches[GRAD_IDS_PREFIX + p.input] = null;

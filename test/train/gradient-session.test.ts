@@ -38,6 +38,9 @@ test('gradients written into reused buffers equal fresh ones across batch shapes
     const into = graph.params.map((p) => new Float32Array(p.data.length).fill(7));
     await session.compute(short, weights, [], into);
     const reused = await session.compute(long, weights, [], into);
+    // onnxruntime-node answers a bare "Invalid argument" to shared memory: refused first, by name.
+    const sharedInto = into.map((a) => new Float32Array(new SharedArrayBuffer(a.byteLength)));
+    await assert.rejects(session.compute(long, weights, [], sharedInto), /SharedArrayBuffer/);
     await session.release();
 
     reused.grads.forEach((g, k) => assert.equal(g, into[k], 'the gradient is the caller\'s buffer'));
