@@ -51,8 +51,8 @@ interface StudentSpec {
   readonly layers?: number;
   /**
    * A headline student gets its own tuning grid, every seed and every teacher; the others (2 cores
-   * and a few hours allow no more) reuse the pair's headline student's settings, seed 0 only, with
-   * the mean teacher — unless `seeds: 'all'`.
+   * and a few hours allow no more) reuse the pair's headline student's settings with the mean
+   * teacher, seed 0 only unless `seeds: 'all'`.
    */
   readonly headline?: boolean;
   readonly seeds?: 'all';
@@ -87,8 +87,8 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
     studentTeachers: ['mean', 'weighted'],
     students: [
       { name: 'from sibling-a', student: 'fixtures/sst2-sibling-a', headline: true },
-      { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b' },
-      { name: 'from sibling-a, 1 of 2 layers', student: 'fixtures/sst2-sibling-a', layers: 1 },
+      { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all' },
+      { name: 'from sibling-a, 1 of 2 layers', student: 'fixtures/sst2-sibling-a', layers: 1, seeds: 'all' },
     ],
   },
   roberta: {
@@ -304,8 +304,7 @@ async function main(): Promise<void> {
     const runs = new Map<TeacherKind, Run[]>();
     for (const t of s.headline ? studentTeachers : studentTeachers.filter((t) => t === 'mean')) {
       const list: Run[] = [];
-      // The weighted teacher's students: one seed (the mean teacher's are the headline).
-      for (const seed of (s.headline && t === 'mean') || s.seeds === 'all' ? seeds : seeds.slice(0, 1)) list.push(await runOnce(cx, s, t, best.lr, best.temperature, seed));
+      for (const seed of s.headline || s.seeds === 'all' ? seeds : seeds.slice(0, 1)) list.push(await runOnce(cx, s, t, best.lr, best.temperature, seed));
       runs.set(t, list);
     }
     chosen.push({ spec: s, best: tuning.length > 0 ? best : runs.get('mean')![0]!, tuning, runs });
@@ -413,13 +412,13 @@ async function main(): Promise<void> {
     markdown.push('');
   }
   console.log(`\nweighted teacher: weights ${weighted.weights.map((w) => w.toFixed(3)).join(', ')} (${memberNames.join(', ')}), fitted on ${pair.tune}`);
-  console.log(`tuning runs (${pair.tune}; mean teacher, seed 0; chosen = lowest log-loss), then the chosen settings per teacher and seed:`);
+  console.log(`tuning runs (${pair.tune}; mean teacher, seed 0; chosen = lowest log-loss), then the chosen settings per teacher and seed (students without a tuning run use the headline student's):`);
   console.log(
     renderTable(
       ['student', 'teacher', 'lr', 'T', 'seed', 'steps', 'seconds', 'tune log-loss', 'tune accuracy', 'chosen'],
       chosen.flatMap((c) => {
         const all = [...c.tuning, ...[...c.runs.values()].flat().filter((r) => !c.tuning.some((t) => t.folder === r.folder))];
-        return all.map((r) => [c.spec.name, r.teacher, String(r.lr), String(r.temperature), r.seed, r.steps, Math.round(r.seconds), r.tuneLogLoss.toFixed(4), pct(r.tuneAccuracy), r.folder === c.best.folder ? '*' : '']);
+        return all.map((r) => [c.spec.name, r.teacher, String(r.lr), String(r.temperature), r.seed, r.steps, Math.round(r.seconds), r.tuneLogLoss.toFixed(4), pct(r.tuneAccuracy), c.tuning.length > 0 && r.folder === c.best.folder ? '*' : '']);
       }),
     ),
   );
