@@ -5,7 +5,7 @@
  * several seeds. Too slow for `npm test` (each training run takes minutes on 2 cores), so it is a
  * script:
  *
- *   node --import tsx scripts/distill-quality.ts [--pair bert|roberta] [--out out/distill-quality]
+ *   node --import tsx scripts/distill-quality.ts [--pair bert|roberta|siblings] [--out out/distill-quality]
  *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1]
  *
  * Data (all in data/, built by scripts/build-distill-data.py; README "Distillation quality"):
@@ -13,17 +13,18 @@
  *   or is contained in a scoring row, or comes from the review snippet a scoring row comes from);
  * - tuning rows (every choice is made here, by log-loss against the gold labels — never on the
  *   scoring rows): BERT pair data/sst2_tune.tsv (990 labelled SST-2 train rows from the half
- *   sibling-a was NOT trained on); RoBERTa pair data/mr_tune.tsv (1,000 MR sentences that neither
- *   are nor contain an SST-2 dev row: the RoBERTa siblings split SST-2 train between them and were
- *   not fine-tuned on MR). The weighted teacher's weights are fitted on the same rows.
- * - scoring rows: data/sst2_dev.tsv (872) for both pairs; for the BERT pair also
+ *   sibling-a was NOT trained on); RoBERTa and BERT sibling pairs data/mr_tune.tsv (1,000 MR sentences
+ *   that neither are nor contain an SST-2 dev row: the siblings split SST-2 train between them and
+ *   were not fine-tuned on MR). The weighted teacher's weights are fitted on the same rows.
+ * - scoring rows: data/sst2_dev.tsv (872) for every pair; for the BERT pair also
  *   data/sst2_heldout.tsv (1,500 SST-2 train rows of sibling-b's half that no row of sibling-a's
  *   half contains) and data/sst2_dev_not_mr.tsv (the 181 dev rows that are not an MR sentence).
  *
- * Tuning is coordinate search with the mean teacher and seed 0: learning rate at T = 2 (the grid
- * grows past an edge that wins), then temperature at the best rate (α has no effect: the transfer
- * set is unlabelled). The chosen settings then train every seed for every teacher. Every run is
- * cached in its own folder, so a second invocation only re-scores.
+ * Tuning is coordinate search with the mean teacher and seed 0, for the pair's headline student:
+ * learning rate at T = 2 (the grid grows past an edge that wins), then temperature, then dropout,
+ * then 2 epochs vs 1 (α has no effect: the transfer set is unlabelled). The chosen settings then
+ * train every seed (and, for the headline student, every teacher). Every run is cached in its own
+ * folder, so a second invocation only re-scores.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -90,6 +91,21 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
       { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all' },
       { name: 'from sibling-a, 1 of 2 layers', student: 'fixtures/sst2-sibling-a', layers: 1, seeds: 'all' },
     ],
+  },
+  // The BERT siblings split SST-2 train as the RoBERTa ones do, so SST-2 dev is held out for both.
+  siblings: {
+    members: ['fixtures/sst2-sibling-a', 'fixtures/sst2-sibling-b'],
+    labels: ['negative', 'positive'],
+    tune: 'data/mr_tune.tsv',
+    scoring: ['data/sst2_dev.tsv'],
+    studentTeachers: ['mean'],
+    students: [
+      { name: 'from sibling-a', student: 'fixtures/sst2-sibling-a', headline: true },
+      { name: 'merge (linear), then heal', student: 'merge:linear.yaml', seeds: 'all' },
+    ],
+    recipes: {
+      'linear.yaml': `merge_method: linear\nmodels:\n  - model: ${abs('fixtures/sst2-sibling-a')}\n    parameters: { weight: 0.5 }\n  - model: ${abs('fixtures/sst2-sibling-b')}\n    parameters: { weight: 0.5 }\n`,
+    },
   },
   roberta: {
     members: ['fixtures/family/roberta-sst2-a', 'fixtures/family/roberta-sst2-b'],
@@ -162,6 +178,10 @@ interface Run {
   readonly teacher: TeacherKind;
   readonly lr: number;
   readonly temperature: number;
+  /** Dropout at the student config's rates (absent in records written before it was tuned: off). */
+  readonly dropout?: boolean;
+  /** Passes over the transfer set (absent in records written before it was tuned: 1). */
+  readonly epochs?: number;
   readonly seed: number;
   readonly folder: string;
   readonly seconds: number;
@@ -178,14 +198,14 @@ interface Context {
   readonly teachers: Readonly<Record<TeacherKind, readonly string[]>>;
 }
 
-async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: number, temperature: number, seed: number): Promise<Run> {
-  const slug = `${s.name.replace(/[^a-z0-9]+/gi, '-')}-${teacher}-lr${lr}-T${temperature}-seed${seed}`;
+async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: number, temperature: number, seed: number, dropout = false, epochs = EPOCHS): Promise<Run> {
+  const slug = `${s.name.replace(/[^a-z0-9]+/gi, '-')}-${teacher}-lr${lr}-T${temperature}${dropout ? '-dropout' : ''}${epochs !== EPOCHS ? `-e${epochs}` : ''}-seed${seed}`;
   const folder = path.join(cx.dir, slug);
   const record = path.join(cx.dir, `${slug}.run.json`);
   if (fs.existsSync(record) && fs.existsSync(folder)) return JSON.parse(fs.readFileSync(record, 'utf8')) as Run;
   fs.rmSync(folder, { recursive: true, force: true });
   fs.rmSync(`${path.resolve(folder)}.bertfuse-train.safetensors`, { force: true });
-  log(`train ${s.name}, ${teacher} teacher: lr ${lr}, T ${temperature}, seed ${seed}, ${EPOCHS} epoch(s)`);
+  log(`train ${s.name}, ${teacher} teacher: lr ${lr}, T ${temperature}, dropout ${dropout ? 'on' : 'off'}, seed ${seed}, ${epochs} epoch(s)`);
   const student = s.student.startsWith('merge:') ? `merge:${path.join(cx.dir, s.student.slice('merge:'.length))}` : s.student;
   const o = await distill({
     teacher: cx.teachers[teacher],
@@ -195,16 +215,16 @@ async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: nu
     texts: TRANSFER,
     temperature,
     learningRate: lr,
-    epochs: EPOCHS,
+    epochs,
     seed,
     maxMinutes: MAX_MINUTES,
-    // Measured as the model predicts (the table's earlier runs were too; dropout is distill's default).
-    dropout: false,
+    // distill's default is on; the tuning rows decide (off unless they prefer it).
+    dropout,
     out: folder,
   });
   const k = cx.pair.labels.length;
   const p = await probsOf(folder, cx.tune.inputs, cx.pair.labels);
-  const run: Run = { teacher, lr, temperature, seed, folder, seconds: o.seconds, steps: o.train.steps, tuneLogLoss: logLoss(p, cx.tune.gold, k), tuneAccuracy: accuracy(p, cx.tune.gold, k) };
+  const run: Run = { teacher, lr, temperature, dropout, epochs, seed, folder, seconds: o.seconds, steps: o.train.steps, tuneLogLoss: logLoss(p, cx.tune.gold, k), tuneAccuracy: accuracy(p, cx.tune.gold, k) };
   log(`  ${o.train.steps} steps (${o.train.stoppedBy}), ${o.seconds.toFixed(0)} s; tune log-loss ${run.tuneLogLoss.toFixed(4)}, accuracy ${(100 * run.tuneAccuracy).toFixed(2)}%`);
   fs.writeFileSync(record, JSON.stringify(run, null, 2) + '\n');
   return run;
@@ -212,12 +232,13 @@ async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: nu
 
 /**
  * Coordinate search on the tuning rows (mean teacher, seed 0): learning rate at T = 2 — past a
- * winning edge of the grid one more rate is tried, until an inner rate wins — then temperature.
+ * winning edge of the grid one more rate is tried, until an inner rate wins — then temperature,
+ * then dropout (on at the student config's rates, vs off), then 2 epochs vs 1.
  */
 async function tuneStudent(cx: Context, s: StudentSpec): Promise<{ best: Run; runs: Run[] }> {
   const runs: Run[] = [];
-  const attempt = async (lr: number, t: number): Promise<Run> => {
-    runs.push(await runOnce(cx, s, 'mean', lr, t, 0));
+  const attempt = async (lr: number, t: number, dropout = false, epochs = EPOCHS): Promise<Run> => {
+    runs.push(await runOnce(cx, s, 'mean', lr, t, 0, dropout, epochs));
     return runs.reduce((a, b) => (b.tuneLogLoss < a.tuneLogLoss ? b : a));
   };
   const rates = [...LEARNING_RATES];
@@ -233,6 +254,8 @@ async function tuneStudent(cx: Context, s: StudentSpec): Promise<{ best: Run; ru
   }
   const lr = best!.lr;
   for (const t of TEMPERATURES.filter((t) => t !== 2)) best = await attempt(lr, t);
+  best = await attempt(best!.lr, best!.temperature, true);
+  best = await attempt(best!.lr, best!.temperature, best!.dropout ?? false, 2 * EPOCHS);
   return { best: best!, runs };
 }
 
@@ -304,7 +327,7 @@ async function main(): Promise<void> {
     const runs = new Map<TeacherKind, Run[]>();
     for (const t of s.headline ? studentTeachers : studentTeachers.filter((t) => t === 'mean')) {
       const list: Run[] = [];
-      for (const seed of s.headline || s.seeds === 'all' ? seeds : seeds.slice(0, 1)) list.push(await runOnce(cx, s, t, best.lr, best.temperature, seed));
+      for (const seed of s.headline || s.seeds === 'all' ? seeds : seeds.slice(0, 1)) list.push(await runOnce(cx, s, t, best.lr, best.temperature, seed, best.dropout ?? false, best.epochs ?? EPOCHS));
       runs.set(t, list);
     }
     chosen.push({ spec: s, best: tuning.length > 0 ? best : runs.get('mean')![0]!, tuning, runs });
@@ -378,7 +401,7 @@ async function main(): Promise<void> {
         const s = scores.get(name)!;
         const cost = flops.get(names[0]!)! / cheapest;
         const spread = (key: 'accuracy' | 'logLoss'): [number, number] => [Math.min(...names.map((n) => scores.get(n)![key])), Math.max(...names.map((n) => scores.get(n)![key]))];
-        rows.push({ name, teacher: t, seeds: runs.map((r) => r.seed), lr: c.best.lr, temperature: c.best.temperature, accuracy: s.accuracy, accuracyCi: ci.accuracy, accuracySeedRange: spread('accuracy'), logLoss: s.logLoss, logLossCi: ci.logLoss, logLossSeedRange: spread('logLoss'), cost, accuracyRetention: acc, logLossRetention: ll, perSeed, logLossRetentionVsStart: llStart });
+        rows.push({ name, teacher: t, seeds: runs.map((r) => r.seed), lr: c.best.lr, temperature: c.best.temperature, dropout: c.best.dropout ?? false, epochs: c.best.epochs ?? EPOCHS, accuracy: s.accuracy, accuracyCi: ci.accuracy, accuracySeedRange: spread('accuracy'), logLoss: s.logLoss, logLossCi: ci.logLoss, logLossSeedRange: spread('logLoss'), cost, accuracyRetention: acc, logLossRetention: ll, perSeed, logLossRetentionVsStart: llStart });
         table.push([
           `${name}, ${runs.length === 1 ? `seed ${runs[0]!.seed}` : `${runs.length} seeds`}`,
           `${pct(s.accuracy)} [${pctInt(ci.accuracy)}]`,
@@ -415,10 +438,10 @@ async function main(): Promise<void> {
   console.log(`tuning runs (${pair.tune}; mean teacher, seed 0; chosen = lowest log-loss), then the chosen settings per teacher and seed (students without a tuning run use the headline student's):`);
   console.log(
     renderTable(
-      ['student', 'teacher', 'lr', 'T', 'seed', 'steps', 'seconds', 'tune log-loss', 'tune accuracy', 'chosen'],
+      ['student', 'teacher', 'lr', 'T', 'dropout', 'epochs', 'seed', 'steps', 'seconds', 'tune log-loss', 'tune accuracy', 'chosen'],
       chosen.flatMap((c) => {
         const all = [...c.tuning, ...[...c.runs.values()].flat().filter((r) => !c.tuning.some((t) => t.folder === r.folder))];
-        return all.map((r) => [c.spec.name, r.teacher, String(r.lr), String(r.temperature), r.seed, r.steps, Math.round(r.seconds), r.tuneLogLoss.toFixed(4), pct(r.tuneAccuracy), c.tuning.length > 0 && r.folder === c.best.folder ? '*' : '']);
+        return all.map((r) => [c.spec.name, r.teacher, String(r.lr), String(r.temperature), r.dropout ? 'on' : 'off', r.epochs ?? EPOCHS, r.seed, r.steps, Math.round(r.seconds), r.tuneLogLoss.toFixed(4), pct(r.tuneAccuracy), c.tuning.length > 0 && r.folder === c.best.folder ? '*' : '']);
       }),
     ),
   );
