@@ -179,6 +179,20 @@ export class GraphBuilder {
     for (const { data } of this.inits.values()) n += data.byteLength;
     return n;
   }
+  /** The nodes reading each value, in graph order (empty names of skipped optional inputs left out). */
+  readersOf(): Map<string, onnxProto.onnx.INodeProto[]> {
+    const readers = new Map<string, onnxProto.onnx.INodeProto[]>();
+    for (const node of this.nodes) {
+      for (const v of node.input ?? []) {
+        if (!v) continue;
+        const list = readers.get(v);
+        if (list) list.push(node);
+        else readers.set(v, [node]);
+      }
+    }
+    return readers;
+  }
+
   /** Nodes, for rewriting passes such as quantisation. */
   mutableNodes(): onnxProto.onnx.INodeProto[] {
     return this.nodes;

@@ -80,8 +80,7 @@ export function quantizeGraph(g: GraphBuilder, opts: QuantizeOptions = {}): Quan
   const qmax = (opts.weightBits ?? 7) === 8 ? 127 : 63;
   const select = opts.select ?? isEncoderLayerNode;
   const nodes = g.mutableNodes();
-  const consumers = new Map<string, NodeProto[]>();
-  for (const n of nodes) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const consumers = g.readersOf();
 
   const quantized = new Map<string, { q: string; scale: string }>();
   let bytesBefore = 0;

@@ -4,7 +4,7 @@ import type { DropoutMask, DropoutRates } from './dropout.js';
 import { emitBert, PLAIN_OPS, type BertWeights } from '../graph/bert-graph.js';
 import { GraphBuilder, encodeModel, type Dim } from '../graph/onnx-builder.js';
 import { differentiate, valueShapes } from './autodiff/differentiate.js';
-import type { NodeProto, SymShape } from './autodiff/types.js';
+import type { SymShape } from './autodiff/types.js';
 import { emitLoss } from './loss.js';
 
 /** One trainable weight as the training graph sees it. */
@@ -145,8 +145,7 @@ export function buildTrainingGraph(w: BertWeights, opts: TrainingGraphOptions): 
  * (TrainableParam.gathered).
  */
 function gatheredTables(g: GraphBuilder, params: readonly string[]): Map<string, { rows: string; ids: string }> {
-  const readers = new Map<string, NodeProto[]>();
-  for (const node of g.mutableNodes()) for (const v of node.input ?? []) if (v) readers.set(v, [...(readers.get(v) ?? []), node]);
+  const readers = g.readersOf();
   const out = new Map<string, { rows: string; ids: string }>();
   for (const p of params) {
     const r = readers.get(p);
