@@ -47,7 +47,7 @@ export function dropoutRates(cfg: ModelConfig): DropoutRates {
  */
 export function drawMasks(masks: readonly DropoutMask[], batch: number, sequence: number, rng: Rng, buffers?: MaskBuffers): Float32Array[] {
   return masks.map((m, i) => {
-    const n = m.dims.reduce<number>((p, d) => p * (d === 'batch' ? batch : d === 'sequence' ? sequence : Number(d)), 1);
+    const n = maskDims(m, batch, sequence).reduce((p, d) => p * d, 1);
     const out = buffers ? buffers.take(i, n) : new Float32Array(n);
     rng.fillBelow(out, m.rate, 0, 1 / (1 - m.rate));
     return out;

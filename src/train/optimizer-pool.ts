@@ -79,12 +79,7 @@ export class OptimizerPool {
       await alongside(() => mine.forEach((k) => sumSquaresInto(grads[k]!, this.partials, this.chunkAt[k]!)), normed);
       const gradNorm = normOfPartials(this.partials);
       const p = plan(gradNorm);
-      let scalars = null;
-      if (p) {
-        this.state.step++;
-        scalars = adamwScalars(this.state.step, p.lr, p.opts);
-      }
-      const s = scalars;
+      const s = p ? adamwScalars(++this.state.step, p.lr, p.opts) : null;
       const updated = this.lanes.map((lane) => lane.call({ type: 'update', scalars: s }, []));
       const back = await alongside(() => {
         if (s) for (const k of mine) updateTensor(weights[k]!, grads[k]!, this.state.m[k]!, this.state.v[k]!, s, this.decay[k]!);
