@@ -77,6 +77,9 @@ interface PairSpec {
 type TeacherKind = 'mean' | 'weighted';
 
 const abs = (p: string): string => JSON.stringify(path.resolve(p));
+/** The merge recipe the "merge, then heal" students start from: a linear merge, weights 0.5 / 0.5. */
+const halfAndHalf = (a: string, b: string): string =>
+  `merge_method: linear\nmodels:\n  - model: ${abs(a)}\n    parameters: { weight: 0.5 }\n  - model: ${abs(b)}\n    parameters: { weight: 0.5 }\n`;
 
 const PAIRS: Readonly<Record<string, PairSpec>> = {
   bert: {
@@ -104,7 +107,7 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
       { name: 'merge (linear), then heal', student: 'merge:linear.yaml', seeds: 'all' },
     ],
     recipes: {
-      'linear.yaml': `merge_method: linear\nmodels:\n  - model: ${abs('fixtures/sst2-sibling-a')}\n    parameters: { weight: 0.5 }\n  - model: ${abs('fixtures/sst2-sibling-b')}\n    parameters: { weight: 0.5 }\n`,
+      'linear.yaml': halfAndHalf('fixtures/sst2-sibling-a', 'fixtures/sst2-sibling-b'),
     },
   },
   roberta: {
@@ -121,7 +124,7 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
       { name: 'merge (linear), then heal', student: 'merge:linear.yaml', seeds: 'all' },
     ],
     recipes: {
-      'linear.yaml': `merge_method: linear\nmodels:\n  - model: ${abs('fixtures/family/roberta-sst2-a')}\n    parameters: { weight: 0.5 }\n  - model: ${abs('fixtures/family/roberta-sst2-b')}\n    parameters: { weight: 0.5 }\n`,
+      'linear.yaml': halfAndHalf('fixtures/family/roberta-sst2-a', 'fixtures/family/roberta-sst2-b'),
     },
   },
 };
