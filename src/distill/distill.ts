@@ -27,6 +27,7 @@ import { merge } from '../merge/merge.js';
 import { loadMergeRecipe } from '../recipe/merge.js';
 import { softmaxRows } from '../util/math.js';
 import { fittedTeacher } from './fitted-teacher.js';
+import { checkInterpolable, checkLambda, interpolateWeights } from './interpolate.js';
 import { loadTeacher, type Teacher } from './teacher.js';
 
 export const DISTILL_MANIFEST = 'bertfuse-distill.json';
@@ -66,6 +67,11 @@ export interface DistillOptions {
    * true); false trains the model as it predicts.
    */
   readonly dropout?: boolean;
+  /**
+   * Write θ = (1 − λ)·θ_start + λ·θ_distilled instead of the distilled weights (WiSE-FT); λ in
+   * [0, 1], 1 (default) = no interpolation. Only for a student with its start's architecture.
+   */
+  readonly interpolate?: number;
   /** Continue from the checkpoint a previous (interrupted) run left beside `out`. */
   readonly resume?: boolean;
   readonly runtime?: RuntimeOptions;
@@ -115,7 +121,14 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
   const source = await studentSource(opts.student, runtime);
   let student: Student;
   try {
+    if (opts.interpolate !== undefined) checkLambda(opts.interpolate);
     student = loadStudent(source.dir, opts.studentLayers);
+    // Refused before any teacher run or training step, not after minutes of work.
+    if (opts.interpolate !== undefined && opts.interpolate !== 1 && student.keptLayers !== null) {
+      const kept = student.keptLayers;
+      student.ckpt.close();
+      checkInterpolable(kept, opts.student);
+    }
   } catch (e) {
     source.cleanup();
     throw e;
@@ -165,7 +178,9 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
       throw new BertfuseError('E_NONFINITE', `the training loss became NaN/Infinity at step ${result.steps + 1}; stopped, ${kept}; nothing written to ${opts.out} (try a lower --lr)`);
     }
 
-    const trained = new Map(graph.params.map((p, k) => [p.tensor, toCheckpointLayout(p, result.weights[k]!)]));
+    const distilled = new Map(graph.params.map((p, k) => [p.tensor, toCheckpointLayout(p, result.weights[k]!)]));
+    const lambda = opts.interpolate ?? 1;
+    const trained = lambda === 1 ? distilled : interpolateWeights(distilled, (name) => student.weights.tensors.read(name).data, lambda);
     const files = await writeStudent(opts.out, student, trained, teacher, result, o, applied);
     fs.rmSync(stateFile, { force: true });
     const scored = opts.evalData ? await scoreStudent(opts.out, student, teacher, opts.evalData, dataLabels, labelMap, Boolean(opts.allowBelowChance), runtime, opts.onProgress) : null;
@@ -309,7 +324,7 @@ async function writeStudent(
     tool: `bertfuse ${VERSION}`,
     teacher: { name: teacher.name, method: teacher.method, sources: o.teacher },
     student: { source: o.student, layers: student.config.numLayers, keptLayers: student.keptLayers },
-    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0 },
+    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0, interpolate: o.interpolate ?? 1 },
     steps: result.steps,
     plannedSteps: result.totalSteps,
     stoppedBy: result.stoppedBy,
@@ -319,6 +334,7 @@ async function writeStudent(
     '',
     `Distilled by bertfuse ${VERSION} from teacher \`${teacher.name}\` (${teacher.method}) into a ${student.config.numLayers}-layer student initialised from \`${o.student}\`${student.keptLayers ? ` (layers ${student.keptLayers.join(', ')})` : ''}.`,
     '',
+    ...(o.interpolate !== undefined && o.interpolate !== 1 ? [`Weights: (1 − λ) · start + λ · distilled with λ = ${o.interpolate} (WiSE-FT interpolation with \`${o.student}\`).`, ''] : []),
     `Loss: α = ${o.alpha} cross-entropy on labelled rows + T² · KL(teacher ‖ student) at T = ${o.temperature}; AdamW, lr ${o.learningRate}, batch ${o.batchSize}, ${result.steps} steps (${result.stoppedBy}), seed ${o.seed}, ${dropout ? `dropout ${Object.entries(dropout).map(([kind, p]) => `${p} (${kind})`).join(' / ')}, masks drawn from the seed` : 'dropout off'}.`,
     '',
   ].join('\n');

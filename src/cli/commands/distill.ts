@@ -15,6 +15,7 @@ interface DistillFlags extends DataFlags, RunFlags, ParamFlags {
   method?: string;
   student?: string;
   studentLayers?: number;
+  interpolate?: number;
   texts?: string;
   alpha?: number;
   temperature?: number;
@@ -56,6 +57,7 @@ export function register(program: Command): void {
   cmd
     .option('-s, --student <member>', 'model folder whose weights start the student (it keeps its own tokenizer), or merge:<recipe.yaml> to start from a merge of the members ("merge, then heal")')
     .option('--student-layers <n>', 'keep n of the student\'s layers, evenly spaced (half = every other layer, DistilBERT-style)', positiveInt('--student-layers'))
+    .option('--interpolate <λ>', 'write (1 − λ) · start + λ · distilled weights (WiSE-FT), λ from 0 (the start) to 1 (default: the distilled student); not with --student-layers', fraction('--interpolate'))
     .option('--texts <file>', 'unlabelled transfer texts (JSONL with text/text_pair, or one text per line)');
   addDataFlags(cmd, {
     data: 'labelled transfer rows (TSV, CSV or JSONL): adds α · cross-entropy on their labels',
@@ -97,6 +99,7 @@ export function register(program: Command): void {
           ...(f.method ? { method: f.method } : {}),
           ...(paramValues(f).length ? { methodParams: parseOptionFlags(paramValues(f)) } : {}),
           ...(f.studentLayers ? { studentLayers: f.studentLayers } : {}),
+          ...(f.interpolate !== undefined ? { interpolate: f.interpolate } : {}),
           ...(f.texts ? { texts: f.texts } : {}),
           ...(f.data ? { data: spec(f.data) } : {}),
           ...(f.evalData?.[0] !== undefined ? { evalData: spec(f.evalData[0]) } : {}),
