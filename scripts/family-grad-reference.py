@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch gradient references for the non-BERT family fixtures (fixtures/family/grad-reference).
+"""PyTorch gradient references for the family fixtures (fixtures/family/grad-reference), and with
+dropout for BERT too (fixtures/grad-reference).
 
 For each family fixture: an independent forward pass in plain torch, written from the spec in
 fixtures/family/README.md (no `transformers`, no bertfuse code), first checked against the fixture's
@@ -15,17 +16,18 @@ scripts/family-grad-batch.ts -- written as float32 safetensors plus a JSON with 
 The float32 gradients are checked against the same computation in float64 and against central
 finite differences of the float64 loss (the largest element of every tensor and one random one).
 
-The same batch is also run in training mode with known masks (KnownMasks: the k-th dropout point
-multiplies element j by 0 if mask_unit(k, j) < p, else float32(1 / (1 - p))) at the points where HF's
-class drops out; the points' kinds and shapes, the logits, the losses and every tensor's gradient
-norm are written, so the test can check where bertfuse's training graph drops out.
+The same batch is also run in training mode (<fixture>.dropout.json / .safetensors; for BERT,
+sst2-sibling-a, beside fixtures/grad-reference): dropout at the points where HF's class drops out,
+each multiplied by the mask bertfuse's trainer draws at step STEP of a run seeded SEED
+(scripts/dropout-masks.ts exports them; BertfuseMasks checks kind, shape and rate at every point),
+with the same float64 and finite-difference checks; the masks' SHA-256 is stored, not the masks.
 
 Word-embedding gradients are zero except on the rows of ids in the batch, so only those rows are
 stored (the JSON lists them); every other tensor is stored whole.
 
 Dev-only: needs Debian's python3-torch (1.13) and numpy; CI reads the committed outputs.
 
-  /usr/bin/python3 scripts/family-grad-reference.py [fixture ...]
+  /usr/bin/python3 scripts/family-grad-reference.py [--dropout-only] [fixture ...]
 """
 
 import json
@@ -34,6 +36,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import torch
@@ -43,8 +46,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAMILY = os.path.join(ROOT, 'fixtures', 'family')
 OUT = os.path.join(FAMILY, 'grad-reference')
 BERT_REF = os.path.join(ROOT, 'fixtures', 'grad-reference', 'grad-reference.json')
+BERT = 'sst2-sibling-a'  # fixtures/sst2-sibling-a: its reference without dropout is fixtures/grad-reference
 FIXTURES = ['distilbert-sst2', 'roberta-sst2-a', 'xlmr-sst2', 'electra-sst2', 'modernbert-sst2', 'modernbert-sst2-mean', 'deberta-sst2']
 T = 2.0
+# The run and step whose dropout masks the references use.
+SEED, STEP = 13, 0
+DROPOUT_ONLY = False
 
 torch.set_num_threads(1)
 
@@ -162,6 +169,20 @@ def distilbert(p, cfg, ids, mask, types, drop=no_drop):
     return lin(drop(pooled, 'classifier'), p, 'classifier')
 
 
+def bert(p, cfg, ids, mask, types, drop=no_drop):
+    s, eps, pre = ids.shape[1], cfg['layer_norm_eps'], 'bert.'
+    x = (p[pre + 'embeddings.word_embeddings.weight'][ids]
+         + p[pre + 'embeddings.token_type_embeddings.weight'][types]
+         + p[pre + 'embeddings.position_embeddings.weight'][:s][None])
+    x = drop(ln(x, p, pre + 'embeddings.LayerNorm', eps), 'hidden')
+    names = bert_layer_names(pre)
+    for i in range(cfg['num_hidden_layers']):
+        x = post_ln_layer(x, p, names, i, cfg['num_attention_heads'], eps, mask, drop)
+    # BertPooler (dense, tanh on [CLS]); BertForSequenceClassification: dropout, classifier.
+    pooled = torch.tanh(lin(x[:, 0], p, pre + 'pooler.dense'))
+    return lin(drop(pooled, 'classifier'), p, 'classifier')
+
+
 def roberta(p, cfg, ids, mask, types, drop=no_drop):
     pad, eps, pre = cfg['pad_token_id'], cfg['layer_norm_eps'], 'roberta.'
     m = (ids != pad).long()
@@ -272,8 +293,10 @@ def deberta(p, cfg, ids, mask, types, drop=no_drop):
     for i in range(cfg['num_hidden_layers']):
         L = f'{pre}encoder.layer.{i}.'
         q, k, v = (heads(lin(x, p, L + f'attention.self.{m}_proj'), nh) for m in ('query', 'key', 'value'))
-        pq = lin(R, p, L + 'attention.self.query_proj').view(2 * span, nh, hd).transpose(0, 1)  # [nh, 2span, hd]
-        pk = lin(R, p, L + 'attention.self.key_proj').view(2 * span, nh, hd).transpose(0, 1)
+        # DisentangledSelfAttention.pos_dropout (hidden rate): each layer drops out the shared rows itself.
+        Rd = drop(R, 'hidden')
+        pq = lin(Rd, p, L + 'attention.self.query_proj').view(2 * span, nh, hd).transpose(0, 1)  # [nh, 2span, hd]
+        pk = lin(Rd, p, L + 'attention.self.key_proj').view(2 * span, nh, hd).transpose(0, 1)
         c2c = q @ k.transpose(-1, -2)
         c2p = torch.gather(q @ pk.transpose(-1, -2)[None], -1, c2p_index.expand(b, nh, s, s))
         p2c = torch.gather(k @ pq.transpose(-1, -2)[None], -1, p2c_index.expand(b, nh, s, s)).transpose(-1, -2)
@@ -288,6 +311,7 @@ def deberta(p, cfg, ids, mask, types, drop=no_drop):
 
 
 FORWARD = {
+    'bert': bert,
     'distilbert': distilbert,
     'roberta': roberta,
     'xlm-roberta': roberta,
@@ -297,6 +321,7 @@ FORWARD = {
 }
 # The word-embedding table of each family: stored as the rows the batch uses.
 WORD = {
+    'bert': 'bert.embeddings.word_embeddings.weight',
     'distilbert': 'distilbert.embeddings.word_embeddings.weight',
     'roberta': 'roberta.embeddings.word_embeddings.weight',
     'xlm-roberta': 'roberta.embeddings.word_embeddings.weight',
@@ -306,7 +331,7 @@ WORD = {
 }
 
 
-# ---------------------------------------------------------------- dropout with known masks
+# ---------------------------------------------------------------- dropout with bertfuse's masks
 
 def dropout_rates(cfg):
     """The probabilities HF's classes read, by the kinds bertfuse names its dropout points."""
@@ -324,34 +349,45 @@ def dropout_rates(cfg):
     return {**rates, 'classifier': cfg.get('classifier_dropout') or hidden}
 
 
-M32 = 0xFFFFFFFF
+class BertfuseMasks:
+    """The masks bertfuse's trainer draws for step STEP of a run seeded SEED on this batch
+    (scripts/dropout-masks.ts writes them). drop(x, kind): the k-th point with a non-zero rate
+    multiplies x by mask k, after checking bertfuse has a point of that kind and shape there.
+    `start()` before each forward pass; `done()` after it checks every mask was used."""
 
+    def __init__(self, folder, rates, b, s):
+        fd, out = tempfile.mkstemp(suffix='.bin')
+        os.close(fd)
+        meta = json.loads(subprocess.run(
+            ['node', '--import', 'tsx', os.path.join(ROOT, 'scripts', 'dropout-masks.ts'), folder, str(b), str(s), str(SEED), str(STEP), out],
+            input=json.dumps(rates), capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+        flat = np.fromfile(out, dtype='<f4')
+        os.remove(out)
+        self.rates, self.points, self.sha256, self.masks, at = rates, meta['points'], meta['sha256'], [], 0
+        for pt in self.points:
+            n = int(np.prod(pt['shape']))
+            self.masks.append(flat[at:at + n].reshape(pt['shape']))
+            at += n
+        assert at == flat.size, 'masks file longer than its points'
+        self.k = 0
 
-def mask_unit(k, n):
-    """u in [0, 1) for elements 0..n-1 of the k-th mask: a 32-bit integer hash, reproduced by the test."""
-    h = (np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B1) + np.uint64(((k + 1) * 0x85EBCA77) & M32)) & np.uint64(M32)
-    h ^= h >> np.uint64(16)
-    h = (h * np.uint64(0x7FEB352D)) & np.uint64(M32)
-    h ^= h >> np.uint64(15)
-    h = (h * np.uint64(0x846CA68B)) & np.uint64(M32)
-    h ^= h >> np.uint64(16)
-    return h.astype(np.float64) / 2.0 ** 32
+    def start(self):
+        self.k = 0
+        return self
 
-
-class KnownMasks:
-    """drop(x, kind): the k-th dropout point with a non-zero rate gets mask k (0 where u < p, else
-    float32(1 / (1 - p))); records each point's kind and shape."""
-
-    def __init__(self, rates):
-        self.rates, self.points = rates, []
+    def done(self):
+        assert self.k == len(self.masks), f'bertfuse draws {len(self.masks)} masks, this forward used {self.k}'
 
     def __call__(self, x, kind):
         p = self.rates[kind]
         if p == 0:
             return x
-        u = mask_unit(len(self.points), x.numel()).reshape(tuple(x.shape))
-        self.points.append({'kind': kind, 'shape': list(x.shape)})
-        m = np.where(u < p, np.float32(0), np.float32(1 / (1 - p))).astype(np.float32)
+        assert self.k < len(self.points), f'bertfuse has no dropout point #{self.k} ({kind} {list(x.shape)})'
+        pt = self.points[self.k]
+        assert (pt['kind'], pt['shape'], pt['rate']) == (kind, list(x.shape), p), (
+            f'dropout point #{self.k}: bertfuse has {pt["kind"]} {pt["shape"]} at {pt["rate"]}, HF {kind} {list(x.shape)} at {p}')
+        m = self.masks[self.k]
+        self.k += 1
         return x * torch.tensor(m, dtype=x.dtype)
 
 
@@ -366,8 +402,8 @@ def as_params(weights, dtype):
     return {k: torch.tensor(v, dtype=dtype, requires_grad=True) for k, v in weights.items()}
 
 
-def check_reference(name, forward, p, cfg):
-    ref = json.load(open(os.path.join(FAMILY, name, 'reference.json')))
+def check_reference(name, folder, forward, p, cfg):
+    ref = json.load(open(os.path.join(folder, 'reference.json')))
     worst = 0.0
     with torch.no_grad():
         for inp in ref['inputs']:
@@ -390,12 +426,88 @@ def losses(logits, labels, soft):
     return {'ce': ce, 'kd': kd}
 
 
+def checked_gradients(name, run, weights, rng):
+    """Both losses' float32 gradients of run(params, dtype) -> (logits, losses), checked against the
+    same computation in float64 and against central differences of the float64 loss (the largest
+    element of every tensor and one random one); exits without writing if either check fails."""
+    p32, p64 = as_params(weights, torch.float32), as_params(weights, torch.float64)
+    z32, l32 = run(p32, torch.float32)
+    _, l64 = run(p64, torch.float64)
+    # Both losses' gradients before any finite difference touches the float64 weights in place.
+    all32 = {loss: dict(zip(p32, torch.autograd.grad(l32[loss], list(p32.values()), retain_graph=True))) for loss in ('ce', 'kd')}
+    all64 = {loss: dict(zip(p64, torch.autograd.grad(l64[loss], list(p64.values()), retain_graph=True))) for loss in ('ce', 'kd')}
+    summary = {}
+    for loss in ('ce', 'kd'):
+        g32, g64 = all32[loss], all64[loss]
+        vs64 = 0.0
+        for k in g32:
+            vs64 = worse(vs64, float((g32[k].double() - g64[k]).abs().max()))
+        fd_worst = 0.0
+        with torch.no_grad():
+            for k, t in p64.items():
+                flat = t.view(-1)
+                g = g64[k].view(-1)
+                for j in {int(g.abs().argmax()), int(rng.integers(flat.numel()))}:
+                    x0 = float(flat[j])
+                    h = 1e-6
+                    flat[j] = x0 + h
+                    up = float(run(p64, torch.float64)[1][loss])
+                    flat[j] = x0 - h
+                    down = float(run(p64, torch.float64)[1][loss])
+                    flat[j] = x0
+                    fd_worst = worse(fd_worst, abs((up - down) / (2 * h) - float(g[j])))
+        if not (vs64 <= 1e-5 and fd_worst <= 1e-6):  # written so that NaN fails too
+            sys.exit(f'{name} {loss}: float32 vs float64 gradients {vs64:.2e}, float64 vs finite differences {fd_worst:.2e}: not writing')
+        norm = math.sqrt(sum(float((g.double() ** 2).sum()) for g in g32.values()))
+        summary[loss] = {'value': float(l32[loss]), 'grad_norm': norm, 'float32_vs_float64': vs64, 'float64_vs_finite_differences': fd_worst}
+    return z32, all32, summary
+
+
+def stored_gradients(name, all32, word, rows):
+    """ce.<tensor> / kd.<tensor> as numpy; the word-embedding table as the batch's rows only."""
+    grads = {}
+    for loss, g32 in all32.items():
+        for k, g in g32.items():
+            a = g.numpy()
+            if k == word:
+                unused = np.ones(a.shape[0], dtype=bool)
+                unused[rows] = False
+                assert not a[unused].any(), f'{name}: {k} has gradient on rows outside the batch'
+                a = a[rows]
+            grads[f'{loss}.{k}'] = a
+    return grads
+
+
+def loss_doc(summary, soft32):
+    return {
+        'ce': {'definition': 'mean over the batch of cross-entropy(logits, labels)', 'value': summary['ce']['value']},
+        'kd': {'definition': 'T^2 * mean over the batch of KL(soft || softmax(logits / T)), T = 2', 'T': T,
+               'soft_targets': soft32.tolist(), 'value': summary['kd']['value']},
+    }
+
+
+def check_doc(summary, ref_worst, ref_count):
+    return {
+        'reference_json_max_abs_logit_diff': ref_worst,
+        'reference_json_runs': ref_count,
+        'float32_vs_float64_max_abs': {k: summary[k]['float32_vs_float64'] for k in ('ce', 'kd')},
+        'float64_vs_central_differences_max_abs': {k: summary[k]['float64_vs_finite_differences'] for k in ('ce', 'kd')},
+    }
+
+
+def write_json(path, doc):
+    with open(path, 'w') as f:
+        json.dump(doc, f, indent=1)
+        f.write('\n')
+
+
 def main(names):
     bert_ref = json.load(open(BERT_REF))
     texts = [{'text': t['text'], 'text_pair': t['text_pair']} for t in bert_ref['texts']]
     os.makedirs(OUT, exist_ok=True)
     for name in names:
-        folder = os.path.join(FAMILY, name)
+        is_bert = name == BERT
+        folder = os.path.join(ROOT, 'fixtures', name) if is_bert else os.path.join(FAMILY, name)
         cfg = json.load(open(os.path.join(folder, 'config.json')))
         family = cfg['model_type']
         forward = FORWARD[family]
@@ -406,123 +518,114 @@ def main(names):
         soft32 = np.zeros((len(texts), 2), dtype=np.float32)
         soft32[:, order] = np.array(bert_ref['losses']['kd']['soft_targets'], dtype=np.float32)
         weights = read_safetensors(os.path.join(folder, 'model.safetensors'))
-        p32 = as_params(weights, torch.float32)
-        ref_worst, ref_count = check_reference(name, forward, p32, cfg)
+        ref_worst, ref_count = check_reference(name, folder, forward, as_params(weights, torch.float32), cfg)
 
-        batch = json.loads(subprocess.run(
-            ['node', '--import', 'tsx', os.path.join(ROOT, 'scripts', 'family-grad-batch.ts'), folder],
-            input=json.dumps(texts), capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+        if is_bert:  # the batch of fixtures/grad-reference itself
+            batch = {k: bert_ref[k] for k in ('input_ids', 'attention_mask', 'token_type_ids')}
+        else:
+            batch = json.loads(subprocess.run(
+                ['node', '--import', 'tsx', os.path.join(ROOT, 'scripts', 'family-grad-batch.ts'), folder],
+                input=json.dumps(texts), capture_output=True, text=True, check=True, cwd=ROOT).stdout)
         ids = torch.tensor(batch['input_ids'])
         mask = torch.tensor(batch['attention_mask'])
         types = torch.tensor(batch['token_type_ids'])
         y = torch.tensor(labels)
-
-        def run(p, dtype):
-            z = forward(p, cfg, ids, mask, types)
-            return z, losses(z, y, torch.tensor(soft32, dtype=dtype))
-
-        z32, l32 = run(p32, torch.float32)
-        p64 = as_params(weights, torch.float64)
-        z64, l64 = run(p64, torch.float64)
-        grads, summary = {}, {}
         rows = sorted(set(int(i) for i in ids.flatten()))
         word = WORD[family]
+        out_dir = os.path.dirname(BERT_REF) if is_bert else OUT
+        stem = 'grad-reference' if is_bert else name
+
+        def runner(drop):
+            def run(p, dtype):
+                z = forward(p, cfg, ids, mask, types, drop.start() if drop else no_drop)
+                if drop:
+                    drop.done()
+                return z, losses(z, y, torch.tensor(soft32, dtype=dtype))
+            return run
+
         rng = np.random.default_rng(13)
-        # Both losses' gradients before any finite difference touches the float64 weights in place.
-        all32 = {loss: dict(zip(p32, torch.autograd.grad(l32[loss], list(p32.values()), retain_graph=True))) for loss in ('ce', 'kd')}
-        all64 = {loss: dict(zip(p64, torch.autograd.grad(l64[loss], list(p64.values()), retain_graph=True))) for loss in ('ce', 'kd')}
-        for loss in ('ce', 'kd'):
-            g32, g64 = all32[loss], all64[loss]
-            # float32 against float64 autograd, then float64 autograd against central differences.
-            vs64 = 0.0
-            for k in g32:
-                vs64 = worse(vs64, float((g32[k].double() - g64[k]).abs().max()))
-            fd_worst = 0.0
-            with torch.no_grad():
-                for k, t in p64.items():
-                    flat = t.view(-1)
-                    g = g64[k].view(-1)
-                    for j in {int(g.abs().argmax()), int(rng.integers(flat.numel()))}:
-                        x0 = float(flat[j])
-                        h = 1e-6
-                        flat[j] = x0 + h
-                        up = float(losses(forward(p64, cfg, ids, mask, types), y, torch.tensor(soft32, dtype=torch.float64))[loss])
-                        flat[j] = x0 - h
-                        down = float(losses(forward(p64, cfg, ids, mask, types), y, torch.tensor(soft32, dtype=torch.float64))[loss])
-                        flat[j] = x0
-                        fd_worst = worse(fd_worst, abs((up - down) / (2 * h) - float(g[j])))
-            if not (vs64 <= 1e-5 and fd_worst <= 1e-6):  # written so that NaN fails too
-                sys.exit(f'{name} {loss}: float32 vs float64 gradients {vs64:.2e}, float64 vs finite differences {fd_worst:.2e}: not writing')
-            for k, g in g32.items():
-                a = g.numpy()
-                if k == word:
-                    unused = np.ones(a.shape[0], dtype=bool)
-                    unused[rows] = False
-                    assert not a[unused].any(), f'{name}: {k} has gradient on rows outside the batch'
-                    a = a[rows]
-                grads[f'{loss}.{k}'] = a
-            norm = math.sqrt(sum(float((g.double() ** 2).sum()) for g in g32.values()))
-            summary[loss] = {'value': float(l32[loss]), 'grad_norm': norm, 'float32_vs_float64': vs64, 'float64_vs_finite_differences': fd_worst}
-        # Training mode with known masks: where each family drops out, checked by the logits, the
-        # losses and every tensor's gradient norm under those masks.
+        plain = None
+        if not (is_bert or DROPOUT_ONLY):
+            z32, all32, summary = checked_gradients(name, runner(None), weights, rng)
+            write_safetensors(os.path.join(OUT, f'{name}.safetensors'), stored_gradients(name, all32, word, rows))
+            write_json(os.path.join(OUT, f'{name}.json'), {
+                'model': name,
+                'model_type': family,
+                'note': 'gradients of two losses w.r.t. every parameter of the model, PyTorch float32, eval mode (dropout off), '
+                        'from an independent torch forward written from fixtures/family/README.md; batch = the texts, labels and '
+                        'soft targets of fixtures/grad-reference, tokenized by bertfuse (scripts/family-grad-batch.ts), right-padded '
+                        'with the model\'s pad id',
+                'texts': texts,
+                'id2label': cfg['id2label'],
+                'input_ids': batch['input_ids'],
+                'attention_mask': batch['attention_mask'],
+                'token_type_ids': batch['token_type_ids'],
+                'tokens': batch['tokens'],
+                'labels': labels,
+                'losses': loss_doc(summary, soft32),
+                'logits': z32.detach().numpy().tolist(),
+                'gradient_file': f'{name}.safetensors',
+                'gradient_names': 'ce.<parameter name> and kd.<parameter name>, the names and shapes of model.safetensors, '
+                                  'except the word-embedding table (sparse_rows)',
+                'sparse_rows': {'tensor': word, 'rows': rows,
+                                'note': 'only these rows (the ids in the batch, ascending) are stored, as [len(rows), width]; every other row\'s gradient is exactly 0'},
+                'grad_norms': {k: summary[k]['grad_norm'] for k in ('ce', 'kd')},
+                'checks': check_doc(summary, ref_worst, ref_count),
+                'made_by': 'scripts/family-grad-reference.py (torch ' + torch.__version__ + ')',
+            })
+            plain = summary
+        if is_bert:
+            # This forward's gradients without dropout against the committed BERT reference (made apart).
+            ref = read_safetensors(BERT_REF.replace('.json', '.safetensors'))
+            p32 = as_params(weights, torch.float32)
+            _, l32 = runner(None)(p32, torch.float32)
+            bert_vs = 0.0
+            for loss in ('ce', 'kd'):
+                for k, g in zip(p32, torch.autograd.grad(l32[loss], list(p32.values()), retain_graph=True)):
+                    bert_vs = worse(bert_vs, float(np.abs(g.numpy() - ref[f'{loss}.{k}']).max()))
+            if not bert_vs <= 1e-6:
+                sys.exit(f'{name}: this forward\'s gradients miss fixtures/grad-reference by {bert_vs:.2e} (> 1e-6): not writing')
+
+        # Training mode with the masks bertfuse draws: every element of every gradient, both losses.
         rates = dropout_rates(cfg)
-        drop = KnownMasks(rates)
-        zd = forward(p32, cfg, ids, mask, types, drop)
-        ld = losses(zd, y, torch.tensor(soft32))
-        dropped = {'rates': rates, 'points': drop.points, 'logits': zd.detach().numpy().tolist(), 'losses': {}, 'tensor_grad_norms': {}}
-        for loss in ('ce', 'kd'):
-            g = torch.autograd.grad(ld[loss], list(p32.values()), retain_graph=True)
-            dropped['losses'][loss] = float(ld[loss])
-            dropped['tensor_grad_norms'][loss] = {k: float(t.double().norm()) for k, t in zip(p32, g)}
-        write_safetensors(os.path.join(OUT, f'{name}.safetensors'), grads)
+        drop = BertfuseMasks(folder, rates, ids.shape[0], ids.shape[1])
+        zd, alld, dsum = checked_gradients(name + ' (dropout)', runner(drop), weights, rng)
+        write_safetensors(os.path.join(out_dir, f'{stem}.dropout.safetensors'), stored_gradients(name, alld, word, rows))
         doc = {
             'model': name,
             'model_type': family,
-            'note': 'gradients of two losses w.r.t. every parameter of the model, PyTorch float32, eval mode (dropout off), '
-                    'from an independent torch forward written from fixtures/family/README.md; batch = the texts, labels and '
-                    'soft targets of fixtures/grad-reference, tokenized by bertfuse (scripts/family-grad-batch.ts), right-padded '
-                    'with the model\'s pad id',
-            'texts': [{'text': t['text'], 'text_pair': t['text_pair']} for t in bert_ref['texts']],
-            'id2label': cfg['id2label'],
+            'note': 'gradients of two losses w.r.t. every parameter of the model, PyTorch float32, training mode: dropout at the '
+                    'points where HF\'s class drops out, each multiplied by the mask bertfuse\'s trainer draws at step `step` of a run '
+                    'seeded `seed` (src/train/dropout.ts stepMasks; written by scripts/dropout-masks.ts); the batch, labels and '
+                    'soft targets of the reference without dropout',
+            'seed': SEED,
+            'step': STEP,
+            'rates': rates,
+            'points': [{'kind': pt['kind'], 'shape': pt['shape']} for pt in drop.points],
+            'masks_sha256': drop.sha256,
             'input_ids': batch['input_ids'],
             'attention_mask': batch['attention_mask'],
             'token_type_ids': batch['token_type_ids'],
-            'tokens': batch['tokens'],
             'labels': labels,
-            'losses': {
-                'ce': {'definition': 'mean over the batch of cross-entropy(logits, labels)', 'value': summary['ce']['value']},
-                'kd': {'definition': 'T^2 * mean over the batch of KL(soft || softmax(logits / T)), T = 2', 'T': T,
-                       'soft_targets': soft32.tolist(), 'value': summary['kd']['value']},
-            },
-            'logits': z32.detach().numpy().tolist(),
-            'gradient_file': f'{name}.safetensors',
-            'gradient_names': 'ce.<parameter name> and kd.<parameter name>, the names and shapes of model.safetensors, '
-                              'except the word-embedding table (sparse_rows)',
-            'sparse_rows': {'tensor': word, 'rows': rows,
-                            'note': 'only these rows (the ids in the batch, ascending) are stored, as [len(rows), width]; every other row\'s gradient is exactly 0'},
-            'grad_norms': {k: summary[k]['grad_norm'] for k in ('ce', 'kd')},
-            'dropout': {
-                'note': 'the same batch in training mode with known masks at the points where HF\'s class drops out, in the '
-                        'order of the forward pass; the k-th point with a non-zero rate p (k = 0, 1, ...) multiplies element j '
-                        '(row-major) by 0 if u(k, j) < p, else float32(1 / (1 - p)); u = mask_unit in the script (a 32-bit hash)',
-                **dropped,
-            },
-            'checks': {
-                'reference_json_max_abs_logit_diff': ref_worst,
-                'reference_json_runs': ref_count,
-                'float32_vs_float64_max_abs': {k: summary[k]['float32_vs_float64'] for k in ('ce', 'kd')},
-                'float64_vs_central_differences_max_abs': {k: summary[k]['float64_vs_finite_differences'] for k in ('ce', 'kd')},
-            },
+            'losses': loss_doc(dsum, soft32),
+            'logits': zd.detach().numpy().tolist(),
+            'gradient_file': f'{stem}.dropout.safetensors',
+            'sparse_rows': {'tensor': word, 'rows': rows},
+            'grad_norms': {k: dsum[k]['grad_norm'] for k in ('ce', 'kd')},
+            'checks': {**check_doc(dsum, ref_worst, ref_count),
+                       **({'no_dropout_vs_grad_reference_max_abs': bert_vs} if is_bert else {})},
             'made_by': 'scripts/family-grad-reference.py (torch ' + torch.__version__ + ')',
         }
-        with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
-            json.dump(doc, f, indent=1)
-            f.write('\n')
-        print(f'{name}: reference.json within {ref_worst:.1e}; ce {summary["ce"]["value"]:.6f} kd {summary["kd"]["value"]:.6f}; '
-              f'f32 vs f64 {max(summary[k]["float32_vs_float64"] for k in summary):.1e}, '
-              f'f64 vs fd {max(summary[k]["float64_vs_finite_differences"] for k in summary):.1e}; '
-              f'{os.path.getsize(os.path.join(OUT, name + ".safetensors"))} bytes')
+        write_json(os.path.join(out_dir, f'{stem}.dropout.json'), doc)
+        for label, summ in (('', plain), ('dropout: ', dsum)):
+            if summ:
+                print(f'{name}: {label}ce {summ["ce"]["value"]:.6f} kd {summ["kd"]["value"]:.6f}; '
+                      f'f32 vs f64 {max(summ[k]["float32_vs_float64"] for k in summ):.1e}, '
+                      f'f64 vs fd {max(summ[k]["float64_vs_finite_differences"] for k in summ):.1e}')
+        print(f'{name}: reference.json within {ref_worst:.1e}; {len(drop.points)} dropout points, masks {drop.sha256[:12]}')
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:] or FIXTURES)
+    args = sys.argv[1:]
+    DROPOUT_ONLY = '--dropout-only' in args
+    main([a for a in args if a != '--dropout-only'] or [BERT, *FIXTURES])

@@ -248,10 +248,14 @@ function emit(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts: Emi
     const k = heads(c.linear(x, n.key(i), `l${i}_k`), 'k');
     const v = heads(c.linear(x, n.value(i), `l${i}_v`), 'v');
     let sum = g.op('MatMul', [q, g.op('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) }, { name: L('k_t') })], {}, { name: L('c2c') });
+    // Each layer drops out the (shared, LayerNorm'd) relative rows with its own mask at the hidden
+    // rate before projecting them, as HF's DisentangledSelfAttention does (pos_dropout); one mask
+    // for the whole batch, as the rows are. Only when a position term reads them.
+    const relDropped = d.posAttType.length > 0 ? c.drop(rel, 'hidden', [span2, H]) : rel;
     // The relative rows through this layer's own projections: [heads, d, 2·span]. Their nodes are
     // not named l<i>_ so int8 leaves them in float; onnxruntime folds them as constants.
     const relHeads = (module: string, hint: string): string =>
-      g.op('Transpose', [g.op('Reshape', [c.linear(rel, module, `rel${i}_${hint}`), relShape], {}, { name: name(`rel${i}_${hint}_3d`) })], { perm: attr.ints([1, 2, 0]) }, { name: name(`rel${i}_${hint}_heads`) });
+      g.op('Transpose', [g.op('Reshape', [c.linear(relDropped, module, `rel${i}_${hint}`), relShape], {}, { name: name(`rel${i}_${hint}_3d`) })], { perm: attr.ints([1, 2, 0]) }, { name: name(`rel${i}_${hint}_heads`) });
     if (!gatherIndex) {
       const shape = g.op('Shape', [sum], {}, { name: name('scores_shape') });
       gatherIndex = { c2p: g.op('Expand', [index, shape], {}, { name: name('c2p_index') }), p2c: g.op('Expand', [indexT, shape], {}, { name: name('p2c_index') }) };

@@ -1,5 +1,6 @@
 import type { DropoutKind, ModelConfig } from '../architectures/types.js';
-import { Rng } from '../util/rng.js';
+import { createHash } from 'node:crypto';
+import { Rng, seedFor } from '../util/rng.js';
 
 /** Dropout probabilities by kind, as the checkpoint's config.json trained them: the kinds the family has. */
 export type DropoutRates = Readonly<Partial<Record<DropoutKind, number>>>;
@@ -52,6 +53,21 @@ export function drawMasks(masks: readonly DropoutMask[], batch: number, sequence
     rng.fillBelow(out, m.rate, 0, 1 / (1 - m.rate));
     return out;
   });
+}
+
+/**
+ * The masks a training run seeded `seed` draws at step `step` (from the step's own seed, so a resumed
+ * run draws the same): what the trainer feeds, and what the PyTorch dropout references were made with.
+ */
+export function stepMasks(masks: readonly DropoutMask[], batch: number, sequence: number, seed: number, step: number, buffers?: MaskBuffers): Float32Array[] {
+  return drawMasks(masks, batch, sequence, new Rng(seedFor(seed, `dropout${step}`)), buffers);
+}
+
+/** SHA-256 (hex) of the masks' float32 bytes (little-endian), in order: names a set of masks without storing it. */
+export function masksDigest(masks: readonly Float32Array[]): string {
+  const h = createHash('sha256');
+  for (const m of masks) h.update(new Uint8Array(m.buffer, m.byteOffset, m.byteLength));
+  return h.digest('hex');
 }
 
 /**

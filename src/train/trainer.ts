@@ -5,7 +5,7 @@ import { padBatch, planBatches } from '../runtime/batch.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { Rng, seedFor } from '../util/rng.js';
 import { initAdamWState, learningRate, type AdamWState } from './adamw.js';
-import { drawMasks, MaskBuffers } from './dropout.js';
+import { MaskBuffers, stepMasks } from './dropout.js';
 import type { TrainBatch } from './gradient-session.js';
 import { loadTrainState, saveTrainState } from './train-state.js';
 import { TrainStep } from './train-step.js';
@@ -132,7 +132,7 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
       const lr = learningRate(step, opts.learningRate, warmup, totalSteps);
       const batch = makeBatch(rows, padId, C, alpha);
       // Masks from the step's own seed: the same at this step whether the run was resumed or not.
-      const masks = drawMasks(graph.dropout, batch.dims[0], batch.dims[1], new Rng(seedFor(opts.seed, `dropout${step}`)), maskBuffers);
+      const masks = stepMasks(graph.dropout, batch.dims[0], batch.dims[1], opts.seed, step, maskBuffers);
       // A non-finite loss or gradient leaves the weights untouched (the step is not applied).
       const res = await trainStep.step(batch, lr, masks);
       const gradNorm = res.gradNorm;
