@@ -342,11 +342,13 @@ def dropout_rates(cfg):
         return {k: cfg[f'{k}_dropout'] for k in ('embedding', 'attention', 'mlp', 'classifier')}
     hidden = cfg['hidden_dropout_prob']
     rates = {'hidden': hidden, 'attention': cfg['attention_probs_dropout_prob']}
+    # The classifier's own rate when the config sets one (0 included), else the hidden rate, as HF reads it.
+    own = lambda key: hidden if cfg.get(key) is None else cfg[key]
     if t == 'deberta-v2':
         # The fixture's pooler_dropout is 0 (HF's default), which would leave the ContextPooler's
         # dropout point out: the reference uses 0.1 there to pin it down.
-        return {**rates, 'classifier': cfg.get('cls_dropout') or hidden, 'pooler': cfg.get('pooler_dropout') or 0.1}
-    return {**rates, 'classifier': cfg.get('classifier_dropout') or hidden}
+        return {**rates, 'classifier': own('cls_dropout'), 'pooler': cfg.get('pooler_dropout') or 0.1}
+    return {**rates, 'classifier': own('classifier_dropout')}
 
 
 class BertfuseMasks:

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { DropoutKind } from '../../src/architectures/types.js';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { SafetensorsFile } from '../../src/checkpoint/safetensors.js';
-import { maskDims, masksDigest, stepMasks, type DropoutRates } from '../../src/train/dropout.js';
+import { dropoutRates, maskDims, masksDigest, stepMasks, type DropoutRates } from '../../src/train/dropout.js';
 import { GradientSession } from '../../src/train/gradient-session.js';
 import { buildTrainingGraph } from '../../src/train/training-graph.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -43,6 +43,10 @@ for (const { model, reference } of cases) {
     const ckpt = loadCheckpoint(fixture(model));
     const expected = SafetensorsFile.open(fixture(`${reference}.safetensors`));
     try {
+      // The rates PyTorch read from config.json as HF does are the ones bertfuse reads (DeBERTa's
+      // pooler_dropout is 0 in the fixture; the reference sets 0.1 to have that point too).
+      const own = dropoutRates(ckpt.config);
+      assert.deepEqual(own.pooler === 0 ? { ...own, pooler: 0.1 } : own, ref.rates);
       const graph = buildTrainingGraph(ckpt, { temperature: ref.losses.kd.T, dropout: ref.rates });
       const [b, s] = [ref.input_ids.length, ref.input_ids[0]!.length];
       // The points, in the graph's order: the kind and shape PyTorch's forward asked for at each.
