@@ -6,7 +6,7 @@
  * script:
  *
  *   node --import tsx scripts/distill-quality.ts [--pair bert|roberta|siblings] [--out out/distill-quality]
- *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1]
+ *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning]
  *
  * Data (all in data/, built by scripts/build-distill-data.py; README "Distillation quality"):
  * - transfer texts: data/distill_transfer.txt (SST-2 train rows and MR sentences; none is, contains
@@ -57,6 +57,25 @@ interface StudentSpec {
    */
   readonly headline?: boolean;
   readonly seeds?: 'all';
+  /**
+   * Its own learning-rate search on the tuning rows (mean teacher, seed 0) at the headline
+   * student's other settings, instead of borrowing the headline's rate: a student that starts from
+   * another member may need a gentler rate to keep what that member knows.
+   */
+  readonly learningRates?: readonly number[];
+  /**
+   * Also score its weight-space interpolation with its start (WiSE-FT, `distill --interpolate λ`):
+   * λ chosen on the tuning rows with seed 0's run, then applied to every seed. Member starts only.
+   */
+  readonly interpolate?: true;
+}
+
+/** The settings a coordinate search chooses. */
+interface Settings {
+  readonly lr: number;
+  readonly temperature: number;
+  readonly dropout?: boolean;
+  readonly epochs?: number;
 }
 
 interface PairSpec {
@@ -72,14 +91,21 @@ interface PairSpec {
   readonly recipes?: Readonly<Record<string, string>>;
   /** Teachers that train students by default (both are always scored). */
   readonly studentTeachers: readonly TeacherKind[];
+  /**
+   * What the headline student's search chose when it was last run in full (its runs are in the
+   * README); `--reuse-tuning` trains from these instead of re-running the search.
+   */
+  readonly chosen: Settings;
 }
 
 type TeacherKind = 'mean' | 'weighted';
 
 const abs = (p: string): string => JSON.stringify(path.resolve(p));
+/** A linear merge recipe: weights wa and wb (mergekit's linear normalises them to sum 1). */
+const linear = (a: string, wa: number, b: string, wb: number): string =>
+  `merge_method: linear\nmodels:\n  - model: ${abs(a)}\n    parameters: { weight: ${wa} }\n  - model: ${abs(b)}\n    parameters: { weight: ${wb} }\n`;
 /** The merge recipe the "merge, then heal" students start from: a linear merge, weights 0.5 / 0.5. */
-const halfAndHalf = (a: string, b: string): string =>
-  `merge_method: linear\nmodels:\n  - model: ${abs(a)}\n    parameters: { weight: 0.5 }\n  - model: ${abs(b)}\n    parameters: { weight: 0.5 }\n`;
+const halfAndHalf = (a: string, b: string): string => linear(a, 0.5, b, 0.5);
 
 const PAIRS: Readonly<Record<string, PairSpec>> = {
   bert: {
@@ -89,9 +115,12 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
     tune: 'data/sst2_tune.tsv',
     scoring: ['data/sst2_dev.tsv', 'data/sst2_heldout.tsv', 'data/sst2_dev_not_mr.tsv'],
     studentTeachers: ['mean', 'weighted'],
+    chosen: { lr: 5e-4, temperature: 2, dropout: false, epochs: 1 },
     students: [
-      { name: 'from sibling-a', student: 'fixtures/sst2-sibling-a', headline: true },
-      { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all' },
+      { name: 'from sibling-a', student: 'fixtures/sst2-sibling-a', headline: true, interpolate: true },
+      // stranger-b is the best member because it memorised the MR sentences the scoring rows are:
+      // its own rate (a gentler one may forget less) and interpolation with its start.
+      { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [5e-5, 1e-4, 2e-4, 5e-4], interpolate: true },
       { name: 'from sibling-a, 1 of 2 layers', student: 'fixtures/sst2-sibling-a', layers: 1, seeds: 'all' },
     ],
   },
@@ -102,6 +131,7 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
     tune: 'data/mr_tune.tsv',
     scoring: ['data/sst2_dev.tsv'],
     studentTeachers: ['mean'],
+    chosen: { lr: 5e-4, temperature: 1, dropout: false, epochs: 2 },
     students: [
       { name: 'from sibling-a', student: 'fixtures/sst2-sibling-a', headline: true },
       { name: 'merge (linear), then heal', student: 'merge:linear.yaml', seeds: 'all' },
@@ -119,6 +149,7 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
     scoring: ['data/sst2_dev.tsv'],
     // Each RoBERTa run takes longer: its students learn from the mean teacher only (the weighted one is scored).
     studentTeachers: ['mean'],
+    chosen: { lr: 2e-3, temperature: 1, dropout: true, epochs: 1 },
     students: [
       { name: 'from roberta-sst2-a', student: 'fixtures/family/roberta-sst2-a', headline: true },
       { name: 'merge (linear), then heal', student: 'merge:linear.yaml', seeds: 'all' },
@@ -135,6 +166,8 @@ const LEARNING_RATES = [5e-4, 1e-3, 2e-3];
 const TEMPERATURES = [1, 2];
 const EPOCHS = 1;
 const MAX_MINUTES = 20;
+/** λ of θ = (1 − λ)·θ_start + λ·θ_distilled tried on the tuning rows (1 = the distilled student). */
+const LAMBDAS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 const RESAMPLES = 2000;
 
 function arg(name: string, fallback: string): string {
@@ -185,6 +218,8 @@ interface Run {
   readonly dropout?: boolean;
   /** Passes over the transfer set (absent in records written before it was tuned: 1). */
   readonly epochs?: number;
+  /** Interpolated with its start at this λ (absent: the distilled weights, λ = 1). */
+  readonly lambda?: number;
   readonly seed: number;
   readonly folder: string;
   readonly seconds: number;
@@ -262,6 +297,59 @@ async function tuneStudent(cx: Context, s: StudentSpec): Promise<{ best: Run; ru
   return { best: best!, runs };
 }
 
+/** Log-loss and accuracy of a folder on the tuning rows. */
+async function tuneScore(cx: Context, folder: string): Promise<{ tuneLogLoss: number; tuneAccuracy: number }> {
+  const k = cx.pair.labels.length;
+  const p = await probsOf(folder, cx.tune.inputs, cx.pair.labels);
+  return { tuneLogLoss: logLoss(p, cx.tune.gold, k), tuneAccuracy: accuracy(p, cx.tune.gold, k) };
+}
+
+/**
+ * A distilled run interpolated with its start at λ: the same weights `distill --interpolate λ`
+ * writes, made here from the cached run by a linear merge with weights 1 − λ and λ (mergekit's
+ * linear sums w·θ over weights that sum to 1), so λ can be searched without retraining.
+ */
+async function interpolatedRun(cx: Context, s: StudentSpec, r: Run, lambda: number): Promise<Run> {
+  if (lambda === 1) return r;
+  if (s.student.startsWith('merge:') || s.layers !== undefined) throw new Error(`${s.name}: interpolation here is for member starts with every layer`);
+  const folder = lambda === 0 ? s.student : `${r.folder}-lambda${lambda}`;
+  const record = `${r.folder}-lambda${lambda}.run.json`;
+  if (fs.existsSync(record) && fs.existsSync(folder)) return JSON.parse(fs.readFileSync(record, 'utf8')) as Run;
+  if (lambda !== 0) {
+    const recipe = `${r.folder}-lambda${lambda}.yaml`;
+    fs.writeFileSync(recipe, linear(s.student, 1 - lambda, r.folder, lambda));
+    fs.rmSync(folder, { recursive: true, force: true });
+    await merge({ ...loadMergeRecipe(recipe), onnx: false }, { out: folder });
+  }
+  const run: Run = { ...r, folder, lambda, ...(await tuneScore(cx, folder)) };
+  fs.writeFileSync(record, JSON.stringify(run, null, 2) + '\n');
+  return run;
+}
+
+/** λ on the tuning rows (seed 0's run): every λ of the grid, lowest log-loss wins. */
+async function tuneLambda(cx: Context, s: StudentSpec, r: Run): Promise<{ best: Run; runs: Run[] }> {
+  const runs: Run[] = [];
+  for (const lambda of LAMBDAS) runs.push(await interpolatedRun(cx, s, r, lambda));
+  log(`${s.name}: λ on ${cx.pair.tune}: ${runs.map((x) => `${x.lambda ?? 1} ${x.tuneLogLoss.toFixed(4)}`).join(', ')}`);
+  return { best: runs.reduce((a, b) => (b.tuneLogLoss < a.tuneLogLoss ? b : a)), runs };
+}
+
+/** A student's own learning-rate search (mean teacher, seed 0) at the headline's other settings. */
+async function tuneRate(cx: Context, s: StudentSpec, lead: Settings): Promise<{ best: Run; runs: Run[] }> {
+  const runs: Run[] = [];
+  const attempt = async (lr: number): Promise<Run> => {
+    runs.push(await runOnce(cx, s, 'mean', lr, lead.temperature, 0, lead.dropout ?? false, lead.epochs ?? EPOCHS));
+    return runs.reduce((a, b) => (b.tuneLogLoss < a.tuneLogLoss ? b : a));
+  };
+  const rates = [...s.learningRates!];
+  let best: Run | undefined;
+  for (const lr of rates) best = await attempt(lr);
+  // As in tuneStudent: one more rate past an edge of the grid that wins.
+  const next = best!.lr === rates[0] ? Number((best!.lr / 2.5).toPrecision(3)) : best!.lr === rates.at(-1) ? best!.lr * 2 : null;
+  if (next !== null) best = await attempt(next);
+  return { best: best!, runs };
+}
+
 /** The weighted teacher: `combine -m weighted` fitted on the tuning rows, one folder. */
 async function weightedTeacher(pair: PairSpec, dir: string): Promise<{ folder: string; weights: readonly number[] }> {
   const folder = path.join(dir, 'teacher-weighted');
@@ -322,18 +410,35 @@ async function main(): Promise<void> {
   // Per student: tuning (headline) or the headline student's settings, then every seed and teacher it gets.
   const only = arg('students', '').split(',').filter(Boolean).map(Number);
   const chosen: { spec: StudentSpec; best: Run; tuning: Run[]; runs: Map<TeacherKind, Run[]> }[] = [];
+  // --reuse-tuning: the headline's recorded choice (pair.chosen) instead of re-running its search.
+  const reuse = process.argv.includes('--reuse-tuning');
+  const lead = pair.students.find((x) => x.headline)!;
+  let leadChoice: Settings | undefined;
+  // Others borrow the headline student's choice (its runs are cached, so this only reads them).
+  const leadSettings = async (): Promise<Settings> => (leadChoice ??= reuse ? pair.chosen : (await tuneStudent(cx, lead)).best);
   for (const [i, s] of pair.students.entries()) {
     if (only.length > 0 && !only.includes(i)) continue;
-    // Others borrow the headline student's choice (its runs are cached, so this only reads them).
-    const lead = s.headline ? s : (pair.students.find((x) => x.headline) ?? s);
-    const { best, runs: tuning } = lead === s ? await tuneStudent(cx, s) : { best: (await tuneStudent(cx, lead)).best, runs: [] };
+    let best: Settings;
+    let tuning: Run[] = [];
+    if (s.headline && !reuse) ({ best, runs: tuning } = await tuneStudent(cx, s));
+    else if (s.learningRates) ({ best, runs: tuning } = await tuneRate(cx, s, await leadSettings()));
+    else best = await leadSettings();
     const runs = new Map<TeacherKind, Run[]>();
     for (const t of s.headline ? studentTeachers : studentTeachers.filter((t) => t === 'mean')) {
       const list: Run[] = [];
       for (const seed of s.headline || s.seeds === 'all' ? seeds : seeds.slice(0, 1)) list.push(await runOnce(cx, s, t, best.lr, best.temperature, seed, best.dropout ?? false, best.epochs ?? EPOCHS));
       runs.set(t, list);
     }
-    chosen.push({ spec: s, best: tuning.length > 0 ? best : runs.get('mean')![0]!, tuning, runs });
+    chosen.push({ spec: s, best: tuning.length > 0 ? (best as Run) : runs.get('mean')![0]!, tuning, runs });
+    const trained = runs.get('mean');
+    if (s.interpolate && trained?.[0]?.seed === 0) {
+      const search = await tuneLambda(cx, s, trained[0]);
+      const lambda = search.best.lambda ?? 1;
+      const wise: Run[] = [];
+      for (const r of trained) wise.push(await interpolatedRun(cx, s, r, lambda));
+      // Scored as one more student of the same start: "vs its start" compares it with that member.
+      chosen.push({ spec: { ...s, name: `${s.name}, interpolated λ = ${lambda}`, headline: false }, best: search.best, tuning: search.runs, runs: new Map([['mean', wise]]) });
+    }
   }
 
   const memberNames = pair.members.map((m) => path.basename(m));
@@ -441,10 +546,10 @@ async function main(): Promise<void> {
   console.log(`tuning runs (${pair.tune}; mean teacher, seed 0; chosen = lowest log-loss), then the chosen settings per teacher and seed (students without a tuning run use the headline student's):`);
   console.log(
     renderTable(
-      ['student', 'teacher', 'lr', 'T', 'dropout', 'epochs', 'seed', 'steps', 'seconds', 'tune log-loss', 'tune accuracy', 'chosen'],
+      ['student', 'teacher', 'lr', 'T', 'dropout', 'epochs', 'λ', 'seed', 'steps', 'seconds', 'tune log-loss', 'tune accuracy', 'chosen'],
       chosen.flatMap((c) => {
         const all = [...c.tuning, ...[...c.runs.values()].flat().filter((r) => !c.tuning.some((t) => t.folder === r.folder))];
-        return all.map((r) => [c.spec.name, r.teacher, String(r.lr), String(r.temperature), r.dropout ? 'on' : 'off', r.epochs ?? EPOCHS, r.seed, r.steps, Math.round(r.seconds), r.tuneLogLoss.toFixed(4), pct(r.tuneAccuracy), c.tuning.length > 0 && r.folder === c.best.folder ? '*' : '']);
+        return all.map((r) => [c.spec.name, r.teacher, String(r.lr), String(r.temperature), r.dropout ? 'on' : 'off', r.epochs ?? EPOCHS, r.lambda ?? 1, r.seed, r.steps, Math.round(r.seconds), r.tuneLogLoss.toFixed(4), pct(r.tuneAccuracy), c.tuning.length > 0 && r.folder === c.best.folder ? '*' : '']);
       }),
     ),
   );
