@@ -54,9 +54,10 @@ export { solveAssignment, maximiseAssignment } from './align/assignment.js';
 export { permuteByParts, type AxisParts, type FamilyAlignment, type TensorAxes } from './align/axis-parts.js';
 export type { Permutations } from './align/permutation.js';
 export type { AlignmentReport } from './align/align.js';
-export { writeMergedFolder, registerMergedLoader, MERGE_MANIFEST } from './artifact/merged.js';
-import { registerMergedLoader as registerMerged } from './artifact/merged.js';
-// `loadClassifier(<multi-task merge>)` explains which task folder to open.
+export { writeMergedFolder, MERGE_MANIFEST } from './artifact/merged.js';
+export { loadMultiTask, registerMergedLoader, MultiTaskClassifier, type TaskHead } from './artifact/merged-model.js';
+import { registerMergedLoader as registerMerged } from './artifact/merged-model.js';
+// `loadClassifier(<multi-task merge>, { task })` opens one head (without a task it names them).
 registerMerged();
 // Output fusion: members, evaluation, the combined model folder
 export { loadMembers, memberSha256, groupSuffix, type Member, type MemberSet, type TokenizerGroup, type LoadMembersOptions } from './members/load.js';

@@ -3,16 +3,14 @@ import path from 'node:path';
 import type { BertConfig } from '../checkpoint/config.js';
 import { classifierArchitecture, toHfConfig } from '../checkpoint/config.js';
 import { familyOf } from '../architectures/registry.js';
-import { loadCheckpoint } from '../checkpoint/load.js';
+import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
 import { writeSafetensors, type TensorSource, type WriteDType } from '../checkpoint/safetensors.js';
 import { numel, type Tensor, type TensorInfo, type TensorStore } from '../checkpoint/tensor-store.js';
 import { emitBert } from '../graph/bert-graph.js';
 import { EmitContext } from '../graph/encoder-blocks.js';
 import onnxProto from 'onnx-proto';
 import { GraphBuilder, encodeModel, type ModelProto } from '../graph/onnx-builder.js';
-import { quantizeGraph, type QuantizeMode } from '../graph/quantize.js';
-import { BertfuseError } from '../errors.js';
-import { registerFolderLoader } from '../runtime/classifier.js';
+import { quantizeGraph, type QuantizeMode, type QuantizeReport } from '../graph/quantize.js';
 import { withTempFile, writeFileAtomic } from '../util/atomic.js';
 import { recordOf } from '../util/names.js';
 
@@ -62,6 +60,8 @@ export interface MergedFolderFiles {
   /** Task → folder relative to the output ('' for a single merged head). */
   readonly folders: Readonly<Record<string, string>>;
   readonly onnx: string | null;
+  /** What the int8 pass replaced in model.onnx (null when it is float32 or not written). */
+  readonly quantized: QuantizeReport | null;
 }
 
 /** Models with more weight bytes than this get `model.onnx_data` (protobuf caps a file at 2 GiB; streaming the weights out also keeps memory flat). */
@@ -170,15 +170,16 @@ export function writeMergedFolder(dir: string, spec: MergedFolderSpec): MergedFo
   }
 
   let onnx: string | null = null;
+  let quantized: QuantizeReport | null = null;
   if (spec.onnx) {
     spec.onOnnx?.(0, 1);
-    const quantize = spec.quantize ?? null;
+    const quantize = { mode: spec.quantize ?? null, onReport: (r: QuantizeReport) => void (quantized = r) };
     const written = spec.separateHeads ? writeMultiTaskOnnx(dir, spec.heads.map((h) => ({ task: h.task, folder: path.join(dir, folders.get(h.task)!) })), quantize) : writeSingleOnnx(dir, quantize);
     files.push(...written);
     onnx = 'model.onnx';
     spec.onOnnx?.(1, 1);
   }
-  return { files: files.sort(), folders: recordOf(folders), onnx };
+  return { files: files.sort(), folders: recordOf(folders), onnx, quantized };
 }
 
 type InitData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
@@ -245,13 +246,14 @@ class SpillingGraphBuilder extends GraphBuilder {
  * the float weights in memory, so the graph is built whole and only its int8 result is spilled
  * when it is still above the threshold.
  */
-export function saveGraph(dir: string, graphName: string, weightBytes: number, build: (g: GraphBuilder) => void, externalAbove = ONNX_EXTERNAL_BYTES, quantize: QuantizeMode | null = null): string[] {
+export function saveGraph(dir: string, graphName: string, weightBytes: number, build: (g: GraphBuilder) => void, externalAbove = ONNX_EXTERNAL_BYTES, quantize: QuantizeMode | null = null, onReport?: (r: QuantizeReport) => void): string[] {
   const file = path.join(dir, 'model.onnx');
   const dataName = 'model.onnx_data';
   if (quantize === 'int8') {
     const g = new GraphBuilder(graphName);
     build(g);
-    quantizeGraph(g);
+    const report = quantizeGraph(g); // not inside `onReport?.(…)`: an absent callback would skip the pass
+    onReport?.(report);
     if (g.weightBytes() <= externalAbove) {
       writeFileAtomic(file, encodeModel(g.toModel()));
       return ['model.onnx'];
@@ -290,7 +292,13 @@ function storeBytes(store: TensorStore): number {
 }
 
 /** The single-head folder is a plain checkpoint: the standard one-model graph with output `logits`. */
-function writeSingleOnnx(dir: string, quantize: QuantizeMode | null): string[] {
+/** Which graph to write: float32 or int8, and who hears what the int8 pass replaced. */
+interface OnnxQuantize {
+  readonly mode: QuantizeMode | null;
+  readonly onReport: (r: QuantizeReport) => void;
+}
+
+function writeSingleOnnx(dir: string, quantize: OnnxQuantize): string[] {
   const ckpt = loadCheckpoint(dir);
   try {
     return saveGraph(dir, `bertfuse_${ckpt.config.architecture}`, storeBytes(ckpt.tensors), (g) => {
@@ -301,7 +309,7 @@ function writeSingleOnnx(dir: string, quantize: QuantizeMode | null): string[] {
       };
       const out = emitBert(g, ckpt, inputs);
       g.output(out.logits!, 'logits', 'float', ['batch', ckpt.config.labels!.length]);
-    }, ONNX_EXTERNAL_BYTES, quantize);
+    }, ONNX_EXTERNAL_BYTES, quantize.mode, quantize.onReport);
   } finally {
     ckpt.close();
   }
@@ -334,26 +342,33 @@ class EncoderOnlyStore implements TensorStore {
 /**
  * One encoder, then each task's own head as its family writes it (BERT's pooler + tanh, RoBERTa's
  * dense/out_proj, DistilBERT's ReLU pre_classifier, ModernBERT's pooling + norm, DeBERTa's
- * ContextPooler) on the shared states: outputs `logits_<task>`.
+ * ContextPooler) on the shared states: outputs `logits_<task>`. `ckpts[k]` is task k's folder; they
+ * share the encoder, so the first one's is emitted. Written to model.onnx by the merge and built in
+ * memory by `predict` / `serve` when they quantise a merge whose model.onnx is float32.
  */
-function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; folder: string }>, quantize: QuantizeMode | null): string[] {
+export function emitMultiTask(g: GraphBuilder, ckpts: readonly Checkpoint[], tasks: readonly string[]): void {
+  const first = ckpts[0]!;
+  const family = familyOf(first.config);
+  const inputs = {
+    inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
+    attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
+    tokenTypeIds: family.tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null,
+  };
+  const enc = emitBert(g, { config: { ...first.config, task: 'encoder', labels: null }, prefix: first.prefix, tensors: new EncoderOnlyStore(first.tensors) }, inputs);
+  tasks.forEach((task, k) => {
+    const c = ckpts[k]!;
+    const head = family.emitHead(new EmitContext(g, c, { scope: task }), { cls: enc.cls, hidden: enc.hidden, attentionMask: inputs.attentionMask });
+    g.output(head.logits, `logits_${task}`, 'float', ['batch', c.config.labels!.length]);
+  });
+}
+
+/** The multi-task graph's name (model.onnx and the in-memory build alike). */
+export const MULTITASK_GRAPH = 'bertfuse_merged_multitask';
+
+function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; folder: string }>, quantize: OnnxQuantize): string[] {
   const ckpts = tasks.map((t) => loadCheckpoint(t.folder));
   try {
-    const first = ckpts[0]!;
-    const family = familyOf(first.config);
-    return saveGraph(dir, 'bertfuse_merged_multitask', storeBytes(first.tensors), (g) => {
-      const inputs = {
-        inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
-        attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
-        tokenTypeIds: family.tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null,
-      };
-      const enc = emitBert(g, { config: { ...first.config, task: 'encoder', labels: null }, prefix: first.prefix, tensors: new EncoderOnlyStore(first.tensors) }, inputs);
-      tasks.forEach((t, k) => {
-        const c = ckpts[k]!;
-        const head = family.emitHead(new EmitContext(g, c, { scope: t.task }), { cls: enc.cls, hidden: enc.hidden, attentionMask: inputs.attentionMask });
-        g.output(head.logits, `logits_${t.task}`, 'float', ['batch', c.config.labels!.length]);
-      });
-    }, ONNX_EXTERNAL_BYTES, quantize);
+    return saveGraph(dir, MULTITASK_GRAPH, storeBytes(ckpts[0]!.tensors), (g) => emitMultiTask(g, ckpts, tasks.map((t) => t.task)), ONNX_EXTERNAL_BYTES, quantize.mode, quantize.onReport);
   } finally {
     for (const c of ckpts) c.close();
   }
@@ -361,26 +376,3 @@ function writeMultiTaskOnnx(dir: string, tasks: ReadonlyArray<{ task: string; fo
 
 /** Written next to the merge output: what the folder holds (tasks, folders, ONNX outputs). */
 export const MERGE_MANIFEST = 'bertfuse-merge.json';
-
-/**
- * A folder loader for `loadClassifier`: a single-head merge is a plain checkpoint (returns null so
- * the default loader opens it); a multi-task merge has no single label list, so point at its task
- * folders instead of failing on the missing top-level config.json.
- */
-let loaderRegistered = false;
-export function registerMergedLoader(): void {
-  if (loaderRegistered) return;
-  loaderRegistered = true;
-  registerFolderLoader(async (dir) => {
-    const file = path.join(dir, MERGE_MANIFEST);
-    if (!fs.existsSync(file) || fs.existsSync(path.join(dir, 'config.json'))) return null;
-    let tasks: Array<{ task: string; folder: string }> = [];
-    try {
-      tasks = (JSON.parse(fs.readFileSync(file, 'utf8')) as { tasks?: Array<{ task: string; folder: string }> }).tasks ?? [];
-    } catch {
-      return null;
-    }
-    const list = tasks.map((t) => `${t.task}: ${path.join(dir, t.folder)}`).join(', ');
-    throw new BertfuseError('E_USAGE', `a multi-task merge has one model per task; load a task folder (${list}) or run model.onnx for all tasks at once`, dir);
-  });
-}

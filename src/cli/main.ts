@@ -3,7 +3,7 @@ import { setAllowNonFiniteDefault } from '../checkpoint/load.js';
 import { cutLine, isBertfuseError } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { registerCombinedLoader } from '../artifact/read.js';
-import { registerMergedLoader } from '../artifact/merged.js';
+import { registerMergedLoader } from '../artifact/merged-model.js';
 import { register as combine } from './commands/combine.js';
 import { register as demo } from './commands/demo.js';
 import { register as distill } from './commands/distill.js';

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Checkpoint } from '../checkpoint/load.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { readLabelled, type ReadLabelledOptions } from '../data/labelled.js';
+import { registerMergedLoader } from '../artifact/merged-model.js';
 import { BertfuseError } from '../errors.js';
 import { loadClassifier, type Classifier } from '../runtime/classifier.js';
 import type { RuntimeOptions } from '../runtime/session.js';
@@ -20,9 +21,11 @@ export interface EvalRow {
   readonly task: string;
   readonly file: string;
   readonly model: string;
-  readonly kind: 'member' | 'ensemble' | 'merged';
+  readonly kind: 'member' | 'ensemble' | 'merged' | 'merged-int8';
   readonly accuracy: number;
   readonly n: number;
+  /** merged-int8 rows: the fraction of rows whose label equals the float32 merged model's. */
+  readonly agreement?: number;
 }
 
 interface TaskInfo {
@@ -42,23 +45,35 @@ async function probs(c: Classifier, inputs: readonly TextInput[], labels: readon
   return out;
 }
 
-function accuracy(p: Float64Array, labels: readonly string[], gold: readonly string[]): number {
+/** Each row's most probable label (ties to the first). */
+function predicted(p: Float64Array, labels: readonly string[]): string[] {
   const k = labels.length;
-  let ok = 0;
-  gold.forEach((g, i) => {
+  return Array.from({ length: p.length / k }, (_, i) => {
     let best = 0;
     for (let j = 1; j < k; j++) if (p[i * k + j]! > p[i * k + best]!) best = j;
-    if (labels[best] === g) ok++;
+    return labels[best]!;
   });
-  return gold.length ? ok / gold.length : 0;
+}
+
+/** The fraction of rows where `a[i] === b[i]`. */
+function sameShare(a: readonly string[], b: readonly string[]): number {
+  return a.length ? a.filter((x, i) => x === b[i]).length / a.length : 0;
+}
+
+function accuracy(p: Float64Array, labels: readonly string[], gold: readonly string[]): number {
+  return sameShare(predicted(p, labels), gold);
 }
 
 /**
  * Accuracy of each member, of the members' ensemble (mean of probabilities, labels matched by
- * name) and of the merged checkpoint (reloaded from the written safetensors) on each set.
+ * name) and of the merged checkpoint (reloaded from the written safetensors) on each set. With
+ * `int8` (model.onnx was written with int8 encoder layers) also that graph's accuracy, run as
+ * `predict` runs it, and how often its label equals the float32 merged model's.
  */
-export async function evaluateMerged(dir: string, tasks: readonly TaskInfo[], members: readonly Checkpoint[], sets: readonly EvalSet[], opts: { threads?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<EvalRow[]> {
+export async function evaluateMerged(dir: string, tasks: readonly TaskInfo[], members: readonly Checkpoint[], sets: readonly EvalSet[], opts: { threads?: number; int8?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<EvalRow[]> {
   const runtime: RuntimeOptions = opts.threads ? { threads: opts.threads } : {};
+  const steps = sets.length * (opts.int8 ? 5 : 4);
+  registerMergedLoader();
   const rows: EvalRow[] = [];
   let done = 0;
   for (const set of sets) {
@@ -83,7 +98,7 @@ export async function evaluateMerged(dir: string, tasks: readonly TaskInfo[], me
       } finally {
         await c.close();
       }
-      opts.onProgress?.(++done, sets.length * 4);
+      opts.onProgress?.(++done, steps);
     }
     if (memberProbs.length > 1) {
       const mean = new Float64Array(memberProbs[0]!.length);
@@ -91,13 +106,26 @@ export async function evaluateMerged(dir: string, tasks: readonly TaskInfo[], me
       rows.push({ task: task.task, file, model: `ensemble (mean of ${memberProbs.length})`, kind: 'ensemble', accuracy: accuracy(mean, task.labels, data.gold), n: data.gold.length });
     }
     const merged = await loadClassifier(path.join(dir, task.folder), { runtime });
+    let float: string[];
     try {
       const p = await probs(merged, data.inputs, task.labels);
-      rows.push({ task: task.task, file, model: 'merged', kind: 'merged', accuracy: accuracy(p, task.labels, data.gold), n: data.gold.length });
+      float = predicted(p, task.labels);
+      rows.push({ task: task.task, file, model: 'merged', kind: 'merged', accuracy: sameShare(float, data.gold), n: data.gold.length });
     } finally {
       await merged.close();
     }
-    opts.onProgress?.(++done, sets.length * 4);
+    opts.onProgress?.(++done, steps);
+    if (opts.int8) {
+      // The written graph itself: a single head's model.onnx, or this task's head of the multi-task one.
+      const int8 = await loadClassifier(path.join(dir, 'model.onnx'), { runtime, ...(task.folder !== '' ? { task: task.task } : {}) });
+      try {
+        const labels = predicted(await probs(int8, data.inputs, task.labels), task.labels);
+        rows.push({ task: task.task, file, model: 'merged, int8 model.onnx', kind: 'merged-int8', accuracy: sameShare(labels, data.gold), n: data.gold.length, agreement: sameShare(labels, float) });
+      } finally {
+        await int8.close();
+      }
+      opts.onProgress?.(++done, steps);
+    }
   }
   return rows;
 }

@@ -250,19 +250,21 @@ export async function merge(recipe: MergeRecipe, opts: MergeOptions): Promise<Me
         const why = base?.headless ? `base_model's head has other labels [${base.ckpt.config.labels!.join(', ')}], so it is not used for` : 'base_model has no';
         notes.unshift(`${why} ${noBase.map((n) => members[0]!.storeName(n)).join(', ')}; ${noBase.length === 1 ? 'it was' : 'they were'} merged with linear (the members' weighted average)`);
       }
+      // Written before the evaluation, which opens the folder as predict does (a multi-task model.onnx through its manifest).
+      const manifest = { format: 'bertfuse-merge', version: 1, tool: `bertfuse ${VERSION}`, method: method.name, heads: separate ? 'separate' : 'merged', tasks, onnx: files.onnx, ...(files.onnx && recipe.quantize ? { quantize: recipe.quantize } : {}) };
+      fs.writeFileSync(path.join(tmp, MERGE_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
       if (opts.evaluate?.length) {
         opts.onProgress?.('evaluate', 0, 0);
         evaluation.push(
           ...(await evaluateMerged(tmp, tasks, memberCkpts, opts.evaluate, {
             ...statsOpts,
+            int8: files.onnx !== null && recipe.quantize === 'int8',
             ...(opts.onProgress ? { onProgress: (d: number, t: number) => opts.onProgress!('evaluate', d, t) } : {}),
           })),
         );
       }
-      const card = renderMergeCard({ recipe, method, members: memberCkpts, base: baseCkpt, tasks, alignment, notes, evaluation, recipeYaml, name: path.basename(out) });
+      const card = renderMergeCard({ recipe, method, members: memberCkpts, base: baseCkpt, tasks, alignment, notes, evaluation, recipeYaml, name: path.basename(out), quantized: files.quantized });
       fs.writeFileSync(path.join(tmp, 'README.md'), card);
-      const manifest = { format: 'bertfuse-merge', version: 1, tool: `bertfuse ${VERSION}`, method: method.name, heads: separate ? 'separate' : 'merged', tasks, onnx: files.onnx, ...(files.onnx && recipe.quantize ? { quantize: recipe.quantize } : {}) };
-      fs.writeFileSync(path.join(tmp, MERGE_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
       return { ...files, files: [...files.files, 'README.md', MERGE_MANIFEST, OWNERSHIP_FILE].sort() };
     }, { kind: 'merge' });
     return {

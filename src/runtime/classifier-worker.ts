@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { registerMergedLoader } from '../artifact/merged.js';
+import { registerMergedLoader } from '../artifact/merged-model.js';
 import { registerCombinedLoader } from '../artifact/read.js';
 import { loadClassifier, type Classifier } from './classifier.js';
 import { AbortedError } from './aborted.js';
@@ -20,7 +20,7 @@ registerMergedLoader();
 
 let model: Classifier;
 try {
-  model = await loadClassifier(data.target, { ...(data.runtime ? { runtime: data.runtime } : {}), quantize: data.quantize ?? null });
+  model = await loadClassifier(data.target, { ...(data.runtime ? { runtime: data.runtime } : {}), quantize: data.quantize ?? null, ...(data.task !== undefined ? { task: data.task } : {}) });
 } catch (e) {
   send({ type: 'failed', error: toWire(e) });
   port.close();

@@ -40,6 +40,8 @@ export interface Classifier {
   predictProba(inputs: readonly TextInput[], opts?: RunOptions): Promise<Float32Array>;
   /** Combined models only: the fused probabilities and each member's, all in `labels` order. */
   predictDetailed?(inputs: readonly TextInput[], opts?: RunOptions): Promise<DetailedProbabilities>;
+  /** Set when this is one head of a multi-task merge (loaded with `task`). */
+  readonly task?: string;
   /** Why the model can no longer answer (e.g. its worker thread died), or null while it can. */
   failure?(): string | null;
   close(): Promise<void>;
@@ -80,6 +82,8 @@ export interface LoadOptions {
   readonly hub?: HubOptions;
   /** Dynamic int8 quantisation of the encoder's linear layers, for models built from weights. */
   readonly quantize?: QuantizeMode | null;
+  /** Multi-task merges (one encoder, one head per task): the task whose head answers. */
+  readonly task?: string;
 }
 
 /** A Hugging Face folder becomes a graph built in memory; its weights are read once, here. */
@@ -115,8 +119,11 @@ export async function classifierFromOnnx(file: string, opts: LoadOptions = {}): 
   return new BertClassifier(runner, cfg.labels, file, null);
 }
 
-/** Loaders for folder kinds other than a plain checkpoint, tried in order (combined artifacts, merged multi-head folders). */
-export type FolderLoader = (dir: string, opts: LoadOptions) => Promise<Classifier | null>;
+/**
+ * Loaders for folder kinds other than a plain checkpoint, tried in order (combined artifacts, merged
+ * multi-head folders). `file` is the graph file the user named inside `dir`, when it was a file.
+ */
+export type FolderLoader = (dir: string, opts: LoadOptions, file?: string) => Promise<Classifier | null>;
 const folderLoaders: FolderLoader[] = [];
 export function registerFolderLoader(loader: FolderLoader): void {
   folderLoaders.push(loader);
@@ -124,17 +131,25 @@ export function registerFolderLoader(loader: FolderLoader): void {
 
 /** `<model>` as the CLI takes it: an HF folder, an `.onnx` file, a bertfuse artifact folder, or a hub id `org/name` (see checkpoint/hub.ts). */
 export async function loadClassifier(target: string, opts: LoadOptions = {}): Promise<Classifier> {
-  target = await resolveModelPath(target, opts.hub);
+  const c = await loadAny(await resolveModelPath(target, opts.hub), opts);
+  // `task` names a head of a multi-task merge; anything else has one label list.
+  if (opts.task !== undefined && c.task === undefined) {
+    await c.close();
+    throw new BertfuseError('E_USAGE', `task "${opts.task}" was named (--task), but this is not a multi-task merge: it has one head (labels ${c.labels.join(', ')})`, target);
+  }
+  return c;
+}
+
+async function loadAny(target: string, opts: LoadOptions): Promise<Classifier> {
   if (!fs.existsSync(target)) throw new BertfuseError('E_MISSING_FILE', 'no such file or folder', target);
   if (fs.statSync(target).isFile()) {
     if (!target.endsWith('.onnx')) throw new BertfuseError('E_USAGE', 'expected a model folder or an .onnx file', target);
     // The graph of a folder bertfuse wrote (model.onnx or onnx/model.onnx) runs best as that folder:
-    // its manifest knows every tokenizer group.
+    // its manifest knows every tokenizer group (a combined model) or every head (a multi-task merge).
     const dir = path.dirname(path.resolve(target));
     for (const home of [dir, path.dirname(dir)]) {
-      if (!fs.existsSync(path.join(home, 'bertfuse.json'))) continue;
       for (const loader of folderLoaders) {
-        const c = await loader(home, opts);
+        const c = await loader(home, opts, target);
         if (c) return c;
       }
     }

@@ -20,6 +20,8 @@ import { fromWire, type FromWorker, type ToWorker, type WorkerData } from './wor
 export interface WorkerLoadOptions {
   readonly runtime?: RuntimeOptions;
   readonly quantize?: 'int8' | null;
+  /** Multi-task merges: the task whose head answers. */
+  readonly task?: string;
   /** How `org/name` hub ids are resolved; done on the calling thread before the worker starts. */
   readonly hub?: HubOptions;
 }
@@ -74,7 +76,7 @@ export class WorkerClassifier implements Classifier {
   /** Loads `target` (as loadClassifier takes it) in a new worker thread; resolves once it is ready. */
   static async load(target: string, opts: WorkerLoadOptions = {}): Promise<WorkerClassifier> {
     const local = await resolveModelPath(target, opts.hub);
-    const worker = spawn({ target: local, ...(opts.runtime ? { runtime: opts.runtime } : {}), quantize: opts.quantize ?? null });
+    const worker = spawn({ target: local, ...(opts.runtime ? { runtime: opts.runtime } : {}), quantize: opts.quantize ?? null, ...(opts.task !== undefined ? { task: opts.task } : {}) });
     const first = await new Promise<FromWorker>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

@@ -10,6 +10,7 @@ export interface WorkerData {
   readonly target: string;
   readonly runtime?: RuntimeOptions;
   readonly quantize?: 'int8' | null;
+  readonly task?: string;
 }
 
 export interface RunRequest {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { registerMergedLoader } from '../../src/artifact/merged.js';
+import { registerMergedLoader } from '../../src/artifact/merged-model.js';
 import { merge } from '../../src/merge/merge.js';
 import { parseMergeRecipe } from '../../src/recipe/merge.js';
 import { loadClassifier } from '../../src/runtime/classifier.js';
@@ -51,9 +51,9 @@ test('sst2-sibling-a + subj-sibling: one merged encoder, each member\'s own head
     const fromOnnx = await onnxLogits(path.join(r.out, 'model.onnx'), path.join(r.out, t.folder), t.output, inputs);
     assert.ok(maxAbsDiff(fromFolder, fromOnnx) <= 1e-4, `${t.task}: folder vs ONNX ${maxAbsDiff(fromFolder, fromOnnx)}`);
   }
-  // The top folder has no single label list: loadClassifier points at the task folders.
+  // The top folder has no single label list: loadClassifier asks for a task or points at the task folders.
   registerMergedLoader();
-  await assert.rejects(loadClassifier(r.out), /a multi-task merge has one model per task; load a task folder \(sst2: .*sst2, subj: .*subj\)/);
+  await assert.rejects(loadClassifier(r.out), /a multi-task merge answers one task at a time here: name a task \(--task: sst2, subj\) or load a task folder \(.*sst2, .*subj\)/);
   // A task folder loads as an ordinary classifier.
   const c = await loadClassifier(path.join(r.out, 'subj'), { runtime: { threads: 1 } });
   assert.deepEqual(c.labels, ['subjective', 'objective']);

@@ -7,7 +7,7 @@ import type { DataSpec, PrepareProgress } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, withCombineDefaults, type CombineRecipe } from '../../recipe/combine.js';
 import { nonNegativeInt as wholeNumber, printJson, printLine, printNote } from '../output.js';
-import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, dataSpec, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
+import { addDataFlags, addMethodFlag, addParamFlag, addRecipeFlag, addRunFlags, dataSpec, labelMapOf, paramValues, parseLabels, quantizeMode, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
 import { statusLine } from '../progress.js';
 import { baseMergeCandidates, mergeCandidates } from '../../merge/auto-candidates.js';
 import { DEFAULT_MAX_BARRIER } from '../../eval/select.js';
@@ -154,10 +154,7 @@ export function register(program: Command): void {
     .description('fuse two or more classifiers into ONE model folder (one model.onnx), scored honestly on your data')
     .argument('[members...]', 'member model folders (BertForSequenceClassification)')
     .option('-o, --out <folder>', 'where to write the combined model')
-    .option('--quantize <mode>', 'int8: export the combined graph with dynamically int8-quantised members; the table adds the method\'s int8 row', (v: string) => {
-      if (v !== 'int8') throw new BertfuseError('E_USAGE', `--quantize must be int8, got "${v}"`);
-      return v;
-    })
+    .option('--quantize <mode>', 'int8: export the combined graph with dynamically int8-quantised members; the table adds the method\'s int8 row', quantizeMode)
     .option('--merge-base <folder>', "auto: the members' common parent; adds task arithmetic and TIES (λ, density searched on held-out rows) and Model Stock to the candidates")
     .option('--save-eval', 'also keep the full evaluation as eval.json in the folder (for bertfuse report; it contains texts of rows the members disagree on)');
   cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));

@@ -168,7 +168,10 @@ function printResult(r: MergeResult): void {
   }
   if (r.evaluation.length) {
     printLine();
-    printLine(renderTable(['task', 'data', 'model', 'accuracy', 'n'], r.evaluation.map((e) => [e.task, e.file, e.model, `${(e.accuracy * 100).toFixed(2)}%`, e.n])));
+    // An int8 model.onnx adds its rows and how often their label equals the float32 merged model's.
+    const agreement = r.evaluation.some((e) => e.agreement !== undefined);
+    const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+    printLine(renderTable(['task', 'data', 'model', 'accuracy', 'n', ...(agreement ? ['same label as merged'] : [])], r.evaluation.map((e) => [e.task, e.file, e.model, pct(e.accuracy), e.n, ...(agreement ? [e.agreement === undefined ? '' : pct(e.agreement)] : [])])));
   }
   for (const n of r.notes) printLine(`note: ${n}`);
 }

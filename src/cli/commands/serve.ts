@@ -3,6 +3,8 @@ import { BertfuseError } from '../../errors.js';
 import { WorkerClassifier } from '../../runtime/worker-classifier.js';
 import { SERVE_DEFAULTS, createServer } from '../../serve/server.js';
 import { positiveInt, printLine, printNote } from '../output.js';
+import { addQuantizeFlag, addTaskFlag } from '../flags.js';
+import type { QuantizeMode } from '../../graph/quantize.js';
 import { statusLine } from '../progress.js';
 
 interface ServeFlags {
@@ -16,6 +18,8 @@ interface ServeFlags {
   bodyLimit: number;
   requestTimeoutMs: number;
   threads?: number;
+  quantize?: QuantizeMode;
+  task?: string;
   quiet?: boolean;
 }
 
@@ -34,7 +38,7 @@ function nonNegative(name: string): (v: string) => number {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
     .description('serve a model over HTTP: POST /v1/predict, GET /healthz, GET /metrics (Prometheus)')
     .argument('<model>', 'model folder, combined bertfuse folder, .onnx file, or hub id org/name')
@@ -48,12 +52,13 @@ export function register(program: Command): void {
     .option('--body-limit <bytes>', 'bytes per request body', positiveInt('--body-limit'), SERVE_DEFAULTS.bodyLimit)
     .option('--request-timeout-ms <ms>', 'time a client has to send its whole request (0 = no limit)', nonNegative('--request-timeout-ms'), SERVE_DEFAULTS.requestTimeoutMs)
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt('--threads'))
-    .option('-q, --quiet', 'no progress (loading spinner, download bar)')
+    .option('-q, --quiet', 'no progress (loading spinner, download bar)');
+  addTaskFlag(addQuantizeFlag(cmd), 'multi-task merges: serve this task\'s head (a server answers with one label set)')
     .action(async (target: string, f: ServeFlags) => {
       const line = statusLine({ quiet: Boolean(f.quiet) });
       line.spin(`loading ${target}`);
       // The model runs in a worker thread, so /healthz and other requests are answered during a run.
-      const model = await WorkerClassifier.load(target, { runtime: f.threads ? { threads: f.threads } : {}, hub: { onProgress: (d, t) => line.bar(`download ${target}`, d, t) } }).finally(() => line.stop());
+      const model = await WorkerClassifier.load(target, { runtime: f.threads ? { threads: f.threads } : {}, ...(f.quantize ? { quantize: f.quantize } : {}), ...(f.task !== undefined ? { task: f.task } : {}), hub: { onProgress: (d, t) => line.bar(`download ${target}`, d, t) } }).finally(() => line.stop());
       const app = createServer(model, { maxBatch: f.maxBatch, maxWaitMs: f.maxWaitMs, maxTokens: f.maxTokens, maxTexts: f.maxTexts, maxChars: f.maxChars, bodyLimit: f.bodyLimit, requestTimeoutMs: f.requestTimeoutMs, onNote: printNote });
       let address: string;
       try {

@@ -1,0 +1,192 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { assertInsideFolder } from '../checkpoint/folder-files.js';
+import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
+import type { TextInput } from '../checkpoint/tokenizer.js';
+import { BertfuseError } from '../errors.js';
+import { GraphBuilder, encodeModel } from '../graph/onnx-builder.js';
+import { quantizeGraph, type QuantizeMode } from '../graph/quantize.js';
+import { registerFolderLoader, type Classifier, type LoadOptions } from '../runtime/classifier.js';
+import { GraphRunner, type RunOptions } from '../runtime/runner.js';
+import { softmaxRows } from '../util/math.js';
+import { emitMultiTask, MERGE_MANIFEST, MULTITASK_GRAPH } from './merged.js';
+
+/*
+ * The read side of a multi-task merge (one encoder, one head per task): `predict` and `serve` run
+ * its model.onnx, every head in one run, or one head as a plain Classifier (`task`).
+ *
+ * Which graph runs: the model.onnx the merge wrote, as written (int8 when merged with
+ * `quantize: int8`). `quantize: int8` asked of a folder whose model.onnx is float32 (or that has
+ * none) builds the same graph from the task folders' weights and quantises it with the pass the
+ * merge uses, so `predict <folder> --quantize int8` answers alike for both. A graph file named
+ * directly (`<folder>/model.onnx`) runs as it is, like any .onnx.
+ */
+
+export interface TaskHead {
+  readonly task: string;
+  readonly labels: readonly string[];
+  /** The graph output holding this task's logits (`logits_<task>`). */
+  readonly output: string;
+  /** The task's own HF folder, relative to the merge folder. */
+  readonly folder: string;
+}
+
+interface MergeManifest {
+  readonly heads: string;
+  readonly tasks: readonly TaskHead[];
+  readonly onnx: string | null;
+  readonly quantize: QuantizeMode | null;
+}
+
+function bad(problem: string, file: string): BertfuseError {
+  return new BertfuseError('E_BAD_CONFIG', problem, file);
+}
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** `bertfuse-merge.json` of a multi-task merge, checked field by field; null when `dir` is not one (no manifest, or a single-head merge, which is a plain checkpoint). */
+function readMultiTaskManifest(dir: string): MergeManifest | null {
+  const file = path.join(dir, MERGE_MANIFEST);
+  if (!fs.existsSync(file) || fs.existsSync(path.join(dir, 'config.json'))) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw bad(`not valid JSON (${(e as Error).message})`, file);
+  }
+  const m = raw as Record<string, unknown>;
+  if (typeof raw !== 'object' || raw === null || m['format'] !== 'bertfuse-merge') throw bad('not a bertfuse merge manifest (format is not "bertfuse-merge")', file);
+  if (!Array.isArray(m['tasks']) || m['tasks'].length === 0) throw bad('"tasks" must be a non-empty list', file);
+  const tasks = (m['tasks'] as unknown[]).map((t, i): TaskHead => {
+    const o = t as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || typeof o['task'] !== 'string' || typeof o['folder'] !== 'string' || typeof o['output'] !== 'string' || !isStringList(o['labels'])) {
+      throw bad(`tasks[${i}] needs "task", "folder", "output" (strings) and "labels" (a list of names)`, file);
+    }
+    assertInsideFolder(path.join(dir, o['folder']), dir);
+    return { task: o['task'], labels: o['labels'], output: o['output'], folder: o['folder'] };
+  });
+  const onnx = m['onnx'] ?? null;
+  if (onnx !== null && typeof onnx !== 'string') throw bad('"onnx" must be a file name or null', file);
+  const quantize = m['quantize'] ?? null;
+  if (quantize !== null && quantize !== 'int8') throw bad(`"quantize" must be int8 when present, got ${JSON.stringify(quantize)}`, file);
+  if (onnx !== null) assertInsideFolder(path.join(dir, onnx), dir);
+  return { heads: String(m['heads']), tasks, onnx, quantize };
+}
+
+/** Every head of a multi-task merge from one run of its graph. */
+export class MultiTaskClassifier {
+  readonly name: string;
+  constructor(
+    readonly source: string,
+    readonly tasks: readonly TaskHead[],
+    /** int8 when the graph that runs has int8 encoder layers. */
+    readonly quantize: QuantizeMode | null,
+    private readonly runner: GraphRunner,
+  ) {
+    this.name = path.basename(path.resolve(source));
+  }
+
+  /** Each task's probabilities, row-major [n, labels.length], keyed by task name. */
+  async predictTasks(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<Record<string, Float32Array>> {
+    const out = await this.runner.run(inputs, { ...opts, outputs: this.tasks.map((t) => t.output) });
+    return Object.fromEntries(this.tasks.map((t) => [t.task, softmaxRows(out[t.output]!.data, t.labels.length)]));
+  }
+
+  /** One head as a Classifier; closing it closes this model. */
+  head(task: string): Classifier {
+    const t = this.tasks.find((x) => x.task === task);
+    if (!t) throw new BertfuseError('E_USAGE', `no task "${task}" in this multi-task merge (tasks: ${this.tasks.map((x) => x.task).join(', ')})`, this.source);
+    return {
+      name: `${this.name}/${t.task}`,
+      source: this.source,
+      labels: t.labels,
+      task: t.task,
+      predictProba: async (inputs, opts = {}) => softmaxRows((await this.runner.run(inputs, { ...opts, outputs: [t.output] }))[t.output]!.data, t.labels.length),
+      close: () => this.close(),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.runner.close();
+  }
+}
+
+/** The graph to run: the merge's model.onnx as written, or built here from the task folders (see the top of this file). */
+function graphSource(dir: string, m: MergeManifest, ckpts: readonly Checkpoint[], quantize: QuantizeMode | null, file: string | null): { model: Uint8Array | string; quantize: QuantizeMode | null } {
+  const written = m.onnx === null ? null : path.join(dir, m.onnx);
+  if (file !== null) {
+    // A graph file named by the user runs as it is; asking it for int8 is fine only when it already is.
+    if (quantize !== null && (path.resolve(file) !== path.resolve(written ?? '') || m.quantize !== quantize)) {
+      throw new BertfuseError('E_USAGE', `--quantize ${quantize} applies to models built from weights; an .onnx file runs as it is (predict the folder ${dir} with --quantize ${quantize} to build its ${quantize} graph)`, file);
+    }
+    return { model: file, quantize: path.resolve(file) === path.resolve(written ?? '') ? m.quantize : null };
+  }
+  if (written !== null && (quantize === null || quantize === m.quantize)) {
+    if (!fs.existsSync(written)) throw new BertfuseError('E_MISSING_FILE', `${m.onnx} is missing (named in ${MERGE_MANIFEST})`, dir);
+    return { model: written, quantize: m.quantize };
+  }
+  const g = new GraphBuilder(MULTITASK_GRAPH);
+  emitMultiTask(g, ckpts, m.tasks.map((t) => t.task));
+  if (quantize === 'int8') quantizeGraph(g);
+  return { model: encodeModel(g.toModel()), quantize };
+}
+
+/**
+ * A multi-task merge at `target` (its folder, or a graph file inside it) with every head, or null
+ * when `target` is something else. `opts.quantize` as described at the top of this file.
+ */
+export async function loadMultiTask(target: string, opts: LoadOptions = {}, file: string | null = null): Promise<MultiTaskClassifier | null> {
+  if (!fs.existsSync(target)) return null;
+  if (fs.statSync(target).isFile()) {
+    if (!target.endsWith('.onnx')) return null;
+    return loadMultiTask(path.dirname(path.resolve(target)), opts, target);
+  }
+  const dir = target;
+  const m = readMultiTaskManifest(dir);
+  if (!m) return null;
+  const manifestFile = path.join(dir, MERGE_MANIFEST);
+  // The task folders are plain checkpoints: their configs name the labels, the first one's tokenizer feeds the graph.
+  const ckpts: Checkpoint[] = [];
+  try {
+    for (const t of m.tasks) {
+      const c = loadCheckpoint(path.join(dir, t.folder));
+      ckpts.push(c);
+      const labels = c.config.labels ?? [];
+      if (labels.join('\n') !== t.labels.join('\n')) throw bad(`task ${t.task} lists labels ${t.labels.join(', ')}, but ${path.join(t.folder, 'config.json')} has ${labels.join(', ') || 'none'}`, manifestFile);
+    }
+    const source = graphSource(dir, m, ckpts, opts.quantize ?? null, file);
+    const runner = await GraphRunner.create(source.model, [{ suffix: '', tokenizer: ckpts[0]!.tokenizer }], opts.runtime);
+    const missing = m.tasks.filter((t) => !runner.outputNames.includes(t.output)).map((t) => t.output);
+    if (missing.length > 0) {
+      await runner.close();
+      throw new BertfuseError('E_BAD_ONNX', `graph does not match ${MERGE_MANIFEST} (missing outputs ${missing.join(', ')})`, typeof source.model === 'string' ? source.model : dir);
+    }
+    return new MultiTaskClassifier(file ?? dir, m.tasks, source.quantize, runner);
+  } finally {
+    for (const c of ckpts) c.close();
+  }
+}
+
+/**
+ * Lets `loadClassifier` open a multi-task merge: with `task` as that head's Classifier; without,
+ * it says which tasks there are (a Classifier has one label list; `predict` shows every head).
+ */
+let loaderRegistered = false;
+export function registerMergedLoader(): void {
+  if (loaderRegistered) return;
+  loaderRegistered = true;
+  registerFolderLoader(async (dir, opts, file) => {
+    // Only the merge's own top-level graph file stands for the merge (not one in a task folder).
+    if (file !== undefined && path.resolve(path.dirname(file)) !== path.resolve(dir)) return null;
+    const m = readMultiTaskManifest(dir);
+    if (!m) return null;
+    if (!opts.task) {
+      const list = m.tasks.map((t) => t.task).join(', ');
+      throw new BertfuseError('E_USAGE', `a multi-task merge answers one task at a time here: name a task (--task: ${list}) or load a task folder (${m.tasks.map((t) => path.join(dir, t.folder)).join(', ')})`, dir);
+    }
+    // Checked before the graph is built or opened.
+    if (!m.tasks.some((t) => t.task === opts.task)) throw new BertfuseError('E_USAGE', `no task "${opts.task}" in this multi-task merge (tasks: ${m.tasks.map((t) => t.task).join(', ')})`, dir);
+    const model = (await loadMultiTask(dir, opts, file ?? null))!;
+    return model.head(opts.task);
+  });
+}
