@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { DataSpec } from '../eval/prepare.js';
 import { BertfuseError } from '../errors.js';
-import { QUANTIZE_MODES, type QuantizeMode } from '../graph/quantize.js';
 import { parseLabelMap, type LabelMap } from '../members/labels.js';
 import { positiveInt, printNote } from './output.js';
 
@@ -17,7 +16,8 @@ import { positiveInt, printNote } from './output.js';
  *   data           --data, --eval-data, --encoding, --text-column, --text-pair-column,
  *                  --label-column, --labels, --label-map
  *   running        -b/--batch-size, --threads, --json, -q/--quiet
- *   graphs         --quantize int8 (int8 encoder layers), --task NAME (one head of a multi-task merge)
+ *   graphs         --quantize int8, --task NAME (graph-flags.ts: predict and serve load models without
+ *                  this file's data and method messages)
  */
 
 /** Repeated flag values, in order (commander's argParser for a repeatable or variadic flag). */
@@ -171,19 +171,3 @@ export function addOutFlag(cmd: Command, help: string): Command {
   return cmd.option('-o, --out <folder>', help);
 }
 
-/** `--quantize <mode>` parsed the same way by every command that takes it (predict, serve, combine). */
-export function quantizeMode(v: string): QuantizeMode {
-  const mode = QUANTIZE_MODES.find((m) => m === v);
-  if (!mode) throw new BertfuseError('E_USAGE', `--quantize must be ${QUANTIZE_MODES.join(' or ')}, got "${v}"`);
-  return mode;
-}
-
-/** `--quantize <mode>` of predict and serve (the models they load, as `loadClassifier` takes them). */
-export function addQuantizeFlag(cmd: Command): Command {
-  return cmd.option('--quantize <mode>', 'int8: dynamically int8-quantised encoder layers (faster; outputs shift slightly). Models built from weights and multi-task merges (whose model.onnx may be int8 already); an .onnx file runs as it is', quantizeMode);
-}
-
-/** `--task <name>` of predict and serve: which head of a multi-task merge answers (merge's `--task` names them). */
-export function addTaskFlag(cmd: Command, help: string): Command {
-  return cmd.option('--task <name>', help);
-}

@@ -28,14 +28,16 @@ const SHARED: Readonly<Record<string, readonly string[]>> = { eval: ['combine'] 
 const CANNOT_PRINT: readonly { readonly commands: readonly string[]; readonly file: string; readonly flags: readonly string[]; readonly why: string }[] = [
   { commands: ['demo'], file: 'src/', flags: ['--allow-below-chance', '--encoding', '--label-column', '--label-map', '--labels', '--max-barrier', '--max-cost', '--min-gain', '--param', '--quantize', '--text-column', '--text-pair-column'], why: 'demo runs fixed bundled members on bundled data with fixed options: no data, label, selection or method message can fire' },
   { commands: ['distill', 'eval', 'report', 'merge'], file: 'src/eval/select.ts', flags: ['--max-barrier', '--max-cost', '--min-gain'], why: 'selection under --method auto happens in combine only; report displays the reason combine wrote' },
-  { commands: ['distill', 'eval', 'demo', 'inspect', 'merge', 'serve'], file: 'src/runtime/classifier.ts', flags: ['--quantize'], why: 'said only when the caller passes quantize (predict and combine do)' },
+  { commands: ['distill', 'eval', 'demo', 'inspect', 'merge'], file: 'src/runtime/classifier.ts', flags: ['--quantize'], why: 'said only when the caller passes quantize (predict, serve and combine do)' },
   { commands: ['distill'], file: 'src/artifact/read.ts', flags: ['--quantize'], why: 'said only when the caller passes quantize' },
+  { commands: ['distill', 'eval'], file: 'src/artifact/merged-model.ts', flags: ['--quantize'], why: 'said only when the caller passes quantize (predict and serve do; the merge\'s own evaluation does not)' },
   { commands: ['distill', 'eval', 'demo'], file: 'src/artifact/combine.ts', flags: ['--quantize'], why: 'said only for a combine recipe with quantize, which only combine writes out' },
   { commands: ['eval'], file: 'src/merge/merge.ts', flags: ['--out'], why: 'refusing an output folder happens when merge writes one; eval writes nothing' },
   { commands: ['inspect', 'serve', 'random-checkpoint'], file: 'src/data/encoding.ts', flags: ['--encoding'], why: 'model files are read with encodingFlag: false, which leaves the hint out' },
   { commands: ['distill'], file: 'src/train/train-state.ts', flags: ['--checkpoint'], why: 'distill keeps its checkpoint beside --out and removes it first unless --resume (train-state\'s own callers name --checkpoint)' },
   { commands: ['demo'], file: 'src/cli/commands/demo.ts', flags: ['--text'], why: 'its "try: bertfuse predict <folder> --text" lines name predict\'s flag (the command name is in the template\'s previous part)' },
   { commands: ['eval'], file: 'src/cli/commands/combine.ts', flags: ['--out', '--quantize'], why: 'eval asks for no output folder (needOut false) and has no --quantize option to parse' },
+  { commands: ['eval'], file: 'src/cli/graph-flags.ts', flags: ['--quantize'], why: 'the parser of combine\'s --quantize option; eval has no such option to parse' },
   { commands: ['merge'], file: 'src/eval/prepare.ts', flags: ['--allow-below-chance'], why: 'merge scores with evaluateMerged, not prepare\'s below-chance check' },
 ];
 

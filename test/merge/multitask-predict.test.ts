@@ -168,7 +168,7 @@ describe('multi-task int8 merge through predict and serve', () => {
       [['predict', path.join(fp32.out, 'model.onnx'), '--quantize', 'int8', '--text', 'x'], /an \.onnx file runs as it is \(predict the folder .* with --quantize int8/],
       [['predict', int8.out, '--quantize', 'int4', '--text', 'x'], /--quantize must be int8, got "int4"/],
       [['predict', int8.out, '--members', '--text', 'x'], /--members needs a combined bertfuse folder; .* is a multi-task merge/],
-      [['serve', int8.out, '--port', '0'], /a multi-task merge answers one task at a time here: name a task \(--task: sst2_sibling_a, subj_sibling\)/],
+      [['serve', int8.out, '--port', '0'], /a multi-task merge answers one task at a time here: pick a task \(bertfuse predict\/serve --task <name>; tasks: sst2_sibling_a, subj_sibling\)/],
     ];
     for (const [args, pattern] of cases) {
       const r = await runCli(args);

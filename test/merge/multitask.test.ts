@@ -53,7 +53,7 @@ test('sst2-sibling-a + subj-sibling: one merged encoder, each member\'s own head
   }
   // The top folder has no single label list: loadClassifier asks for a task or points at the task folders.
   registerMergedLoader();
-  await assert.rejects(loadClassifier(r.out), /a multi-task merge answers one task at a time here: name a task \(--task: sst2, subj\) or load a task folder \(.*sst2, .*subj\)/);
+  await assert.rejects(loadClassifier(r.out), /a multi-task merge answers one task at a time here: pick a task \(bertfuse predict\/serve --task <name>; tasks: sst2, subj\) or load a task folder \(.*sst2, .*subj\)/);
   // A task folder loads as an ordinary classifier.
   const c = await loadClassifier(path.join(r.out, 'subj'), { runtime: { threads: 1 } });
   assert.deepEqual(c.labels, ['subjective', 'objective']);

@@ -9,7 +9,7 @@ import { positiveInt, printLine, SKIPPED, skippedLegend } from '../output.js';
 import { labelScores, memberScores, type LabelScores } from '../../runtime/label-scores.js';
 import type { QuantizeMode } from '../../graph/quantize.js';
 import type { RunOptions } from '../../runtime/runner.js';
-import { addQuantizeFlag, addTaskFlag } from '../flags.js';
+import { addQuantizeFlag, addTaskFlag } from '../graph-flags.js';
 import { statusLine } from '../progress.js';
 import { renderTable } from '../../util/table.js';
 

@@ -3,7 +3,7 @@ import { BertfuseError } from '../../errors.js';
 import { WorkerClassifier } from '../../runtime/worker-classifier.js';
 import { SERVE_DEFAULTS, createServer } from '../../serve/server.js';
 import { positiveInt, printLine, printNote } from '../output.js';
-import { addQuantizeFlag, addTaskFlag } from '../flags.js';
+import { addQuantizeFlag, addTaskFlag } from '../graph-flags.js';
 import type { QuantizeMode } from '../../graph/quantize.js';
 import { statusLine } from '../progress.js';
 
