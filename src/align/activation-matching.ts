@@ -1,6 +1,6 @@
 import type { Checkpoint } from '../checkpoint/load.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
-import { collectStats, probePoints, type StatRequest, type StatsOptions } from '../merge/probe.js';
+import { collectStats, probeNamesOf, probePoints, type StatRequest, type StatsOptions } from '../merge/probe.js';
 import { assignmentScore, maximiseAssignment } from './assignment.js';
 import { solveHeads } from './heads.js';
 import { identity } from './permutation.js';
@@ -14,8 +14,8 @@ import type { GroupReport, MatchingResult } from './weight-matching.js';
  * FFN) are summed before solving.
  */
 
-/** The probe points that inform each permutation group. */
-export function groupPoints(layers: number): Map<string, string[]> {
+/** The probe points that inform each permutation group; `headGroup` is the classifier input's (BERT: pooler; ModernBERT: head). */
+export function groupPoints(layers: number, headGroup = 'pooler'): Map<string, string[]> {
   const m = new Map<string, string[]>();
   const residual = ['layer.0.attention_input'];
   for (let i = 0; i < layers; i++) {
@@ -26,7 +26,7 @@ export function groupPoints(layers: number): Map<string, string[]> {
   }
   residual.push('final_hidden');
   m.set('residual', residual);
-  m.set('pooler', ['classifier_input']);
+  m.set(headGroup, ['classifier_input']);
   return m;
 }
 
@@ -54,7 +54,7 @@ export type ActivationMatchingOptions = StatsOptions & {
 export async function activationMatching(ref: Checkpoint, other: Checkpoint, texts: readonly TextInput[], opts: ActivationMatchingOptions = {}): Promise<MatchingResult> {
   const cfg = ref.config;
   const shared = new Set(probePoints(ref).map((p) => p.key).filter((k) => probePoints(other).some((q) => q.key === k)));
-  const groups = new Map([...groupPoints(cfg.numLayers)].map(([g, pts]) => [g, pts.filter((p) => shared.has(p))] as const).filter(([, pts]) => pts.length > 0));
+  const groups = new Map([...groupPoints(cfg.numLayers, probeNamesOf(ref)?.headGroup)].map(([g, pts]) => [g, pts.filter((p) => shared.has(p))] as const).filter(([, pts]) => pts.length > 0));
   const points = [...new Set([...groups.values()].flat())];
   const requests: StatRequest[] = [];
   const index = new Map<string, number>();

@@ -4,7 +4,7 @@ import { counterPositions, EmitContext, MASK_VALUE } from '../graph/encoder-bloc
 import { attr, type GraphBuilder } from '../graph/onnx-builder.js';
 import { attentionSpan, emitRelativeIndex, type RelativePositionSpec } from '../graph/relative-position.js';
 import { activationField, addLinear, addNorm, boolField, checkLimits, headsDivide, integerField, numberField, parseLabels, sizeFields, type RawConfig } from './fields.js';
-import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights } from './types.js';
+import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights, ProbeNames } from './types.js';
 
 /**
  * DeBERTa-v2/v3 (`DebertaV2ForSequenceClassification`, model_type `deberta-v2`): BERT's post-LN
@@ -196,6 +196,25 @@ export const debertaV2Alignment: FamilyAlignment = {
 };
 
 /**
+ * Where activation matching reads DeBERTa's units: its layers are post-LN like BERT's. query_proj
+ * and key_proj also project the relative rows (c2p, p2c) with the same weights, so the q/k units
+ * matched on the tokens' projections are the units those terms use; the probe reads the tokens'
+ * projection, the first MatMul on each weight (emit writes it before the relative ones).
+ */
+const debertaV2Probes: ProbeNames = {
+  attentionInput: 'encoder.layer.{i}.attention.self.query_proj',
+  query: { module: 'encoder.layer.{i}.attention.self.query_proj', part: 0, parts: 1 },
+  key: { module: 'encoder.layer.{i}.attention.self.key_proj', part: 0, parts: 1 },
+  value: { module: 'encoder.layer.{i}.attention.self.value_proj', part: 0, parts: 1 },
+  attentionContext: 'encoder.layer.{i}.attention.output.dense',
+  ffnInput: 'encoder.layer.{i}.intermediate.dense',
+  ffnHidden: 'encoder.layer.{i}.output.dense',
+  headDense: { module: debertaV2Names.pooler, encoder: false },
+  classifier: debertaV2Names.classifier,
+  headGroup: 'pooler',
+};
+
+/**
  * Emits the encoder (and the ContextPooler + classifier). Kernels: `ops.skipLayerNorm` and
  * `ops.biasGelu` fuse the post-LN residual adds and the FFN's gelu as for BERT; the disentangled
  * attention has no onnxruntime kernel and is always plain ONNX.
@@ -325,6 +344,7 @@ export const debertaV2: Family = {
   layerProbe: (i) => `${debertaV2Names.query(i)}.weight`,
   expectedTensors,
   alignment: () => debertaV2Alignment,
+  probes: debertaV2Probes,
   emit,
   emitHead,
 };

@@ -4,7 +4,7 @@ import { activation, counterPositions, EmitContext, MASK_VALUE } from '../graph/
 import { attr, type GraphBuilder } from '../graph/onnx-builder.js';
 import { applyRotary, applyRotaryFused, emitRotaryAngles, type RotaryAngles } from '../graph/rotary.js';
 import { activationField, boolField, checkLimits, choiceField, headsDivide, integerField, numberField, parseLabels, sizeFields, type RawConfig } from './fields.js';
-import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights } from './types.js';
+import type { Activation, ConfigSource, EmitOptions, EncoderInputs, EncoderOutputs, Family, HeadInputs, HeadOutputs, ModelConfig, ModelWeights, ProbeNames } from './types.js';
 
 /**
  * ModernBERT (`ModernBertForSequenceClassification`, model_type `modernbert`): pre-LN layers with
@@ -232,6 +232,26 @@ export const modernBertAlignment: FamilyAlignment = {
 };
 
 /**
+ * Where activation matching reads ModernBERT's units: q, k and v are the thirds of Wqkv's output
+ * (before rotary: a unit's pre-rotary activation is what whole-head matching compares), the FFN's
+ * units are the GeGLU product act(u)·gate that mlp.Wo reads (one unit per pair of Wi rows, the pair
+ * ffn.{i} moves together), the residual units are read through the pre-LN norms (a norm commutes
+ * with the residual permutation), and the head group is what the classifier reads (head.norm's output).
+ */
+const modernBertProbes: ProbeNames = {
+  attentionInput: 'layers.{i}.attn.Wqkv',
+  query: { module: 'layers.{i}.attn.Wqkv', part: 0, parts: 3 },
+  key: { module: 'layers.{i}.attn.Wqkv', part: 1, parts: 3 },
+  value: { module: 'layers.{i}.attn.Wqkv', part: 2, parts: 3 },
+  attentionContext: 'layers.{i}.attn.Wo',
+  ffnInput: 'layers.{i}.mlp.Wi',
+  ffnHidden: 'layers.{i}.mlp.Wo',
+  headDense: { module: modernBertNames.headDense, encoder: false },
+  classifier: modernBertNames.classifier,
+  headGroup: 'head',
+};
+
+/**
  * Emits the encoder (and the head of a classifier). Kernels: with `ops.attention` other than
  * `plain` the rotary turn runs as com.microsoft RotaryEmbedding; everything else is plain ONNX
  * (pre-LN blocks, bias-free norms and GeGLU have no fused kernel to map to).
@@ -358,6 +378,7 @@ export const modernbert: Family = {
   layerProbe: (i) => `${modernBertNames.wqkv(i)}.weight`,
   expectedTensors,
   alignment: () => modernBertAlignment,
+  probes: modernBertProbes,
   emit,
   emitHead,
 };

@@ -161,6 +161,40 @@ export interface BertNames {
   readonly classifier: string;
 }
 
+/** A Linear's output, or one of `parts` equal consecutive slices of it (a fused Wqkv holds q, k, v). */
+export interface LinearOutput {
+  readonly module: string;
+  readonly part: number;
+  readonly parts: number;
+}
+
+/**
+ * Where activation statistics are read in a family's emitted graph (merge/probe.ts), for families
+ * whose layers are not BERT's under other names (BERT-shaped families derive these from bertNames).
+ * Modules are unprefixed Linear names, `{i}` the layer index; a point is the input of a module's
+ * MatMul or (q, k, v) the module's output. Each point must be in the units of the permutation
+ * group activation matching solves with it: the residual stream, a layer's q/k, v/o or FFN units,
+ * or the head group.
+ */
+export interface ProbeNames {
+  /** Its input is the attention block's input (residual units; a pre-LN family's normed stream). */
+  readonly attentionInput: string;
+  readonly query: LinearOutput;
+  readonly key: LinearOutput;
+  readonly value: LinearOutput;
+  /** Its input is the attention context (v/o units). */
+  readonly attentionContext: string;
+  /** Its input is the FFN's input (residual units). */
+  readonly ffnInput: string;
+  /** Its input is the FFN's hidden units (after the activation; a GLU's gated product). */
+  readonly ffnHidden: string;
+  /** The head's hidden Linear (null: none), and the classifier, whose input is in `headGroup` units. */
+  readonly headDense: { readonly module: string; readonly encoder: boolean } | null;
+  readonly classifier: string;
+  /** The permutation group of the classifier's input units in the family's alignment rules. */
+  readonly headGroup: string;
+}
+
 export interface Family {
   /** Registry key, also `ModelConfig.family`. */
   readonly name: string;
@@ -187,6 +221,8 @@ export interface Family {
   isOptional?(cfg: ModelConfig, name: string, prefix: string): boolean;
   /** Which tensors play BERT's parts, for merging and alignment (see BertNames). */
   readonly bertNames?: BertNames;
+  /** Where `align: activations` reads units, for families without bertNames (see ProbeNames). */
+  readonly probes?: ProbeNames;
   /**
    * Which unit permutations keep this config's function, for `merge --align`, over canonical names
    * (BERT's for families with bertNames, the checkpoint's own otherwise). Absent: alignment is refused.

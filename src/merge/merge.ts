@@ -21,6 +21,7 @@ import { layerPosition, resolveParams, type ParamMap } from './params.js';
 import { roundTo } from './dtype.js';
 import { resolveModelPath } from '../checkpoint/hub.js';
 import { GramStore } from './regmean-stats.js';
+import { probeNamesOf } from './probe.js';
 import { FisherStore } from './fisher-stats.js';
 import { mergeMethod } from './registry.js';
 import { MergeSource } from './sources.js';
@@ -90,9 +91,9 @@ function taskName(spec: string | null, ckpt: Checkpoint, taken: Set<string>): st
 function checkAlignable(ref: MergeSource, align: string): string | null {
   const rules = alignmentOf(ref.ckpt);
   const cfg = ref.ckpt.config;
-  // Activation matching reads units at BERT's probe points (merge/probe.ts), which need BERT-shaped layers.
-  if (align === 'activations' && !familyOf(cfg).bertNames) {
-    throw new BertfuseError('E_INCOMPATIBLE', `align: activations probes BERT-shaped layers, which ${cfg.architecture} (${cfg.family}) does not have; use align: weights (its permutation rules are known)`, path.join(ref.ckpt.dir, 'config.json'));
+  // Activation matching reads units at the probe points its family declares (merge/probe.ts: BERT's parts, or Family.probes).
+  if (align === 'activations' && !probeNamesOf(ref.ckpt)) {
+    throw new BertfuseError('E_INCOMPATIBLE', `align: activations needs to know where ${cfg.architecture} (${cfg.family}) computes its units, and its family does not say; use align: weights (its permutation rules are known)`, path.join(ref.ckpt.dir, 'config.json'));
   }
   const names = ref.canonicalNames().filter((n) => !n.startsWith('cls.') && !n.startsWith('lm_head.'));
   for (const n of names) {

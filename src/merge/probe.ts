@@ -1,7 +1,6 @@
 import { familyOf } from '../architectures/registry.js';
-import type { BertNames } from '../architectures/types.js';
+import type { LinearOutput, ProbeNames } from '../architectures/types.js';
 import { BertfuseError } from '../errors.js';
-import { layerModule } from '../graph/encoder-blocks.js';
 import type { Checkpoint } from '../checkpoint/load.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { emitBert, PLAIN_OPS } from '../graph/bert-graph.js';
@@ -27,9 +26,22 @@ export interface ProbePoint {
   readonly perToken: boolean;
 }
 
-/** Which modules play BERT's parts in this checkpoint's family (RegMean and activation alignment need them). */
-function namesOf(ckpt: Checkpoint): BertNames {
-  const n = familyOf(ckpt.config).bertNames;
+/**
+ * Where this checkpoint's family exposes the probe points: BERT-shaped families through the modules
+ * that play BERT's parts (bertNames), others through their own ProbeNames; null when it has neither.
+ */
+export function probeNamesOf(ckpt: Checkpoint): ProbeNames | null {
+  const family = familyOf(ckpt.config);
+  if (family.probes) return family.probes;
+  const n = family.bertNames;
+  if (!n) return null;
+  const whole = (module: string): LinearOutput => ({ module, part: 0, parts: 1 });
+  const l = n.layers;
+  return { attentionInput: l.query, query: whole(l.query), key: whole(l.key), value: whole(l.value), attentionContext: l.attnOut, ffnInput: l.inter, ffnHidden: l.out, headDense: n.headDense, classifier: n.classifier, headGroup: 'pooler' };
+}
+
+function namesOf(ckpt: Checkpoint): ProbeNames {
+  const n = probeNamesOf(ckpt);
   if (!n) throw new BertfuseError('E_INCOMPATIBLE', `${ckpt.config.architecture} (${ckpt.config.family}) has no BERT-shaped layers to collect statistics from (RegMean, activation alignment); use another method or align: weights / none`, ckpt.dir);
   return n;
 }
@@ -90,14 +102,19 @@ function tapEncoder(g: GraphBuilder, ckpt: Checkpoint, scope: string, hidden: st
     const n = nodes.find((x) => x.opType === 'MatMul' && x.input?.[1] === weight);
     return n ? { input: n.input![0]!, output: n.output![0]! } : null;
   };
-  const linearOutput = (module: string): string | null => {
-    const mm = matmulInput(module);
+  /** The Linear's output (its bias Add, or the MatMul itself when bias-free), or one equal slice of it on the last axis. */
+  const linearOutput = (o: LinearOutput, i: number): string | null => {
+    const mm = matmulInput(layerName(o.module, i));
     if (!mm) return null;
     const add = nodes.find((x) => x.opType === 'Add' && x.input?.[0] === mm.output);
-    return add ? add.output![0]! : null;
+    const out = add ? add.output![0]! : mm.output;
+    if (o.parts === 1) return out;
+    const w = ckpt.config.hiddenSize;
+    const c = (v: number, hint: string): string => g.constInt64([v], [1], `${scope}_probe_${hint}`);
+    return g.op('Slice', [out, c(o.part * w, `start${o.part}`), c((o.part + 1) * w, `end${o.part}`), c(-1, 'last_axis')]);
   };
   const names = namesOf(ckpt);
-  const layerName = (m: Parameters<typeof layerModule>[1], i: number): string => layerModule(names.layers, m, i);
+  const layerName = (module: string, i: number): string => module.replace('{i}', String(i));
   const taps = new Map<string, Tap>();
   for (const point of probePoints(ckpt)) {
     const k = point.key;
@@ -106,11 +123,11 @@ function tapEncoder(g: GraphBuilder, ckpt: Checkpoint, scope: string, hidden: st
     if (m) {
       const i = Number(m[1]);
       const what = m[2]!;
-      if (what === 'attention_input') value = matmulInput(layerName('query', i))?.input ?? null;
-      else if (what === 'query' || what === 'key' || what === 'value') value = linearOutput(layerName(what, i));
-      else if (what === 'attention_context') value = matmulInput(layerName('attnOut', i))?.input ?? null;
-      else if (what === 'ffn_input') value = matmulInput(layerName('inter', i))?.input ?? null;
-      else if (what === 'ffn_hidden') value = matmulInput(layerName('out', i))?.input ?? null;
+      if (what === 'attention_input') value = matmulInput(layerName(names.attentionInput, i))?.input ?? null;
+      else if (what === 'query' || what === 'key' || what === 'value') value = linearOutput(names[what], i);
+      else if (what === 'attention_context') value = matmulInput(layerName(names.attentionContext, i))?.input ?? null;
+      else if (what === 'ffn_input') value = matmulInput(layerName(names.ffnInput, i))?.input ?? null;
+      else if (what === 'ffn_hidden') value = matmulInput(layerName(names.ffnHidden, i))?.input ?? null;
     } else if (k === 'final_hidden') value = hidden;
     else if (k === 'pooler_input') value = names.headDense ? matmulInput(names.headDense.module)?.input ?? null : null;
     else if (k === 'classifier_input') value = matmulInput(names.classifier)?.input ?? null;

@@ -1,4 +1,6 @@
+import { familyOf } from '../architectures/registry.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
+import { BertfuseError } from '../errors.js';
 import { axisIndex, tensorAxes } from '../align/axis-parts.js';
 import { permuteGram } from '../align/permutation.js';
 import { collectStats, type StatRequest, type StatsOptions } from './probe.js';
@@ -30,6 +32,12 @@ export class GramStore {
   ) {}
 
   static async collect(sources: readonly MergeSource[], weights: readonly string[], texts: readonly TextInput[], opts: StatsOptions = {}): Promise<GramStore> {
+    // linearInputKey reads BERT's canonical names: a family merged under its own names (ModernBERT's
+    // fused Wqkv, DeBERTa) would find no linear layer, and RegMean would quietly become an average.
+    for (const s of sources) {
+      const cfg = s.ckpt.config;
+      if (!familyOf(cfg).bertNames) throw new BertfuseError('E_INCOMPATIBLE', `${cfg.architecture} (${cfg.family}) has no BERT-shaped layers to collect statistics from (RegMean); use another method`, s.ckpt.dir);
+    }
     const keys = [...new Set(weights.map(linearInputKey).filter((k): k is string => k !== null))].sort();
     const grams: Map<string, Float64Array>[] = [];
     for (const [i, s] of sources.entries()) {
