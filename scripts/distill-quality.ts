@@ -23,7 +23,10 @@
  * Tuning is coordinate search with the mean teacher and seed 0, for the pair's headline student:
  * learning rate at T = 2 (the grid grows past an edge that wins), then temperature, then dropout,
  * then 2 epochs vs 1 (α has no effect: the transfer set is unlabelled). The chosen settings then
- * train every seed (and, for the headline student, every teacher). Every run is cached in its own
+ * train every seed (and, for the headline student, every teacher). A student with `learningRates`
+ * searches its own rate at the headline's other settings; one with `interpolate` is also scored as
+ * (1 − λ)·start + λ·distilled (`distill --interpolate`), λ chosen on the tuning rows; `tune` makes a
+ * student's choices on other labelled rows (never a scoring file). Every run is cached in its own
  * folder, so a second invocation only re-scores.
  */
 import fs from 'node:fs';
@@ -68,6 +71,13 @@ interface StudentSpec {
    * λ chosen on the tuning rows with seed 0's run, then applied to every seed. Member starts only.
    */
   readonly interpolate?: true;
+  /**
+   * Choices are made on these labelled rows instead of the pair's `tune` (the runs' record keeps
+   * the pair's score; this file is scored on the fly). Never a scoring file.
+   */
+  readonly tune?: string;
+  /** Share the trainings of the student of this name (same start and settings, another choice). */
+  readonly runsOf?: string;
 }
 
 /** The settings a coordinate search chooses. */
@@ -122,6 +132,13 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
       // its own rate (a gentler one may forget less) and interpolation with its start.
       { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [5e-5, 1e-4, 2e-4, 5e-4], interpolate: true },
       { name: 'from sibling-a, 1 of 2 layers', student: 'fixtures/sst2-sibling-a', layers: 1, seeds: 'all' },
+      // The same trainings, choices made on MR sentences instead: data/sst2_tune.tsv rows are SST-2
+      // phrases stranger-b scores worst on (it was trained on MR sentences, not on these), while the
+      // scoring rows are mostly MR sentences it memorised; data/mr_tune.tsv are MR sentences it also
+      // memorised, none a scoring row or inside one (none is a transfer text). Added after the
+      // sst2_tune choice was seen to fail on the scoring rows: a second choice, reported as such.
+      { name: 'from stranger-b, tuned on MR', runsOf: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [5e-5, 1e-4, 2e-4, 5e-4], interpolate: true, tune: 'data/mr_tune.tsv' },
+      { name: 'from sibling-a, λ tuned on MR', runsOf: 'from sibling-a', student: 'fixtures/sst2-sibling-a', seeds: 'all', interpolate: true, tune: 'data/mr_tune.tsv' },
     ],
   },
   // The BERT siblings split SST-2 train as the RoBERTa ones do, so SST-2 dev is held out for both.
@@ -220,6 +237,8 @@ interface Run {
   readonly epochs?: number;
   /** Interpolated with its start at this λ (absent: the distilled weights, λ = 1). */
   readonly lambda?: number;
+  /** The labelled rows tuneLogLoss/tuneAccuracy are measured on (absent: the pair's). */
+  readonly tune?: string;
   readonly seed: number;
   readonly folder: string;
   readonly seconds: number;
@@ -231,16 +250,17 @@ interface Run {
 interface Context {
   readonly pair: PairSpec;
   readonly dir: string;
-  readonly tune: { readonly inputs: readonly TextInput[]; readonly gold: Int32Array };
+  /** Labelled tuning rows by file (the pair's, and any a student chooses on), read once. */
+  readonly tunes: Map<string, { readonly inputs: readonly TextInput[]; readonly gold: Int32Array }>;
   /** Teacher argument of `distill` for each kind: the members (mean) or the weighted folder. */
   readonly teachers: Readonly<Record<TeacherKind, readonly string[]>>;
 }
 
 async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: number, temperature: number, seed: number, dropout = false, epochs = EPOCHS): Promise<Run> {
-  const slug = `${s.name.replace(/[^a-z0-9]+/gi, '-')}-${teacher}-lr${lr}-T${temperature}${dropout ? '-dropout' : ''}${epochs !== EPOCHS ? `-e${epochs}` : ''}-seed${seed}`;
+  const slug = `${(s.runsOf ?? s.name).replace(/[^a-z0-9]+/gi, '-')}-${teacher}-lr${lr}-T${temperature}${dropout ? '-dropout' : ''}${epochs !== EPOCHS ? `-e${epochs}` : ''}-seed${seed}`;
   const folder = path.join(cx.dir, slug);
   const record = path.join(cx.dir, `${slug}.run.json`);
-  if (fs.existsSync(record) && fs.existsSync(folder)) return JSON.parse(fs.readFileSync(record, 'utf8')) as Run;
+  if (fs.existsSync(record) && fs.existsSync(folder)) return onTuning(cx, s, JSON.parse(fs.readFileSync(record, 'utf8')) as Run);
   fs.rmSync(folder, { recursive: true, force: true });
   fs.rmSync(`${path.resolve(folder)}.bertfuse-train.safetensors`, { force: true });
   log(`train ${s.name}, ${teacher} teacher: lr ${lr}, T ${temperature}, dropout ${dropout ? 'on' : 'off'}, seed ${seed}, ${epochs} epoch(s)`);
@@ -260,12 +280,16 @@ async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: nu
     dropout,
     out: folder,
   });
-  const k = cx.pair.labels.length;
-  const p = await probsOf(folder, cx.tune.inputs, cx.pair.labels);
-  const run: Run = { teacher, lr, temperature, dropout, epochs, seed, folder, seconds: o.seconds, steps: o.train.steps, tuneLogLoss: logLoss(p, cx.tune.gold, k), tuneAccuracy: accuracy(p, cx.tune.gold, k) };
+  const run: Run = { teacher, lr, temperature, dropout, epochs, seed, folder, seconds: o.seconds, steps: o.train.steps, ...(await tuneScore(cx, folder, cx.pair.tune)) };
   log(`  ${o.train.steps} steps (${o.train.stoppedBy}), ${o.seconds.toFixed(0)} s; tune log-loss ${run.tuneLogLoss.toFixed(4)}, accuracy ${(100 * run.tuneAccuracy).toFixed(2)}%`);
   fs.writeFileSync(record, JSON.stringify(run, null, 2) + '\n');
-  return run;
+  return onTuning(cx, s, run);
+}
+
+/** The run with its score on the rows this student chooses on (recorded runs hold the pair's). */
+async function onTuning(cx: Context, s: StudentSpec, r: Run): Promise<Run> {
+  if (!s.tune || s.tune === cx.pair.tune) return r;
+  return { ...r, tune: s.tune, ...(await tuneScore(cx, r.folder, s.tune)) };
 }
 
 /**
@@ -297,11 +321,18 @@ async function tuneStudent(cx: Context, s: StudentSpec): Promise<{ best: Run; ru
   return { best: best!, runs };
 }
 
-/** Log-loss and accuracy of a folder on the tuning rows. */
-async function tuneScore(cx: Context, folder: string): Promise<{ tuneLogLoss: number; tuneAccuracy: number }> {
+/** Log-loss and accuracy of a folder on labelled tuning rows. */
+async function tuneScore(cx: Context, folder: string, file: string): Promise<{ tuneLogLoss: number; tuneAccuracy: number }> {
   const k = cx.pair.labels.length;
-  const p = await probsOf(folder, cx.tune.inputs, cx.pair.labels);
-  return { tuneLogLoss: logLoss(p, cx.tune.gold, k), tuneAccuracy: accuracy(p, cx.tune.gold, k) };
+  let rows = cx.tunes.get(file);
+  if (!rows) {
+    if (cx.pair.scoring.includes(file)) throw new Error(`${file} is a scoring file: no choice is made on it`);
+    const d = readLabelled(file, { labels: cx.pair.labels });
+    rows = { inputs: d.inputs, gold: d.labels };
+    cx.tunes.set(file, rows);
+  }
+  const p = await probsOf(folder, rows.inputs, cx.pair.labels);
+  return { tuneLogLoss: logLoss(p, rows.gold, k), tuneAccuracy: accuracy(p, rows.gold, k) };
 }
 
 /**
@@ -313,7 +344,8 @@ async function interpolatedRun(cx: Context, s: StudentSpec, r: Run, lambda: numb
   if (lambda === 1) return r;
   if (s.student.startsWith('merge:') || s.layers !== undefined) throw new Error(`${s.name}: interpolation here is for member starts with every layer`);
   const folder = lambda === 0 ? s.student : `${r.folder}-lambda${lambda}`;
-  const record = `${r.folder}-lambda${lambda}.run.json`;
+  const tune = s.tune ?? cx.pair.tune;
+  const record = `${r.folder}-lambda${lambda}${tune === cx.pair.tune ? '' : `-on-${path.basename(tune).replace(/\.\w+$/, '')}`}.run.json`;
   if (fs.existsSync(record) && fs.existsSync(folder)) return JSON.parse(fs.readFileSync(record, 'utf8')) as Run;
   if (lambda !== 0) {
     const recipe = `${r.folder}-lambda${lambda}.yaml`;
@@ -321,7 +353,7 @@ async function interpolatedRun(cx: Context, s: StudentSpec, r: Run, lambda: numb
     fs.rmSync(folder, { recursive: true, force: true });
     await merge({ ...loadMergeRecipe(recipe), onnx: false }, { out: folder });
   }
-  const run: Run = { ...r, folder, lambda, ...(await tuneScore(cx, folder)) };
+  const run: Run = { ...r, folder, lambda, ...(tune === cx.pair.tune ? {} : { tune }), ...(await tuneScore(cx, folder, tune)) };
   fs.writeFileSync(record, JSON.stringify(run, null, 2) + '\n');
   return run;
 }
@@ -330,7 +362,7 @@ async function interpolatedRun(cx: Context, s: StudentSpec, r: Run, lambda: numb
 async function tuneLambda(cx: Context, s: StudentSpec, r: Run): Promise<{ best: Run; runs: Run[] }> {
   const runs: Run[] = [];
   for (const lambda of LAMBDAS) runs.push(await interpolatedRun(cx, s, r, lambda));
-  log(`${s.name}: λ on ${cx.pair.tune}: ${runs.map((x) => `${x.lambda ?? 1} ${x.tuneLogLoss.toFixed(4)}`).join(', ')}`);
+  log(`${s.name}: λ on ${s.tune ?? cx.pair.tune}: ${runs.map((x) => `${x.lambda ?? 1} ${x.tuneLogLoss.toFixed(4)}`).join(', ')}`);
   return { best: runs.reduce((a, b) => (b.tuneLogLoss < a.tuneLogLoss ? b : a)), runs };
 }
 
@@ -404,8 +436,9 @@ async function main(): Promise<void> {
   for (const [name, text] of Object.entries(pair.recipes ?? {})) fs.writeFileSync(path.join(dir, name), text);
   const k = pair.labels.length;
   const tuneData = readLabelled(pair.tune, { labels: pair.labels });
+  const tunes: Context['tunes'] = new Map([[pair.tune, { inputs: tuneData.inputs, gold: tuneData.labels }]]);
   const weighted = await weightedTeacher(pair, dir);
-  const cx: Context = { pair, dir, tune: { inputs: tuneData.inputs, gold: tuneData.labels }, teachers: { mean: pair.members, weighted: [weighted.folder] } };
+  const cx: Context = { pair, dir, tunes, teachers: { mean: pair.members, weighted: [weighted.folder] } };
 
   // Per student: tuning (headline) or the headline student's settings, then every seed and teacher it gets.
   const only = arg('students', '').split(',').filter(Boolean).map(Number);
@@ -429,15 +462,22 @@ async function main(): Promise<void> {
       for (const seed of s.headline || s.seeds === 'all' ? seeds : seeds.slice(0, 1)) list.push(await runOnce(cx, s, t, best.lr, best.temperature, seed, best.dropout ?? false, best.epochs ?? EPOCHS));
       runs.set(t, list);
     }
-    chosen.push({ spec: s, best: tuning.length > 0 ? (best as Run) : runs.get('mean')![0]!, tuning, runs });
+    // A student sharing another's trainings adds a row only when its choice gives other weights.
+    const scored = (m: Map<TeacherKind, Run[]>): boolean => chosen.some((c) => [...m].every(([t, list]) => c.runs.get(t)?.map((r) => r.folder).join() === list.map((r) => r.folder).join()));
+    const own = !scored(runs);
+    if (own) chosen.push({ spec: s, best: tuning.length > 0 ? (best as Run) : runs.get('mean')![0]!, tuning, runs });
+    else if (tuning.length > 0) log(`${s.name}: its choice is the same trainings as a student above (no row of its own)`);
     const trained = runs.get('mean');
     if (s.interpolate && trained?.[0]?.seed === 0) {
       const search = await tuneLambda(cx, s, trained[0]);
       const lambda = search.best.lambda ?? 1;
       const wise: Run[] = [];
       for (const r of trained) wise.push(await interpolatedRun(cx, s, r, lambda));
+      const wiseRuns = new Map<TeacherKind, Run[]>([['mean', wise]]);
       // Scored as one more student of the same start: "vs its start" compares it with that member.
-      chosen.push({ spec: { ...s, name: `${s.name}, interpolated λ = ${lambda}`, headline: false }, best: search.best, tuning: search.runs, runs: new Map([['mean', wise]]) });
+      if (lambda === 0) log(`${s.name}: λ = 0 chosen on ${s.tune ?? pair.tune}: the start itself, no distillation (no row of its own)`);
+      else if (!scored(wiseRuns)) chosen.push({ spec: { ...s, name: `${s.name}, interpolated λ = ${lambda}`, headline: false }, best: search.best, tuning: own ? search.runs : [...tuning, ...search.runs], runs: wiseRuns });
+      else log(`${s.name}: λ = ${lambda} chosen on ${s.tune ?? pair.tune}: the same weights as a student above (no row of its own)`);
     }
   }
 
@@ -542,14 +582,20 @@ async function main(): Promise<void> {
     }
     markdown.push('');
   }
+  // What the choices were made on: the members and the mean teacher on every tuning file used.
+  for (const [file, rows] of cx.tunes) {
+    const member = await Promise.all(pair.members.map((m) => probsOf(m, rows.inputs, pair.labels)));
+    const named = [...memberNames.map((m, i) => [m, member[i]!] as const), ['teacher (mean)', meanOf(member)] as const];
+    console.log(`\n${file} (tuning rows, ${rows.inputs.length}): ${named.map(([n, p]) => `${n} log-loss ${logLoss(p, rows.gold, k).toFixed(4)}, accuracy ${pct(accuracy(p, rows.gold, k))}`).join('; ')}`);
+  }
   console.log(`\nweighted teacher: weights ${weighted.weights.map((w) => w.toFixed(3)).join(', ')} (${memberNames.join(', ')}), fitted on ${pair.tune}`);
   console.log(`tuning runs (${pair.tune}; mean teacher, seed 0; chosen = lowest log-loss), then the chosen settings per teacher and seed (students without a tuning run use the headline student's):`);
   console.log(
     renderTable(
-      ['student', 'teacher', 'lr', 'T', 'dropout', 'epochs', 'λ', 'seed', 'steps', 'seconds', 'tune log-loss', 'tune accuracy', 'chosen'],
+      ['student', 'teacher', 'lr', 'T', 'dropout', 'epochs', 'λ', 'seed', 'steps', 'seconds', 'tuning rows', 'tune log-loss', 'tune accuracy', 'chosen'],
       chosen.flatMap((c) => {
         const all = [...c.tuning, ...[...c.runs.values()].flat().filter((r) => !c.tuning.some((t) => t.folder === r.folder))];
-        return all.map((r) => [c.spec.name, r.teacher, String(r.lr), String(r.temperature), r.dropout ? 'on' : 'off', r.epochs ?? EPOCHS, r.lambda ?? 1, r.seed, r.steps, Math.round(r.seconds), r.tuneLogLoss.toFixed(4), pct(r.tuneAccuracy), c.tuning.length > 0 && r.folder === c.best.folder ? '*' : '']);
+        return all.map((r) => [c.spec.name, r.teacher, String(r.lr), String(r.temperature), r.dropout ? 'on' : 'off', r.epochs ?? EPOCHS, r.lambda ?? 1, r.seed, r.steps, Math.round(r.seconds), path.basename(r.tune ?? pair.tune), r.tuneLogLoss.toFixed(4), pct(r.tuneAccuracy), c.tuning.length > 0 && r.folder === c.best.folder ? '*' : '']);
       }),
     ),
   );
