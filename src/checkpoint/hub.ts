@@ -43,7 +43,7 @@ const COMMIT_HASH = /^[0-9a-f]{40}$/;
 const HUB_ID = /^([A-Za-z0-9][\w.-]{0,95})\/([A-Za-z0-9][\w.-]{0,95})(?:@([\w.\/-]{1,200}))?$/;
 
 /** Files a classifier folder may carry besides its weights. */
-const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
+const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'sentencepiece.bpe.model', 'spm.model', 'special_tokens_map.json'];
 /** What makes a snapshot usable (one of these besides config.json). */
 const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json', 'bertfuse.json', 'onnx/model.onnx', 'model.onnx'];
 
@@ -225,9 +225,12 @@ export function pickFiles(available: readonly string[]): { files: string[]; shar
   const weights = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'].find((w) => have.has(w));
   if (!weights) throw new Error(`the repository has no model.safetensors, sharded safetensors or pytorch_model.bin (single or sharded) (files: ${available.slice(0, 10).join(', ')})`);
   // Every model needs its tokenizer: refuse before any weights are fetched, not after.
-  if (!have.has('tokenizer.json') && !have.has('vocab.txt') && !(have.has('vocab.json') && have.has('merges.txt'))) {
-    const slow = ['vocab.json', 'merges.txt', 'sentencepiece.bpe.model', 'spm.model'].filter((f) => have.has(f));
-    throw new Error(`the repository has no tokenizer bertfuse reads (tokenizer.json, vocab.txt, or vocab.json + merges.txt)${slow.length ? `; it has only ${slow.join(', ')}` : ''}`);
+  // The SentencePiece models are XLM-R's (sentencepiece.bpe.model) and DeBERTa-v3's (spm.model);
+  // which one the family reads is decided when config.json is, at load.
+  const tokenizers = [['tokenizer.json'], ['vocab.txt'], ['vocab.json', 'merges.txt'], ['sentencepiece.bpe.model'], ['spm.model']];
+  if (!tokenizers.some((set) => set.every((f) => have.has(f)))) {
+    const slow = ['vocab.json', 'merges.txt'].filter((f) => have.has(f));
+    throw new Error(`the repository has no tokenizer bertfuse reads (tokenizer.json, vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or spm.model)${slow.length ? `; it has only ${slow.join(', ')}` : ''}`);
   }
   return { files: [...files, weights], shardedIndex: weights.endsWith('.index.json') ? weights : null };
 }

@@ -29,7 +29,8 @@ const SPECIAL_DEFAULTS: readonly (readonly [string, string])[] = [
   ['mask_token', '<mask>'],
 ];
 
-function tokenName(v: unknown): string | null {
+/** A special token named in tokenizer_config.json: a string or an AddedToken object's content. */
+export function tokenName(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (isObject(v) && typeof v['content'] === 'string') return v['content'];
   return null;
@@ -72,22 +73,30 @@ function parseMerges(f: TextFile, vocab: Json): [string, string][] {
 }
 
 /**
- * Added tokens as the fast tokenizer carries them: tokenizer_config.json's `added_tokens_decoder`
- * when present (transformers ≥ 4.34 writes it), else the special tokens the config (or
- * RobertaTokenizer's defaults) names that the vocabulary holds; `<mask>` strips the space before it.
+ * Added tokens as tokenizer_config.json's `added_tokens_decoder` lists them (transformers ≥ 4.34
+ * writes it; the fast tokenizer carries exactly these), sorted by id; null when the config has none.
+ */
+export function addedTokensFromConfig(cfg: Json, configFile: string): Json[] | null {
+  const decoder = cfg['added_tokens_decoder'];
+  if (!isObject(decoder)) return null;
+  return Object.entries(decoder)
+    .map(([id, t]) => {
+      const content = tokenName(t);
+      if (!Number.isSafeInteger(Number(id)) || Number(id) < 0 || content === null) throw new BertfuseError('E_BAD_TOKENIZER', `added_tokens_decoder[${JSON.stringify(id)}] is not an id with a token`, configFile);
+      const flag = (k: string, dflt: boolean): boolean => (isObject(t) && typeof t[k] === 'boolean' ? t[k] : dflt);
+      return { id: Number(id), content, single_word: flag('single_word', false), lstrip: flag('lstrip', false), rstrip: flag('rstrip', false), normalized: flag('normalized', false), special: flag('special', true) };
+    })
+    .sort((x, y) => x.id - y.id);
+}
+
+/**
+ * Added tokens as the fast tokenizer carries them: addedTokensFromConfig when the config lists
+ * them, else the special tokens the config (or RobertaTokenizer's defaults) names that the
+ * vocabulary holds; `<mask>` strips the space before it.
  */
 function addedTokens(cfg: Json, vocab: Json, configFile: string): Json[] {
-  const decoder = cfg['added_tokens_decoder'];
-  if (isObject(decoder)) {
-    return Object.entries(decoder)
-      .map(([id, t]) => {
-        const content = tokenName(t);
-        if (!Number.isSafeInteger(Number(id)) || Number(id) < 0 || content === null) throw new BertfuseError('E_BAD_TOKENIZER', `added_tokens_decoder[${JSON.stringify(id)}] is not an id with a token`, configFile);
-        const flag = (k: string, dflt: boolean): boolean => (isObject(t) && typeof t[k] === 'boolean' ? t[k] : dflt);
-        return { id: Number(id), content, single_word: flag('single_word', false), lstrip: flag('lstrip', false), rstrip: flag('rstrip', false), normalized: flag('normalized', false), special: flag('special', true) };
-      })
-      .sort((x, y) => x.id - y.id);
-  }
+  const listed = addedTokensFromConfig(cfg, configFile);
+  if (listed) return listed;
   const mask = tokenName(cfg['mask_token']) ?? '<mask>';
   const names = [...new Set(SPECIAL_DEFAULTS.map(([key, dflt]) => tokenName(cfg[key]) ?? dflt))].filter((t) => Object.hasOwn(vocab, t));
   return names

@@ -11,6 +11,7 @@ import { recordOf } from '../util/names.js';
 import type { TokenizerSpec } from '../architectures/types.js';
 import { hfCompatible } from './tokenizer-compat.js';
 import { tokenizerJsonFromBpeFiles } from './tokenizer-bpe-files.js';
+import { SPM_FILE, tokenizerJsonFromSentencePiece, type SpmLayout } from './tokenizer-spm-files.js';
 
 /** BERT's tokenizer needs, the default when a caller does not name a family. */
 export const BERT_TOKENIZER: TokenizerSpec = { models: ['WordPiece'], template: 'bert', specials: { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]' }, tokenTypes: true };
@@ -241,7 +242,19 @@ export function tokenizerJsonFromVocab(vocabLines: string[], cfg: Record<string,
   };
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'vocab.json', 'merges.txt', ...Object.values(SPM_FILE), 'special_tokens_map.json'];
+
+/** The SentencePiece layout of a Unigram family: XLM-R (RoBERTa's template) or DeBERTa-v3. */
+function spmLayout(spec: TokenizerSpec): SpmLayout | null {
+  if (!spec.models.includes('Unigram')) return null;
+  return spec.template === 'roberta' ? 'xlmr' : 'deberta-v3';
+}
+
+/** What a folder without tokenizer.json may carry instead, for this family (error messages). */
+export function slowTokenizerNames(spec: TokenizerSpec): string[] {
+  const layout = spmLayout(spec);
+  return [...(spec.models.includes('WordPiece') ? ['vocab.txt'] : []), ...(spec.models.includes('BPE') && spec.template === 'roberta' ? ['vocab.json + merges.txt'] : []), ...(layout ? [SPM_FILE[layout]] : [])];
+}
 
 function readText(file: string): string {
   return decodeText(readBytes(file), file, undefined, { encodingFlag: false });
@@ -249,8 +262,8 @@ function readText(file: string): string {
 
 /**
  * The tokenizer.json a folder without one stands for, from its slow tokenizer's files: vocab.txt
- * (WordPiece: BERT, DistilBERT, ELECTRA) or vocab.json + merges.txt (RoBERTa's byte-level BPE).
- * Null when the folder has neither kind this family uses; one of vocab.json and merges.txt without
+ * (WordPiece: BERT, DistilBERT, ELECTRA), vocab.json + merges.txt (RoBERTa's byte-level BPE), or
+ * the SentencePiece model (XLM-R: sentencepiece.bpe.model; DeBERTa-v3: spm.model). Null when the folder has neither kind this family uses; one of vocab.json and merges.txt without
  * the other is an error naming the folder.
  */
 export function slowTokenizerJson(dir: string, cfg: Record<string, unknown>, spec: TokenizerSpec): { json: Record<string, unknown>; source: string } | null {
@@ -271,6 +284,11 @@ export function slowTokenizerJson(dir: string, cfg: Record<string, unknown>, spe
       const [has, lacks] = hasVocab ? ['vocab.json', 'merges.txt'] : ['merges.txt', 'vocab.json'];
       throw new BertfuseError('E_MISSING_FILE', `no tokenizer: ${has} without ${lacks} (byte-level BPE needs both, or a tokenizer.json)`, dir);
     }
+  }
+  const layout = spmLayout(spec);
+  const spmPath = layout ? path.join(dir, SPM_FILE[layout]) : null;
+  if (layout && spmPath && fs.existsSync(spmPath)) {
+    return { json: tokenizerJsonFromSentencePiece(readBytes(spmPath), spmPath, layout, cfg, path.join(dir, 'tokenizer_config.json')), source: spmPath };
   }
   return null;
 }
@@ -294,10 +312,12 @@ export function loadTokenizer(dir: string, modelMaxPositions: number, spec: Toke
   } else {
     const slow = slowTokenizerJson(dir, tokenizerConfig, spec);
     if (!slow) {
-      const expected = ['tokenizer.json', ...(spec.models.includes('WordPiece') ? ['vocab.txt'] : []), ...(spec.models.includes('BPE') && spec.template === 'roberta' ? ['vocab.json + merges.txt'] : [])];
+      const expected = ['tokenizer.json', ...slowTokenizerNames(spec)];
       throw new BertfuseError('E_MISSING_FILE', `no tokenizer: expected ${expected.join(' or ')}`, dir);
     }
     ({ json: tokenizerJson, source } = slow);
+    // A model file's pieces are data of any size and content: the same bounds as a tokenizer.json.
+    if (source.endsWith('.model')) validateTokenizerJson(tokenizerJson, source);
   }
   const claimed = tokenizerConfig['model_max_length'];
   // A token count: a whole number ≥ 3 ([CLS] x [SEP]); 128.5 would be carried into a combined

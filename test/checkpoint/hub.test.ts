@@ -163,7 +163,9 @@ test('pickFiles takes config, tokenizer files and one weights format', () => {
   assert.deepEqual(pickFiles(['merges.txt', 'config.json', 'vocab.json', 'model.safetensors', 'tokenizer_config.json']).files, ['config.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'model.safetensors']);
   assert.throws(() => pickFiles(['config.json', 'tf_model.h5']), /no model\.safetensors/);
   assert.throws(() => pickFiles(['model.safetensors']), /no config\.json/);
-  assert.throws(() => pickFiles(['config.json', 'model.safetensors', 'tokenizer_config.json', 'spm.model']), /no tokenizer bertfuse reads \(tokenizer\.json, vocab\.txt, or vocab\.json \+ merges\.txt\); it has only spm\.model$/);
+  assert.deepEqual(pickFiles(['config.json', 'model.safetensors', 'tokenizer_config.json', 'spm.model', 'README.md']).files, ['config.json', 'tokenizer_config.json', 'spm.model', 'model.safetensors']);
+  assert.deepEqual(pickFiles(['sentencepiece.bpe.model', 'config.json', 'pytorch_model.bin', 'special_tokens_map.json']).files, ['config.json', 'sentencepiece.bpe.model', 'special_tokens_map.json', 'pytorch_model.bin']);
+  assert.throws(() => pickFiles(['config.json', 'model.safetensors', 'tokenizer_config.json', 'merges.txt']), /no tokenizer bertfuse reads \(tokenizer\.json, vocab\.txt, vocab\.json \+ merges\.txt, sentencepiece\.bpe\.model or spm\.model\); it has only merges\.txt$/);
 });
 
 test('a RoBERTa repo with vocab.json + merges.txt and no tokenizer.json is fetched and predicts as PyTorch did; vocab.json alone is refused before any weights are fetched', async () => {
@@ -191,6 +193,37 @@ test('a RoBERTa repo with vocab.json + merges.txt and no tokenizer.json is fetch
     );
     assert.equal(hub.fetched.length, fetchedBefore, 'nothing downloaded');
     assert.ok(!fs.existsSync(path.join(cache, 'models--hubtest--roberta-vocab-only', 'snapshots')), 'no half-fetched snapshot');
+  } finally {
+    await hub.app.close();
+  }
+});
+
+test('XLM-R and DeBERTa-v3 repos with only the SentencePiece model (no tokenizer.json) are fetched and predict as PyTorch did', async () => {
+  const cache = tempDir();
+  const repos: Record<string, Record<string, Uint8Array>> = {};
+  const cases = [
+    { name: 'xlmr-sst2', model: 'sentencepiece.bpe.model' },
+    { name: 'deberta-sst2', model: 'spm.model' },
+  ];
+  for (const c of cases) {
+    const dir = familyFixture(c.name);
+    repos[`hubtest/${c.name}-spm`] = Object.fromEntries(fs.readdirSync(dir).filter((f) => !['reference.json', 'metrics.json', 'tokenizer.json', 'spm-reference.json'].includes(f)).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+  }
+  const hub = await fakeHub(repos);
+  try {
+    for (const c of cases) {
+      const snap = await resolveModelPath(`hubtest/${c.name}-spm`, { cacheDir: cache, endpoint: hub.url, timeoutMs: 5000 });
+      assert.deepEqual(fs.readdirSync(snap).sort(), ['config.json', 'model.safetensors', c.model, 'special_tokens_map.json', 'tokenizer_config.json'].sort());
+      const ref = familyReference(c.name);
+      const labels = Object.keys(ref.id2label!).sort((a, b) => Number(a) - Number(b)).map((k) => ref.id2label![k]!);
+      const model = await loadClassifier(`hubtest/${c.name}-spm`, { hub: { cacheDir: cache, offline: true } });
+      try {
+        const preds = await predict(model, ref.inputs.map((x) => ({ text: x.text, textPair: x.text_pair ?? null })));
+        preds.forEach((p, i) => labels.forEach((l, j) => assert.ok(Math.abs(p.probs[l]! - ref.inputs[i]!.probs![j]!) < 1e-4, `${c.name} ${ref.inputs[i]!.id} p(${l}) ${p.probs[l]} vs PyTorch ${ref.inputs[i]!.probs![j]}`)));
+      } finally {
+        await model.close();
+      }
+    }
   } finally {
     await hub.app.close();
   }
