@@ -46,7 +46,7 @@ export function tokenizerDir(group: number): string {
 
 /**
  * Tokenizer files of one group. tokenizer.json and tokenizer_config.json are always written
- * (generated from vocab.txt, or vocab.json + merges.txt, when the member had none) because the transformers.js layout needs both.
+ * (generated from vocab.txt, vocab.json + merges.txt, or the SentencePiece model when the member had none) because the transformers.js layout needs both.
  */
 function writeTokenizer(tok: BertTokenizer, dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });

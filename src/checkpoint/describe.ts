@@ -48,6 +48,11 @@ export function describeCheckpoint(c: Checkpoint): CheckpointDescription {
     weightBytes: weightBytes || c.weightFiles.reduce((s, f) => s + fs.statSync(f).size, 0),
     dtypes: [...dtypes].sort(),
     labels: cfg.labels,
-    tokenizer: { source: c.tokenizer.files['tokenizer.json'] ? 'tokenizer.json' : c.tokenizer.files['vocab.txt'] ? 'vocab.txt' : 'vocab.json + merges.txt', vocabSize: c.tokenizer.vocabSize, maxLength: c.tokenizer.maxLength },
+    tokenizer: { source: tokenizerSource(c.tokenizer.files), vocabSize: c.tokenizer.vocabSize, maxLength: c.tokenizer.maxLength },
   };
+}
+
+/** Which of a folder's tokenizer files the ids come from (tokenizer.json first, as the loader reads them). */
+function tokenizerSource(files: Readonly<Record<string, string>>): string {
+  return ['tokenizer.json', 'vocab.txt', 'sentencepiece.bpe.model', 'spm.model'].find((f) => files[f]) ?? 'vocab.json + merges.txt';
 }

@@ -141,7 +141,7 @@ export async function exportTriton(folder: string, repo: string, opts: TritonOpt
   const manifest = isCombinedFolder(folder) ? readManifest(folder) : null;
   const groups = manifest
     ? manifest.tokenizers.map((t) => ({ dir: t.dir, suffix: t.suffix, maxLength: t.maxLength, files: t.files }))
-    : [{ dir: '.', suffix: '', maxLength: null, files: ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'vocab.json', 'merges.txt'].filter((f) => fs.existsSync(path.join(folder, f))) }];
+    : [{ dir: '.', suffix: '', maxLength: null, files: ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'vocab.json', 'merges.txt', 'sentencepiece.bpe.model', 'spm.model'].filter((f) => fs.existsSync(path.join(folder, f))) }];
   const files: string[] = [];
   await withTempDir(
     repo,
