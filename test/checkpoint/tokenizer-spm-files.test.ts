@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { registerCombinedLoader } from '../../src/artifact/read.js';
+import { writeCombined } from '../../src/artifact/write.js';
 import { describeCheckpoint } from '../../src/checkpoint/describe.js';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { tokenizerJsonFromSentencePiece } from '../../src/checkpoint/tokenizer-spm-files.js';
 import { isBertfuseError } from '../../src/errors.js';
+import { getFusionMethod } from '../../src/fusion/registry.js';
+import { loadMembers } from '../../src/members/load.js';
+import { runMembers } from '../../src/members/run.js';
 import { padBatch } from '../../src/runtime/batch.js';
 import { loadClassifier } from '../../src/runtime/classifier.js';
 import { familyFixture } from '../architectures/family-fixture.js';
@@ -87,7 +92,7 @@ test('a folder with the .model and no tokenizer.json gives the tokenizer.json pa
   }
 });
 
-test('the .model folder predicts the tokenizer.json folder\'s logits on SST-2 dev texts', async () => {
+test('the .model folder predicts the tokenizer.json folder\'s class probabilities (within 1e-6) on 200 SST-2 dev texts and pairs', async () => {
   for (const c of CASES) {
     const inputs = DEV.slice(0, 200).map((text, i) => ({ text, textPair: i % 4 === 0 ? DEV[i + 1]! : null }));
     const [slow, fast] = [await loadClassifier(without(c.name, ['tokenizer.json'])), await loadClassifier(familyFixture(c.name))];
@@ -125,4 +130,29 @@ test('a malformed or unsuitable .model: one line naming the file and the problem
   refused(d, /deberta-sst2: no tokenizer: expected tokenizer\.json or spm\.model$/);
   fs.copyFileSync(path.join(familyFixture('xlmr-sst2'), 'sentencepiece.bpe.model'), path.join(d, 'spm.model'));
   refused(d, /spm\.model: the model has no \[CLS\] piece \(cls_token\)$/);
+});
+
+test('a combined folder of .model-only members carries the .model and the generated tokenizer.json, and predicts as the members do', async () => {
+  registerCombinedLoader();
+  const set = loadMembers([without('deberta-sst2', ['tokenizer.json']), without('deberta-sst2', ['tokenizer.json'])]);
+  const out = path.join(tempDir('bertfuse-spm-combined-'), 'combined');
+  const inputs = DEV.slice(0, 24).map((text) => ({ text, textPair: null }));
+  try {
+    const run = await runMembers(set, inputs);
+    const mean = getFusionMethod('mean');
+    const params = mean.fit(run.outputs, { labels: Int32Array.from(inputs, (_, i) => i % 2), seed: 0, folds: 2 }, {});
+    await writeCombined(out, { set, method: mean, options: {}, params, metrics: null });
+    assert.deepEqual(json(out, 'tokenizer.json'), json(familyFixture('deberta-sst2'), 'tokenizer.json'));
+    assert.ok(fs.existsSync(path.join(out, 'spm.model')));
+    const model = await loadClassifier(out);
+    try {
+      const fused = await model.predictProba(inputs);
+      const expect = mean.apply(run.outputs, params);
+      for (let i = 0; i < expect.length; i++) assert.ok(Math.abs(fused[i]! - expect[i]!) < 1e-4, `row ${Math.floor(i / 2)}: ${fused[i]} vs ${expect[i]}`);
+    } finally {
+      await model.close();
+    }
+  } finally {
+    set.close();
+  }
 });
