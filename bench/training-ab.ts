@@ -28,6 +28,13 @@ const base = arg('--base');
 const runtimeA = { threads, ...(JSON.parse(arg('--runtime-a') ?? '{}') as RuntimeOptions) };
 const runtimeB = { threads, ...(JSON.parse(arg('--runtime-b') ?? '{}') as RuntimeOptions) };
 
+/** CPU milliseconds every process has used so far (the non-idle jiffies of /proc/stat). */
+function busyMs(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
+  return ((user + nice + system + irq + softirq + steal) * 1000) / 100;
+}
+
 type Build = typeof buildTrainingGraph;
 type Session = typeof GradientSession;
 const other = base
@@ -56,13 +63,15 @@ try {
     softTargets: new Float32Array(batch * 2).fill(0.5),
     kdWeight: new Float32Array(batch).fill(1),
   };
-  const run = async (s: GradientSession, g: typeof graphA): Promise<{ ms: number; cpu: number; loss: number; grads: Map<string, Float32Array> }> => {
+  const run = async (s: GradientSession, g: typeof graphA): Promise<{ ms: number; cpu: number; others: number; loss: number; grads: Map<string, Float32Array> }> => {
+    const b0 = busyMs();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const r = await s.compute(feeds, g.params.map((p) => p.data));
     const ms = performance.now() - t0;
     const c = process.cpuUsage(c0);
-    return { ms, cpu: (c.user + c.system) / 1000, loss: r.loss, grads: new Map(g.params.map((p, i) => [p.input, r.grads[i]!])) };
+    const cpu = (c.user + c.system) / 1000;
+    return { ms, cpu, others: Math.max(0, busyMs() - b0 - cpu), loss: r.loss, grads: new Map(g.params.map((p, i) => [p.input, r.grads[i]!])) };
   };
   const first = [await run(a, graphA), await run(b, graphB)];
   // Largest |gB − gA| over every entry, against the largest |gA| of all tensors (a tensor whose
@@ -82,20 +91,26 @@ try {
   console.log(`loss A ${first[0]!.loss} B ${first[1]!.loss}; largest gradient difference ${worst.toExponential(2)} (${worstName}), largest |g| ${scale.toExponential(2)}`);
   const wall: [number[], number[]] = [[], []];
   const cpu: [number[], number[]] = [[], []];
+  const quiet: boolean[] = [];
   for (let r = 0; r < reps; r++) {
     // Alternate which goes first, so neither always runs right after the other.
+    let others = 0;
     for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
       const t = k === 0 ? await run(a, graphA) : await run(b, graphB);
       wall[k]!.push(t.ms);
       cpu[k]!.push(t.cpu);
+      others = Math.max(others, t.others / t.ms);
     }
+    // A round is quiet when other processes used under 5% of one core during both runs.
+    quiet.push(others < 0.05);
     const at = (xs: number[][], k: number): number => xs[k]!.at(-1)!;
-    console.log(`round ${r}: wall A ${at(wall, 0).toFixed(0)} B ${at(wall, 1).toFixed(0)} ms (B/A ${(at(wall, 1) / at(wall, 0)).toFixed(3)}), cpu A ${at(cpu, 0).toFixed(0)} B ${at(cpu, 1).toFixed(0)} ms (B/A ${(at(cpu, 1) / at(cpu, 0)).toFixed(3)})  load ${os.loadavg()[0]!.toFixed(2)}`);
+    console.log(`round ${r}: wall A ${at(wall, 0).toFixed(0)} B ${at(wall, 1).toFixed(0)} ms (B/A ${(at(wall, 1) / at(wall, 0)).toFixed(3)}), cpu A ${at(cpu, 0).toFixed(0)} B ${at(cpu, 1).toFixed(0)} ms (B/A ${(at(cpu, 1) / at(cpu, 0)).toFixed(3)}), others ${(100 * others).toFixed(0)}% of a core`);
   }
   const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   for (const [what, xs] of [['wall', wall], ['cpu', cpu]] as const) {
     const ratios = xs[0].map((t, i) => xs[1][i]! / t);
-    console.log(`${what}: median A ${median(xs[0]).toFixed(0)} ms, B ${median(xs[1]).toFixed(0)} ms; median B/A ${median(ratios).toFixed(3)} (rounds ${ratios.map((x) => x.toFixed(3)).join(' ')})`);
+    const calm = ratios.filter((_, i) => quiet[i]);
+    console.log(`${what}: median A ${median(xs[0]).toFixed(0)} ms, B ${median(xs[1]).toFixed(0)} ms; median B/A ${median(ratios).toFixed(3)} (rounds ${ratios.map((x) => x.toFixed(3)).join(' ')})${calm.length ? `; quiet rounds (${calm.length}) median B/A ${median(calm).toFixed(3)}` : ''}`);
   }
   await a.release();
   await b.release();
