@@ -97,15 +97,12 @@ export class EmitContext {
   }
   /** x · Wᵀ (the bias is added by the caller, or by a fused kernel). Weight initializer `<module>.weight_t`. */
   matmul(x: string, module: string, hint: string, encoder = true): string {
-    return this.g.op('MatMul', [x, this.weightT(module, encoder)], {}, { name: `${this.s}${hint}_mm` });
-  }
-  /** The initializer `<module>.weight_t`: a Linear weight transposed to [in, out] (once, however often it is used). */
-  weightT(module: string, encoder = true): string {
-    return this.once(`${encoder}:${module}.weight_t`, () => {
+    const wt = this.once(`${encoder}:${module}.weight_t`, () => {
       const W = this.tensor(`${module}.weight`, encoder);
       const [out, inp] = W.shape as [number, number];
       return this.g.initializer(`${this.s}${module}.weight_t`, transpose2d(W), [inp, out]);
     });
+    return this.g.op('MatMul', [x, wt], {}, { name: `${this.s}${hint}_mm` });
   }
   private once(key: string, make: () => string): string {
     let name = this.made.get(key);
@@ -307,28 +304,13 @@ export function emitLayers(c: EmitContext, x: string, attentionMask: string, nam
     });
     const heads = (t: string, perm: number[], hint: string): string =>
       g.op('Transpose', [g.op('Reshape', [t, splitShape])], { perm: attr.ints(perm) }, { name: `${s}l${i}_${hint}` });
-    const [q0, k0, v0] = c.unfolded ? packedProjections(h, i) : (['query', 'key', 'value'] as const).map((m) => c.linear(h, L(m, i), `l${i}_${m[0]}`));
-    const q = heads(q0!, [0, 2, 1, 3], 'qh');
-    const k = heads(k0!, [0, 2, 3, 1], 'kh');
-    const v = heads(v0!, [0, 2, 1, 3], 'vh');
+    const q = heads(c.linear(h, L('query', i), `l${i}_q`), [0, 2, 1, 3], 'qh');
+    const k = heads(c.linear(h, L('key', i), `l${i}_k`), [0, 2, 3, 1], 'kh');
+    const v = heads(c.linear(h, L('value', i), `l${i}_v`), [0, 2, 1, 3], 'vh');
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, k]), scale]), mask], {}, { name: `${s}l${i}_scores` });
     const probs = c.drop(g.op('Softmax', [scores], { axis: attr.int(-1) }, { name: `${s}l${i}_probs` }), 'attention', ['batch', nh, 'sequence', 'sequence']);
     const ctx4 = g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: attr.ints([0, 2, 1, 3]) }, { name: `${s}l${i}_ctx_t` });
     return g.op('Reshape', [ctx4, mergeShape], {}, { name: `${s}l${i}_ctx` });
-  }
-
-  /**
-   * The training graph's q, k and v: one MatMul against the three weights concatenated in the
-   * graph ([H, 3H]) and one bias add, then a Split. The weights stay three inputs (the optimizer
-   * and checkpoints see the same names) while the backward pass runs one data-gradient product with
-   * K = 3H instead of three products and a Sum, and one weight-gradient product for all three.
-   */
-  function packedProjections(h: string, i: number): string[] {
-    const mods = (['query', 'key', 'value'] as const).map((m) => L(m, i));
-    const w = g.op('Concat', mods.map((m) => c.weightT(m)), { axis: attr.int(1) }, { name: `${s}l${i}_qkv_w` });
-    const b = g.op('Concat', mods.map((m) => c.param(`${m}.bias`)), { axis: attr.int(0) }, { name: `${s}l${i}_qkv_b` });
-    const qkv = g.op('Add', [g.op('MatMul', [h, w], {}, { name: `${s}l${i}_qkv_mm` }), b], {}, { name: `${s}l${i}_qkv` });
-    return g.node('Split', [qkv, g.constInt64([H, H, H], [3], `${s}qkv_sizes`)], { axis: attr.int(-1) }, { outputs: 3, name: `${s}l${i}_qkv_split` });
   }
 
   function fusedAttention(h: string, i: number): string {
