@@ -220,7 +220,8 @@ export function pickFiles(available: readonly string[]): { files: string[]; shar
   if (!have.has('config.json')) throw new Error(`the repository has no config.json (files: ${available.slice(0, 10).join(', ')})`);
   // A bertfuse artifact is a small self-contained folder: take all of it.
   if (have.has('bertfuse.json')) return { files: [...available].filter((f) => !f.startsWith('.')), shardedIndex: null };
-  const files = SIDE_FILES.filter((f) => have.has(f));
+  // A SentencePiece model is read only when there is no tokenizer.json (XLM-R's is 5 MB): not fetched beside one.
+  const files = SIDE_FILES.filter((f) => have.has(f) && !(f.endsWith('.model') && have.has('tokenizer.json')));
   // The loader's order (checkpoint/load.ts): safetensors before pickles, one file before shards.
   const weights = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'].find((w) => have.has(w));
   if (!weights) throw new Error(`the repository has no model.safetensors, sharded safetensors or pytorch_model.bin (single or sharded) (files: ${available.slice(0, 10).join(', ')})`);

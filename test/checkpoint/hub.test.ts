@@ -165,6 +165,7 @@ test('pickFiles takes config, tokenizer files and one weights format', () => {
   assert.throws(() => pickFiles(['model.safetensors']), /no config\.json/);
   assert.deepEqual(pickFiles(['config.json', 'model.safetensors', 'tokenizer_config.json', 'spm.model', 'README.md']).files, ['config.json', 'tokenizer_config.json', 'spm.model', 'model.safetensors']);
   assert.deepEqual(pickFiles(['sentencepiece.bpe.model', 'config.json', 'pytorch_model.bin', 'special_tokens_map.json']).files, ['config.json', 'sentencepiece.bpe.model', 'special_tokens_map.json', 'pytorch_model.bin']);
+  assert.deepEqual(pickFiles(['sentencepiece.bpe.model', 'tokenizer.json', 'config.json', 'model.safetensors']).files, ['config.json', 'tokenizer.json', 'model.safetensors'], 'not fetched beside a tokenizer.json');
   assert.throws(() => pickFiles(['config.json', 'model.safetensors', 'tokenizer_config.json', 'merges.txt']), /no tokenizer bertfuse reads \(tokenizer\.json, vocab\.txt, vocab\.json \+ merges\.txt, sentencepiece\.bpe\.model or spm\.model\); it has only merges\.txt$/);
 });
 
