@@ -101,6 +101,7 @@ export class MultiTaskClassifier {
       source: this.source,
       labels: t.labels,
       task: t.task,
+      quantize: this.quantize,
       predictProba: async (inputs, opts = {}) => softmaxRows((await this.runner.run(inputs, { ...opts, outputs: [t.output] }))[t.output]!.data, t.labels.length),
       close: () => this.close(),
     };

@@ -4,6 +4,7 @@ import { FAMILIES } from '../architectures/registry.js';
 import { assertInsideFolder } from '../checkpoint/folder-files.js';
 import { loadTokenizer, type TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import { registerFolderLoader, type Classifier, type DetailedProbabilities, type LoadOptions } from '../runtime/classifier.js';
 import { GraphRunner, type RunOptions } from '../runtime/runner.js';
 import { softmaxRows } from '../util/math.js';
@@ -15,6 +16,7 @@ import { recordOf } from '../util/names.js';
 export class CombinedClassifier implements Classifier {
   readonly name: string;
   readonly labels: readonly string[];
+  readonly quantize: QuantizeMode | null;
   constructor(
     readonly source: string,
     readonly manifest: CombinedManifest,
@@ -22,6 +24,7 @@ export class CombinedClassifier implements Classifier {
   ) {
     this.name = path.basename(path.resolve(source));
     this.labels = manifest.labels;
+    this.quantize = manifest.model.quantize ?? null;
   }
 
   async predictProba(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<Float32Array> {

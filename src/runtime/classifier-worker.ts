@@ -26,7 +26,7 @@ try {
   port.close();
   process.exit(0);
 }
-send({ type: 'ready', name: model.name, source: model.source, labels: model.labels, detailed: model.predictDetailed !== undefined });
+send({ type: 'ready', name: model.name, source: model.source, labels: model.labels, detailed: model.predictDetailed !== undefined, task: model.task ?? null, quantize: model.quantize ?? null });
 
 const controllers = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();

@@ -42,6 +42,12 @@ export interface Classifier {
   predictDetailed?(inputs: readonly TextInput[], opts?: RunOptions): Promise<DetailedProbabilities>;
   /** Set when this is one head of a multi-task merge (loaded with `task`). */
   readonly task?: string;
+  /**
+   * int8 when the graph that runs has bertfuse's dynamic int8 encoder layers (built with `quantize`,
+   * or a combined/merged folder whose manifest says so); null or absent for float32 and for an
+   * .onnx file bertfuse did not write (it runs as it is, whatever it holds).
+   */
+  readonly quantize?: QuantizeMode | null;
   /** Why the model can no longer answer (e.g. its worker thread died), or null while it can. */
   failure?(): string | null;
   close(): Promise<void>;
@@ -57,6 +63,7 @@ export class BertClassifier implements Classifier {
     labels: readonly string[],
     source: string,
     readonly checkpoint: Checkpoint | null,
+    readonly quantize: QuantizeMode | null = null,
   ) {
     this.labels = labels;
     this.source = source;
@@ -93,7 +100,7 @@ export async function classifierFromCheckpoint(ckpt: Checkpoint, opts: LoadOptio
   }
   const bytes = encodeModel(buildBertModel(ckpt, { embeddings: opts.embeddings ?? false, quantize: opts.quantize ?? null }));
   const runner = await GraphRunner.create(bytes, [{ suffix: '', tokenizer: ckpt.tokenizer }], opts.runtime);
-  return new BertClassifier(runner, ckpt.config.labels, ckpt.dir, ckpt);
+  return new BertClassifier(runner, ckpt.config.labels, ckpt.dir, ckpt, opts.quantize ?? null);
 }
 
 /** An exported `.onnx` with its folder (config.json for labels, tokenizer files). */

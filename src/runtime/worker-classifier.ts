@@ -44,6 +44,8 @@ function spawn(data: WorkerData): Worker {
 
 export class WorkerClassifier implements Classifier {
   readonly predictDetailed?: (inputs: readonly TextInput[], opts?: RunOptions) => Promise<DetailedProbabilities>;
+  readonly task?: string;
+  readonly quantize: 'int8' | null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | null = null;
@@ -55,7 +57,12 @@ export class WorkerClassifier implements Classifier {
     readonly source: string,
     readonly labels: readonly string[],
     detailed: boolean,
+    task: string | null,
+    quantize: 'int8' | null,
   ) {
+    // As the worker's model reports them, so a server can say which head and which graph answer.
+    if (task !== null) this.task = task;
+    this.quantize = quantize;
     if (detailed) {
       this.predictDetailed = async (inputs, opts) => {
         const r = await this.call(inputs, true, opts ?? {});
@@ -96,7 +103,7 @@ export class WorkerClassifier implements Classifier {
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
     worker.removeAllListeners('message');
-    return new WorkerClassifier(worker, first.name, first.source, first.labels, first.detailed);
+    return new WorkerClassifier(worker, first.name, first.source, first.labels, first.detailed, first.task, first.quantize);
   }
 
   failure(): string | null {

@@ -31,7 +31,7 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly name: string; readonly source: string; readonly labels: readonly string[]; readonly detailed: boolean }
+  | { readonly type: 'ready'; readonly name: string; readonly source: string; readonly labels: readonly string[]; readonly detailed: boolean; readonly task: string | null; readonly quantize: 'int8' | null }
   | { readonly type: 'failed'; readonly error: WireError }
   | { readonly type: 'progress'; readonly id: number; readonly done: number; readonly total: number }
   | { readonly type: 'done'; readonly id: number; readonly probs: Float32Array; readonly members?: readonly (readonly [string, Float32Array])[]; readonly ran?: readonly (readonly [string, Uint8Array])[] }

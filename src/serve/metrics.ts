@@ -122,7 +122,7 @@ export class Registry {
 }
 
 /** The series the prediction server exports. */
-export function serverMetrics(model: { name: string; labels: readonly string[] }, queued: () => number): {
+export function serverMetrics(model: { name: string; labels: readonly string[]; quantize?: string | null }, queued: () => number): {
   registry: Registry;
   requests: Counter;
   latency: Histogram;
@@ -139,6 +139,7 @@ export function serverMetrics(model: { name: string; labels: readonly string[] }
   const inputs = registry.add(new Counter('bertfuse_inputs_total', 'Texts (or pairs) classified.'));
   const errors = registry.add(new Counter('bertfuse_errors_total', 'Failed requests by error code.'));
   registry.add(new Gauge('bertfuse_queue_inputs', 'Inputs waiting for the next micro-batch.', queued));
-  registry.add(new Gauge('bertfuse_model_info', 'The model being served.', () => 1, { model: model.name, labels: model.labels.join(',') }));
+  // quantize="int8" only for an int8 graph (Prometheus reads an empty label as no label).
+  registry.add(new Gauge('bertfuse_model_info', 'The model being served.', () => 1, { model: model.name, labels: model.labels.join(','), ...(model.quantize ? { quantize: model.quantize } : {}) }));
   return { registry, requests, latency, batchSize, inference, inputs, errors };
 }

@@ -44,7 +44,8 @@ export interface OipInferResponse {
 const OUTPUTS = ['probabilities', 'label'] as const;
 type OutputName = (typeof OUTPUTS)[number];
 
-export function modelMetadata(model: Classifier): { name: string; versions: string[]; platform: string; inputs: TensorMetadata[]; outputs: TensorMetadata[]; parameters: { labels: readonly string[] } } {
+/** The protocol's parameter values are strings, numbers or booleans (no null): `quantize` appears only for an int8 graph. */
+export function modelMetadata(model: Classifier): { name: string; versions: string[]; platform: string; inputs: TensorMetadata[]; outputs: TensorMetadata[]; parameters: { labels: readonly string[]; quantize?: string } } {
   return {
     name: model.name,
     versions: [OIP_VERSION],
@@ -54,7 +55,7 @@ export function modelMetadata(model: Classifier): { name: string; versions: stri
       { name: 'probabilities', datatype: 'FP32', shape: [-1, model.labels.length] },
       { name: 'label', datatype: 'BYTES', shape: [-1] },
     ],
-    parameters: { labels: model.labels },
+    parameters: { labels: model.labels, ...(model.quantize ? { quantize: model.quantize } : {}) },
   };
 }
 

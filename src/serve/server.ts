@@ -18,7 +18,7 @@ export type { LabelScores } from '../runtime/label-scores.js';
  * owned by the caller (close it after `app.close()`).
  *
  *   POST /v1/predict[?members=true]  { "texts": [...], "text_pair"?: [...] } | Hugging Face's { "inputs": ... }
- *   GET  /healthz
+ *   GET  /healthz                    status, model name, labels, quantize (int8 or null)
  *   GET  /metrics                    Prometheus text format
  *   /v2/...                          the Open Inference Protocol (oip.ts)
  */
@@ -151,7 +151,7 @@ export function createServer(model: Classifier, opts: ServeOptions = {}): Fastif
   app.get('/healthz', async (_req, reply) => {
     const failed = model.failure?.() ?? null;
     if (failed) return reply.code(503).send({ status: 'failed', model: model.name, reason: failed });
-    return { status: 'ok', model: model.name, labels: model.labels };
+    return { status: 'ok', model: model.name, labels: model.labels, quantize: model.quantize ?? null };
   });
 
   registerOip(app, { model, queue, limits, serverVersion: VERSION, live: () => !model.failure?.(), ready: () => !closing && !model.failure?.(), onInputs: (n) => m.inputs.inc({}, n) });

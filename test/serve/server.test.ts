@@ -92,7 +92,7 @@ describe('serve: one classifier', () => {
       assert.deepEqual((await post(s.url, { texts: [] })).json['predictions'], []);
       const health = await fetch(`${s.url}/healthz`);
       assert.equal(health.status, 200);
-      assert.deepEqual(await health.json(), { status: 'ok', model: 'sst2-stranger-b', labels: ['positive', 'negative'] });
+      assert.deepEqual(await health.json(), { status: 'ok', model: 'sst2-stranger-b', labels: ['positive', 'negative'], quantize: null });
     } finally {
       await s.app.close();
     }

@@ -67,7 +67,7 @@ export function register(program: Command): void {
         await model.close();
         throw new BertfuseError('E_USAGE', `cannot listen on ${f.host}:${f.port} (${(e as Error).message})`);
       }
-      printLine(`listening on ${address} (model ${model.name}; labels ${model.labels.join(', ')}; max batch ${f.maxBatch}, max wait ${f.maxWaitMs} ms)`);
+      printLine(`listening on ${address} (model ${model.name}${model.quantize ? `, ${model.quantize}` : ''}; labels ${model.labels.join(', ')}; max batch ${f.maxBatch}, max wait ${f.maxWaitMs} ms)`);
       // SIGTERM / SIGINT: stop accepting, let in-flight requests finish, release the model, exit 0.
       await new Promise<void>((resolve, reject) => {
         const stop = (signal: string): void => {
