@@ -92,12 +92,15 @@ export class MultiTaskClassifier {
     return Object.fromEntries(this.tasks.map((t) => [t.task, softmaxRows(out[t.output]!.data, t.labels.length)]));
   }
 
-  /** One head as a Classifier; closing it closes this model. */
+  /**
+   * One head as a Classifier, named `<folder>.<task>`: a name is one URL path segment on serve's /v2
+   * (`/v2/models/{name}`), so no "/" in it. Closing the head closes this model.
+   */
   head(task: string): Classifier {
     const t = this.tasks.find((x) => x.task === task);
     if (!t) throw new BertfuseError('E_USAGE', `no task "${task}" in this multi-task merge (tasks: ${this.tasks.map((x) => x.task).join(', ')})`, this.source);
     return {
-      name: `${this.name}/${t.task}`,
+      name: `${this.name}.${t.task}`,
       source: this.source,
       labels: t.labels,
       task: t.task,
