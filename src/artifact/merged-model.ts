@@ -186,7 +186,7 @@ export function registerMergedLoader(): void {
     if (!m) return null;
     if (!opts.task) {
       const list = m.tasks.map((t) => t.task).join(', ');
-      throw new BertfuseError('E_USAGE', `a multi-task merge answers one task at a time here: pick a task (bertfuse predict/serve --task <name>; tasks: ${list}) or load a task folder (${m.tasks.map((t) => path.join(dir, t.folder)).join(', ')})`, dir);
+      throw new BertfuseError('E_USAGE', `a multi-task merge answers one task at a time here: pick a task (bertfuse predict/serve --task <name>; tasks: ${list}) or load a task folder (${m.tasks.map((t) => path.join(dir, t.folder)).join(', ')}); bertfuse predict without --task answers with every head`, dir);
     }
     // Checked before the graph is built or opened.
     if (!m.tasks.some((t) => t.task === opts.task)) throw new BertfuseError('E_USAGE', `no task "${opts.task}" in this multi-task merge (tasks: ${m.tasks.map((t) => t.task).join(', ')})`, dir);
