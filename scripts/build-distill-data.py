@@ -5,6 +5,10 @@ A development tool: it reads the raw corpora in ../shared/data (SST-2 train and 
 
   data/distill_transfer.txt  unlabelled transfer texts (SST-2 train phrases and MR sentences)
   data/sst2_heldout.tsv      labelled SST-2 train rows neither BERT member was trained on as such
+  data/sst2_slice_tune.tsv   tuning rows drawn exactly like the held-out slice ("slice twin")
+  data/distill_transfer_twin_excluded.txt
+                             line numbers (1-based) of data/distill_transfer.txt that the runs tuned
+                             on the twin leave out, so the twin is held out from their training
 
 The README section "Distillation quality, measured" says what each set is; the script prints the
 counts it quotes. numpy is needed only to rebuild the fixtures' sibling halves exactly
@@ -26,6 +30,15 @@ Rules:
   not contained in a scoring row, (b) is not contained in an MR sentence a scoring row comes from
   (the MR sentences containing a dev row, and the slice's sentences: no transfer text is cut from a
   review snippet a scoring row was cut from), (c) is not a tuning row, (d) is not a duplicate.
+- The slice twin (a third tuning set for the BERT pair, drawn after everything above so the other
+  files stay byte-identical): the slice's rule with its own seed, over the MR sentences that remain
+  (none holds a dev row or a slice row, none is a slice sentence); its row is also not inside a
+  scoring row or a scoring row's MR sentence, and is no slice row. Unlike the slice it may come from
+  a sentence holding a row of the two other tuning sets (or be one): tuning rows need no distance
+  from each other, and the slice left too few sentences otherwise (476). Transfer texts that break
+  (a) or (b) for a twin row (is, contains or is inside a twin row; inside a twin row's MR sentence)
+  are listed in data/distill_transfer_twin_excluded.txt; data/distill_transfer.txt is not rewritten
+  (every earlier run was measured with it).
 """
 import bisect
 import os
@@ -39,6 +52,8 @@ ROOT = os.path.join(os.path.dirname(__file__), '..')
 HELDOUT_ROWS = 1500
 MIN_WORDS = 4
 SEED = 13
+TWIN_ROWS = 1000
+TWIN_SEED = 14
 
 
 def norm(s):
@@ -92,6 +107,18 @@ class Haystack:
         return found
 
 
+def exclusions(texts, rows, sentences):
+    """For each normalised text, the first rule it breaks against these rows, else None: it is or
+    contains one ('contains'), it is inside one ('inside'), it is inside one of these MR sentences
+    ('sentence': the sentences the rows were cut from)."""
+    contains = set()
+    texts_hay = Haystack(texts)
+    for r in rows:
+        contains |= texts_hay.containing(r)
+    rows_hay, sentences_hay = Haystack(rows), Haystack(sentences)
+    return ['contains' if k in contains else 'inside' if n in rows_hay else 'sentence' if n in sentences_hay else None for k, n in enumerate(texts)]
+
+
 def main():
     train = read_tsv(os.path.join(SHARED, 'sst2_train.tsv'))
     dev = read_tsv(os.path.join(SHARED, 'sst2_dev.tsv'))
@@ -119,64 +146,87 @@ def main():
 
     # Sibling-b's half: rows long enough, that no row of sibling-a's half contains.
     words = lambda s: len(re.findall(r'[a-z0-9]+', s.lower()))
-    candidates = [i for i in range(len(train)) if not half_a[i] and words(train[i][1]) >= MIN_WORDS and train_n[i] not in a_hay and train_n[i] not in tune_n]
-    by_group = {}
-    for i in candidates:
-        for g in mr_hay.containing(train_n[i]):
-            by_group.setdefault(g, []).append(i)
+    candidates = [i for i in range(len(train)) if not half_a[i] and words(train[i][1]) >= MIN_WORDS and train_n[i] not in a_hay]
 
-    order = np.random.RandomState(SEED).permutation(len(mr))
-    held, held_groups, used = [], set(), set()
-    for g in order.tolist():
-        if len(held) == HELDOUT_ROWS:
-            break
-        if g in dev_groups or g in tune_groups or g not in by_group:
-            continue
-        # Longest first; ties by row index, so the choice is reproducible.
-        best = sorted(by_group[g], key=lambda i: (-len(train_n[i]), i))
-        pick = next((i for i in best if train_n[i] not in used), None)
-        if pick is None:
-            continue
-        used.add(train_n[pick])
-        held.append(pick)
-        held_groups.add(g)
-    assert len(held) == HELDOUT_ROWS, len(held)
+    def draw(seed, rows, skip, used, allowed):
+        """One row per MR sentence, sentences in a seeded random order: (row indices, their sentences)."""
+        by_group = {}
+        for i in candidates:
+            if allowed(i):
+                for g in mr_hay.containing(train_n[i]):
+                    by_group.setdefault(g, []).append(i)
+        out, groups = [], set()
+        for g in np.random.RandomState(seed).permutation(len(mr)).tolist():
+            if len(out) == rows:
+                break
+            if g in skip or g not in by_group:
+                continue
+            # Longest first; ties by row index, so the choice is reproducible.
+            best = sorted(by_group[g], key=lambda i: (-len(train_n[i]), i))
+            pick = next((i for i in best if train_n[i] not in used), None)
+            if pick is None:
+                continue
+            used.add(train_n[pick])
+            out.append(pick)
+            groups.add(g)
+        assert len(out) == rows, (len(out), rows)
+        return out, groups
+
+    used = set()
+    held, held_groups = draw(SEED, HELDOUT_ROWS, dev_groups | tune_groups, used, lambda i: train_n[i] not in tune_n)
 
     scoring_n = dev_n + [train_n[i] for i in held]
     scoring_hay = Haystack(scoring_n)
     groups_hay = Haystack([mr_n[g] for g in sorted(dev_groups | held_groups)])
     pool = [(t, n, 'sst2-a' if a else 'sst2-b') for (_, t), n, a in zip(train, train_n, half_a)] + [(t, n, 'mr') for (_, t), n in zip(mr, mr_n)]
-    pool_hay = Haystack([n for _, n, _ in pool])
-    contains_scoring = set()
-    for s in scoring_n:
-        contains_scoring |= pool_hay.containing(s)
+    pool_why = exclusions([n for _, n, _ in pool], scoring_n, [mr_n[g] for g in sorted(dev_groups | held_groups)])
+    names = {'contains': 'contains a scoring row', 'inside': 'inside a scoring row', 'sentence': 'inside a scoring row\'s MR sentence'}
     seen = set()
     transfer = []
     why = {'contains a scoring row': 0, 'inside a scoring row': 0, 'inside a scoring row\'s MR sentence': 0, 'tuning row': 0, 'duplicate or empty': 0}
-    for k, (t, n, src) in enumerate(pool):
+    for (t, n, src), rule in zip(pool, pool_why):
         if n == '' or n in seen:
             why['duplicate or empty'] += 1
-        elif k in contains_scoring:
-            why['contains a scoring row'] += 1
-        elif n in scoring_hay:
-            why['inside a scoring row'] += 1
-        elif n in groups_hay:
-            why['inside a scoring row\'s MR sentence'] += 1
+        elif rule:
+            why[names[rule]] += 1
         elif n in tune_n:
             why['tuning row'] += 1
         else:
             seen.add(n)
-            transfer.append((t, src))
+            transfer.append((t, n, src))
+
+    # The slice twin, from the sentences left: none holds a dev or slice row (a slice row can sit in
+    # more than one MR sentence), and its row is inside no scoring row and no scoring row's MR
+    # sentence, so choosing on it reads no scoring text. Sentences holding a row of the two older
+    # tuning sets are allowed (and such rows too): the twin is itself a tuning set, and without them
+    # only 476 sentences are left (the slice took most of those with a usable row).
+    slice_groups = set()
+    for i in held:
+        slice_groups |= mr_hay.containing(train_n[i])
+    twin, twin_groups = draw(TWIN_SEED, TWIN_ROWS, dev_groups | held_groups | slice_groups, used,
+                             lambda i: train_n[i] not in scoring_hay and train_n[i] not in groups_hay)
+    twin_n = [train_n[i] for i in twin]
+    twin_rules = exclusions([n for _, n, _ in transfer], twin_n, [mr_n[g] for g in sorted(twin_groups)])
+    twin_out = [k + 1 for k, rule in enumerate(twin_rules) if rule]
+    twin_why = {'is or contains a twin row': twin_rules.count('contains'), 'inside a twin row': twin_rules.count('inside'), 'inside a twin row\'s MR sentence': twin_rules.count('sentence')}
 
     with open(os.path.join(ROOT, 'data', 'distill_transfer.txt'), 'w', encoding='utf8') as f:
-        for t, _ in transfer:
+        for t, _, _ in transfer:
             f.write(t + '\n')
     with open(os.path.join(ROOT, 'data', 'sst2_heldout.tsv'), 'w', encoding='utf8') as f:
         f.write('label\tsentence\n')
         for i in held:
             f.write(f'{train[i][0]}\t{train[i][1]}\n')
 
-    count = lambda src: sum(1 for _, s in transfer if s == src)
+    with open(os.path.join(ROOT, 'data', 'sst2_slice_tune.tsv'), 'w', encoding='utf8') as f:
+        f.write('label\tsentence\n')
+        for i in twin:
+            f.write(f'{train[i][0]}\t{train[i][1]}\n')
+    with open(os.path.join(ROOT, 'data', 'distill_transfer_twin_excluded.txt'), 'w', encoding='utf8') as f:
+        for k in twin_out:
+            f.write(f'{k}\n')
+
+    count = lambda src: sum(1 for _, _, s in transfer if s == src)
     print(f'held-out slice: {len(held)} rows (sibling-b half, >= {MIN_WORDS} words, one per MR sentence; positive {sum(train[i][0] for i in held)})')
     print(f'  words per row: median {int(np.median([words(train[i][1]) for i in held]))}')
     mr_set = set(mr_n)
@@ -186,6 +236,11 @@ def main():
     print(f'transfer: {len(transfer)} texts ({count("sst2-a")} SST-2 train rows of sibling-a\'s half, {count("sst2-b")} of the other half, {count("mr")} MR sentences), {os.path.getsize(os.path.join(ROOT, "data", "distill_transfer.txt"))} bytes')
     for k, v in why.items():
         print(f'  excluded, {k}: {v}')
+    print(f'slice twin (tuning): {len(twin)} rows (same rule, seed {TWIN_SEED}; positive {sum(train[i][0] for i in twin)}), words per row: median {int(np.median([words(train[i][1]) for i in twin]))}')
+    print(f'  equal to an MR sentence: {sum(n in mr_set for n in twin_n)}; the others are inside one')
+    print(f'  transfer texts the twin runs leave out: {len(twin_out)} of {len(transfer)}, {len(transfer) - len(twin_out)} remain')
+    for k, v in twin_why.items():
+        print(f'    {k}: {v}')
 
 
 if __name__ == '__main__':

@@ -6,7 +6,12 @@
  * script:
  *
  *   node --import tsx scripts/distill-quality.ts [--pair bert|roberta|siblings] [--out out/distill-quality]
- *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning]
+ *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning] [--tune slice]
+ *
+ * `--tune slice` (BERT pair): every choice on data/sst2_slice_tune.tsv, rows drawn exactly like the
+ * held-out slice (the textbook validation set), with a transfer set that leaves out every text
+ * breaking the slice's exclusion rules for a twin row (data/distill_transfer_twin_excluded.txt);
+ * its runs and tables go to <out>/bert-tune-slice/.
  *
  * Data (all in data/, built by scripts/build-distill-data.py; README "Distillation quality"):
  * - transfer texts: data/distill_transfer.txt (SST-2 train rows and MR sentences; none is, contains
@@ -47,6 +52,7 @@ import { merge } from '../src/merge/merge.js';
 import { loadMergeRecipe } from '../src/recipe/merge.js';
 import { loadClassifier } from '../src/runtime/classifier.js';
 import { renderTable } from '../src/util/table.js';
+import { writeTransferWithout } from './transfer-without.js';
 
 interface StudentSpec {
   readonly name: string;
@@ -78,6 +84,8 @@ interface StudentSpec {
   readonly tune?: string;
   /** Share the trainings of the student of this name (same start and settings, another choice). */
   readonly runsOf?: string;
+  /** After its own rate: passes over the transfer set tried at that rate (the first is the one it searched with). */
+  readonly epochs?: readonly number[];
 }
 
 /** The settings a coordinate search chooses. */
@@ -103,9 +111,12 @@ interface PairSpec {
   readonly studentTeachers: readonly TeacherKind[];
   /**
    * What the headline student's search chose when it was last run in full (its runs are in the
-   * README); `--reuse-tuning` trains from these instead of re-running the search.
+   * README); `--reuse-tuning` trains from these instead of re-running the search. A pair without a
+   * headline student starts every student's own search from these.
    */
   readonly chosen: Settings;
+  /** The transfer texts less the lines a list names (absent: all of TRANSFER). */
+  readonly transferWithout?: string;
 }
 
 type TeacherKind = 'mean' | 'weighted';
@@ -173,6 +184,30 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
     ],
     recipes: {
       'linear.yaml': halfAndHalf('fixtures/family/roberta-sst2-a', 'fixtures/family/roberta-sst2-b'),
+    },
+  },
+};
+
+/**
+ * Variants of a pair chosen with `--tune <name>`: other tuning rows (and the transfer set they
+ * need), in their own output folder `<pair>-tune-<name>`.
+ */
+const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
+  bert: {
+    // Tuning rows drawn by the held-out slice's own rule from MR sentences no scoring row comes
+    // from: on sst2_tune stranger-b is the worst model, on mr_tune (MR's labels) nothing beats it;
+    // here, as on the slice, it is the best member and the teacher may beat it. Its rows are held
+    // out from training as the slice's are. Both students search their own rate (from the BERT
+    // pair's other settings), then λ; the weighted teacher is fitted on these rows too.
+    slice: {
+      ...PAIRS.bert!,
+      tune: 'data/sst2_slice_tune.tsv',
+      transferWithout: 'data/distill_transfer_twin_excluded.txt',
+      studentTeachers: ['mean'],
+      students: [
+        { name: 'from sibling-a', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4, 5e-4, 1e-3, 2e-3], interpolate: true, epochs: [1, 2] },
+        { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [2e-5, 5e-5, 1e-4, 2e-4, 5e-4], interpolate: true, epochs: [1, 2] },
+      ],
     },
   },
 };
@@ -254,6 +289,8 @@ interface Context {
   readonly tunes: Map<string, { readonly inputs: readonly TextInput[]; readonly gold: Int32Array }>;
   /** Teacher argument of `distill` for each kind: the members (mean) or the weighted folder. */
   readonly teachers: Readonly<Record<TeacherKind, readonly string[]>>;
+  /** The transfer texts every run trains on. */
+  readonly transfer: string;
 }
 
 async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: number, temperature: number, seed: number, dropout = false, epochs = EPOCHS): Promise<Run> {
@@ -270,7 +307,7 @@ async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: nu
     ...(teacher === 'mean' ? { method: 'mean' } : {}),
     student,
     ...(s.layers !== undefined ? { studentLayers: s.layers } : {}),
-    texts: TRANSFER,
+    texts: cx.transfer,
     temperature,
     learningRate: lr,
     epochs,
@@ -366,7 +403,7 @@ async function tuneLambda(cx: Context, s: StudentSpec, r: Run): Promise<{ best: 
   return { best: runs.reduce((a, b) => (b.tuneLogLoss < a.tuneLogLoss ? b : a)), runs };
 }
 
-/** A student's own learning-rate search (mean teacher, seed 0) at the headline's other settings. */
+/** A student's own learning-rate search (mean teacher, seed 0) at the headline's other settings, then its passes (`epochs`) at that rate. */
 async function tuneRate(cx: Context, s: StudentSpec, lead: Settings): Promise<{ best: Run; runs: Run[] }> {
   const runs: Run[] = [];
   const attempt = async (lr: number): Promise<Run> => {
@@ -379,6 +416,10 @@ async function tuneRate(cx: Context, s: StudentSpec, lead: Settings): Promise<{ 
   // As in tuneStudent: one more rate past an edge of the grid that wins.
   const next = best!.lr === rates[0] ? Number((best!.lr / 2.5).toPrecision(3)) : best!.lr === rates.at(-1) ? best!.lr * 2 : null;
   if (next !== null) best = await attempt(next);
+  for (const epochs of (s.epochs ?? []).filter((e) => e !== (lead.epochs ?? EPOCHS))) {
+    runs.push(await runOnce(cx, s, 'mean', best!.lr, lead.temperature, 0, lead.dropout ?? false, epochs));
+    best = runs.reduce((a, b) => (b.tuneLogLoss < a.tuneLogLoss ? b : a));
+  }
   return { best: best!, runs };
 }
 
@@ -423,32 +464,41 @@ async function main(): Promise<void> {
   // The weighted teacher is a combined folder: loadClassifier opens it through this loader.
   registerCombinedLoader();
   const pairName = arg('pair', 'bert');
-  const pair = PAIRS[pairName];
-  if (!pair) throw new Error(`--pair must be one of ${Object.keys(PAIRS).join(', ')}`);
+  const tuneOn = arg('tune', '');
+  const pair = tuneOn ? TUNED_ON[pairName]?.[tuneOn] : PAIRS[pairName];
+  if (!PAIRS[pairName]) throw new Error(`--pair must be one of ${Object.keys(PAIRS).join(', ')}`);
+  if (!pair) throw new Error(`--tune for --pair ${pairName} must be one of ${Object.keys(TUNED_ON[pairName] ?? {}).join(', ') || '(none)'}`);
   // Both teachers are always scored; --teachers says which of them train students.
   const teacherKinds: TeacherKind[] = ['mean', 'weighted'];
   const studentTeachers = arg('teachers', pair.studentTeachers.join(',')).split(',') as TeacherKind[];
   if (studentTeachers.some((t) => t !== 'mean' && t !== 'weighted')) throw new Error('--teachers is a list of mean, weighted');
   const seeds = arg('seeds', '0,1,2').split(',').map(Number);
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error('--seeds is a list of whole numbers');
-  const dir = path.resolve(arg('out', 'out/distill-quality'), pairName);
+  const dir = path.resolve(arg('out', 'out/distill-quality'), tuneOn ? `${pairName}-tune-${tuneOn}` : pairName);
   fs.mkdirSync(dir, { recursive: true });
+  // A reduced transfer set lives beside its runs (its own folder, so no cached run of another set is reused).
+  let transfer = TRANSFER;
+  if (pair.transferWithout) {
+    transfer = path.join(dir, 'transfer.txt');
+    const { kept, removed } = writeTransferWithout(TRANSFER, pair.transferWithout, transfer);
+    log(`transfer: ${TRANSFER} less the ${removed} lines ${pair.transferWithout} lists: ${kept} texts`);
+  }
   for (const [name, text] of Object.entries(pair.recipes ?? {})) fs.writeFileSync(path.join(dir, name), text);
   const k = pair.labels.length;
   const tuneData = readLabelled(pair.tune, { labels: pair.labels });
   const tunes: Context['tunes'] = new Map([[pair.tune, { inputs: tuneData.inputs, gold: tuneData.labels }]]);
   const weighted = await weightedTeacher(pair, dir);
-  const cx: Context = { pair, dir, tunes, teachers: { mean: pair.members, weighted: [weighted.folder] } };
+  const cx: Context = { pair, dir, tunes, teachers: { mean: pair.members, weighted: [weighted.folder] }, transfer };
 
   // Per student: tuning (headline) or the headline student's settings, then every seed and teacher it gets.
   const only = arg('students', '').split(',').filter(Boolean).map(Number);
   const chosen: { spec: StudentSpec; best: Run; tuning: Run[]; runs: Map<TeacherKind, Run[]> }[] = [];
   // --reuse-tuning: the headline's recorded choice (pair.chosen) instead of re-running its search.
   const reuse = process.argv.includes('--reuse-tuning');
-  const lead = pair.students.find((x) => x.headline)!;
+  const lead = pair.students.find((x) => x.headline);
   let leadChoice: Settings | undefined;
   // Others borrow the headline student's choice (its runs are cached, so this only reads them).
-  const leadSettings = async (): Promise<Settings> => (leadChoice ??= reuse ? pair.chosen : (await tuneStudent(cx, lead)).best);
+  const leadSettings = async (): Promise<Settings> => (leadChoice ??= reuse || !lead ? pair.chosen : (await tuneStudent(cx, lead)).best);
   for (const [i, s] of pair.students.entries()) {
     if (only.length > 0 && !only.includes(i)) continue;
     let best: Settings;
@@ -602,7 +652,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'results.md'), markdown.join('\n'));
   const json = path.join(dir, 'results.json');
   const students = chosen.map((c) => ({ spec: c.spec, best: c.best, tuning: c.tuning, runs: Object.fromEntries(c.runs) }));
-  fs.writeFileSync(json, JSON.stringify({ pair: pairName, members: pair.members, transfer: TRANSFER, tune: pair.tune, epochs: EPOCHS, seeds, teachers: studentTeachers, weightedTeacherWeights: weighted.weights, resamples: RESAMPLES, students, scoring: results }, null, 2) + '\n');
+  fs.writeFileSync(json, JSON.stringify({ pair: pairName, members: pair.members, transfer: TRANSFER, transferWithout: pair.transferWithout ?? null, tune: pair.tune, epochs: EPOCHS, seeds, teachers: studentTeachers, weightedTeacherWeights: weighted.weights, resamples: RESAMPLES, students, scoring: results }, null, 2) + '\n');
   log(`wrote ${json}`);
 }
 

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { transferWithout, writeTransferWithout } from '../../scripts/transfer-without.js';
+import { BertfuseError } from '../../src/errors.js';
+
+const TRANSFER = 'data/distill_transfer.txt';
+const EXCLUDED = 'data/distill_transfer_twin_excluded.txt';
+const TWIN = 'data/sst2_slice_tune.tsv';
+
+// The normal form scripts/build-distill-data.py decides "is / contains / is inside" on, written
+// again here: lower case, SST's bracket tokens as brackets, everything but [a-z0-9] dropped.
+const norm = (s: string): string => (s.toLowerCase().replaceAll('-lrb-', '(').replaceAll('-rrb-', ')').match(/[a-z0-9]+/g) ?? []).join('');
+const rows = (file: string): string[] => fs.readFileSync(file, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t')[1]!);
+const lines = (file: string): string[] => fs.readFileSync(file, 'utf8').replace(/\n$/, '').split('\n');
+
+/** Whether a text is inside one of `texts`: a prefix of one of their sorted suffixes (42k look-ups in ms, not seconds). */
+function insideAny(texts: readonly string[]): (s: string) => boolean {
+  const suffixes = texts.flatMap((t) => Array.from(t, (_, i) => t.slice(i))).sort();
+  return (s) => {
+    let lo = 0;
+    let hi = suffixes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (suffixes[mid]! < s) lo = mid + 1;
+      else hi = mid;
+    }
+    return s !== '' && lo < suffixes.length && suffixes[lo]!.startsWith(s);
+  };
+}
+
+test('the twin runs\' transfer set keeps every line the list does not name, in order', () => {
+  const all = lines(TRANSFER);
+  const named = new Set(lines(EXCLUDED).map(Number));
+  const { kept, removed } = transferWithout(TRANSFER, EXCLUDED);
+  assert.equal(all.length, 42678);
+  assert.equal(removed, named.size);
+  assert.equal(kept.length, all.length - named.size);
+  assert.deepEqual(kept, all.filter((_, i) => !named.has(i + 1)));
+});
+
+test('no text left in it is, contains or is inside a slice-twin row (rule (a), checked independently)', () => {
+  const twin = rows(TWIN).map(norm);
+  assert.equal(twin.length, 1000);
+  assert.equal(new Set(twin).size, 1000);
+  const inTwin = insideAny(twin);
+  const { kept } = transferWithout(TRANSFER, EXCLUDED);
+  const keptJoined = kept.map(norm).join('\n');
+  for (const t of twin) assert.ok(!keptJoined.includes(t), `a kept transfer text contains the twin row "${t}"`);
+  for (const t of kept) assert.ok(!inTwin(norm(t)), `the kept transfer text "${t}" is inside a twin row`);
+  // And the list is not padded: most of what it names breaks rule (a); the rest (rule (b), inside a
+  // twin row's MR sentence) needs MR, which the repository does not hold.
+  const named = new Set(lines(EXCLUDED).map(Number));
+  const all = lines(TRANSFER);
+  const ruleA = all.filter((t, i) => named.has(i + 1) && (inTwin(norm(t)) || twin.some((w) => norm(t).includes(w)))).length;
+  assert.ok(ruleA > 0.9 * named.size, `${ruleA} of ${named.size} named lines break rule (a)`);
+});
+
+test('the slice twin shares no text with the scoring rows it stands in for', () => {
+  const twin = rows(TWIN).map(norm);
+  const scoring = [...rows('data/sst2_heldout.tsv'), ...rows('data/sst2_dev.tsv')].map(norm);
+  const inScoring = insideAny(scoring);
+  const inTwin = insideAny(twin);
+  for (const t of twin) assert.ok(!inScoring(t), `twin row "${t}" is inside a scoring row`);
+  for (const s of scoring) assert.ok(!inTwin(s), `scoring row "${s}" is inside a twin row`);
+});
+
+test('a list that does not fit the transfer file fails in one line naming it; the reduced set is written once', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-transfer-without-'));
+  const texts = path.join(dir, 'texts.txt');
+  fs.writeFileSync(texts, 'a\nb\nc\n');
+  const bad = (content: string, re: RegExp): void => {
+    const list = path.join(dir, 'list.txt');
+    fs.writeFileSync(list, content);
+    assert.throws(() => transferWithout(texts, list), (e: unknown) => e instanceof BertfuseError && e.code === 'E_BAD_DATA' && e.message.startsWith(list) && re.test(e.message));
+  };
+  bad('4\n', /line 1: "4" is not a line number of .*\(1 to 3\)/);
+  bad('2\n2\n', /line 2: "2"/);
+  bad('3\n1\n', /line 2: "1"/);
+  bad('x\n', /line 1: "x"/);
+  const list = path.join(dir, 'ok.txt');
+  fs.writeFileSync(list, '2\n');
+  const out = path.join(dir, 'out.txt');
+  assert.deepEqual(writeTransferWithout(texts, list, out), { kept: 2, removed: 1 });
+  assert.equal(fs.readFileSync(out, 'utf8'), 'a\nc\n');
+  const mtime = fs.statSync(out).mtimeMs;
+  fs.utimesSync(out, 0, 0);
+  writeTransferWithout(texts, list, out);
+  assert.equal(fs.statSync(out).mtimeMs, 0, 'an unchanged set is not rewritten');
+  assert.ok(mtime > 0);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
