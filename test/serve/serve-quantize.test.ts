@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { writeCombined } from '../../src/artifact/write.js';
+import { merge } from '../../src/merge/merge.js';
+import { loadMembers } from '../../src/members/load.js';
+import { parseMergeRecipe } from '../../src/recipe/merge.js';
 import { loadClassifier } from '../../src/runtime/classifier.js';
 import { predict } from '../../src/runtime/predict.js';
-import type { PredictResponse } from '../../src/serve/server.js';
-import { fixture } from '../helpers/fixtures.js';
+import { WorkerClassifier } from '../../src/runtime/worker-classifier.js';
+import { createServer, type PredictResponse } from '../../src/serve/server.js';
+import { fixture, tempDir } from '../helpers/fixtures.js';
+import { testWeightedMean } from '../members/shared.js';
 import { getJson, margin, modelInfo, predictOver, serveCli, sst2DevTexts, type CliServer } from './cli-serve.js';
 
 /*
@@ -78,4 +85,33 @@ describe('bertfuse serve --quantize int8', () => {
     assert.equal(await modelInfo(int8.url), 'bertfuse_model_info{labels="negative,positive",model="sst2-sibling-a",quantize="int8"} 1');
     assert.equal(await modelInfo(fp32.url), 'bertfuse_model_info{labels="negative,positive",model="sst2-sibling-a"} 1');
   });
+});
+
+test('folders written int8 (combine --quantize int8, merge --quantize int8) are served as written and say int8 without --quantize', async () => {
+  const root = tempDir('bertfuse-serve-int8-folders-');
+  const combined = path.join(root, 'combined');
+  const set = loadMembers([fixture('sst2-sibling-a'), fixture('sst2-stranger-b')]);
+  try {
+    await writeCombined(combined, { set, method: testWeightedMean, options: {}, params: { weights: [0.5, 0.5] }, metrics: null, quantize: 'int8' });
+  } finally {
+    set.close();
+  }
+  const recipe = parseMergeRecipe({ merge_method: 'linear', quantize: 'int8', models: [{ model: fixture('sst2-sibling-a') }, { model: fixture('subj-sibling') }] }, 'test');
+  const tasks = (await merge(recipe, { out: path.join(root, 'tasks'), threads: 1 })).out;
+  // The worker is how serve loads a model: what it reports crosses the thread boundary.
+  for (const [target, opts, name, labels] of [
+    [combined, {}, 'combined', ['negative', 'positive']],
+    [tasks, { task: 'subj_sibling' }, 'tasks.subj_sibling', ['subjective', 'objective']],
+  ] as const) {
+    const model = await WorkerClassifier.load(target, { runtime: { threads: 1 }, ...opts });
+    const app = createServer(model);
+    try {
+      assert.equal(model.quantize, 'int8');
+      assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok', model: name, labels, quantize: 'int8' });
+      assert.deepEqual((await app.inject({ method: 'GET', url: `/v2/models/${name}` })).json().parameters, { labels, quantize: 'int8' });
+    } finally {
+      await app.close();
+      await model.close();
+    }
+  }
 });
