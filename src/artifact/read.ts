@@ -61,10 +61,14 @@ function ranFromLogits(logits: Float32Array, k: number): Uint8Array {
 
 /** Opens a folder written by `writeCombined`; checks the manifest, tokenizers and graph signature. */
 export async function loadCombined(dir: string, opts: LoadOptions = {}): Promise<CombinedClassifier> {
-  // A combined folder runs its model.onnx as written; quantising is a choice made when combining.
-  if (opts.quantize) throw new BertfuseError('E_USAGE', `--quantize ${opts.quantize} applies to models built from weights; a combined folder runs its model.onnx as written`, dir);
   assertInsideFolder(path.join(dir, MANIFEST_FILE), dir);
   const manifest = readManifest(dir);
+  // A combined folder runs its model.onnx as written; quantising is a choice made when combining.
+  // Asking an int8 folder for int8 is fine (as for a multi-task merge): it already is.
+  const quantize = manifest.model.quantize ?? null;
+  if (opts.quantize && opts.quantize !== quantize) {
+    throw new BertfuseError('E_USAGE', `--quantize ${opts.quantize} applies to models built from weights; a combined folder runs its model.onnx as written (${quantize ?? 'float32'} here; combine with --quantize ${opts.quantize} for an ${opts.quantize} one)`, dir);
+  }
   const manifestFile = path.join(dir, MANIFEST_FILE);
   checkManifestConsistency(manifest, manifestFile);
   const groups = manifest.tokenizers.map((t) => {
