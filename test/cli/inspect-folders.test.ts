@@ -31,7 +31,13 @@ test('inspect opens a combined folder (members, groups, inputs, outputs) and a m
   await merge(parseMergeRecipe({ merge_method: 'linear', models: [{ model: fixture('sst2-sibling-a'), parameters: { weight: 1 } }, { model: fixture('subj-sibling'), parameters: { weight: 1 } }], heads: 'separate' }), { out: mt });
   const t = await runCli(['inspect', mt]);
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stdout, /multi-task merge, one shared encoder and 2 heads/);
+  assert.match(t.stdout, /multi-task merge, one shared encoder and 2 heads \(model\.onnx answers every task at once\)/);
   assert.match(t.stdout, /labels\s+0=negative, 1=positive/);
   assert.match(t.stdout, /labels\s+0=subjective, 1=objective/);
+  assert.equal((JSON.parse((await runCli(['inspect', mt, '--json'])).stdout) as { quantize: unknown }).quantize, null);
+  // merge --quantize int8: inspect says model.onnx is int8, as it does for a combined folder.
+  const mt8 = path.join(dir, 'multitask-int8');
+  await merge(parseMergeRecipe({ merge_method: 'linear', quantize: 'int8', models: [{ model: fixture('sst2-sibling-a') }, { model: fixture('subj-sibling') }] }), { out: mt8 });
+  assert.match((await runCli(['inspect', mt8])).stdout, /multi-task merge, one shared encoder and 2 heads \(int8 model\.onnx answers every task at once\)/);
+  assert.equal((JSON.parse((await runCli(['inspect', mt8, '--json'])).stdout) as { quantize: unknown }).quantize, 'int8');
 });

@@ -33,17 +33,19 @@ function checkpointRows(d: CheckpointDescription): [string, string | number][] {
 }
 
 /** Task folders of a multi-task merge (bertfuse-merge.json beside them, no top-level config.json), or null. */
-function mergeTasks(dir: string): { task: string; folder: string }[] | null {
+function mergeTasks(dir: string): { tasks: { task: string; folder: string }[]; quantize: 'int8' | null } | null {
   const file = path.join(dir, MERGE_MANIFEST);
   if (!fs.existsSync(file) || fs.existsSync(path.join(dir, 'config.json'))) return null;
-  let tasks: unknown;
+  let m: { tasks?: unknown; quantize?: unknown };
   try {
-    tasks = (JSON.parse(fs.readFileSync(file, 'utf8')) as { tasks?: unknown }).tasks;
+    m = JSON.parse(fs.readFileSync(file, 'utf8')) as { tasks?: unknown; quantize?: unknown };
   } catch (e) {
     throw new BertfuseError('E_BAD_INPUT', `not valid JSON (${(e as Error).message.split('\n')[0]})`, file);
   }
+  const tasks = m.tasks;
   if (!Array.isArray(tasks) || !tasks.every((t) => typeof t?.task === 'string' && typeof t?.folder === 'string')) throw new BertfuseError('E_BAD_INPUT', '"tasks" must list { task, folder }', file);
-  return tasks as { task: string; folder: string }[];
+  // As the combined folder's line says: whether model.onnx has int8 encoder layers (merge --quantize int8).
+  return { tasks: tasks as { task: string; folder: string }[], quantize: m.quantize === 'int8' ? 'int8' : null };
 }
 
 export function register(program: Command): void {
@@ -73,11 +75,11 @@ export function register(program: Command): void {
         printLine(renderTable(['member', 'architecture', 'layers / hidden', 'group', 'own labels', 'source'], m.members.map((x) => [x.name, x.architecture, `${x.numLayers} / ${x.hiddenSize}`, String(x.group), x.labels.join(', '), x.source])));
         return;
       }
-      const tasks = mergeTasks(dir);
-      if (tasks) {
-        const described = tasks.map((t) => ({ task: t.task, ...describeFolder(path.join(dir, t.folder)) }));
-        if (opts.json) return printJson({ kind: 'multi-task merge', dir, tasks: described });
-        printLine(`${dir}: multi-task merge, one shared encoder and ${tasks.length} heads (model.onnx answers every task at once)`);
+      const merged = mergeTasks(dir);
+      if (merged) {
+        const described = merged.tasks.map((t) => ({ task: t.task, ...describeFolder(path.join(dir, t.folder)) }));
+        if (opts.json) return printJson({ kind: 'multi-task merge', dir, quantize: merged.quantize, tasks: described });
+        printLine(`${dir}: multi-task merge, one shared encoder and ${merged.tasks.length} heads (${merged.quantize ? `${merged.quantize} ` : ''}model.onnx answers every task at once)`);
         for (const d of described) {
           printLine();
           printLine(`task ${d.task}:`);
