@@ -104,18 +104,20 @@ describe('bertfuse serve --task on a multi-task merge', () => {
     assert.match(sst2Int8.listening, /, int8; labels negative, positive;/);
   });
 
-  test('an unknown --task, or none, is refused at startup in one line naming the folder and the tasks', async () => {
+  test('an unknown --task, or none, is refused at startup in one line naming the folder and the tasks (--task on a one-head model too)', async () => {
     const cases: Array<[string[], RegExp]> = [
       [[dir, '--task', 'sst3'], /no task "sst3" in this multi-task merge \(tasks: sst2_sibling_a, subj_sibling\)/],
       [[dir, '--task', 'sst3', '--quantize', 'int8'], /no task "sst3" in this multi-task merge \(tasks: sst2_sibling_a, subj_sibling\)/],
       // A server answers with one label set (/v1's labels, /v2's metadata): serve needs --task; predict without it shows every head.
       [[dir], /a multi-task merge answers one task at a time here: pick a task \(bertfuse predict\/serve --task <name>; tasks: sst2_sibling_a, subj_sibling\) or load a task folder \(.*\); bertfuse predict without --task answers with every head$/m],
     ];
+    const single = fixture('sst2-sibling-a');
+    cases.push([[single, '--task', 'sst2'], /task "sst2" was named \(--task\), but this is not a multi-task merge: it has one head \(labels negative, positive\)/]);
     const results = await Promise.all(cases.map(([args]) => runCli(['serve', ...args, '--port', '0'])));
     results.forEach((r, i) => {
       const args = cases[i]![0].join(' ');
       assert.ok(isOneLineError(r), `${args}: ${r.stderr}`);
-      assert.ok(r.stderr.includes(dir), `${args}: the message names the folder: ${r.stderr}`);
+      assert.ok(r.stderr.includes(cases[i]![0][0]!), `${args}: the message names the folder: ${r.stderr}`);
       assert.match(r.stderr, cases[i]![1]);
       assert.equal(r.stdout, '', `${args}: nothing listened`);
     });
