@@ -1,6 +1,6 @@
 // Where a training step's time goes: onnxruntime's profiler per op type and per node for one run of
 // the training graph, the time a run spends outside onnxruntime's own run (wall − model_run of the
-// same run: onnxruntime-node 1.30 copies every output into a fresh ArrayBuffer), and the JS-side
+// same run: onnxruntime-node 1.31 copies every output into a fresh ArrayBuffer), and the JS-side
 // phases (run, clipping + AdamW) of TrainStep.
 //   node --import tsx bench/training-profile.ts [--layers 2] [--hidden 768] [--threads 2] [--runs 1]
 import fs from 'node:fs';

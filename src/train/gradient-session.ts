@@ -44,8 +44,8 @@ export class GradientSession {
    * dropout. With `into` (one array per parameter, sized like it, not a weight), the gradients are
    * written there and `grads` is `into`: a caller that keeps its buffers across steps saves
    * onnxruntime an allocation per gradient. Without it, `grads` are fresh arrays.
-   * (onnxruntime-node 1.30 still copies every output into a fresh ArrayBuffer after the run, even a
-   * pre-allocated one, and accepts no SharedArrayBuffer-backed arrays, as feeds or fetches.)
+   * (onnxruntime-node 1.30 and 1.31.1 still copy every output into a fresh ArrayBuffer after the run,
+   * even a pre-allocated one, and accept no SharedArrayBuffer-backed arrays, as feeds or fetches.)
    */
   async compute(batch: TrainBatch, weights: readonly Float32Array[], masks: readonly Float32Array[] = [], into?: readonly Float32Array[]): Promise<GradientResult> {
     if (into && into.length !== this.params.length) throw new Error(`compute: ${into.length} gradient buffers for ${this.params.length} parameters`);
