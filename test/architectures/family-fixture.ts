@@ -9,7 +9,7 @@ import { encodeModel, GraphBuilder } from '../../src/graph/onnx-builder.js';
 import { quantizeGraph } from '../../src/graph/quantize.js';
 import { padBatch } from '../../src/runtime/batch.js';
 import { createSession, int64Tensor, runSession } from '../../src/runtime/session.js';
-import { FIXTURES } from '../helpers/fixtures.js';
+import { FIXTURES, tempDir } from '../helpers/fixtures.js';
 
 /**
  * One check for every family fixture in fixtures/family/<name>: token ids exact for every input,
@@ -49,6 +49,15 @@ export interface FamilyReference {
 
 export function familyFixture(name: string): string {
   return path.join(FIXTURES, 'family', name);
+}
+
+/** A writable copy of a family fixture without some of its files (e.g. a folder with only the slow tokenizer files). */
+export function familyFixtureWithout(name: string, drop: readonly string[]): string {
+  const src = familyFixture(name);
+  const dir = path.join(tempDir('bertfuse-family-without-'), name);
+  fs.mkdirSync(dir);
+  for (const f of fs.readdirSync(src)) if (!drop.includes(f)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  return dir;
 }
 
 export function familyReference(name: string): FamilyReference {

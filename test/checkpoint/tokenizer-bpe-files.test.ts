@@ -12,7 +12,7 @@ import { getFusionMethod } from '../../src/fusion/registry.js';
 import { loadMembers } from '../../src/members/load.js';
 import { runMembers } from '../../src/members/run.js';
 import { loadClassifier } from '../../src/runtime/classifier.js';
-import { familyFixture, familyReference } from '../architectures/family-fixture.js';
+import { familyFixture, familyFixtureWithout, familyReference } from '../architectures/family-fixture.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 /*
@@ -24,15 +24,6 @@ import { tempDir } from '../helpers/fixtures.js';
 const ROBERTA = ['roberta-sst2-a', 'roberta-sst2-b', 'roberta-mlm'];
 const read = (dir: string, f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
 const json = (dir: string, f: string): Record<string, unknown> => JSON.parse(read(dir, f)) as Record<string, unknown>;
-
-/** A copy of a family fixture without some of its files. */
-function without(name: string, drop: readonly string[]): string {
-  const src = familyFixture(name);
-  const dir = path.join(tempDir('bertfuse-bpe-files-'), name);
-  fs.mkdirSync(dir);
-  for (const f of fs.readdirSync(src)) if (!drop.includes(f)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
-  return dir;
-}
 
 test('vocab.json + merges.txt become exactly the tokenizer.json Hugging Face wrote for the same tokenizer (with and without added_tokens_decoder)', () => {
   for (const name of ROBERTA) {
@@ -50,7 +41,7 @@ test('vocab.json + merges.txt become exactly the tokenizer.json Hugging Face wro
 
 test('a RoBERTa folder without tokenizer.json loads from vocab.json + merges.txt: the reference ids, the same fingerprint', () => {
   for (const name of ROBERTA) {
-    const slow = loadCheckpoint(without(name, ['tokenizer.json']));
+    const slow = loadCheckpoint(familyFixtureWithout(name, ['tokenizer.json']));
     const fast = loadCheckpoint(familyFixture(name));
     try {
       assert.equal(slow.tokenizer.fingerprint, fast.tokenizer.fingerprint, name);
@@ -70,12 +61,12 @@ test('bad slow-tokenizer files: one line naming the folder or the file and the p
   const refused = (dir: string, pattern: RegExp): void => {
     assert.throws(() => loadCheckpoint(dir), (e) => isBertfuseError(e) && !e.message.includes('\n') && pattern.test(e.message), String(pattern));
   };
-  const noMerges = without('roberta-sst2-a', ['tokenizer.json', 'merges.txt']);
+  const noMerges = familyFixtureWithout('roberta-sst2-a', ['tokenizer.json', 'merges.txt']);
   refused(noMerges, new RegExp(`^${noMerges}: no tokenizer: vocab\\.json without merges\\.txt \\(byte-level BPE needs both, or a tokenizer\\.json\\)$`));
-  const neither = without('roberta-sst2-a', ['tokenizer.json', 'merges.txt', 'vocab.json']);
+  const neither = familyFixtureWithout('roberta-sst2-a', ['tokenizer.json', 'merges.txt', 'vocab.json']);
   refused(neither, /roberta-sst2-a: no tokenizer: expected tokenizer\.json or vocab\.json \+ merges\.txt$/);
 
-  const badMerge = without('roberta-sst2-a', ['tokenizer.json']);
+  const badMerge = familyFixtureWithout('roberta-sst2-a', ['tokenizer.json']);
   fs.writeFileSync(path.join(badMerge, 'merges.txt'), '#version: 0.2\nĠ t\nĠ zzqx\n');
   refused(badMerge, /merges\.txt: line 3 merges "Ġ" \+ "zzqx", but "zzqx" is not in vocab\.json/);
   fs.writeFileSync(path.join(badMerge, 'merges.txt'), '#version: 0.2\nĠ t a\n');
@@ -89,7 +80,7 @@ test('bad slow-tokenizer files: one line naming the folder or the file and the p
 
 test('a combined folder of such members carries the tokenizer.json (the transformers.js layout needs one) and predicts as the members do', async () => {
   registerCombinedLoader();
-  const set = loadMembers([without('roberta-sst2-a', ['tokenizer.json']), without('roberta-sst2-b', ['tokenizer.json'])]);
+  const set = loadMembers([familyFixtureWithout('roberta-sst2-a', ['tokenizer.json']), familyFixtureWithout('roberta-sst2-b', ['tokenizer.json'])]);
   const out = path.join(tempDir('bertfuse-bpe-combined-'), 'combined');
   const ref = familyReference('roberta-sst2-a');
   const inputs = ref.inputs.map((x) => ({ text: x.text, textPair: x.text_pair ?? null }));

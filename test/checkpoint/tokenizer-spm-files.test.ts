@@ -13,7 +13,7 @@ import { loadMembers } from '../../src/members/load.js';
 import { runMembers } from '../../src/members/run.js';
 import { padBatch } from '../../src/runtime/batch.js';
 import { loadClassifier } from '../../src/runtime/classifier.js';
-import { familyFixture } from '../architectures/family-fixture.js';
+import { familyFixture, familyFixtureWithout } from '../architectures/family-fixture.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 /*
@@ -33,15 +33,6 @@ const json = (dir: string, f: string): Record<string, unknown> => JSON.parse(fs.
 const spmReference = (name: string): { text: string; ids: number[] }[] => (json(familyFixture(name), 'spm-reference.json')['inputs'] as { text: string; ids: number[] }[]);
 /** Added tokens in running text, which sentencepiece itself does not know. */
 const EXTRA = ['I <mask> it', 'I [MASK] it', '<s> and </s> inline', '[CLS] [SEP] [PAD] [UNK]'];
-
-/** A copy of a family fixture without some of its files. */
-function without(name: string, drop: readonly string[]): string {
-  const src = familyFixture(name);
-  const dir = path.join(tempDir('bertfuse-spm-files-'), name);
-  fs.mkdirSync(dir);
-  for (const f of fs.readdirSync(src)) if (!drop.includes(f)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
-  return dir;
-}
 
 test('the tokenizer.json built from the .model is the fixture\'s (DeBERTa-v3 exactly; XLM-R but for its normalizer, which is the model\'s own Precompiled charsmap)', () => {
   for (const c of CASES) {
@@ -64,7 +55,7 @@ test('the tokenizer.json built from the .model is the fixture\'s (DeBERTa-v3 exa
 
 test('a folder with the .model and no tokenizer.json gives the tokenizer.json path\'s ids, type ids and masks on every SST-2 dev text, pairs and tricky strings, and sentencepiece\'s own pieces', () => {
   for (const c of CASES) {
-    const slow = loadCheckpoint(without(c.name, ['tokenizer.json']));
+    const slow = loadCheckpoint(familyFixtureWithout(c.name, ['tokenizer.json']));
     const fast = loadCheckpoint(familyFixture(c.name));
     try {
       assert.ok(slow.tokenizer.files[c.model] && !slow.tokenizer.files['tokenizer.json']);
@@ -95,7 +86,7 @@ test('a folder with the .model and no tokenizer.json gives the tokenizer.json pa
 test('the .model folder predicts the tokenizer.json folder\'s class probabilities (within 1e-6) on 200 SST-2 dev texts and pairs', async () => {
   for (const c of CASES) {
     const inputs = DEV.slice(0, 200).map((text, i) => ({ text, textPair: i % 4 === 0 ? DEV[i + 1]! : null }));
-    const [slow, fast] = [await loadClassifier(without(c.name, ['tokenizer.json'])), await loadClassifier(familyFixture(c.name))];
+    const [slow, fast] = [await loadClassifier(familyFixtureWithout(c.name, ['tokenizer.json'])), await loadClassifier(familyFixture(c.name))];
     try {
       const [p, q] = [await slow.predictProba(inputs), await fast.predictProba(inputs)];
       assert.equal(p.length, q.length);
@@ -111,7 +102,7 @@ test('a malformed or unsuitable .model: one line naming the file and the problem
   const refused = (dir: string, pattern: RegExp): void => {
     assert.throws(() => loadCheckpoint(dir), (e) => isBertfuseError(e) && !e.message.includes('\n') && pattern.test(e.message), String(pattern));
   };
-  const x = without('xlmr-sst2', ['tokenizer.json']);
+  const x = familyFixtureWithout('xlmr-sst2', ['tokenizer.json']);
   const xm = path.join(x, 'sentencepiece.bpe.model');
   const good = fs.readFileSync(xm);
   fs.writeFileSync(xm, good.subarray(0, 1000));
@@ -126,7 +117,7 @@ test('a malformed or unsuitable .model: one line naming the file and the problem
   // A BPE SentencePiece model: trainer_spec (field 2) with model_type (field 3) = 2, appended.
   fs.writeFileSync(xm, Buffer.concat([good, Buffer.from([0x12, 0x02, 0x18, 0x02])]));
   refused(x, new RegExp(`^${xm}: a SentencePiece bpe model; XLM-R uses Unigram$`));
-  const d = without('deberta-sst2', ['tokenizer.json', 'spm.model']);
+  const d = familyFixtureWithout('deberta-sst2', ['tokenizer.json', 'spm.model']);
   refused(d, /deberta-sst2: no tokenizer: expected tokenizer\.json or spm\.model$/);
   fs.copyFileSync(path.join(familyFixture('xlmr-sst2'), 'sentencepiece.bpe.model'), path.join(d, 'spm.model'));
   refused(d, /spm\.model: the model has no \[CLS\] piece \(cls_token\)$/);
@@ -134,7 +125,7 @@ test('a malformed or unsuitable .model: one line naming the file and the problem
 
 test('a combined folder of .model-only members carries the .model and the generated tokenizer.json, and predicts as the members do', async () => {
   registerCombinedLoader();
-  const set = loadMembers([without('deberta-sst2', ['tokenizer.json']), without('deberta-sst2', ['tokenizer.json'])]);
+  const set = loadMembers([familyFixtureWithout('deberta-sst2', ['tokenizer.json']), familyFixtureWithout('deberta-sst2', ['tokenizer.json'])]);
   const out = path.join(tempDir('bertfuse-spm-combined-'), 'combined');
   const inputs = DEV.slice(0, 24).map((text) => ({ text, textPair: null }));
   try {
