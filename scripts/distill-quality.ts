@@ -84,7 +84,7 @@ interface StudentSpec {
   readonly tune?: string;
   /** Share the trainings of the student of this name (same start and settings, another choice). */
   readonly runsOf?: string;
-  /** After its own rate: passes over the transfer set tried at that rate (the first is the one it searched with). */
+  /** After its own rate: passes over the transfer set tried at that rate (one more if the largest wins). */
   readonly epochs?: readonly number[];
 }
 
@@ -403,7 +403,7 @@ async function tuneLambda(cx: Context, s: StudentSpec, r: Run): Promise<{ best: 
   return { best: runs.reduce((a, b) => (b.tuneLogLoss < a.tuneLogLoss ? b : a)), runs };
 }
 
-/** A student's own learning-rate search (mean teacher, seed 0) at the headline's other settings, then its passes (`epochs`) at that rate. */
+/** A student's own learning-rate search (mean teacher, seed 0) at the headline's other settings, then its passes (`epochs`, grown by one past a winning largest) at that rate. */
 async function tuneRate(cx: Context, s: StudentSpec, lead: Settings): Promise<{ best: Run; runs: Run[] }> {
   const runs: Run[] = [];
   const attempt = async (lr: number): Promise<Run> => {
@@ -416,10 +416,14 @@ async function tuneRate(cx: Context, s: StudentSpec, lead: Settings): Promise<{ 
   // As in tuneStudent: one more rate past an edge of the grid that wins.
   const next = best!.lr === rates[0] ? Number((best!.lr / 2.5).toPrecision(3)) : best!.lr === rates.at(-1) ? best!.lr * 2 : null;
   if (next !== null) best = await attempt(next);
-  for (const epochs of (s.epochs ?? []).filter((e) => e !== (lead.epochs ?? EPOCHS))) {
+  const passes = async (epochs: number): Promise<void> => {
     runs.push(await runOnce(cx, s, 'mean', best!.lr, lead.temperature, 0, lead.dropout ?? false, epochs));
     best = runs.reduce((a, b) => (b.tuneLogLoss < a.tuneLogLoss ? b : a));
-  }
+  };
+  const tried = s.epochs ?? [];
+  for (const epochs of tried.filter((e) => e !== (lead.epochs ?? EPOCHS))) await passes(epochs);
+  // One more pass past the largest when it wins, as the rate grid grows past a winning edge.
+  if (tried.length > 1 && best!.epochs === Math.max(...tried)) await passes(best!.epochs + 1);
   return { best: best!, runs };
 }
 
