@@ -83,7 +83,10 @@ export class MultiTaskClassifier {
     readonly quantize: QuantizeMode | null,
     private readonly runner: GraphRunner,
   ) {
-    this.name = path.basename(path.resolve(source));
+    // Named for the merge folder, also when a graph file inside it was given (`<folder>/model.onnx`):
+    // the folder is what the user calls the model, and serve shows `<name>.<task>`.
+    const resolved = path.resolve(source);
+    this.name = path.basename(resolved.endsWith('.onnx') ? path.dirname(resolved) : resolved);
   }
 
   /** Each task's probabilities, row-major [n, labels.length], keyed by task name. */

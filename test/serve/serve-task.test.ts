@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadMultiTask } from '../../src/artifact/merged-model.js';
 import { merge } from '../../src/merge/merge.js';
 import { parseMergeRecipe } from '../../src/recipe/merge.js';
 import type { PredictResponse } from '../../src/serve/server.js';
@@ -70,6 +71,17 @@ describe('bertfuse serve --task on a multi-task merge', () => {
     const every = (await predictCli([dir, '--input', input])) as unknown as { tasks: Record<string, PredictRow> }[];
     assertSameAnswers(served, every.map((r) => r.tasks['subj_sibling']!), 1e-6);
     assert.match(subj.listening, /; labels subjective, objective;/);
+  });
+
+  test('a head of the folder\'s model.onnx given as a file is named for the folder too', async () => {
+    const m = await loadMultiTask(path.join(dir, 'model.onnx'), { runtime: { threads: 1 } });
+    assert.ok(m, 'model.onnx of a multi-task merge loads as one');
+    try {
+      assert.equal(m.head('subj_sibling').name, `${path.basename(dir)}.subj_sibling`);
+      assert.equal(m.source, path.join(dir, 'model.onnx'));
+    } finally {
+      await m.close();
+    }
   });
 
   test('the head is named <folder>.<task> on /v1, /healthz, /metrics, and /v2 answers to that name as written', async () => {
