@@ -124,7 +124,7 @@ function graphSource(dir: string, m: MergeManifest, ckpts: readonly Checkpoint[]
   if (file !== null) {
     // A graph file named by the user runs as it is; asking it for int8 is fine only when it already is.
     if (quantize !== null && (path.resolve(file) !== path.resolve(written ?? '') || m.quantize !== quantize)) {
-      throw new BertfuseError('E_USAGE', `--quantize ${quantize} applies to models built from weights; an .onnx file runs as it is (predict the folder ${dir} with --quantize ${quantize} to build its ${quantize} graph)`, file);
+      throw new BertfuseError('E_USAGE', `--quantize ${quantize} applies to models built from weights; an .onnx file runs as it is (give the folder ${dir} with --quantize ${quantize} to build its ${quantize} graph)`, file);
     }
     return { model: file, quantize: path.resolve(file) === path.resolve(written ?? '') ? m.quantize : null };
   }

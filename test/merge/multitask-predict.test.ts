@@ -165,7 +165,7 @@ describe('multi-task int8 merge through predict and serve', () => {
     const cases: Array<[string[], RegExp]> = [
       [['predict', int8.out, '--task', 'sst3', '--text', 'x'], /no task "sst3" in this multi-task merge \(tasks: sst2_sibling_a, subj_sibling\)/],
       [['predict', path.join(int8.out, 'subj_sibling'), '--task', 'subj', '--text', 'x'], /task "subj" was named \(--task\), but this is not a multi-task merge: it has one head \(labels subjective, objective\)/],
-      [['predict', path.join(fp32.out, 'model.onnx'), '--quantize', 'int8', '--text', 'x'], /an \.onnx file runs as it is \(predict the folder .* with --quantize int8/],
+      [['predict', path.join(fp32.out, 'model.onnx'), '--quantize', 'int8', '--text', 'x'], /an \.onnx file runs as it is \(give the folder .* with --quantize int8/],
       [['predict', int8.out, '--quantize', 'int4', '--text', 'x'], /--quantize must be int8, got "int4"/],
       [['predict', int8.out, '--members', '--text', 'x'], /--members needs a combined bertfuse folder; .* is a multi-task merge/],
       [['serve', int8.out, '--port', '0'], /a multi-task merge answers one task at a time here: pick a task \(bertfuse predict\/serve --task <name>; tasks: sst2_sibling_a, subj_sibling\)/],
