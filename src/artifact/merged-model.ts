@@ -45,7 +45,7 @@ function bad(problem: string, file: string): BertfuseError {
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 /** `bertfuse-merge.json` of a multi-task merge, checked field by field; null when `dir` is not one (no manifest, or a single-head merge, which is a plain checkpoint). */
-function readMultiTaskManifest(dir: string): MergeManifest | null {
+export function readMultiTaskManifest(dir: string): MergeManifest | null {
   const file = path.join(dir, MERGE_MANIFEST);
   if (!fs.existsSync(file) || fs.existsSync(path.join(dir, 'config.json'))) return null;
   let raw: unknown;

@@ -1,12 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { isCombinedFolder, readManifest } from '../../artifact/manifest.js';
-import { MERGE_MANIFEST } from '../../artifact/merged.js';
+import { readMultiTaskManifest } from '../../artifact/merged-model.js';
 import { describeCheckpoint, type CheckpointDescription } from '../../checkpoint/describe.js';
 import { resolveModelPath } from '../../checkpoint/hub.js';
 import { loadCheckpoint } from '../../checkpoint/load.js';
-import { BertfuseError } from '../../errors.js';
 import { printJson, printLine } from '../output.js';
 import { renderTable } from '../../util/table.js';
 
@@ -30,22 +28,6 @@ function checkpointRows(d: CheckpointDescription): [string, string | number][] {
     ['tokenizer', `${d.tokenizer.source}, vocab ${d.tokenizer.vocabSize}`],
     ['max length', d.tokenizer.maxLength],
   ];
-}
-
-/** Task folders of a multi-task merge (bertfuse-merge.json beside them, no top-level config.json), or null. */
-function mergeTasks(dir: string): { tasks: { task: string; folder: string }[]; quantize: 'int8' | null } | null {
-  const file = path.join(dir, MERGE_MANIFEST);
-  if (!fs.existsSync(file) || fs.existsSync(path.join(dir, 'config.json'))) return null;
-  let m: { tasks?: unknown; quantize?: unknown };
-  try {
-    m = JSON.parse(fs.readFileSync(file, 'utf8')) as { tasks?: unknown; quantize?: unknown };
-  } catch (e) {
-    throw new BertfuseError('E_BAD_INPUT', `not valid JSON (${(e as Error).message.split('\n')[0]})`, file);
-  }
-  const tasks = m.tasks;
-  if (!Array.isArray(tasks) || !tasks.every((t) => typeof t?.task === 'string' && typeof t?.folder === 'string')) throw new BertfuseError('E_BAD_INPUT', '"tasks" must list { task, folder }', file);
-  // As the combined folder's line says: whether model.onnx has int8 encoder layers (merge --quantize int8).
-  return { tasks: tasks as { task: string; folder: string }[], quantize: m.quantize === 'int8' ? 'int8' : null };
 }
 
 export function register(program: Command): void {
@@ -75,7 +57,8 @@ export function register(program: Command): void {
         printLine(renderTable(['member', 'architecture', 'layers / hidden', 'group', 'own labels', 'source'], m.members.map((x) => [x.name, x.architecture, `${x.numLayers} / ${x.hiddenSize}`, String(x.group), x.labels.join(', '), x.source])));
         return;
       }
-      const merged = mergeTasks(dir);
+      // The manifest reader that predict and serve use (bertfuse-merge.json beside task folders, no top-level config.json).
+      const merged = readMultiTaskManifest(dir);
       if (merged) {
         const described = merged.tasks.map((t) => ({ task: t.task, ...describeFolder(path.join(dir, t.folder)) }));
         if (opts.json) return printJson({ kind: 'multi-task merge', dir, quantize: merged.quantize, tasks: described });
