@@ -75,19 +75,15 @@ export function readMultiTaskManifest(dir: string): MergeManifest | null {
 
 /** Every head of a multi-task merge from one run of its graph. */
 export class MultiTaskClassifier {
-  readonly name: string;
   constructor(
+    /** The merge folder's name, also when a graph file inside it was given: serve shows `<name>.<task>`. */
+    readonly name: string,
     readonly source: string,
     readonly tasks: readonly TaskHead[],
     /** int8 when the graph that runs has int8 encoder layers. */
     readonly quantize: QuantizeMode | null,
     private readonly runner: GraphRunner,
-  ) {
-    // Named for the merge folder, also when a graph file inside it was given (`<folder>/model.onnx`):
-    // the folder is what the user calls the model, and serve shows `<name>.<task>`.
-    const resolved = path.resolve(source);
-    this.name = path.basename(resolved.endsWith('.onnx') ? path.dirname(resolved) : resolved);
-  }
+  ) {}
 
   /** Each task's probabilities, row-major [n, labels.length], keyed by task name. */
   async predictTasks(inputs: readonly TextInput[], opts: RunOptions = {}): Promise<Record<string, Float32Array>> {
@@ -168,7 +164,7 @@ export async function loadMultiTask(target: string, opts: LoadOptions = {}, file
       await runner.close();
       throw new BertfuseError('E_BAD_ONNX', `graph does not match ${MERGE_MANIFEST} (missing outputs ${missing.join(', ')})`, typeof source.model === 'string' ? source.model : dir);
     }
-    return new MultiTaskClassifier(file ?? dir, m.tasks, source.quantize, runner);
+    return new MultiTaskClassifier(path.basename(path.resolve(dir)), file ?? dir, m.tasks, source.quantize, runner);
   } finally {
     for (const c of ckpts) c.close();
   }
