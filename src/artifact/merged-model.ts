@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertInsideFolder } from '../checkpoint/folder-files.js';
 import { loadCheckpoint, type Checkpoint } from '../checkpoint/load.js';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError } from '../errors.js';
@@ -9,7 +8,10 @@ import { quantizeGraph, type QuantizeMode } from '../graph/quantize.js';
 import { registerFolderLoader, type Classifier, type LoadOptions } from '../runtime/classifier.js';
 import { GraphRunner, type RunOptions } from '../runtime/runner.js';
 import { softmaxRows } from '../util/math.js';
+import { badMergeManifest, readMultiTaskManifest, type MergeManifest, type TaskHead } from './merged-manifest.js';
 import { emitMultiTask, MERGE_MANIFEST, MULTITASK_GRAPH } from './merged.js';
+
+export type { TaskHead } from './merged-manifest.js';
 
 /*
  * The read side of a multi-task merge (one encoder, one head per task): `predict` and `serve` run
@@ -21,57 +23,6 @@ import { emitMultiTask, MERGE_MANIFEST, MULTITASK_GRAPH } from './merged.js';
  * merge uses, so `predict <folder> --quantize int8` answers alike for both. A graph file named
  * directly (`<folder>/model.onnx`) runs as it is, like any .onnx.
  */
-
-export interface TaskHead {
-  readonly task: string;
-  readonly labels: readonly string[];
-  /** The graph output holding this task's logits (`logits_<task>`). */
-  readonly output: string;
-  /** The task's own HF folder, relative to the merge folder. */
-  readonly folder: string;
-}
-
-interface MergeManifest {
-  readonly heads: string;
-  readonly tasks: readonly TaskHead[];
-  readonly onnx: string | null;
-  readonly quantize: QuantizeMode | null;
-}
-
-function bad(problem: string, file: string): BertfuseError {
-  return new BertfuseError('E_BAD_CONFIG', problem, file);
-}
-
-const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-
-/** `bertfuse-merge.json` of a multi-task merge, checked field by field; null when `dir` is not one (no manifest, or a single-head merge, which is a plain checkpoint). */
-export function readMultiTaskManifest(dir: string): MergeManifest | null {
-  const file = path.join(dir, MERGE_MANIFEST);
-  if (!fs.existsSync(file) || fs.existsSync(path.join(dir, 'config.json'))) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw bad(`not valid JSON (${(e as Error).message})`, file);
-  }
-  const m = raw as Record<string, unknown>;
-  if (typeof raw !== 'object' || raw === null || m['format'] !== 'bertfuse-merge') throw bad('not a bertfuse merge manifest (format is not "bertfuse-merge")', file);
-  if (!Array.isArray(m['tasks']) || m['tasks'].length === 0) throw bad('"tasks" must be a non-empty list', file);
-  const tasks = (m['tasks'] as unknown[]).map((t, i): TaskHead => {
-    const o = t as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || typeof o['task'] !== 'string' || typeof o['folder'] !== 'string' || typeof o['output'] !== 'string' || !isStringList(o['labels'])) {
-      throw bad(`tasks[${i}] needs "task", "folder", "output" (strings) and "labels" (a list of names)`, file);
-    }
-    assertInsideFolder(path.join(dir, o['folder']), dir);
-    return { task: o['task'], labels: o['labels'], output: o['output'], folder: o['folder'] };
-  });
-  const onnx = m['onnx'] ?? null;
-  if (onnx !== null && typeof onnx !== 'string') throw bad('"onnx" must be a file name or null', file);
-  const quantize = m['quantize'] ?? null;
-  if (quantize !== null && quantize !== 'int8') throw bad(`"quantize" must be int8 when present, got ${JSON.stringify(quantize)}`, file);
-  if (onnx !== null) assertInsideFolder(path.join(dir, onnx), dir);
-  return { heads: String(m['heads']), tasks, onnx, quantize };
-}
 
 /** Every head of a multi-task merge from one run of its graph. */
 export class MultiTaskClassifier {
@@ -155,7 +106,7 @@ export async function loadMultiTask(target: string, opts: LoadOptions = {}, file
       const c = loadCheckpoint(path.join(dir, t.folder));
       ckpts.push(c);
       const labels = c.config.labels ?? [];
-      if (labels.join('\n') !== t.labels.join('\n')) throw bad(`task ${t.task} lists labels ${t.labels.join(', ')}, but ${path.join(t.folder, 'config.json')} has ${labels.join(', ') || 'none'}`, manifestFile);
+      if (labels.join('\n') !== t.labels.join('\n')) throw badMergeManifest(`task ${t.task} lists labels ${t.labels.join(', ')}, but ${path.join(t.folder, 'config.json')} has ${labels.join(', ') || 'none'}`, manifestFile);
     }
     const source = graphSource(dir, m, ckpts, opts.quantize ?? null, file);
     const runner = await GraphRunner.create(source.model, [{ suffix: '', tokenizer: ckpts[0]!.tokenizer }], opts.runtime);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { isCombinedFolder, readManifest } from '../../artifact/manifest.js';
-import { readMultiTaskManifest } from '../../artifact/merged-model.js';
+import { readMultiTaskManifest } from '../../artifact/merged-manifest.js';
 import { describeCheckpoint, type CheckpointDescription } from '../../checkpoint/describe.js';
 import { resolveModelPath } from '../../checkpoint/hub.js';
 import { loadCheckpoint } from '../../checkpoint/load.js';
