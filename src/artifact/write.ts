@@ -6,7 +6,7 @@ import type { EvalResult, MetricsSummary } from '../eval/result.js';
 import type { FusionMethod, FusionParams } from '../fusion/types.js';
 import { buildCombinedGraph, groupInputList, memberOutputName, memberRanName } from '../graph/combine.js';
 import { saveOnnx } from '../graph/save.js';
-import { quantizeGraph } from '../graph/quantize.js';
+import { quantizeGraph, type QuantizeMode } from '../graph/quantize.js';
 import { memberSha256, type MemberSet } from '../members/load.js';
 import { VERSION } from '../paths.js';
 import { withTempDir, writeFileAtomic } from '../util/atomic.js';
@@ -25,7 +25,7 @@ export interface WriteCombinedOptions<P extends FusionParams> {
    * of the rows the members disagree on, so it is opt-in. */
   readonly evalResult?: EvalResult;
   /** Quantise the members' encoder layers (dynamic int8), as single models are with `predict --quantize`. */
-  readonly quantize?: 'int8' | null;
+  readonly quantize?: QuantizeMode | null;
   /** Weights go to model.onnx_data above this many bytes (default: near protobuf's 2 GiB cap). */
   readonly externalThreshold?: number;
 }

@@ -2,6 +2,7 @@ import type { TextInput } from '../checkpoint/tokenizer.js';
 import type { MemberOutputs, MemberRows } from '../fusion/types.js';
 import { buildBertModel } from '../graph/bert-model.js';
 import { encodeModel } from '../graph/onnx-builder.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import { GraphRunner } from '../runtime/runner.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { datasetFlops, relativeCosts } from './cost.js';
@@ -11,7 +12,7 @@ export interface RunMembersOptions {
   readonly batchSize?: number;
   readonly runtime?: RuntimeOptions;
   /** Run each member dynamically int8-quantised (as `combine --quantize int8` exports it). */
-  readonly quantize?: 'int8' | null;
+  readonly quantize?: QuantizeMode | null;
   /** Called after each batch of each member. */
   readonly onProgress?: (member: string, done: number, total: number) => void;
 }

@@ -7,6 +7,7 @@ import { getAllowNonFiniteDefault, loadCheckpoint, type Checkpoint } from '../ch
 import type { TensorSource, WriteDType } from '../checkpoint/safetensors.js';
 import { MERGE_MANIFEST, writeMergedFolder, type MergedHead } from '../artifact/merged.js';
 import { BertfuseError } from '../errors.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import { alignLabels } from '../members/labels.js';
 import { mergeRecipeToYaml, type MergeDType, type MergeRecipe } from '../recipe/merge.js';
 import { VERSION } from '../paths.js';
@@ -64,7 +65,7 @@ export interface MergeResult {
   readonly files: readonly string[];
   readonly onnx: string | null;
   /** int8 when model.onnx's encoder layers are dynamically quantised (recipe quantize); null for float32 or no model.onnx. */
-  readonly onnxQuantize: 'int8' | null;
+  readonly onnxQuantize: QuantizeMode | null;
   readonly alignment: readonly AlignmentReport[];
   /** Fallbacks and degenerate cases the user should know about. */
   readonly notes: readonly string[];

@@ -1,6 +1,7 @@
 import YAML from 'yaml';
 import { BertfuseError } from '../errors.js';
 import { mergeMethod } from '../merge/registry.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import { unsetRequired, validateParams, type FilteredValue, type ParamMap, type ParamValue } from '../merge/params.js';
 import type { ParamScalar } from '../merge/types.js';
 import { MAX_RECIPE_BYTES, readFileBounded } from '../util/read-bounded.js';
@@ -73,7 +74,7 @@ export interface MergeRecipe {
   /** Also write model.onnx. */
   readonly onnx: boolean;
   /** model.onnx with its encoder layers dynamically int8-quantised (heads stay float), as combine --quantize int8; null: float32. */
-  readonly quantize: 'int8' | null;
+  readonly quantize: QuantizeMode | null;
 }
 
 const TOP_KEYS = [

@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { resolveModelPath, type HubOptions } from '../checkpoint/hub.js';
 import { BertfuseError } from '../errors.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import type { Classifier, DetailedProbabilities } from './classifier.js';
 import type { RunOptions } from './runner.js';
 import type { RuntimeOptions } from './session.js';
@@ -19,7 +20,7 @@ import { fromWire, type FromWorker, type ToWorker, type WorkerData } from './wor
 
 export interface WorkerLoadOptions {
   readonly runtime?: RuntimeOptions;
-  readonly quantize?: 'int8' | null;
+  readonly quantize?: QuantizeMode | null;
   /** Multi-task merges: the task whose head answers. */
   readonly task?: string;
   /** How `org/name` hub ids are resolved; done on the calling thread before the worker starts. */
@@ -45,7 +46,7 @@ function spawn(data: WorkerData): Worker {
 export class WorkerClassifier implements Classifier {
   readonly predictDetailed?: (inputs: readonly TextInput[], opts?: RunOptions) => Promise<DetailedProbabilities>;
   readonly task?: string;
-  readonly quantize: 'int8' | null;
+  readonly quantize: QuantizeMode | null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | null = null;
@@ -58,7 +59,7 @@ export class WorkerClassifier implements Classifier {
     readonly labels: readonly string[],
     detailed: boolean,
     task: string | null,
-    quantize: 'int8' | null,
+    quantize: QuantizeMode | null,
   ) {
     // As the worker's model reports them, so a server can say which head and which graph answer.
     if (task !== null) this.task = task;

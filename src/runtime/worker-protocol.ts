@@ -1,6 +1,7 @@
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { BertfuseError, isBertfuseError, type ErrorCode } from '../errors.js';
 import { AbortedError } from './aborted.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import type { RuntimeOptions } from './session.js';
 
 /* Messages between a WorkerClassifier (main thread) and its worker (classifier-worker.ts). */
@@ -9,7 +10,7 @@ export interface WorkerData {
   /** A local model path (hub ids are resolved before the worker starts). */
   readonly target: string;
   readonly runtime?: RuntimeOptions;
-  readonly quantize?: 'int8' | null;
+  readonly quantize?: QuantizeMode | null;
   readonly task?: string;
 }
 
@@ -31,7 +32,7 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly name: string; readonly source: string; readonly labels: readonly string[]; readonly detailed: boolean; readonly task: string | null; readonly quantize: 'int8' | null }
+  | { readonly type: 'ready'; readonly name: string; readonly source: string; readonly labels: readonly string[]; readonly detailed: boolean; readonly task: string | null; readonly quantize: QuantizeMode | null }
   | { readonly type: 'failed'; readonly error: WireError }
   | { readonly type: 'progress'; readonly id: number; readonly done: number; readonly total: number }
   | { readonly type: 'done'; readonly id: number; readonly probs: Float32Array; readonly members?: readonly (readonly [string, Float32Array])[]; readonly ran?: readonly (readonly [string, Uint8Array])[] }
