@@ -8,10 +8,16 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** The command that runs the CLI from source (through tsx, so no stale dist/): `node --import tsx src/cli/run.ts <args>`. */
+export function cliCommand(args: readonly string[]): { readonly command: string; readonly args: string[] } {
+  return { command: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts'), ...args] };
+}
+
 /** Runs the CLI from source as a child process (stdout/stderr are pipes, so no progress bars). */
 export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts'), ...args], {
+    const cli = cliCommand(args);
+    const child = spawn(cli.command, cli.args, {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -4,11 +4,12 @@
 // appear in the output. Only the install/test/bench lines in SKIP are not run (they are what runs
 // this test, or take minutes).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, tempDir } from '../helpers/fixtures.js';
+import { CLEAN_EXIT, startServe, type ServeProcess } from '../helpers/serve.js';
 
 const SKIP = [/^npm (ci|install|test)\b/, /^npm run bench\b/];
 /** A folder made from shipped files for the commands after it: one plain `mkdir -p` or `cp` (no chaining, pipes or redirection). */
@@ -114,7 +115,7 @@ describe('README commands run as written', () => {
         ran++;
         continue;
       }
-      let server: Server | null = null;
+      let server: ServeProcess | null = null;
       try {
         for (const c of commands(b)) {
           if (SKIP.some((re) => re.test(c))) continue;
@@ -126,7 +127,7 @@ describe('README commands run as written', () => {
             server = await startServer(c);
           } else if (/^curl /.test(c)) {
             assert.ok(server, `README.md:${b.line}: curl without a bertfuse serve before it in the block`);
-            const r = sh(c.replaceAll('localhost:8080', server.address).replaceAll('curl -s ', 'curl -sS --fail-with-body '));
+            const r = sh(c.replaceAll('localhost:8080', new URL(server.url).host).replaceAll('curl -s ', 'curl -sS --fail-with-body '));
             assert.equal(r.code, 0, `README.md:${b.line}: ${c}\n${r.out}`);
           } else {
             const r = sh(c);
@@ -136,7 +137,7 @@ describe('README commands run as written', () => {
           diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s  ${c}`);
         }
       } finally {
-        if (server) assert.equal(await server.stop(), 0, `README.md:${b.line}: bertfuse serve exits 0 on SIGTERM`);
+        if (server) assert.deepEqual(await server.stop(), CLEAN_EXIT, `README.md:${b.line}: bertfuse serve exits 0 on SIGTERM`);
       }
     }
     assert.ok(ran >= 20, `ran ${ran} README commands`);
@@ -195,26 +196,9 @@ function snippet(b: Block): void {
   for (const [label, p] of Object.entries(probs)) assert.ok(Math.abs(shown.get(label)! - p) < 1e-4, `${label}: transformers.js ${shown.get(label)} vs bertfuse ${p}`);
 }
 
-interface Server {
-  readonly address: string;
-  stop(): Promise<number | null>;
-}
-
-/** `bertfuse serve … --port 8080` on a free port instead (tests run side by side), until SIGTERM. */
-function startServer(cmd: string): Promise<Server> {
-  const child = spawn('bash', ['-c', `exec ${cmd.replace('--port 8080', '--port 0')}`], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = /listening on http:\/\/([\d.]+:\d+)/.exec(out);
-      if (m) resolve({ address: m[1]!, stop: () => (child.kill('SIGTERM'), exited) });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) => reject(new Error(`${cmd} exited (${code}) before listening:\n${out}`)));
-  });
+/** `bertfuse serve … --port 8080` as written, on a free port instead (tests run side by side), until stopped. */
+function startServer(cmd: string): Promise<ServeProcess> {
+  return startServe('bash', ['-c', `exec ${cmd.replace('--port 8080', '--port 0')}`], { cwd: work, env });
 }
 
 after(() => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fixture, ROOT } from '../helpers/fixtures.js';
+import { fixture } from '../helpers/fixtures.js';
+import { serveCli, type ServeProcess } from '../helpers/serve.js';
 import { knownIssue } from './known-issues.js';
 
 /*
@@ -20,27 +19,12 @@ const MAX_TEXTS = 16;
 const MAX_CHARS = 2000;
 const BURST = 200;
 
-let server: ChildProcess;
+let server: ServeProcess;
 let port = 0;
 let reference = '';
 
-function startServer(extra: readonly string[] = []): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts'), 'serve', fixture('sst2-sibling-a'), '--host', '127.0.0.1', '--port', '0', '--body-limit', String(BODY_LIMIT), '--max-texts', String(MAX_TEXTS), '--max-chars', String(MAX_CHARS), '--threads', '1', ...extra],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
+function startServer(extra: readonly string[] = []): Promise<ServeProcess> {
+  return serveCli([fixture('sst2-sibling-a'), '--body-limit', String(BODY_LIMIT), '--max-texts', String(MAX_TEXTS), '--max-chars', String(MAX_CHARS), '--threads', '1', ...extra]);
 }
 
 interface Reply {
@@ -80,14 +64,15 @@ function rssBytes(pid: number): number {
 }
 
 before(async () => {
-  ({ child: server, port } = await startServer());
+  server = await startServer();
+  port = server.port;
   const r = await request('POST', '/v1/predict', GOOD);
   assert.equal(r.status, 200, r.body);
   reference = r.body;
 });
 
-after(() => {
-  server.kill('SIGKILL');
+after(async () => {
+  await server?.stop('SIGKILL');
 });
 
 interface BodyCase {
@@ -204,7 +189,8 @@ describe('server faults: slow clients', () => {
   });
 
   test('a client that stalls mid-body is cut off by the request timeout (--request-timeout-ms)', knownIssue('serve: request timeout'), async () => {
-    const { child, port: p } = await startServer(['--request-timeout-ms', '1500']);
+    const timed = await startServer(['--request-timeout-ms', '1500']);
+    const p = timed.port;
     try {
       const t0 = Date.now();
       const closed = await new Promise<{ ms: number; data: string }>((resolve) => {
@@ -218,14 +204,14 @@ describe('server faults: slow clients', () => {
       assert.ok(closed.ms < 10_000, `the stalled connection stayed open ${closed.ms} ms`);
       assert.match(closed.data, /^HTTP\/1\.1 408/);
     } finally {
-      child.kill('SIGKILL');
+      await timed.stop('SIGKILL');
     }
   });
 });
 
 describe('server faults: a bounded burst of concurrent connections on 127.0.0.1', () => {
   test(`${BURST} concurrent connections (good, malformed and oversized mixed): every one answered as due, RSS bounded`, { timeout: 180_000 }, async () => {
-    const pid = server.pid!;
+    const pid = server.child.pid!;
     const baseline = rssBytes(pid);
     let peak = baseline;
     const sampler = setInterval(() => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DATA, fixture, ROOT } from '../helpers/fixtures.js';
+import { DATA, fixture } from '../helpers/fixtures.js';
+import { serveCli, type ServeProcess } from '../helpers/serve.js';
 
 /*
  * `bertfuse serve` stays responsive (issue 10, item 4), run as users run it: a child process on
@@ -21,7 +21,7 @@ const MAX_TEXTS = 64;
 /** Small runs (4 rows of 128 tokens), so a request is many runs and an abort has room to act. */
 const MAX_TOKENS = 512;
 
-let server: ChildProcess;
+let server: ServeProcess;
 let port = 0;
 
 const sentences = fs.readFileSync(path.join(DATA, 'sst2_dev.tsv'), 'utf8').split('\n').slice(1).map((l) => l.split('\t')[1] ?? '').filter((s) => s !== '');
@@ -77,26 +77,12 @@ async function metric(name: string): Promise<number> {
 }
 
 before(async () => {
-  server = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts'), 'serve', fixture('sst2-sibling-a'), '--host', '127.0.0.1', '--port', '0', '--max-chars', String(MAX_CHARS), '--max-texts', String(MAX_TEXTS), '--max-tokens', String(MAX_TOKENS), '--body-limit', String(16 * 1024 * 1024), '--threads', '1'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    server.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    server.on('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
+  server = await serveCli([fixture('sst2-sibling-a'), '--max-chars', String(MAX_CHARS), '--max-texts', String(MAX_TEXTS), '--max-tokens', String(MAX_TOKENS), '--body-limit', String(16 * 1024 * 1024), '--threads', '1']);
+  port = server.port;
 });
 
-after(() => {
-  server.kill('SIGKILL');
+after(async () => {
+  await server?.stop('SIGKILL');
 });
 
 describe('serve responsiveness: long texts cost only their first max_length tokens', () => {

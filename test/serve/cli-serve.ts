@@ -1,38 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PredictResponse } from '../../src/serve/server.js';
-import { DATA, ROOT } from '../helpers/fixtures.js';
+import { DATA } from '../helpers/fixtures.js';
 
-/* `bertfuse serve` as a user starts it (the CLI from source, a child process on 127.0.0.1, port 0), and its clients. */
-
-export interface CliServer {
-  readonly url: string;
-  /** The "listening on …" line. */
-  readonly listening: string;
-  /** SIGTERM, then the exit code once it has stopped. */
-  stop(): Promise<number | null>;
-}
-
-export function serveCli(args: readonly string[]): Promise<CliServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts'), 'serve', ...args, '--host', '127.0.0.1', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  // A server that never stops must not hold the test run open.
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  void exited.then(() => clearTimeout(killTimer));
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /^listening on (http:\/\/127\.0\.0\.1:\d+) .*$/m.exec(stdout);
-      if (m) resolve({ url: m[1]!, listening: m[0], stop: () => (child.kill('SIGTERM'), exited) });
-    });
-    void exited.then((code) => reject(new Error(`bertfuse serve ${args.join(' ')} exited (${code}) before listening: ${stderr}`)));
-  });
-}
+/* Clients of a `bertfuse serve` started by serveCli (test/helpers/serve.ts). */
 
 /** POST /v1/predict, `texts` sent in requests of at most `perRequest` (default: the default --max-texts, 64), answers in order. */
 export async function predictOver(url: string, texts: readonly string[], perRequest = 64): Promise<PredictResponse> {

@@ -10,8 +10,9 @@ import { predict } from '../../src/runtime/predict.js';
 import { WorkerClassifier } from '../../src/runtime/worker-classifier.js';
 import { createServer, type PredictResponse } from '../../src/serve/server.js';
 import { fixture, tempDir } from '../helpers/fixtures.js';
+import { CLEAN_EXIT, serveCli, type ServeProcess } from '../helpers/serve.js';
 import { testWeightedMean } from '../members/shared.js';
-import { getJson, margin, modelInfo, predictOver, serveCli, sst2DevTexts, type CliServer } from './cli-serve.js';
+import { getJson, margin, modelInfo, predictOver, sst2DevTexts } from './cli-serve.js';
 
 /*
  * `bertfuse serve <folder> --quantize int8` against the same folder served in float32, on the 872
@@ -24,8 +25,8 @@ import { getJson, margin, modelInfo, predictOver, serveCli, sst2DevTexts, type C
 describe('bertfuse serve --quantize int8', () => {
   const MODEL = fixture('sst2-sibling-a');
   const texts = sst2DevTexts();
-  let int8: CliServer;
-  let fp32: CliServer;
+  let int8: ServeProcess;
+  let fp32: ServeProcess;
   let q: PredictResponse;
   let f: PredictResponse;
   before(async () => {
@@ -34,7 +35,7 @@ describe('bertfuse serve --quantize int8', () => {
     f = await predictOver(fp32.url, texts);
   });
   after(async () => {
-    assert.deepEqual(await Promise.all([int8?.stop(), fp32?.stop()]), [0, 0]);
+    assert.deepEqual(await Promise.all([int8?.stop(), fp32?.stop()]), [CLEAN_EXIT, CLEAN_EXIT]);
   });
 
   test('answers every text with the label names; close to float32 serving, not identical', () => {

@@ -8,7 +8,8 @@ import { parseMergeRecipe } from '../../src/recipe/merge.js';
 import type { PredictResponse } from '../../src/serve/server.js';
 import { isOneLineError, runCli } from '../helpers/cli.js';
 import { fixture, tempDir } from '../helpers/fixtures.js';
-import { getJson, margin, modelInfo, predictOver, serveCli, sst2DevTexts, type CliServer } from './cli-serve.js';
+import { CLEAN_EXIT, serveCli, type ServeProcess } from '../helpers/serve.js';
+import { getJson, margin, modelInfo, predictOver, sst2DevTexts } from './cli-serve.js';
 
 /*
  * `bertfuse serve <multi-task merge> --task <name>` (sst2-sibling-a + subj-sibling merged linearly,
@@ -46,8 +47,8 @@ describe('bertfuse serve --task on a multi-task merge', () => {
   const texts = sst2DevTexts().slice(0, 128);
   let dir: string;
   let input: string;
-  let subj: CliServer;
-  let sst2Int8: CliServer;
+  let subj: ServeProcess;
+  let sst2Int8: ServeProcess;
   before(async () => {
     const root = tempDir('bertfuse-serve-task-');
     const recipe = parseMergeRecipe({ merge_method: 'linear', models: [{ model: fixture('sst2-sibling-a') }, { model: fixture('subj-sibling') }] }, 'test');
@@ -60,7 +61,7 @@ describe('bertfuse serve --task on a multi-task merge', () => {
     [subj, sst2Int8] = await Promise.all([serveCli([dir, '--task', 'subj_sibling', ...flags]), serveCli([dir, '--task', 'sst2_sibling_a', '--quantize', 'int8', ...flags])]);
   });
   after(async () => {
-    assert.deepEqual(await Promise.all([subj?.stop(), sst2Int8?.stop()]), [0, 0]);
+    assert.deepEqual(await Promise.all([subj?.stop(), sst2Int8?.stop()]), [CLEAN_EXIT, CLEAN_EXIT]);
   });
 
   test('--task answers with that head\'s labels by name, as predict --task does on the same texts', async () => {
