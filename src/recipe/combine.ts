@@ -3,6 +3,7 @@ import { BertfuseError, isBertfuseError } from '../errors.js';
 import { chooseMethods } from '../eval/methods.js';
 import type { DataSpec, MemberSpec } from '../eval/prepare.js';
 import { FUSION_METHODS } from '../fusion/registry.js';
+import type { QuantizeMode } from '../graph/quantize.js';
 import { MAX_RECIPE_BYTES, readFileBounded } from '../util/read-bounded.js';
 
 /**
@@ -55,7 +56,7 @@ export interface CombineRecipe {
   /** The members' common parent: auto then also tries merges that need a base (task arithmetic, TIES, Model Stock). */
   readonly mergeBase?: string;
   /** Export the combined graph with its members' encoder layers dynamically int8-quantised. */
-  readonly quantize?: 'int8';
+  readonly quantize?: QuantizeMode;
   /** Lines for the user about the recipe file itself (old key names still read). */
   readonly notes?: readonly string[];
 }
@@ -139,7 +140,7 @@ function positiveInt(v: unknown, key: string, min: number, source: string): numb
   return v;
 }
 
-function quantizeMode(v: unknown, source: string): 'int8' {
+function quantizeMode(v: unknown, source: string): QuantizeMode {
   if (v !== 'int8') fail(`"quantize" must be int8, got ${JSON.stringify(v)}`, source);
   return v;
 }

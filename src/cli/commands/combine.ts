@@ -5,6 +5,7 @@ import { evalSummary, evalTable, extraSetTables, membersSummary, methodsHelp } f
 import { parseOptionFlags } from '../../eval/methods.js';
 import type { DataSpec, PrepareProgress } from '../../eval/prepare.js';
 import { FUSION_METHODS } from '../../fusion/registry.js';
+import type { QuantizeMode } from '../../graph/quantize.js';
 import { DEFAULT_FOLDS, DEFAULT_SEED, readCombineRecipe, withCombineDefaults, type CombineRecipe } from '../../recipe/combine.js';
 import { nonNegativeInt as wholeNumber, printJson, printLine, printNote } from '../output.js';
 import { quantizeMode } from '../graph-flags.js';
@@ -159,7 +160,7 @@ export function register(program: Command): void {
     .option('--merge-base <folder>', "auto: the members' common parent; adds task arithmetic and TIES (λ, density searched on held-out rows) and Model Stock to the candidates")
     .option('--save-eval', 'also keep the full evaluation as eval.json in the folder (for bertfuse report; it contains texts of rows the members disagree on)');
   cmd.addHelpText('after', '\n' + methodsHelp(FUSION_METHODS));
-  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string; saveEval?: boolean; mergeBase?: string; quantize?: 'int8' }) => {
+  addFusionFlags(cmd, `fusion method: ${FUSION_METHODS.map((m) => m.name).join(', ')}, or auto (try all, export the best; default)`).action(async (members: string[], f: FusionFlags & { out?: string; recipe?: string; saveEval?: boolean; mergeBase?: string; quantize?: QuantizeMode }) => {
     const base = fusionRecipe(members, f, 'combine', true);
     const recipe: CombineRecipe = { ...base, ...(f.mergeBase ? { mergeBase: f.mergeBase } : {}), ...(f.quantize ? { quantize: f.quantize } : {}) };
     const progress = fusionProgress(Boolean(f.quiet || f.json));
