@@ -21,6 +21,8 @@ import { train, type StepInfo, type TrainExample, type TrainResult } from '../tr
 import { dropoutRates, type DropoutRates } from '../train/dropout.js';
 import { buildTrainingGraph, toCheckpointLayout } from '../train/training-graph.js';
 import { withTempDir } from '../util/atomic.js';
+import { seedFor } from '../util/rng.js';
+import { augmentTexts } from './augment.js';
 import { correctness, gainRetention, type GainRetention } from './retention.js';
 import { loadStudent, type Student } from './student.js';
 import { merge } from '../merge/merge.js';
@@ -44,6 +46,11 @@ export interface DistillOptions {
   readonly studentLayers?: number;
   /** Unlabelled transfer texts (JSONL or one per line). */
   readonly texts?: string;
+  /**
+   * Variants drawn per transfer text (`augment.ts`: words dropped or replaced, n-grams kept; the
+   * teacher labels them, unlabelled); none is, contains or is inside an `evalData` row. Default 0.
+   */
+  readonly augment?: number;
   /** Labelled transfer rows: their hard-label term has weight `alpha`. */
   readonly data?: DataSpec;
   /** Held-out labelled rows: the student is scored next to the teacher and members on them. */
@@ -83,7 +90,8 @@ export interface DistillOutcome {
   readonly files: readonly string[];
   readonly teacher: string;
   readonly student: { readonly source: string; readonly layers: number; readonly keptLayers: readonly number[] | null; readonly parameters: number };
-  readonly transfer: { readonly texts: number; readonly labelled: number };
+  /** Transfer rows: unlabelled texts, labelled rows, and augmented variants of both (`augment`), with the variants dropped for being a scoring row's neighbour. */
+  readonly transfer: { readonly texts: number; readonly labelled: number; readonly augmented: number; readonly avoided: number };
   /** Dropout probabilities applied during training, or null (turned off, or every probability of the config is 0). */
   readonly dropout: DropoutRates | null;
   readonly train: Omit<TrainResult, 'weights' | 'losses'> & { readonly firstLoss: number; readonly lastLoss: number };
@@ -145,7 +153,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     const toTeacher = alignLabels(teacher.labels, studentLabels, opts.teacher.join(', '));
     // Data labels are read in the --labels order and trained as the student's class of that name.
     const dataLabels = o.labels ?? studentLabels;
-    const { inputs, gold } = transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap);
+    const { inputs, gold, augmented, avoided } = transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap);
     const soft = temperedTargets(await teacherTargets(teacher, inputs, toTeacher, opts.onProgress), toTeacher.length, o.temperature);
 
     // Building the training graph and its session takes a while before the first step: announced (no count yet).
@@ -191,7 +199,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
       teacher: teacher.name,
       student: { source: opts.student, layers: student.config.numLayers, keptLayers: student.keptLayers, parameters: graph.params.reduce((n, p) => n + p.data.length, 0) },
       dropout: applied,
-      transfer: { texts: inputs.length - gold.filter((g) => g !== null).length, labelled: gold.filter((g) => g !== null).length },
+      transfer: { texts: inputs.length - augmented - gold.filter((g) => g !== null).length, labelled: gold.filter((g) => g !== null).length, augmented, avoided },
       train: { ...summary, firstLoss: losses[0] ?? NaN, lastLoss: losses.at(-1) ?? NaN },
       evaluation: scored?.evaluation ?? null,
       retention: scored?.retention ?? null,
@@ -237,8 +245,17 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Unlabelled texts first, then labelled rows (their gold index in the student's label order: `toStudent[j]` for label j of `labels`). */
-function transferSet(opts: DistillOptions, labels: readonly string[], toStudent: readonly number[], labelMap: LabelMap): { inputs: TextInput[]; gold: (number | null)[] } {
+/**
+ * Unlabelled texts first, then labelled rows (their gold index in the student's label order:
+ * `toStudent[j]` for label j of `labels`), then the augmented variants of both, unlabelled: a
+ * dropped or replaced word can turn a label, the teacher's probabilities cannot be wrong about it.
+ */
+function transferSet(
+  opts: DistillOptions,
+  labels: readonly string[],
+  toStudent: readonly number[],
+  labelMap: LabelMap,
+): { inputs: TextInput[]; gold: (number | null)[]; augmented: number; avoided: number } {
   const inputs: TextInput[] = [];
   const gold: (number | null)[] = [];
   if (opts.texts) {
@@ -255,7 +272,16 @@ function transferSet(opts: DistillOptions, labels: readonly string[], toStudent:
     });
   }
   if (inputs.length === 0) throw new BertfuseError('E_BAD_DATA', 'the transfer set is empty: give --texts <file> and/or --data <labelled file> with at least one row');
-  return { inputs, gold };
+  if (!opts.augment) return { inputs, gold, augmented: 0, avoided: 0 };
+  // The scored rows are never trained on, not even as a variant of a transfer text.
+  const scored = opts.evalData ? readLabelled(opts.evalData.path, { labels, labelMap, ...dataColumns(opts.evalData) }).inputs : [];
+  const avoid = scored.flatMap((t) => (t.textPair ? [t.text, t.textPair] : [t.text]));
+  const aug = augmentTexts(inputs, { variants: opts.augment, seed: seedFor(opts.seed ?? DISTILL_DEFAULTS.seed, 'augment'), avoid });
+  for (const v of aug.variants) {
+    inputs.push(v);
+    gold.push(null);
+  }
+  return { inputs, gold, augmented: aug.variants.length, avoided: aug.avoided };
 }
 
 function dataColumns(d: DataSpec): { textColumn?: string; textPairColumn?: string; labelColumn?: string; encoding?: string } {
@@ -324,7 +350,7 @@ async function writeStudent(
     tool: `bertfuse ${VERSION}`,
     teacher: { name: teacher.name, method: teacher.method, sources: o.teacher },
     student: { source: o.student, layers: student.config.numLayers, keptLayers: student.keptLayers },
-    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0, interpolate: o.interpolate ?? 1 },
+    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0, interpolate: o.interpolate ?? 1, augment: o.augment ?? 0 },
     steps: result.steps,
     plannedSteps: result.totalSteps,
     stoppedBy: result.stoppedBy,
@@ -334,6 +360,7 @@ async function writeStudent(
     '',
     `Distilled by bertfuse ${VERSION} from teacher \`${teacher.name}\` (${teacher.method}) into a ${student.config.numLayers}-layer student initialised from \`${o.student}\`${student.keptLayers ? ` (layers ${student.keptLayers.join(', ')})` : ''}.`,
     '',
+    ...(o.augment ? [`Transfer set: the texts plus ${o.augment} augmented variant(s) of each (words dropped or replaced, n-grams kept; Tang et al. 2019), labelled by the teacher.`, ''] : []),
     ...(o.interpolate !== undefined && o.interpolate !== 1 ? [`Weights: (1 − λ) · start + λ · distilled with λ = ${o.interpolate} (WiSE-FT interpolation with \`${o.student}\`).`, ''] : []),
     `Loss: α = ${o.alpha} cross-entropy on labelled rows + T² · KL(teacher ‖ student) at T = ${o.temperature}; AdamW, lr ${o.learningRate}, batch ${o.batchSize}, ${result.steps} steps (${result.stoppedBy}), seed ${o.seed}, ${dropout ? `dropout ${Object.entries(dropout).map(([kind, p]) => `${p} (${kind})`).join(' / ')}, masks drawn from the seed` : 'dropout off'}.`,
     '',

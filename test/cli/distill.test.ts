@@ -71,3 +71,22 @@ test('distill: bad input gets one clear line', async () => {
   assert.match(r3.stderr, /loss became NaN\/Infinity at step \d+; stopped, (the last good checkpoint \(step \d+\) is .*z\.bertfuse-train\.safetensors|no checkpoint had been written yet); nothing written/);
   assert.ok(!fs.existsSync(out));
 });
+
+test('distill --augment: variants of the transfer texts join the set (none near an --eval-data row), recorded in the manifest; --augment -1 is refused', async () => {
+  const out = path.join(tmp, 'aug');
+  const r = await runCli(['distill', ...common, '--student-layers', '1', '--augment', '2', '--eval-data', evalFile, '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout) as { transfer: { texts: number; augmented: number; avoided: number }; train: { totalSteps: number } };
+  assert.equal(o.transfer.texts, 48);
+  assert.ok(o.transfer.augmented > 48 && o.transfer.augmented + o.transfer.avoided <= 96, JSON.stringify(o.transfer));
+  // One epoch of batches of 16 over texts + variants.
+  assert.equal(o.train.totalSteps, Math.ceil((48 + o.transfer.augmented) / 16));
+  const manifest = JSON.parse(fs.readFileSync(path.join(out, 'bertfuse-distill.json'), 'utf8')) as { options: { augment: number } };
+  assert.equal(manifest.options.augment, 2);
+  const human = await runCli(['distill', ...common, '--student-layers', '1', '--augment', '2', '--out', path.join(tmp, 'aug2')]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /transfer set: 48 texts \+ 0 labelled rows \+ \d+ augmented variants;/);
+  const bad = await runCli(['distill', ...common, '--augment', '-1', '--out', path.join(tmp, 'aug3')]);
+  assert.ok(isOneLineError(bad), bad.stderr);
+  assert.match(bad.stderr, /--augment/);
+});

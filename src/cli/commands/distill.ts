@@ -17,6 +17,7 @@ interface DistillFlags extends DataFlags, RunFlags, ParamFlags {
   studentLayers?: number;
   interpolate?: number;
   texts?: string;
+  augment?: number;
   alpha?: number;
   temperature?: number;
   epochs?: number;
@@ -58,7 +59,8 @@ export function register(program: Command): void {
     .option('-s, --student <member>', 'model folder whose weights start the student (it keeps its own tokenizer), or merge:<recipe.yaml> to start from a merge of the members ("merge, then heal")')
     .option('--student-layers <n>', 'keep n of the student\'s layers, evenly spaced (half = every other layer, DistilBERT-style)', positiveInt('--student-layers'))
     .option('--interpolate <λ>', 'write (1 − λ) · start + λ · distilled weights (WiSE-FT), λ from 0 (the start) to 1 (default: the distilled student); not with --student-layers', fraction('--interpolate'))
-    .option('--texts <file>', 'unlabelled transfer texts (JSONL with text/text_pair, or one text per line)');
+    .option('--texts <file>', 'unlabelled transfer texts (JSONL with text/text_pair, or one text per line)')
+    .option('--augment <n>', 'also train on n variants of every transfer row (words dropped or replaced, n-grams kept), labelled by the teacher; none is, contains or is inside an --eval-data row (default 0)', nonNegativeInt('--augment'));
   addDataFlags(cmd, {
     data: 'labelled transfer rows (TSV, CSV or JSONL): adds α · cross-entropy on their labels',
     evalData: 'held-out labelled rows: the student is scored next to the teacher and members',
@@ -101,6 +103,7 @@ export function register(program: Command): void {
           ...(f.studentLayers ? { studentLayers: f.studentLayers } : {}),
           ...(f.interpolate !== undefined ? { interpolate: f.interpolate } : {}),
           ...(f.texts ? { texts: f.texts } : {}),
+          ...(f.augment ? { augment: f.augment } : {}),
           ...(f.data ? { data: spec(f.data) } : {}),
           ...(f.evalData?.[0] !== undefined ? { evalData: spec(f.evalData[0]) } : {}),
           ...(labels ? { labels } : {}),
@@ -124,7 +127,8 @@ export function register(program: Command): void {
       if (f.json) return printJson(outcome);
       const t = outcome.train;
       printLine(`teacher ${outcome.teacher}; student ${outcome.student.layers} layers from ${outcome.student.source}${outcome.student.keptLayers ? ` (layers ${outcome.student.keptLayers.join(', ')})` : ''}, ${outcome.student.parameters} parameters`);
-      printLine(`transfer set: ${outcome.transfer.texts} texts + ${outcome.transfer.labelled} labelled rows; ${t.steps}/${t.totalSteps} steps${t.stoppedBy === 'time' ? ' (time budget reached)' : ''}${t.resumedFrom !== null ? ` (resumed at step ${t.resumedFrom})` : ''}; loss ${t.firstLoss.toFixed(4)} → ${t.lastLoss.toFixed(4)}; ${outcome.seconds.toFixed(1)} s`);
+      const aug = outcome.transfer.augmented || outcome.transfer.avoided ? ` + ${outcome.transfer.augmented} augmented variants${outcome.transfer.avoided ? ` (${outcome.transfer.avoided} near an --eval-data row left out)` : ''}` : '';
+      printLine(`transfer set: ${outcome.transfer.texts} texts + ${outcome.transfer.labelled} labelled rows${aug}; ${t.steps}/${t.totalSteps} steps${t.stoppedBy === 'time' ? ' (time budget reached)' : ''}${t.resumedFrom !== null ? ` (resumed at step ${t.resumedFrom})` : ''}; loss ${t.firstLoss.toFixed(4)} → ${t.lastLoss.toFixed(4)}; ${outcome.seconds.toFixed(1)} s`);
       if (outcome.evaluation) {
         printLine();
         printLine(evalTable(outcome.evaluation));
