@@ -225,6 +225,14 @@ def main():
     with open(os.path.join(ROOT, 'data', 'distill_transfer_twin_excluded.txt'), 'w', encoding='utf8') as f:
         for k in twin_out:
             f.write(f'{k}\n')
+    # The MR sentences a scoring row or a twin row sits in (normalised): augmented transfer texts
+    # (`distill --augment`) must not be inside one either, the rule the transfer texts follow.
+    near = set()
+    for n in dev_n + [train_n[i] for i in held] + twin_n:
+        near |= mr_hay.containing(n)
+    with open(os.path.join(ROOT, 'data', 'distill_avoid_sentences.txt'), 'w', encoding='utf8') as f:
+        for g in sorted(near):
+            f.write(mr_n[g] + '\n')
 
     count = lambda src: sum(1 for _, _, s in transfer if s == src)
     print(f'held-out slice: {len(held)} rows (sibling-b half, >= {MIN_WORDS} words, one per MR sentence; positive {sum(train[i][0] for i in held)})')
@@ -238,6 +246,7 @@ def main():
         print(f'  excluded, {k}: {v}')
     print(f'slice twin (tuning): {len(twin)} rows (same rule, seed {TWIN_SEED}; positive {sum(train[i][0] for i in twin)}), words per row: median {int(np.median([words(train[i][1]) for i in twin]))}')
     print(f'  equal to an MR sentence: {sum(n in mr_set for n in twin_n)}; the others are inside one')
+    print(f'MR sentences holding a scoring or twin row (data/distill_avoid_sentences.txt): {len(near)}')
     print(f'  transfer texts the twin runs leave out: {len(twin_out)} of {len(transfer)}, {len(transfer) - len(twin_out)} remain')
     for k, v in twin_why.items():
         print(f'    {k}: {v}')

@@ -51,6 +51,8 @@ export interface DistillOptions {
    * teacher labels them, unlabelled); none is, contains or is inside an `evalData` row. Default 0.
    */
   readonly augment?: number;
+  /** More texts no augmented variant may be, contain or be inside, besides the `evalData` rows (say other held-out or tuning rows). */
+  readonly avoid?: readonly string[];
   /** Labelled transfer rows: their hard-label term has weight `alpha`. */
   readonly data?: DataSpec;
   /** Held-out labelled rows: the student is scored next to the teacher and members on them. */
@@ -275,7 +277,7 @@ function transferSet(
   if (!opts.augment) return { inputs, gold, augmented: 0, avoided: 0 };
   // The scored rows are never trained on, not even as a variant of a transfer text.
   const scored = opts.evalData ? readLabelled(opts.evalData.path, { labels, labelMap, ...dataColumns(opts.evalData) }).inputs : [];
-  const avoid = scored.flatMap((t) => (t.textPair ? [t.text, t.textPair] : [t.text]));
+  const avoid = [...scored.flatMap((t) => (t.textPair ? [t.text, t.textPair] : [t.text])), ...(opts.avoid ?? [])];
   const aug = augmentTexts(inputs, { variants: opts.augment, seed: seedFor(opts.seed ?? DISTILL_DEFAULTS.seed, 'augment'), avoid });
   for (const v of aug.variants) {
     inputs.push(v);
