@@ -6,7 +6,7 @@
  * script:
  *
  *   node --import tsx scripts/distill-quality.ts [--pair bert|roberta|siblings] [--out out/distill-quality]
- *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning] [--tune slice]
+ *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning] [--tune slice|slice-augment]
  *
  * `--tune slice` (BERT pair): every choice on data/sst2_slice_tune.tsv, rows drawn exactly like the
  * held-out slice (the textbook validation set), with a transfer set that leaves out every text
@@ -86,6 +86,11 @@ interface StudentSpec {
   readonly runsOf?: string;
   /** After its own rate: passes over the transfer set tried at that rate (one more if the largest wins). */
   readonly epochs?: readonly number[];
+  /**
+   * `distill --augment n`: n variants of every transfer text, none equal to, containing or inside a
+   * scoring row, a tuning row or an MR sentence one of them comes from (data/distill_avoid_sentences.txt).
+   */
+  readonly augment?: number;
 }
 
 /** The settings a coordinate search chooses. */
@@ -209,10 +214,26 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
         { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [2e-5, 5e-5, 1e-4, 2e-4, 5e-4], interpolate: true, epochs: [1, 2] },
       ],
     },
+    // The same twin tuning, the transfer set augmented (`distill --augment 2`): students matched
+    // the teacher 3x closer on the transfer texts than on new rows, so more texts, not more
+    // passes, should close the gap (5 passes over the texts alone did not).
+    'slice-augment': {
+      ...PAIRS.bert!,
+      tune: 'data/sst2_slice_tune.tsv',
+      transferWithout: 'data/distill_transfer_twin_excluded.txt',
+      studentTeachers: ['mean'],
+      students: [
+        { name: 'from sibling-a, augmented ×2', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4, 5e-4, 1e-3], interpolate: true, epochs: [1, 2], augment: 2 },
+        { name: 'from stranger-b, augmented ×2', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [5e-5, 1e-4, 2e-4, 5e-4], interpolate: true, epochs: [1, 2], augment: 2 },
+      ],
+    },
   },
 };
 
 const TRANSFER = 'data/distill_transfer.txt';
+/** Labelled files every augmented transfer set keeps clear of, whatever the pair scores or tunes on. */
+const AVOID_ALWAYS = ['data/sst2_dev.tsv', 'data/sst2_heldout.tsv', 'data/sst2_tune.tsv', 'data/mr_tune.tsv', 'data/sst2_slice_tune.tsv'];
+const AVOID_SENTENCES = 'data/distill_avoid_sentences.txt';
 /** The learning-rate grid starts here and grows by ×2 (÷2.5) past an edge that wins. */
 const LEARNING_RATES = [5e-4, 1e-3, 2e-3];
 const TEMPERATURES = [1, 2];
@@ -291,16 +312,18 @@ interface Context {
   readonly teachers: Readonly<Record<TeacherKind, readonly string[]>>;
   /** The transfer texts every run trains on. */
   readonly transfer: string;
+  /** Texts no augmented variant may be near: every scoring and tuning row, and the MR sentences they come from. */
+  readonly avoid: readonly string[];
 }
 
 async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: number, temperature: number, seed: number, dropout = false, epochs = EPOCHS): Promise<Run> {
-  const slug = `${(s.runsOf ?? s.name).replace(/[^a-z0-9]+/gi, '-')}-${teacher}-lr${lr}-T${temperature}${dropout ? '-dropout' : ''}${epochs !== EPOCHS ? `-e${epochs}` : ''}-seed${seed}`;
+  const slug = `${(s.runsOf ?? s.name).replace(/[^a-z0-9]+/gi, '-')}-${teacher}-lr${lr}-T${temperature}${dropout ? '-dropout' : ''}${epochs !== EPOCHS ? `-e${epochs}` : ''}${s.augment ? `-aug${s.augment}` : ''}-seed${seed}`;
   const folder = path.join(cx.dir, slug);
   const record = path.join(cx.dir, `${slug}.run.json`);
   if (fs.existsSync(record) && fs.existsSync(folder)) return onTuning(cx, s, JSON.parse(fs.readFileSync(record, 'utf8')) as Run);
   fs.rmSync(folder, { recursive: true, force: true });
   fs.rmSync(`${path.resolve(folder)}.bertfuse-train.safetensors`, { force: true });
-  log(`train ${s.name}, ${teacher} teacher: lr ${lr}, T ${temperature}, dropout ${dropout ? 'on' : 'off'}, seed ${seed}, ${epochs} epoch(s)`);
+  log(`train ${s.name}, ${teacher} teacher: lr ${lr}, T ${temperature}, dropout ${dropout ? 'on' : 'off'}, seed ${seed}, ${epochs} epoch(s)${s.augment ? `, ${s.augment} augmented variants per text` : ''}`);
   const student = s.student.startsWith('merge:') ? `merge:${path.join(cx.dir, s.student.slice('merge:'.length))}` : s.student;
   const o = await distill({
     teacher: cx.teachers[teacher],
@@ -315,9 +338,11 @@ async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: nu
     maxMinutes: MAX_MINUTES,
     // distill's default is on; the tuning rows decide (off unless they prefer it).
     dropout,
+    ...(s.augment ? { augment: s.augment, avoid: cx.avoid } : {}),
     out: folder,
   });
   const run: Run = { teacher, lr, temperature, dropout, epochs, seed, folder, seconds: o.seconds, steps: o.train.steps, ...(await tuneScore(cx, folder, cx.pair.tune)) };
+  if (s.augment) log(`  ${o.transfer.augmented} variants kept, ${o.transfer.avoided} near a scoring or tuning row left out`);
   log(`  ${o.train.steps} steps (${o.train.stoppedBy}), ${o.seconds.toFixed(0)} s; tune log-loss ${run.tuneLogLoss.toFixed(4)}, accuracy ${(100 * run.tuneAccuracy).toFixed(2)}%`);
   fs.writeFileSync(record, JSON.stringify(run, null, 2) + '\n');
   return onTuning(cx, s, run);
@@ -492,7 +517,10 @@ async function main(): Promise<void> {
   const tuneData = readLabelled(pair.tune, { labels: pair.labels });
   const tunes: Context['tunes'] = new Map([[pair.tune, { inputs: tuneData.inputs, gold: tuneData.labels }]]);
   const weighted = await weightedTeacher(pair, dir);
-  const cx: Context = { pair, dir, tunes, teachers: { mean: pair.members, weighted: [weighted.folder] }, transfer };
+  // Every labelled file the script reads (scoring or tuning, any pair's) and the MR sentences they come from.
+  const labelled = [...new Set([...pair.scoring, pair.tune, ...pair.students.flatMap((x) => (x.tune ? [x.tune] : [])), ...AVOID_ALWAYS])];
+  const avoid = [...labelled.flatMap((f) => readLabelled(f, { labels: pair.labels }).inputs.map((t) => t.text)), ...fs.readFileSync(AVOID_SENTENCES, 'utf8').split('\n').filter(Boolean)];
+  const cx: Context = { pair, dir, tunes, teachers: { mean: pair.members, weighted: [weighted.folder] }, transfer, avoid };
 
   // Per student: tuning (headline) or the headline student's settings, then every seed and teacher it gets.
   const only = arg('students', '').split(',').filter(Boolean).map(Number);
