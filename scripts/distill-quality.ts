@@ -223,7 +223,9 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
       transferWithout: 'data/distill_transfer_twin_excluded.txt',
       studentTeachers: ['mean'],
       students: [
-        { name: 'from sibling-a, augmented ×2', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4, 5e-4, 1e-3], interpolate: true, epochs: [1, 2], augment: 2 },
+        { name: 'from sibling-a, augmented ×2', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4, 5e-4, 1e-3], interpolate: true, epochs: [1, 2, 3], augment: 2 },
+        // Twice the variants, at the ×2 student's rate (and the one below it the grid adds).
+        { name: 'from sibling-a, augmented ×4', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4 },
         { name: 'from stranger-b, augmented ×2', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [5e-5, 1e-4, 2e-4, 5e-4], interpolate: true, epochs: [1, 2], augment: 2 },
       ],
     },
