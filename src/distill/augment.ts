@@ -118,28 +118,30 @@ export function augmentTexts(texts: readonly TextInput[], opts: AugmentOptions):
   if (!Number.isInteger(opts.variants) || opts.variants < 0) throw new RangeError(`variants must be a whole number ≥ 0, got ${opts.variants}`);
   const rng = new Rng(opts.seed);
   const vocabulary = texts.flatMap((t) => [...words(t.text), ...(t.textPair ? words(t.textPair) : [])]);
-  const key = (t: TextInput): string => (t.textPair ? `${matchForm(t.text)}\u0000${matchForm(t.textPair)}` : matchForm(t.text));
-  const seen = new Set(texts.map(key));
-  const drawn: TextInput[] = [];
+  // Each side's normalised form, computed once: the duplicate key and the avoid search both read it.
+  const formsOf = (t: TextInput): string[] => (t.textPair ? [matchForm(t.text), matchForm(t.textPair)] : [matchForm(t.text)]);
+  const seen = new Set(texts.map((t) => formsOf(t).join('\u0000')));
+  const drawn: { x: TextInput; forms: string[] }[] = [];
   let duplicates = 0;
   if (vocabulary.length > 0) {
     for (const t of texts) {
       for (let v = 0; v < opts.variants; v++) {
         const text = variantOf(t.text, rng, vocabulary, !t.textPair);
         const x: TextInput = t.textPair ? { text, textPair: variantOf(t.textPair, rng, vocabulary, false) } : { text };
-        const k = key(x);
-        if (matchForm(x.text) === '' || seen.has(k)) duplicates++;
+        const forms = formsOf(x);
+        const k = forms.join('\u0000');
+        if (forms[0] === '' || seen.has(k)) duplicates++;
         else {
           seen.add(k);
-          drawn.push(x);
+          drawn.push({ x, forms });
         }
       }
     }
   }
   const avoid = (opts.avoid ?? []).map(matchForm).filter((s) => s !== '');
-  if (avoid.length === 0) return { variants: drawn, drawn: drawn.length + duplicates, duplicates, avoided: 0 };
+  if (avoid.length === 0) return { variants: drawn.map((d) => d.x), drawn: drawn.length + duplicates, duplicates, avoided: 0 };
   // A variant is avoided when one of its sides is, contains or is inside an avoided text.
-  const sides = drawn.flatMap((x, i) => [{ i, form: matchForm(x.text) }, ...(x.textPair ? [{ i, form: matchForm(x.textPair) }] : [])]);
+  const sides = drawn.flatMap((d, i) => d.forms.map((form) => ({ i, form })));
   const bad = new Set<number>();
   const contained = new Set<number>();
   const sideHay = new Haystack(sides.map((s) => s.form));
@@ -147,5 +149,5 @@ export function augmentTexts(texts: readonly TextInput[], opts: AugmentOptions):
   for (const s of contained) bad.add(sides[s]!.i);
   const avoidHay = new Haystack(avoid);
   for (const s of sides) if (!bad.has(s.i) && avoidHay.holds(s.form)) bad.add(s.i);
-  return { variants: drawn.filter((_, i) => !bad.has(i)), drawn: drawn.length + duplicates, duplicates, avoided: bad.size };
+  return { variants: drawn.filter((_, i) => !bad.has(i)).map((d) => d.x), drawn: drawn.length + duplicates, duplicates, avoided: bad.size };
 }
