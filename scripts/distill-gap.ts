@@ -10,9 +10,8 @@
 import fs from 'node:fs';
 import type { TextInput } from '../src/checkpoint/tokenizer.js';
 import { readLabelled } from '../src/data/labelled.js';
-import { alignLabels } from '../src/members/labels.js';
-import { loadClassifier } from '../src/runtime/classifier.js';
 import { renderTable } from '../src/util/table.js';
+import { probsOf } from './aligned-probs.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,21 +19,6 @@ function arg(name: string, fallback: string): string {
 }
 
 const labels = ['negative', 'positive'];
-
-/** Probabilities [n, k] in `labels` order. */
-async function probsOf(model: string, inputs: readonly TextInput[]): Promise<Float64Array> {
-  const c = await loadClassifier(model);
-  try {
-    const p = await c.predictProba(inputs);
-    const map = alignLabels(c.labels, labels, model);
-    const k = labels.length;
-    const out = new Float64Array(inputs.length * k);
-    for (let i = 0; i < inputs.length; i++) for (let j = 0; j < k; j++) out[i * k + j] = p[i * c.labels.length + map[j]!]!;
-    return out;
-  } finally {
-    await c.close();
-  }
-}
 
 /** Mean over rows of KL(p ‖ q) = Σ_j p_j log(p_j / q_j). */
 function meanKl(p: Float64Array, q: Float64Array, rows: number): number {
@@ -54,10 +38,10 @@ const sets: [string, TextInput[]][] = [
 ];
 const rows: string[][] = [];
 for (const [name, inputs] of sets) {
-  const ps = await Promise.all(members.map((m) => probsOf(m, inputs)));
+  const ps = await Promise.all(members.map((m) => probsOf(m, inputs, labels)));
   const teacher = ps[0]!.map((_, i) => ps.reduce((s, p) => s + p[i]!, 0) / ps.length);
   const row = [name, String(inputs.length), meanKl(teacher, ps[0]!, inputs.length).toFixed(4)];
-  for (const s of students) row.push(meanKl(teacher, await probsOf(s, inputs), inputs.length).toFixed(4));
+  for (const s of students) row.push(meanKl(teacher, await probsOf(s, inputs, labels), inputs.length).toFixed(4));
   rows.push(row);
 }
 console.log(renderTable(['rows', 'n', `KL(teacher ‖ ${members[0]})`, ...students.map((s, i) => `KL(teacher ‖ student ${i + 1})`)], rows));

@@ -47,11 +47,10 @@ import { scoreRetention, type ScoreRetention } from '../src/distill/retention.js
 import { bootstrap, scoreIntervals, SCORE_KEYS, type BootstrapSamples, type Interval, type ScoreKey } from '../src/eval/bootstrap.js';
 import { accuracy, logLoss } from '../src/eval/metrics.js';
 import { datasetFlops } from '../src/architectures/flops.js';
-import { alignLabels } from '../src/members/labels.js';
 import { merge } from '../src/merge/merge.js';
 import { loadMergeRecipe } from '../src/recipe/merge.js';
-import { loadClassifier } from '../src/runtime/classifier.js';
 import { renderTable } from '../src/util/table.js';
+import { probsOf } from './aligned-probs.js';
 import { writeTransferWithout } from './transfer-without.js';
 
 interface StudentSpec {
@@ -252,21 +251,6 @@ function arg(name: string, fallback: string): string {
 
 function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
-
-/** Probabilities [n, k] in `labels` order. */
-async function probsOf(model: string, inputs: readonly TextInput[], labels: readonly string[]): Promise<Float64Array> {
-  const c = await loadClassifier(model);
-  try {
-    const p = await c.predictProba(inputs);
-    const map = alignLabels(c.labels, labels, model);
-    const kc = c.labels.length;
-    const out = new Float64Array(inputs.length * labels.length);
-    for (let i = 0; i < inputs.length; i++) for (let j = 0; j < labels.length; j++) out[i * labels.length + j] = p[i * kc + map[j]!]!;
-    return out;
-  } finally {
-    await c.close();
-  }
 }
 
 /** Inference FLOPs of a folder on these rows (its own tokenizer decides the lengths). */
