@@ -10,7 +10,7 @@
 //   node --import tsx bench/training.ts                     # BERT-base, write the section
 //   node --import tsx bench/training.ts --tiny --no-write   # a small model, print only (smoke test)
 //   node --import tsx bench/training.ts --no-write --rounds 5 --threads 1 --layers 2   # quicker looks
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { TrainStep } from '../src/train/train-step.js';
 import { buildTrainingGraph, toCheckpointLayout, type TrainingGraph } from '../src/train/training-graph.js';
 import { Rng } from '../src/util/rng.js';
 import { describeMachine } from './machine.js';
+import { choosePeerBlas } from './peer-blas.js';
 import { replaceMarkdownSection } from './markdown-section.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -114,14 +115,15 @@ export async function runTrainingBench(
       return { seconds: (t1 - t0) / 1000, graph: r.graphMs / 1000, optimizer: r.optimizerMs / 1000, loss: r.loss };
     };
 
-    peer = await TorchPeer.start(opts.python ?? '/usr/bin/python3', log);
-    let torchInfo: TrainingBenchResult['torch'] = { available: false, reason: peer ? '' : 'no PyTorch' };
-    if (peer) {
-      const hello = await peer.request({ cmd: 'init', model: dir, ids, labels, threads, lr: LR, weight_decay: WEIGHT_DECAY, clip: CLIP });
-      torchInfo = { available: true, version: String(hello.torch), threads: Number(hello.threads), blas: String(hello.blas) };
+    const started = await TorchPeer.start(opts.python ?? '/usr/bin/python3', threads, log);
+    peer = started.peer;
+    let torchInfo: TrainingBenchResult['torch'];
+    if (started.peer) {
+      const hello = await started.peer.request({ cmd: 'init', model: dir, ids, labels, threads, lr: LR, weight_decay: WEIGHT_DECAY, clip: CLIP });
+      torchInfo = { available: true, version: String(hello.torch), threads: Number(hello.threads), blas: started.blas };
       log(`PyTorch ${torchInfo.version} (${torchInfo.blas}), ${torchInfo.threads} threads; bertfuse ${threads} intra-op threads`);
     } else {
-      torchInfo = { available: false, reason: `${opts.python ?? '/usr/bin/python3'} cannot import torch (apt-get install python3-torch)` };
+      torchInfo = { available: false, reason: started.reason };
     }
 
     // Step 1 from the same weights doubles as the warm-up and the check.
@@ -246,13 +248,14 @@ class TorchPeer {
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   }
 
-  static async start(python: string, log: (s: string) => void): Promise<TorchPeer | null> {
-    const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status !== 0) {
-      log(`${python} cannot import torch: PyTorch side skipped`);
-      return null;
+  /** Null (with the reason logged) when the peer cannot import torch or runs on the reference BLAS. */
+  static async start(python: string, threads: number, log: (s: string) => void): Promise<{ peer: TorchPeer; blas: string } | { peer: null; reason: string }> {
+    const blas = choosePeerBlas(python, threads, log);
+    if (!blas.ok) {
+      log(`${blas.reason}: PyTorch side skipped`);
+      return { peer: null, reason: blas.reason };
     }
-    return new TorchPeer(spawn(python, [PEER], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    return { peer: new TorchPeer(spawn(python, [PEER], { env: blas.env, stdio: ['pipe', 'pipe', 'pipe'] })), blas: blas.summary };
   }
 
   async request(req: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -276,7 +279,7 @@ export function trainingSection(r: TrainingBenchResult): string {
   const lines = [
     '## Training',
     '',
-    `One full training step of ${r.model} at batch ${r.batch} × ${r.seq} (${r.batch * r.seq} tokens), fp32, ${r.threads} threads on both sides, ${r.machine.cpu}:`,
+    `One full training step of ${r.model} at batch ${r.batch} × ${r.seq} (${r.batch * r.seq} tokens), fp32, ${r.threads} threads on both sides, ${r.machine.cpu} (${r.machine.simd.join(', ')}):`,
     "bertfuse = forward + loss + every gradient in one onnxruntime run of the training graph (bertfuse's own reverse-mode",
     'differentiation), then global-norm clipping and AdamW; PyTorch = eager forward, cross-entropy, backward, clip_grad_norm_,',
     `torch.optim.AdamW. Same weights, same batch, timed round-robin (${r.rounds} rounds after one warm-up step each), medians;`,
@@ -286,11 +289,14 @@ export function trainingSection(r: TrainingBenchResult): string {
     '|---|---|---|',
     `| bertfuse (graph ${r.graphSeconds.toFixed(2)} s + optimizer ${r.optimizerSeconds.toFixed(2)} s) | ${r.stepSeconds.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} |`,
     r.torch.available
-      ? `| PyTorch ${r.torch.version} eager (${r.torch.threads} threads, BLAS ${r.torch.blas}) | ${r.torch.median!.toFixed(2)} | ${r.torch.tokensPerSecond!.toFixed(0)} |`
+      ? `| PyTorch ${r.torch.version} eager (${r.torch.threads} threads) | ${r.torch.median!.toFixed(2)} | ${r.torch.tokensPerSecond!.toFixed(0)} |`
       : `| PyTorch eager | – | – (${r.torch.reason}) |`,
     '',
     r.ratio !== undefined ? `bertfuse / PyTorch: ${r.ratio.toFixed(2)}× (goal ≥ 1.0×).` : 'No PyTorch on this machine: no ratio.',
     '',
+    ...(r.torch.available
+      ? [`PyTorch's matrix products run on ${r.torch.blas}: bench/peer-blas.ts times them under every OpenBLAS core type this CPU runs and starts the peer with the fastest.`, '']
+      : []),
   ];
   if (c) {
     lines.push(

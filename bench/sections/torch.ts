@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { choosePeerBlas } from '../peer-blas.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
@@ -47,8 +48,8 @@ export function torchAvailable(python: string): { ok: boolean; reason: string; v
   return { ok: true, reason: '', version: r.stdout.trim() };
 }
 
-function runPeer(ctx: BenchContext, request: object): PeerAnswer {
-  const r = spawnSync(ctx.opts.python, [PEER], { input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+function runPeer(ctx: BenchContext, env: NodeJS.ProcessEnv, request: object): PeerAnswer {
+  const r = spawnSync(ctx.opts.python, [PEER], { env, input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`torch peer failed: ${r.stderr.trim().split('\n').slice(-1)[0]}`);
   return JSON.parse(r.stdout) as PeerAnswer;
 }
@@ -65,8 +66,10 @@ export async function torchPeer(ctx: BenchContext, tp: ThroughputData): Promise<
     const reason = !ctx.opts.torch ? 'skipped (--no-torch)' : avail.reason;
     return { title, markdown: `Not measured: ${reason}.`, data: { available: false, reason } };
   }
-  const [a, b] = ctx.members;
   const threads = 2;
+  const blas = choosePeerBlas(ctx.opts.python, threads, ctx.log);
+  if (!blas.ok) return { title, markdown: `Not measured: ${blas.reason}.`, data: { available: false, reason: blas.reason } };
+  const [a, b] = ctx.members;
   const paths = ['eager', 'fastpath'] as const;
 
   // Same ids through both: the peer is the same model, not just the same size.
@@ -80,7 +83,7 @@ export async function torchPeer(ctx: BenchContext, tp: ThroughputData): Promise<
 
   ctx.log('torch peer: one member at every size');
   const sizes = ctx.opts.quick ? ctx.opts.sizes.filter(([bb, ss]) => bb === 8 && ss === 128) : ctx.opts.sizes;
-  const single = runPeer(ctx, { models: [a], sizes, warmup: 1, reps: ctx.opts.quick ? 1 : 3, threads, paths, check_ids: checkIds });
+  const single = runPeer(ctx, blas.env, { models: [a], sizes, warmup: 1, reps: ctx.opts.quick ? 1 : 3, threads, paths, check_ids: checkIds });
   let maxLogitDiff = 0;
   for (const p of paths) single.check_logits[p]![0]!.flat().forEach((v, i) => (maxLogitDiff = Math.max(maxLogitDiff, Math.abs(v - ours[i]!))));
 
@@ -94,7 +97,7 @@ export async function torchPeer(ctx: BenchContext, tp: ThroughputData): Promise<
   };
   ctx.log('torch peer: two members at 8 × 128, bracketed by onnxruntime');
   const before = await ortBlock();
-  const pair = runPeer(ctx, { models: [a, b], sizes: [[B, S]], warmup: 1, reps: pairReps, threads, paths });
+  const pair = runPeer(ctx, blas.env, { models: [a, b], sizes: [[B, S]], warmup: 1, reps: pairReps, threads, paths });
   const after = await ortBlock();
   const ortCombined = median([...before.combined, ...after.combined]);
   const ortMember = median([...before.member, ...after.member]);
@@ -109,7 +112,7 @@ export async function torchPeer(ctx: BenchContext, tp: ThroughputData): Promise<
   const pairEager = pair.timings.find((t) => t.path === 'eager')!.median;
   const pairFast = pair.timings.find((t) => t.path === 'fastpath')!.median;
   const markdown = [
-    `Debian \`python3-torch\` ${single.torch} (with \`libopenblas0-openmp\` as the system BLAS; with Debian's default reference BLAS the peer is ~8x slower and the comparison meaningless), ${single.threads} threads, \`torch.inference_mode()\`, the same safetensors weights (\`bench/torch_peer.py\`). Two code paths: **eager** = Hugging Face's BertModel computation written out with nn.Linear/matmul/softmax/GELU; **fastpath** = nn.TransformerEncoderLayer, which torch dispatches to its fused BetterTransformer kernel in inference mode. Logits of the peer and our graph on the same ids differ by at most ${maxLogitDiff.toExponential(1)}.`,
+    `Debian \`python3-torch\` ${single.torch} on ${blas.summary} (bench/peer-blas.ts gives the peer the fastest OpenBLAS kernels this CPU runs; with Debian's default reference BLAS the peer is ~8x slower and is not run), ${single.threads} threads, \`torch.inference_mode()\`, the same safetensors weights (\`bench/torch_peer.py\`). Two code paths: **eager** = Hugging Face's BertModel computation written out with nn.Linear/matmul/softmax/GELU; **fastpath** = nn.TransformerEncoderLayer, which torch dispatches to its fused BetterTransformer kernel in inference mode. Logits of the peer and our graph on the same ids differ by at most ${maxLogitDiff.toExponential(1)}.`,
     '',
     'One member, every size (onnxruntime numbers from the throughput table above):',
     '',
