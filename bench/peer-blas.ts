@@ -1,21 +1,30 @@
-// The PyTorch peers' BLAS: Debian's torch does its float32 products in whatever libblas.so.3 the
-// system points at, and OpenBLAS then picks its kernels by CPU model — or by OPENBLAS_CORETYPE, which
-// some machines set (seen here: `Haswell`, AVX2 kernels, on an AVX-512 EPYC where OpenBLAS's
-// SkylakeX kernels run the same products 2.2x faster). A peer held to slower kernels than its
-// library has would flatter bertfuse, so before a peer starts the bench times torch's products
-// (bench/blas_probe.py) under each core type this CPU can run and gives the peer the fastest; with
-// the reference BLAS (Debian's default, ~8x slower) there is no fair peer and it is skipped.
+// The PyTorch peers' environment. Debian's torch does its float32 products in whatever libblas.so.3
+// the system points at, and OpenBLAS picks its kernels by CPU model or by OPENBLAS_CORETYPE, which
+// some machines set (seen here: `Haswell`, AVX2 kernels, on an AVX-512 EPYC whose SkylakeX kernels
+// run the same products 2x faster). Its threads matter as much: with Debian's pthread OpenBLAS,
+// torch's spinning OpenMP pool and OpenBLAS's own pool fight over 2 cores, and a LayerNorm of 32
+// rows took 1.3 ms (seen here; one encoder layer 2.3x slower than with OMP_WAIT_POLICY=PASSIVE or the
+// OpenMP build). A peer held to a bad setting would flatter bertfuse, so before a peer starts the
+// bench times torch (bench/blas_probe.py) under each setting and starts the peer with the fastest:
+// first the core type (matrix products alone), then the OpenBLAS build and the OpenMP wait policy
+// (an encoder layer, forward and backward). On the reference BLAS (Debian's default, ~8x slower)
+// there is no fair peer and it is skipped.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PROBE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'blas_probe.py');
+/** Debian's two OpenBLAS builds: each folder holds a libblas.so.3 that LD_LIBRARY_PATH can put first. */
+const OPENBLAS_BUILDS = ['openmp', 'pthread'].map((b) => ({ build: b, dir: `/usr/lib/x86_64-linux-gnu/openblas-${b}` }));
 
-export interface CoreTypeRate {
-  /** OPENBLAS_CORETYPE for this probe; `inherited` = the environment's own value (or none). */
-  readonly coreType: string;
-  readonly gflops: number;
+/** One candidate: what it adds to the environment, and how fast torch ran under it. */
+export interface SettingRate {
+  /** `as set` = the environment unchanged. */
+  readonly label: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Higher is better: GFLOP/s for products, 1 / seconds for the layer probe. */
+  readonly score: number;
 }
 
 export type PeerBlas =
@@ -23,19 +32,14 @@ export type PeerBlas =
       readonly ok: true;
       /** Environment to start the peer with. */
       readonly env: NodeJS.ProcessEnv;
-      readonly library: string;
-      /** The core type chosen; `inherited` = the environment's value was already the fastest. */
-      readonly coreType: string;
-      readonly inherited: string | null;
-      readonly rates: readonly CoreTypeRate[];
-      /** One phrase for the report, e.g. `OpenBLAS core type SkylakeX (392 GFLOP/s; Haswell, as set in the environment: 178)`. */
+      /** What the peer runs on and what was tried, for the report. */
       readonly summary: string;
     }
   | { readonly ok: false; readonly reason: string };
 
 /**
- * OpenBLAS core types worth trying on this CPU, fastest family first: each needs the instructions
- * its kernels use. Names are OpenBLAS's own (`OPENBLAS_CORETYPE`, DYNAMIC_ARCH builds).
+ * OpenBLAS core types worth trying on this CPU: each needs the instructions its kernels use. Names
+ * are OpenBLAS's own (`OPENBLAS_CORETYPE`, DYNAMIC_ARCH builds).
  */
 export function candidateCoreTypes(flags: ReadonlySet<string>, vendor: string): string[] {
   const out: string[] = [];
@@ -46,10 +50,10 @@ export function candidateCoreTypes(flags: ReadonlySet<string>, vendor: string): 
   return out;
 }
 
-/** The fastest rate; the first (the environment's own) unless another beats it by more than 5% (probe noise). */
-export function pickCoreType(rates: readonly CoreTypeRate[]): CoreTypeRate {
-  const fastest = rates.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-  return fastest.gflops > rates[0]!.gflops * 1.05 ? fastest : rates[0]!;
+/** The fastest; the first (the environment as set) unless another beats it by more than 5% (probe noise). */
+export function pickSetting(rates: readonly SettingRate[]): SettingRate {
+  const fastest = rates.reduce((a, b) => (b.score > a.score ? b : a));
+  return fastest.score > rates[0]!.score * 1.05 ? fastest : rates[0]!;
 }
 
 function cpuFlags(): { flags: Set<string>; vendor: string } {
@@ -62,40 +66,68 @@ function cpuFlags(): { flags: Set<string>; vendor: string } {
   }
 }
 
-function probe(python: string, env: NodeJS.ProcessEnv, threads: number): { blas: string; gflops: number } | null {
-  const r = spawnSync(python, [PROBE, String(threads)], { env, encoding: 'utf8', timeout: 120_000 });
+interface ProbeAnswer {
+  readonly blas: string;
+  readonly gflops: number;
+  readonly seconds: number;
+}
+
+function probe(python: string, mode: 'gemm' | 'layer', env: Readonly<Record<string, string>>, threads: number): ProbeAnswer | null {
+  const r = spawnSync(python, [PROBE, mode, String(threads)], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) return null;
   try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { blas: string; gflops: number };
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as ProbeAnswer;
   } catch {
     return null;
   }
 }
 
-/** Times torch's products under each candidate core type and returns the fastest environment. */
+function rateAll(python: string, mode: 'gemm' | 'layer', threads: number, candidates: readonly { label: string; env: Record<string, string> }[]): SettingRate[] {
+  const out: SettingRate[] = [];
+  for (const c of candidates) {
+    const a = probe(python, mode, c.env, threads);
+    if (a) out.push({ ...c, score: mode === 'gemm' ? a.gflops : 1 / a.seconds });
+  }
+  return out;
+}
+
+/** Times torch under each candidate setting and returns the fastest environment for the peer. */
 export function choosePeerBlas(python: string, threads: number, log: (s: string) => void = () => {}): PeerBlas {
-  const inherited = process.env['OPENBLAS_CORETYPE'] ?? null;
-  const first = probe(python, process.env, threads);
+  const first = probe(python, 'gemm', {}, threads);
   if (!first) return { ok: false, reason: `${python} could not run bench/blas_probe.py (does it import torch? apt-get install python3-torch)` };
-  if (!first.blas.startsWith('libopenblas')) {
-    return first.blas.startsWith('reference BLAS')
-      ? { ok: false, reason: `torch runs on the reference BLAS (libblas3), ~8x slower than OpenBLAS: no fair peer (apt-get install libopenblas0-pthread)` }
-      : { ok: true, env: process.env, library: first.blas, coreType: 'inherited', inherited, rates: [{ coreType: 'inherited', gflops: first.gflops }], summary: `${first.blas}, ${first.gflops.toFixed(0)} GFLOP/s` };
+  if (first.blas.startsWith('reference BLAS')) {
+    return { ok: false, reason: 'torch runs on the reference BLAS (libblas3), ~8x slower than OpenBLAS: no fair peer (apt-get install libopenblas0-openmp)' };
   }
-  const rates: CoreTypeRate[] = [{ coreType: 'inherited', gflops: first.gflops }];
+  if (!first.blas.startsWith('libopenblas')) return { ok: true, env: process.env, summary: `${first.blas} (not OpenBLAS: nothing tried)` };
+
+  // 1. Kernels: matrix products under each core type this CPU runs.
+  const inherited = process.env['OPENBLAS_CORETYPE'];
   const { flags, vendor } = cpuFlags();
-  for (const coreType of candidateCoreTypes(flags, vendor)) {
-    if (coreType === inherited) continue;
-    const r = probe(python, { ...process.env, OPENBLAS_CORETYPE: coreType }, threads);
-    if (r) rates.push({ coreType, gflops: r.gflops });
-  }
-  // The environment's own choice wins unless another core type is clearly (> 5%) faster.
-  const best = pickCoreType(rates);
-  const own = inherited ? `${inherited} (set in the environment)` : 'auto-detected';
-  const chosen = best.coreType === 'inherited' ? (inherited ?? 'auto-detected') : best.coreType;
-  const others = rates.filter((r) => r !== best).map((r) => `${r.coreType === 'inherited' ? own : r.coreType} ${r.gflops.toFixed(0)}`);
-  const summary = `${first.blas}, core type ${chosen} (${best.gflops.toFixed(0)} GFLOP/s on BERT-base's products${others.length ? `; ${others.join(', ')}` : ''})`;
-  log(`PyTorch peer BLAS: ${summary}`);
-  const env = best.coreType === 'inherited' ? process.env : { ...process.env, OPENBLAS_CORETYPE: best.coreType };
-  return { ok: true, env, library: first.blas, coreType: chosen, inherited, rates, summary };
+  const coreTypes = candidateCoreTypes(flags, vendor).filter((c) => c !== inherited);
+  const kernels = [
+    { label: inherited ? `${inherited} (as set)` : 'auto-detected (as set)', env: {}, score: first.gflops },
+    ...rateAll(python, 'gemm', threads, coreTypes.map((c) => ({ label: c, env: { OPENBLAS_CORETYPE: c } }))),
+  ];
+  const kernel = pickSetting(kernels);
+
+  // 2. Threads: the OpenBLAS build and the OpenMP wait policy, on an encoder layer.
+  const builds = OPENBLAS_BUILDS.filter((b) => fs.existsSync(path.join(b.dir, 'libblas.so.3')));
+  const lib = (dir: string): string => [dir, process.env['LD_LIBRARY_PATH']].filter(Boolean).join(':');
+  const threadCandidates: { label: string; env: Record<string, string> }[] = [
+    { label: 'as set', env: {} },
+    { label: 'OMP_WAIT_POLICY=PASSIVE', env: { OMP_WAIT_POLICY: 'PASSIVE' } },
+    ...builds.map((b) => ({ label: `${b.build} OpenBLAS`, env: { LD_LIBRARY_PATH: lib(b.dir) } })),
+    ...builds.map((b) => ({ label: `${b.build} OpenBLAS + PASSIVE`, env: { LD_LIBRARY_PATH: lib(b.dir), OMP_WAIT_POLICY: 'PASSIVE' } })),
+  ];
+  const threading = rateAll(python, 'layer', threads, threadCandidates.map((c) => ({ ...c, env: { ...kernel.env, ...c.env } })));
+  const thread = threading.length > 0 ? pickSetting(threading) : { label: 'as set', env: kernel.env, score: 0 };
+
+  const env = { ...process.env, ...kernel.env, ...thread.env };
+  const library = probe(python, 'gemm', { ...kernel.env, ...thread.env }, threads)?.blas ?? first.blas;
+  const list = (rates: readonly SettingRate[], unit: (r: SettingRate) => string): string => rates.map((r) => `${r.label} ${unit(r)}`).join(', ');
+  const summary =
+    `${library}, core type ${kernel.label.replace(' (as set)', '')}, threads ${thread.label}` +
+    ` (products: ${list(kernels, (r) => `${r.score.toFixed(0)} GFLOP/s`)}; one encoder layer: ${list(threading, (r) => `${(1000 / r.score).toFixed(0)} ms`)})`;
+  log(`PyTorch peer: ${summary}`);
+  return { ok: true, env, summary };
 }

@@ -106,7 +106,9 @@ def blas_library():
     except OSError:
         return "unknown"
     real = sorted({os.path.realpath(p) for p in libs})
-    openblas = [os.path.basename(p) for p in real if "libopenblas" in os.path.basename(p)]
+    # Debian ships two OpenBLAS builds under one file name: the folder says which (openblas-openmp
+    # shares torch's OpenMP threads; openblas-pthread keeps a pool of its own).
+    openblas = [f"{os.path.basename(p)} ({os.path.basename(os.path.dirname(p))})" for p in real if "libopenblas" in os.path.basename(p)]
     if openblas:
         return openblas[0]
     if any(p.endswith("/blas/libblas.so.3") for p in real):

@@ -295,7 +295,7 @@ export function trainingSection(r: TrainingBenchResult): string {
     r.ratio !== undefined ? `bertfuse / PyTorch: ${r.ratio.toFixed(2)}× (goal ≥ 1.0×).` : 'No PyTorch on this machine: no ratio.',
     '',
     ...(r.torch.available
-      ? [`PyTorch's matrix products run on ${r.torch.blas}: bench/peer-blas.ts times them under every OpenBLAS core type this CPU runs and starts the peer with the fastest.`, '']
+      ? [`PyTorch's matrix products run on ${r.torch.blas}: bench/peer-blas.ts times torch under every OpenBLAS core type this CPU runs, both OpenBLAS builds and both OpenMP wait policies, and starts the peer with the fastest.`, '']
       : []),
   ];
   if (c) {

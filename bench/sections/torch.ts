@@ -112,7 +112,7 @@ export async function torchPeer(ctx: BenchContext, tp: ThroughputData): Promise<
   const pairEager = pair.timings.find((t) => t.path === 'eager')!.median;
   const pairFast = pair.timings.find((t) => t.path === 'fastpath')!.median;
   const markdown = [
-    `Debian \`python3-torch\` ${single.torch} on ${blas.summary} (bench/peer-blas.ts gives the peer the fastest OpenBLAS kernels this CPU runs; with Debian's default reference BLAS the peer is ~8x slower and is not run), ${single.threads} threads, \`torch.inference_mode()\`, the same safetensors weights (\`bench/torch_peer.py\`). Two code paths: **eager** = Hugging Face's BertModel computation written out with nn.Linear/matmul/softmax/GELU; **fastpath** = nn.TransformerEncoderLayer, which torch dispatches to its fused BetterTransformer kernel in inference mode. Logits of the peer and our graph on the same ids differ by at most ${maxLogitDiff.toExponential(1)}.`,
+    `Debian \`python3-torch\` ${single.torch} on ${blas.summary} (bench/peer-blas.ts gives the peer the fastest OpenBLAS kernels, build and OpenMP wait policy on this machine; on Debian's default reference BLAS the peer is ~8x slower and is not run), ${single.threads} threads, \`torch.inference_mode()\`, the same safetensors weights (\`bench/torch_peer.py\`). Two code paths: **eager** = Hugging Face's BertModel computation written out with nn.Linear/matmul/softmax/GELU; **fastpath** = nn.TransformerEncoderLayer, which torch dispatches to its fused BetterTransformer kernel in inference mode. Logits of the peer and our graph on the same ids differ by at most ${maxLogitDiff.toExponential(1)}.`,
     '',
     'One member, every size (onnxruntime numbers from the throughput table above):',
     '',

@@ -1,7 +1,7 @@
 // The PyTorch peer's OpenBLAS core type: which ones are tried on a CPU, and which one wins.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { candidateCoreTypes, pickCoreType } from '../../bench/peer-blas.js';
+import { candidateCoreTypes, pickSetting } from '../../bench/peer-blas.js';
 
 test('core types tried follow the CPU flags: AVX-512 kernels only where AVX-512 F/BW/DQ/VL all run', () => {
   const avx2 = ['avx2', 'fma'];
@@ -15,9 +15,9 @@ test('core types tried follow the CPU flags: AVX-512 kernels only where AVX-512 
 });
 
 test("the environment's core type stays unless another is more than 5% faster", () => {
-  const inherited = { coreType: 'inherited', gflops: 209 };
-  assert.equal(pickCoreType([inherited, { coreType: 'SkylakeX', gflops: 416 }, { coreType: 'Cooperlake', gflops: 415 }]).coreType, 'SkylakeX');
-  assert.equal(pickCoreType([inherited, { coreType: 'Zen', gflops: 215 }]).coreType, 'inherited');
-  assert.equal(pickCoreType([inherited, { coreType: 'Zen', gflops: 150 }]).coreType, 'inherited');
-  assert.equal(pickCoreType([inherited]).coreType, 'inherited');
+  const inherited = { label: 'as set', env: {}, score: 209 };
+  assert.equal(pickSetting([inherited, { label: 'SkylakeX', env: { OPENBLAS_CORETYPE: 'SkylakeX' }, score: 416 }, { label: 'Cooperlake', env: { OPENBLAS_CORETYPE: 'Cooperlake' }, score: 415 }]).label, 'SkylakeX');
+  assert.equal(pickSetting([inherited, { label: 'Zen', env: { OPENBLAS_CORETYPE: 'Zen' }, score: 215 }]).label, 'as set');
+  assert.equal(pickSetting([inherited, { label: 'Zen', env: { OPENBLAS_CORETYPE: 'Zen' }, score: 150 }]).label, 'as set');
+  assert.equal(pickSetting([inherited]).label, 'as set');
 });
