@@ -8,6 +8,7 @@ import { initAdamWState, learningRate, type AdamWState } from './adamw.js';
 import { MaskBuffers, stepMasks } from './dropout.js';
 import type { TrainBatch } from './gradient-session.js';
 import { loadTrainState, saveTrainState } from './train-state.js';
+import { TimeBudget } from './time-budget.js';
 import { TrainStep } from './train-step.js';
 import type { TrainingGraph } from './training-graph.js';
 
@@ -125,6 +126,7 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
   const maskBuffers = new MaskBuffers();
   try {
     const startStep = step;
+    const budget = new TimeBudget(budgetMs, startStep);
     while (step < totalSteps) {
       const epoch = Math.floor(step / perEpoch);
       const order = new Rng(seedFor(opts.seed, `epoch${epoch}`)).shuffle(batches.map((_, i) => i));
@@ -153,11 +155,8 @@ export async function train(graph: TrainingGraph, examples: readonly TrainExampl
         stoppedBy = step < totalSteps ? 'time' : 'done';
         break;
       }
-      // After a few steps, shorten the plan so the decay ends within the time budget.
-      if (step - startStep === 3 && Number.isFinite(budgetMs)) {
-        const fits = startStep + Math.floor((budgetMs / elapsedMs) * 3);
-        if (fits < totalSteps) totalSteps = Math.max(step + 1, fits);
-      }
+      // Shorten the plan so the decay ends within the time budget (measured past the warm-up steps).
+      totalSteps = budget.plan(step, totalSteps, elapsedMs);
     }
     if (stoppedBy !== 'nonfinite') save(losses.at(-1) ?? NaN);
   } finally {
