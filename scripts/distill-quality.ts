@@ -226,6 +226,9 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
         // Twice the variants, at the ×2 student's rate (and the one below it the grid adds).
         { name: 'from sibling-a, augmented ×4', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4 },
         { name: 'from stranger-b, augmented ×2', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [5e-5, 1e-4, 2e-4, 5e-4], interpolate: true, epochs: [1, 2], augment: 2 },
+        // Twice the ×4 student's variants again, at its rate: does more transfer data still help? (Half
+        // the ×4 student's passes: one ×8 pass is about as many steps as two ×4 passes.)
+        { name: 'from sibling-a, augmented ×8', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2], augment: 8 },
       ],
     },
   },
