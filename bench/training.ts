@@ -121,7 +121,7 @@ export async function runTrainingBench(
     if (started.peer) {
       const hello = await started.peer.request({ cmd: 'init', model: dir, ids, labels, threads, lr: LR, weight_decay: WEIGHT_DECAY, clip: CLIP });
       torchInfo = { available: true, version: String(hello.torch), threads: Number(hello.threads), blas: started.blas };
-      log(`PyTorch ${torchInfo.version} (${torchInfo.blas}), ${torchInfo.threads} threads; bertfuse ${threads} intra-op threads`);
+      log(`PyTorch ${torchInfo.version}, ${torchInfo.threads} threads; bertfuse ${threads} intra-op threads`);
     } else {
       torchInfo = { available: false, reason: started.reason };
     }
@@ -248,7 +248,7 @@ class TorchPeer {
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   }
 
-  /** Null (with the reason logged) when the peer cannot import torch or runs on the reference BLAS. */
+  /** No peer (the reason logged) when python cannot import torch or torch runs on the reference BLAS. */
   static async start(python: string, threads: number, log: (s: string) => void): Promise<{ peer: TorchPeer; blas: string } | { peer: null; reason: string }> {
     const blas = choosePeerBlas(python, threads, log);
     if (!blas.ok) {

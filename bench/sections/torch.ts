@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { choosePeerBlas } from '../peer-blas.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
@@ -7,6 +6,7 @@ import { median } from '../timing.js';
 import { mdTable, ratio, releaseAll, repsFor, sessionContender, type BenchContext, type SectionResult } from '../context.js';
 import { interleaved } from '../interleave.js';
 import { combinedGraph, memberGraph } from '../models.js';
+import { choosePeerBlas } from '../peer-blas.js';
 import type { ThroughputData } from './throughput.js';
 
 const PEER = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'torch_peer.py');
