@@ -14,8 +14,8 @@ export const MEASURE_STEPS = 10;
 export const RECHECK_STEPS = 100;
 
 export class TimeBudget {
+  /** Ms since the run started when its warm-up steps were done. */
   private warmedAtMs: number | null = null;
-  private warmedAtStep = 0;
 
   /** `startStep`: where this run began (a resumed run counts its own steps only). */
   constructor(
@@ -29,13 +29,9 @@ export class TimeBudget {
    */
   plan(step: number, totalSteps: number, elapsedMs: number): number {
     if (!Number.isFinite(this.budgetMs)) return totalSteps;
-    const done = step - this.startStep;
-    if (done === WARM_STEPS) {
-      this.warmedAtMs = elapsedMs;
-      this.warmedAtStep = step;
-    }
+    const measured = step - this.startStep - WARM_STEPS;
+    if (measured === 0) this.warmedAtMs = elapsedMs;
     if (this.warmedAtMs === null) return totalSteps;
-    const measured = step - this.warmedAtStep;
     if (measured < MEASURE_STEPS || (measured - MEASURE_STEPS) % RECHECK_STEPS !== 0) return totalSteps;
     const msPerStep = (elapsedMs - this.warmedAtMs) / measured;
     const fits = step + Math.floor(Math.max(0, this.budgetMs - elapsedMs) / Math.max(msPerStep, 1e-9));
