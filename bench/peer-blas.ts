@@ -25,6 +25,8 @@ export interface SettingRate {
   readonly env: Readonly<Record<string, string>>;
   /** Higher is better: GFLOP/s for products, 1 / seconds for the layer probe. */
   readonly score: number;
+  /** The BLAS library torch loaded under it (as blas_probe.py names it). */
+  readonly blas?: string;
 }
 
 export type PeerBlas =
@@ -86,13 +88,30 @@ function rateAll(python: string, mode: 'gemm' | 'layer', threads: number, candid
   const out: SettingRate[] = [];
   for (const c of candidates) {
     const a = probe(python, mode, c.env, threads);
-    if (a) out.push({ ...c, score: mode === 'gemm' ? a.gflops : 1 / a.seconds });
+    if (a) out.push({ ...c, score: mode === 'gemm' ? a.gflops : 1 / a.seconds, blas: a.blas });
   }
   return out;
 }
 
-/** Times torch under each candidate setting and returns the fastest environment for the peer. */
+const chosen = new Map<string, PeerBlas>();
+
+/**
+ * Times torch under each candidate setting and returns the fastest environment for the peer; once per
+ * process for a python and thread count (`npm run bench` starts two peers: inference and training).
+ */
 export function choosePeerBlas(python: string, threads: number, log: (s: string) => void = () => {}): PeerBlas {
+  const key = `${python}\0${threads}`;
+  const known = chosen.get(key);
+  if (known) {
+    if (known.ok) log(`PyTorch peer (chosen earlier in this run): ${known.summary}`);
+    return known;
+  }
+  const choice = measurePeerBlas(python, threads, log);
+  chosen.set(key, choice);
+  return choice;
+}
+
+function measurePeerBlas(python: string, threads: number, log: (s: string) => void): PeerBlas {
   const first = probe(python, 'gemm', {}, threads);
   if (!first) return { ok: false, reason: `${python} could not run bench/blas_probe.py (does it import torch? apt-get install python3-torch)` };
   if (first.blas.startsWith('reference BLAS')) {
@@ -105,7 +124,7 @@ export function choosePeerBlas(python: string, threads: number, log: (s: string)
   const { flags, vendor } = cpuFlags();
   const coreTypes = candidateCoreTypes(flags, vendor).filter((c) => c !== inherited);
   const kernels = [
-    { label: inherited ? `${inherited} (as set)` : 'auto-detected (as set)', env: {}, score: first.gflops },
+    { label: inherited ? `${inherited} (as set)` : 'auto-detected (as set)', env: {}, score: first.gflops, blas: first.blas },
     ...rateAll(python, 'gemm', threads, coreTypes.map((c) => ({ label: c, env: { OPENBLAS_CORETYPE: c } }))),
   ];
   const kernel = pickSetting(kernels);
@@ -120,10 +139,11 @@ export function choosePeerBlas(python: string, threads: number, log: (s: string)
     ...builds.map((b) => ({ label: `${b.build} OpenBLAS + PASSIVE`, env: { LD_LIBRARY_PATH: lib(b.dir), OMP_WAIT_POLICY: 'PASSIVE' } })),
   ];
   const threading = rateAll(python, 'layer', threads, threadCandidates.map((c) => ({ ...c, env: { ...kernel.env, ...c.env } })));
-  const thread = threading.length > 0 ? pickSetting(threading) : { label: 'as set', env: kernel.env, score: 0 };
+  const thread = threading.length > 0 ? pickSetting(threading) : { label: 'as set', env: kernel.env, score: 0, blas: kernel.blas };
 
-  const env = { ...process.env, ...kernel.env, ...thread.env };
-  const library = probe(python, 'gemm', { ...kernel.env, ...thread.env }, threads)?.blas ?? first.blas;
+  // The thread candidates already hold the kernel's environment (and name the library they loaded).
+  const env = { ...process.env, ...thread.env };
+  const library = thread.blas ?? first.blas;
   const list = (rates: readonly SettingRate[], unit: (r: SettingRate) => string): string => rates.map((r) => `${r.label} ${unit(r)}`).join(', ');
   const summary =
     `${library}, core type ${kernel.label.replace(' (as set)', '')}, threads ${thread.label}` +
