@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Builds the distillation transfer set and the BERT pair's held-out SST-2 train slice (issue #13).
 
-A development tool: it reads the raw corpora in ../shared/data (SST-2 train and dev, MR) and writes
+A development tool: it reads the raw corpora in ../shared/data (SST-2 train and dev, MR, SUBJ) and
+writes
 
   data/distill_transfer.txt  unlabelled transfer texts (SST-2 train phrases and MR sentences)
   data/sst2_heldout.tsv      labelled SST-2 train rows neither BERT member was trained on as such
   data/sst2_slice_tune.tsv   tuning rows drawn exactly like the held-out slice ("slice twin")
+  data/distill_transfer_subj.txt
+                             SUBJ sentences (its labels unread) for the twin runs: more unlabelled
+                             text under the same rules, none equal to an SST-2 train row or MR sentence
   data/distill_transfer_twin_excluded.txt
                              line numbers (1-based) of data/distill_transfer.txt that the runs tuned
                              on the twin leave out, so the twin is held out from their training
@@ -69,6 +73,12 @@ def read_tsv(path):
             label, text = line.rstrip('\n').split('\t', 1)
             rows.append((int(label), text))
     return rows
+
+
+def read_subj():
+    """SUBJ's sentences without their labels (label<TAB>text, UTF-8)."""
+    with open(os.path.join(SHARED, 'SUBJ.txt'), encoding='utf8') as f:
+        return [line.split('\t', 1)[1].strip() for line in f.read().split('\n') if line.strip()]
 
 
 def read_mr():
@@ -234,6 +244,36 @@ def main():
         for g in sorted(near):
             f.write(mr_n[g] + '\n')
 
+    # More unlabelled text for the twin runs (drawn last, so every file above stays byte-identical):
+    # SUBJ's sentences (subjective Rotten Tomatoes snippets, objective IMDb plot sentences; its
+    # labels are never read) under the transfer texts' rules and the twin runs' exclusions. A
+    # sentence equal to any SST-2 train row or MR sentence is left out whether or not that text is a
+    # transfer text: it is either a duplicate or breaks the rule that excluded it.
+    subj = read_subj()
+    subj_n = [norm(t) for t in subj]
+    subj_scoring = exclusions(subj_n, scoring_n, [mr_n[g] for g in sorted(dev_groups | held_groups)])
+    subj_twin = exclusions(subj_n, twin_n, [mr_n[g] for g in sorted(twin_groups)])
+    pool_n = set(n for _, n, _ in pool)
+    subj_why = {'equal to an SST-2 train row or MR sentence': 0, 'duplicate or empty': 0, 'breaks a scoring row\'s rule': 0, 'tuning row': 0, 'breaks a twin row\'s rule': 0}
+    subj_kept, subj_seen = [], set()
+    for t, n, rule, twin_rule in zip(subj, subj_n, subj_scoring, subj_twin):
+        if n in pool_n:
+            subj_why['equal to an SST-2 train row or MR sentence'] += 1
+        elif n == '' or n in subj_seen:
+            subj_why['duplicate or empty'] += 1
+        elif rule:
+            subj_why['breaks a scoring row\'s rule'] += 1
+        elif n in tune_n:
+            subj_why['tuning row'] += 1
+        elif twin_rule:
+            subj_why['breaks a twin row\'s rule'] += 1
+        else:
+            subj_seen.add(n)
+            subj_kept.append(t)
+    with open(os.path.join(ROOT, 'data', 'distill_transfer_subj.txt'), 'w', encoding='utf8') as f:
+        for t in subj_kept:
+            f.write(t + '\n')
+
     count = lambda src: sum(1 for _, _, s in transfer if s == src)
     print(f'held-out slice: {len(held)} rows (sibling-b half, >= {MIN_WORDS} words, one per MR sentence; positive {sum(train[i][0] for i in held)})')
     print(f'  words per row: median {int(np.median([words(train[i][1]) for i in held]))}')
@@ -250,6 +290,9 @@ def main():
     print(f'  transfer texts the twin runs leave out: {len(twin_out)} of {len(transfer)}, {len(transfer) - len(twin_out)} remain')
     for k, v in twin_why.items():
         print(f'    {k}: {v}')
+    print(f'SUBJ sentences for the twin runs (data/distill_transfer_subj.txt): {len(subj_kept)} of {len(subj)}')
+    for k, v in subj_why.items():
+        print(f'  excluded, {k}: {v}')
 
 
 if __name__ == '__main__':

@@ -27,10 +27,7 @@ export function transferWithout(texts: string, excludedLines: string): { readonl
   return { kept: lines.filter((_, i) => !drop.has(i + 1)), removed: drop.size };
 }
 
-/** Writes the reduced set to `out` (only when it changed, so a cached run's input keeps its date) and returns how many texts it holds and left out. */
-export function writeTransferWithout(texts: string, excludedLines: string, out: string): { kept: number; removed: number } {
-  const { kept, removed } = transferWithout(texts, excludedLines);
-  const body = `${kept.join('\n')}\n`;
+/** Writes `body` to `out` only when it differs, so a cached run's input keeps its date. */
+export function writeIfChanged(out: string, body: string): void {
   if (!fs.existsSync(out) || fs.readFileSync(out, 'utf8') !== body) fs.writeFileSync(out, body);
-  return { kept: kept.length, removed };
 }

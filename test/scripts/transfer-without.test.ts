@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { transferWithout, writeTransferWithout } from '../../scripts/transfer-without.js';
+import { transferWithout, writeIfChanged } from '../../scripts/transfer-without.js';
 import { BertfuseError } from '../../src/errors.js';
 
 const TRANSFER = 'data/distill_transfer.txt';
@@ -67,6 +67,21 @@ test('the slice twin shares no text with the scoring rows it stands in for', () 
   for (const s of scoring) assert.ok(!inTwin(s), `scoring row "${s}" is inside a twin row`);
 });
 
+test('the SUBJ texts added for the twin runs: none is, contains or is inside a scoring, tuning or twin row, or repeats a transfer text', () => {
+  const subj = lines('data/distill_transfer_subj.txt').map(norm);
+  assert.ok(subj.length > 5000, `${subj.length} SUBJ texts`);
+  assert.equal(new Set(subj).size, subj.length, 'no duplicates');
+  const transfer = new Set(lines(TRANSFER).map(norm));
+  for (const t of subj) assert.ok(!transfer.has(t), `"${t}" is already a transfer text`);
+  const held = [...rows('data/sst2_heldout.tsv'), ...rows('data/sst2_dev.tsv'), ...rows(TWIN)].map(norm);
+  const inHeld = insideAny(held);
+  const joined = subj.join('\n');
+  for (const h of held) assert.ok(!joined.includes(h), `a SUBJ text contains the scoring or twin row "${h}"`);
+  for (const t of subj) assert.ok(!inHeld(t), `the SUBJ text "${t}" is inside a scoring or twin row`);
+  const tuning = new Set([...rows('data/sst2_tune.tsv'), ...rows('data/mr_tune.tsv')].map(norm));
+  for (const t of subj) assert.ok(!tuning.has(t), `the SUBJ text "${t}" is a tuning row`);
+});
+
 test('a list that does not fit the transfer file fails in one line naming it; the reduced set is written once', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bertfuse-transfer-without-'));
   const texts = path.join(dir, 'texts.txt');
@@ -83,12 +98,16 @@ test('a list that does not fit the transfer file fails in one line naming it; th
   const list = path.join(dir, 'ok.txt');
   fs.writeFileSync(list, '2\n');
   const out = path.join(dir, 'out.txt');
-  assert.deepEqual(writeTransferWithout(texts, list, out), { kept: 2, removed: 1 });
+  const { kept, removed } = transferWithout(texts, list);
+  assert.deepEqual({ kept, removed }, { kept: ['a', 'c'], removed: 1 });
+  writeIfChanged(out, `${kept.join('\n')}\n`);
   assert.equal(fs.readFileSync(out, 'utf8'), 'a\nc\n');
   const mtime = fs.statSync(out).mtimeMs;
   fs.utimesSync(out, 0, 0);
-  writeTransferWithout(texts, list, out);
+  writeIfChanged(out, 'a\nc\n');
   assert.equal(fs.statSync(out).mtimeMs, 0, 'an unchanged set is not rewritten');
   assert.ok(mtime > 0);
+  writeIfChanged(out, 'a\nc\nd\n');
+  assert.equal(fs.readFileSync(out, 'utf8'), 'a\nc\nd\n', 'a changed set is rewritten');
   fs.rmSync(dir, { recursive: true, force: true });
 });
