@@ -155,7 +155,10 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     const toTeacher = alignLabels(teacher.labels, studentLabels, opts.teacher.join(', '));
     // Data labels are read in the --labels order and trained as the student's class of that name.
     const dataLabels = o.labels ?? studentLabels;
-    const { inputs, gold, augmented, avoided } = transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap);
+    // The scoring rows are read (and checked) now: a bad --eval-data fails before the teacher runs
+    // and the student trains, not minutes later after the student was written.
+    const scoredRows = opts.evalData ? readLabelled(opts.evalData.path, { labels: dataLabels, labelMap, ...dataColumns(opts.evalData) }).inputs : [];
+    const { inputs, gold, augmented, avoided } = transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap, scoredRows);
     const soft = temperedTargets(await teacherTargets(teacher, inputs, toTeacher, opts.onProgress), toTeacher.length, o.temperature);
 
     // Building the training graph and its session takes a while before the first step: announced (no count yet).
@@ -257,6 +260,7 @@ function transferSet(
   labels: readonly string[],
   toStudent: readonly number[],
   labelMap: LabelMap,
+  scored: readonly TextInput[],
 ): { inputs: TextInput[]; gold: (number | null)[]; augmented: number; avoided: number } {
   const inputs: TextInput[] = [];
   const gold: (number | null)[] = [];
@@ -276,7 +280,6 @@ function transferSet(
   if (inputs.length === 0) throw new BertfuseError('E_BAD_DATA', 'the transfer set is empty: give --texts <file> and/or --data <labelled file> with at least one row');
   if (!opts.augment) return { inputs, gold, augmented: 0, avoided: 0 };
   // The scored rows are never trained on, not even as a variant of a transfer text.
-  const scored = opts.evalData ? readLabelled(opts.evalData.path, { labels, labelMap, ...dataColumns(opts.evalData) }).inputs : [];
   const avoid = [...scored.flatMap((t) => (t.textPair ? [t.text, t.textPair] : [t.text])), ...(opts.avoid ?? [])];
   const aug = augmentTexts(inputs, { variants: opts.augment, seed: seedFor(opts.seed ?? DISTILL_DEFAULTS.seed, 'augment'), avoid });
   for (const v of aug.variants) {

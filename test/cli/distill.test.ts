@@ -70,6 +70,17 @@ test('distill: bad input gets one clear line', async () => {
   assert.ok(isOneLineError(r3), r3.stderr);
   assert.match(r3.stderr, /loss became NaN\/Infinity at step \d+; stopped, (the last good checkpoint \(step \d+\) is .*z\.bertfuse-train\.safetensors|no checkpoint had been written yet); nothing written/);
   assert.ok(!fs.existsSync(out));
+
+  // A bad --eval-data is found before the teacher runs and the student trains: one line, and no
+  // student left behind (it used to be found by the scoring, after the student was written).
+  const badEval = path.join(tmp, 'bad-eval.tsv');
+  fs.writeFileSync(badEval, 'label\tsentence\n7\tfine film .\n');
+  const out4 = path.join(tmp, 'w');
+  const r4 = await runCli(['distill', ...common, '--eval-data', badEval, '--out', out4]);
+  assert.ok(isOneLineError(r4), r4.stderr);
+  assert.match(r4.stderr, /bad-eval\.tsv: label not in the label list \[negative, positive\].*"7" \(line 2\)/);
+  assert.doesNotMatch(r4.stderr, /step|epoch/);
+  assert.ok(!fs.existsSync(out4), 'no student is written when the scoring rows are bad');
 });
 
 test('distill --augment: variants of the transfer texts join the set (none near an --eval-data row), recorded in the manifest; --augment -1 is refused', async () => {
