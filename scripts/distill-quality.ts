@@ -690,7 +690,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'results.md'), markdown.join('\n'));
   const json = path.join(dir, 'results.json');
   const students = chosen.map((c) => ({ spec: c.spec, best: c.best, tuning: c.tuning, runs: Object.fromEntries(c.runs) }));
-  fs.writeFileSync(json, JSON.stringify({ pair: pairName, members: pair.members, transfer: TRANSFER, transferWithout: pair.transferWithout ?? null, tune: pair.tune, epochs: EPOCHS, seeds, teachers: studentTeachers, weightedTeacherWeights: weighted.weights, resamples: RESAMPLES, students, scoring: results }, null, 2) + '\n');
+  fs.writeFileSync(json, JSON.stringify({ pair: pairName, members: pair.members, transfer: TRANSFER, transferWithout: pair.transferWithout ?? null, transferExtra: pair.transferExtra ?? null, tune: pair.tune, epochs: EPOCHS, seeds, teachers: studentTeachers, weightedTeacherWeights: weighted.weights, resamples: RESAMPLES, students, scoring: results }, null, 2) + '\n');
   log(`wrote ${json}`);
 }
 
