@@ -7,7 +7,7 @@
  * Every choice is made on the tuning rows (the slice twin), never on the scoring rows; the soup is
  * then scored like distill-quality's students: gain retention with 95% paired-bootstrap intervals.
  *
- *   node --import tsx scripts/distill-soup.ts [--tune data/sst2_slice_tune.tsv] [--out out/distill-quality/bert-soup] <student folder>...
+ *   node --import tsx scripts/distill-soup.ts [--tune data/sst2_slice_tune.tsv] [--out out/distill-quality/bert-soup] [--uniform] <student folder>...
  *
  * The folders must share one start and one architecture (the linear merge checks the shapes) and
  * none may have trained on a tuning or scoring row (distill-quality's twin runs: their transfer set
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const tune = arg('tune', 'data/sst2_slice_tune.tsv');
   const dir = path.resolve(arg('out', 'out/distill-quality/bert-soup'));
   const skip = new Set(['--tune', '--out']);
-  const candidates = process.argv.slice(2).filter((a, i, all) => !skip.has(a) && !skip.has(all[i - 1]!));
+  const candidates = process.argv.slice(2).filter((a, i, all) => !skip.has(a) && !skip.has(all[i - 1]!) && a !== '--uniform');
   if (candidates.length === 0) throw new Error('give the student folders to soup');
   if (SCORING.includes(tune)) throw new Error(`${tune} is a scoring file: no choice is made on it`);
   fs.mkdirSync(dir, { recursive: true });
@@ -98,16 +98,21 @@ async function main(): Promise<void> {
   const alone = new Map<string, number>();
   for (const c of candidates) alone.set(c, await tuneLoss(c));
   const sorted = [...candidates].sort((a, b) => alone.get(a)! - alone.get(b)!);
-  const greedy = await greedySoup(sorted, async (soup) => tuneLoss(await soupOf(soup, dir)));
+  // --uniform: every folder, no choice (for students that trained on the tuning rows' texts, where a
+  // choice made on them would not be held out).
+  const uniformOnly = process.argv.includes('--uniform');
+  const greedy = uniformOnly ? null : await greedySoup(sorted, async (soup) => tuneLoss(await soupOf(soup, dir)));
   const uniform = await soupOf(sorted, dir);
   const uniformLoss = await tuneLoss(uniform);
-  console.log(`tuning rows ${tune} (${t.inputs.length}): candidates best first, the greedy soup's log-loss after each was tried`);
-  console.log(renderTable(['candidate', 'alone', 'soup with it', 'kept'], greedy.tried.map((x) => [path.basename(x.candidate), alone.get(x.candidate)!.toFixed(4), x.loss.toFixed(4), x.kept ? 'yes' : ''])));
-  console.log(`greedy soup: ${greedy.soup.length} of ${sorted.length} ingredients, tuning log-loss ${greedy.best.toFixed(4)}; uniform soup of all ${sorted.length}: ${uniformLoss.toFixed(4)}`);
-  const chosenIsGreedy = greedy.best <= uniformLoss;
+  if (greedy) {
+    console.log(`tuning rows ${tune} (${t.inputs.length}): candidates best first, the greedy soup's log-loss after each was tried`);
+    console.log(renderTable(['candidate', 'alone', 'soup with it', 'kept'], greedy.tried.map((x) => [path.basename(x.candidate), alone.get(x.candidate)!.toFixed(4), x.loss.toFixed(4), x.kept ? 'yes' : ''])));
+    console.log(`greedy soup: ${greedy.soup.length} of ${sorted.length} ingredients, tuning log-loss ${greedy.best.toFixed(4)}; uniform soup of all ${sorted.length}: ${uniformLoss.toFixed(4)}`);
+  }
+  const chosenIsGreedy = greedy !== null && greedy.best <= uniformLoss;
   const soupFolder = chosenIsGreedy ? await soupOf(greedy.soup, dir) : uniform;
   const soupName = chosenIsGreedy ? `greedy soup (${greedy.soup.length} of ${sorted.length})` : `uniform soup (${sorted.length})`;
-  log(`chosen on ${tune}: ${soupName} (${soupFolder})`);
+  log(`${uniformOnly ? 'given' : `chosen on ${tune}`}: ${soupName} (${soupFolder})`);
 
   const memberNames = MEMBERS.map((m) => path.basename(m));
   const results: Record<string, unknown>[] = [];
@@ -139,7 +144,7 @@ async function main(): Promise<void> {
     results.push({ file, rows: data.inputs.length, models: rows });
   }
   const json = path.join(dir, 'results.json');
-  fs.writeFileSync(json, JSON.stringify({ tune, candidates: sorted.map((c) => ({ folder: c, tuneLogLoss: alone.get(c) })), greedy: { soup: greedy.soup, tuneLogLoss: greedy.best, tried: greedy.tried }, uniformTuneLogLoss: uniformLoss, chosen: soupName, folder: soupFolder, resamples: RESAMPLES, scoring: results }, null, 2) + '\n');
+  fs.writeFileSync(json, JSON.stringify({ tune, candidates: sorted.map((c) => ({ folder: c, tuneLogLoss: alone.get(c) })), greedy: greedy ? { soup: greedy.soup, tuneLogLoss: greedy.best, tried: greedy.tried } : null, uniformTuneLogLoss: uniformLoss, chosen: soupName, folder: soupFolder, resamples: RESAMPLES, scoring: results }, null, 2) + '\n');
   log(`wrote ${json}`);
 }
 
