@@ -243,6 +243,8 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
       studentTeachers: ['mean'],
       students: [
         { name: 'from sibling-a, augmented ×4, with SUBJ', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4 },
+        // The larger member (1.24× cost) as the start, its own rate search as with ×2.
+        { name: 'from stranger-b, augmented ×4, with SUBJ', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [1e-4, 2e-4, 5e-4], interpolate: true, epochs: [1, 2], augment: 4 },
       ],
     },
     // The final fit: the settings slice-augment-subj chose on the twin (lr 2e-4, 3 epochs, λ = 1),
