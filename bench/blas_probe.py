@@ -43,9 +43,8 @@ def gemm(reps):
 
 def layer(reps):
     d, heads, ff = 768, 12, 3072
-    p = {n: torch.randn(*s, requires_grad=True) * 0.02 for n, s in
+    p = {n: (torch.randn(*s) * 0.02).requires_grad_() for n, s in
          {"qkv": (3 * d, d), "o": (d, d), "i": (ff, d), "out": (d, ff)}.items()}
-    p = {n: t.detach().requires_grad_() for n, t in p.items()}
 
     def step(b, s):
         x = torch.randn(b, s, d, requires_grad=True)
