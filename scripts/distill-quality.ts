@@ -51,7 +51,7 @@ import { merge } from '../src/merge/merge.js';
 import { loadMergeRecipe } from '../src/recipe/merge.js';
 import { renderTable } from '../src/util/table.js';
 import { probsOf } from './aligned-probs.js';
-import { transferWithout, writeIfChanged } from './transfer-without.js';
+import { transferLines, transferWithout, writeIfChanged } from './transfer-without.js';
 
 interface StudentSpec {
   readonly name: string;
@@ -527,7 +527,7 @@ async function main(): Promise<void> {
   let transfer = TRANSFER;
   if (pair.transferWithout || pair.transferExtra) {
     transfer = path.join(dir, 'transfer.txt');
-    const { kept, removed } = pair.transferWithout ? transferWithout(TRANSFER, pair.transferWithout) : { kept: fs.readFileSync(TRANSFER, 'utf8').replace(/\n$/, '').split('\n'), removed: 0 };
+    const { kept, removed } = pair.transferWithout ? transferWithout(TRANSFER, pair.transferWithout) : { kept: transferLines(TRANSFER), removed: 0 };
     if (pair.transferWithout) log(`transfer: ${TRANSFER} less the ${removed} lines ${pair.transferWithout} lists: ${kept.length} texts`);
     const extra = pair.transferExtra ? fs.readFileSync(pair.transferExtra, 'utf8').split('\n').filter(Boolean) : [];
     if (pair.transferExtra) log(`transfer: and the ${extra.length} texts of ${pair.transferExtra}: ${kept.length + extra.length} texts`);

@@ -9,9 +9,14 @@
 import fs from 'node:fs';
 import { BertfuseError } from '../src/errors.js';
 
+/** The texts of a transfer file, one per line as `distill --texts` reads it (the final newline ends the last). */
+export function transferLines(texts: string): string[] {
+  return fs.readFileSync(texts, 'utf8').replace(/\n$/, '').split('\n');
+}
+
 /** The lines of `texts` (one text per line, as `distill --texts` reads it) without those `excludedLines` lists. */
 export function transferWithout(texts: string, excludedLines: string): { readonly kept: string[]; readonly removed: number } {
-  const lines = fs.readFileSync(texts, 'utf8').replace(/\n$/, '').split('\n');
+  const lines = transferLines(texts);
   const drop = new Set<number>();
   let last = 0;
   for (const [i, raw] of fs.readFileSync(excludedLines, 'utf8').split('\n').entries()) {
