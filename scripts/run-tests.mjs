@@ -1,7 +1,12 @@
 // Runs every test/**/*.test.ts with node's test runner through tsx (Node 20's --test has no globs).
 // Usage: node scripts/run-tests.mjs [substring filter...]
+//
+// src/ is compiled into dist/ first and the tests run the CLI from there (bin/bertfuse.js, as users
+// do; test/helpers/cli.ts): the suite starts the CLI ~200 times, and compiled code starts in about
+// half the time of tsx. Built here, in the same run, dist/ cannot be stale.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 function find(dir) {
@@ -17,5 +22,12 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('run-tests: building dist/ failed (tsc -p tsconfig.build.json)');
+  process.exit(1);
+}
+const env = { ...process.env, BERTFUSE_TEST_BUILT_CLI: '1' };
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { cliEntry } from '../helpers/cli.js';
 import { ROOT, tempDir } from '../helpers/fixtures.js';
 import { CLEAN_EXIT, startServe, type ServeProcess } from '../helpers/serve.js';
 
@@ -67,10 +68,12 @@ before(() => {
   for (const name of ['package.json', 'tsconfig.json', 'node_modules', 'src', 'bin', 'fixtures', 'data', 'examples']) {
     fs.symlinkSync(path.join(ROOT, name), path.join(work, name));
   }
-  // `npx bertfuse` and `bertfuse` run this checkout's source (as test/helpers/cli.ts does), not a stale dist/.
+  // `npx bertfuse` and `bertfuse` run this checkout's CLI as test/helpers/cli.ts does: the dist/ the
+  // test runner has just built, or the source through tsx — never a stale dist/.
   const shims = path.join(work, '.shims');
   fs.mkdirSync(shims);
-  fs.writeFileSync(path.join(shims, 'bertfuse'), `#!/bin/sh\nexec "${process.execPath}" --import tsx "${ROOT}/src/cli/run.ts" "$@"\n`, { mode: 0o755 });
+  const entry = cliEntry().map((a) => `"${a}"`).join(' ');
+  fs.writeFileSync(path.join(shims, 'bertfuse'), `#!/bin/sh\nexec "${process.execPath}" ${entry} "$@"\n`, { mode: 0o755 });
   fs.writeFileSync(path.join(shims, 'npx'), '#!/bin/sh\n[ "$1" = bertfuse ] || { echo "README test: only npx bertfuse is run" >&2; exit 127; }\nshift\nexec bertfuse "$@"\n', { mode: 0o755 });
   env = { ...process.env, PATH: `${shims}:${process.env['PATH']}`, HF_HUB_OFFLINE: '1', NODE_OPTIONS: '' };
 });

@@ -6,6 +6,7 @@ import { before, describe, test } from 'node:test';
 import YAML from 'yaml';
 import { createRandomCheckpoint } from '../../src/checkpoint/random.js';
 import { sweepStaleTemps, withTempDir } from '../../src/util/atomic.js';
+import { cliEntry } from '../helpers/cli.js';
 import { hashTree, tempLeftovers } from '../helpers/corrupt.js';
 import { ROOT, fixture, tempDir } from '../helpers/fixtures.js';
 import { smallTsv } from './artifacts.js';
@@ -30,7 +31,7 @@ before(async () => {
 });
 
 function startMerge(out: string, recipeFile = recipe): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts'), 'merge', recipeFile, '--out', out, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...cliEntry(), 'merge', recipeFile, '--out', out, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
@@ -128,7 +129,7 @@ describe('interrupted runs: kill -9 mid-combine leaves the destination untouched
       fs.writeFileSync(file, YAML.stringify({ members: [fixture('sst2-sibling-a'), fixture('sst2-stranger-b')], data, labels: ['negative', 'positive'], method, folds: 2, out }));
       return file;
     };
-    const cli = (file: string): ChildProcess => spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts'), 'combine', '--recipe', file, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = (file: string): ChildProcess => spawn(process.execPath, [...cliEntry(), 'combine', '--recipe', file, '--quiet'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const first = await exited(cli(recipe('mean')));
     assert.equal(first.code, 0, first.stderr);
     const before = await hashTree(out);

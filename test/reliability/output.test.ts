@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { isOneLineError } from '../helpers/cli.js';
+import { cliEntry, isOneLineError } from '../helpers/cli.js';
 import { DATA, ROOT, fixture, tempDir } from '../helpers/fixtures.js';
 import { cliInProcess } from './in-process.js';
 
@@ -16,7 +16,7 @@ import { cliInProcess } from './in-process.js';
 const root = tempDir('bertfuse-rel-output-');
 const A = fixture('sst2-sibling-a');
 const S = fixture('sst2-stranger-b');
-const RUN = ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts')];
+const RUN = cliEntry();
 const texts = path.join(root, 'texts.txt');
 fs.writeFileSync(texts, fs.readFileSync(path.join(DATA, 'sst2_dev.tsv'), 'utf8').split('\n').slice(1).map((l) => l.split('\t')[1] ?? '').filter(Boolean).join('\n') + '\n');
 
