@@ -3,7 +3,8 @@
 //
 // src/ is compiled into dist/ first and the tests run the CLI from there (bin/bertfuse.js, as users
 // do; test/helpers/cli.ts): the suite starts the CLI ~200 times, and compiled code starts in about
-// half the time of tsx. Built here, in the same run, dist/ cannot be stale.
+// half the time of tsx; the declaration test reads its .d.ts files. Built here, in the same run,
+// dist/ cannot be stale.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +29,6 @@ if (build.status !== 0) {
   console.error('run-tests: building dist/ failed (tsc -p tsconfig.build.json)');
   process.exit(1);
 }
-const env = { ...process.env, BERTFUSE_TEST_BUILT_CLI: '1' };
+const env = { ...process.env, BERTFUSE_TEST_DIST_FRESH: '1' };
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

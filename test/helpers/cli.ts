@@ -11,14 +11,15 @@ export interface CliResult {
 /**
  * Set by scripts/run-tests.mjs after it has compiled src/ into dist/ in the same run: the CLI is then
  * run as users run it (`bin/bertfuse.js`, compiled code), which starts in half the time of tsx —
- * the suite spawns the CLI ~200 times. A test file run on its own (no runner) runs src/ through tsx,
- * so an edited source is never tested through a stale dist/.
+ * the suite spawns the CLI ~200 times — and the declaration test reads dist/'s .d.ts files. A test
+ * file run on its own (no runner) runs src/ through tsx, so an edited source is never tested
+ * through a stale dist/.
  */
-export const BUILT_CLI = process.env['BERTFUSE_TEST_BUILT_CLI'] === '1';
+export const DIST_IS_FRESH = process.env['BERTFUSE_TEST_DIST_FRESH'] === '1';
 
 /** Node arguments that start the CLI: the freshly built `bin/bertfuse.js`, or `--import tsx src/cli/run.ts`. */
 export function cliEntry(): string[] {
-  return BUILT_CLI ? [path.join(ROOT, 'bin/bertfuse.js')] : ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts')];
+  return DIST_IS_FRESH ? [path.join(ROOT, 'bin/bertfuse.js')] : ['--import', 'tsx', path.join(ROOT, 'src/cli/run.ts')];
 }
 
 /** The command that runs the CLI (see cliEntry): `node <entry> <args>`. */
