@@ -35,7 +35,7 @@ async function runInProcess(args: readonly string[]): Promise<CliResult> {
   }
 }
 
-describe('bertfuse combine → predict (CLI, from source)', () => {
+describe('bertfuse combine → predict (CLI)', () => {
   const root = tempDir();
   const data = path.join(root, 'dev200.tsv');
   before(() => {

@@ -27,7 +27,7 @@ export function cliCommand(args: readonly string[]): { readonly command: string;
   return { command: process.execPath, args: [...cliEntry(), ...args] };
 }
 
-/** Runs the CLI from source as a child process (stdout/stderr are pipes, so no progress bars). */
+/** Runs the CLI (cliEntry) as a child process (stdout/stderr are pipes, so no progress bars). */
 export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const cli = cliCommand(args);

@@ -61,7 +61,7 @@ function holdOpen(child: ChildProcess, hold: boolean): void {
   }
 }
 
-/** `bertfuse serve <args> --host 127.0.0.1 --port 0`, the CLI from source as test/helpers/cli.ts runs it. */
+/** `bertfuse serve <args> --host 127.0.0.1 --port 0`, the CLI as test/helpers/cli.ts runs it (fresh dist/ or source). */
 export function serveCli(args: readonly string[], opts: ServeOptions = {}): Promise<ServeProcess> {
   const cli = cliCommand(['serve', ...args, '--host', '127.0.0.1', '--port', '0']);
   return startServe(cli.command, cli.args, opts);
