@@ -114,12 +114,13 @@ describe('serve responsiveness: long texts cost only their first max_length toke
 describe('serve responsiveness: /healthz answers while the heaviest in-limit requests run', () => {
   // Two requests: one runs while the other waits in the queue. (Each costs ~10–25 s here: with
   // BERT's odd pair budget both 100,000-character sides must be word-pieced in full, see encode.)
-  test(`/healthz during 2 requests of ${MAX_TEXTS} pairs × 2 × ${MAX_CHARS.toLocaleString('en')} characters`, { timeout: 180_000 }, async () => {
+  const HEAVY_REQUESTS = 2;
+  test(`/healthz during ${HEAVY_REQUESTS} requests of ${MAX_TEXTS} pairs × 2 × ${MAX_CHARS.toLocaleString('en')} characters`, { timeout: 180_000 }, async () => {
     const side = (i: number): string => realText(MAX_CHARS, i);
     const worst = JSON.stringify({ pairs: Array.from({ length: MAX_TEXTS }, (_, i) => [side(i), side(i + 1)]) });
     let finished = 0;
-    let left = 2;
-    const heavy = [0, 1].map(() =>
+    let left = HEAVY_REQUESTS;
+    const heavy = Array.from({ length: HEAVY_REQUESTS }, () =>
       request('POST', '/v1/predict', worst).then((r) => {
         if (--left === 0) finished = performance.now();
         return r;
