@@ -532,7 +532,7 @@ async function main(): Promise<void> {
     transfer = path.join(dir, 'transfer.txt');
     const { kept, removed } = pair.transferWithout ? transferWithout(TRANSFER, pair.transferWithout) : { kept: transferLines(TRANSFER), removed: 0 };
     if (pair.transferWithout) log(`transfer: ${TRANSFER} less the ${removed} lines ${pair.transferWithout} lists: ${kept.length} texts`);
-    const extra = pair.transferExtra ? fs.readFileSync(pair.transferExtra, 'utf8').split('\n').filter(Boolean) : [];
+    const extra = pair.transferExtra ? transferLines(pair.transferExtra) : [];
     if (pair.transferExtra) log(`transfer: and the ${extra.length} texts of ${pair.transferExtra}: ${kept.length + extra.length} texts`);
     writeIfChanged(transfer, `${[...kept, ...extra].join('\n')}\n`);
   }

@@ -15,6 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { readLabelled } from '../src/data/labelled.js';
 import { scoreRetention } from '../src/distill/retention.js';
 import { bootstrap, scoreIntervals } from '../src/eval/bootstrap.js';
@@ -53,11 +54,6 @@ export async function greedySoup<T>(sorted: readonly T[], score: (soup: readonly
   return { soup, best, tried };
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
 function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
@@ -84,10 +80,19 @@ function meanOf(ps: readonly Float64Array[]): Float64Array {
 }
 
 async function main(): Promise<void> {
-  const tune = arg('tune', 'data/sst2_slice_tune.tsv');
-  const dir = path.resolve(arg('out', 'out/distill-quality/bert-soup'));
-  const skip = new Set(['--tune', '--out']);
-  const candidates = process.argv.slice(2).filter((a, i, all) => !skip.has(a) && !skip.has(all[i - 1]!) && a !== '--uniform');
+  const { values, positionals: candidates } = parseArgs({
+    options: {
+      tune: { type: 'string', default: 'data/sst2_slice_tune.tsv' },
+      out: { type: 'string', default: 'out/distill-quality/bert-soup' },
+      // Every folder, no choice (for students that trained on the tuning rows' texts, where a
+      // choice made on them would not be held out).
+      uniform: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+  });
+  const tune = values.tune;
+  const dir = path.resolve(values.out);
+  const uniformOnly = values.uniform;
   if (candidates.length === 0) throw new Error('give the student folders to soup');
   if (SCORING.includes(tune)) throw new Error(`${tune} is a scoring file: no choice is made on it`);
   fs.mkdirSync(dir, { recursive: true });
@@ -98,9 +103,6 @@ async function main(): Promise<void> {
   const alone = new Map<string, number>();
   for (const c of candidates) alone.set(c, await tuneLoss(c));
   const sorted = [...candidates].sort((a, b) => alone.get(a)! - alone.get(b)!);
-  // --uniform: every folder, no choice (for students that trained on the tuning rows' texts, where a
-  // choice made on them would not be held out).
-  const uniformOnly = process.argv.includes('--uniform');
   const greedy = uniformOnly ? null : await greedySoup(sorted, async (soup) => tuneLoss(await soupOf(soup, dir)));
   const uniform = await soupOf(sorted, dir);
   const uniformLoss = await tuneLoss(uniform);
