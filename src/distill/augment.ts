@@ -11,7 +11,9 @@
  * 0.026 on held-out rows), so the gap is generalisation, which more queries of the teacher close.
  * Tang et al.'s masking uses [MASK]; a student here may have a different tokenizer than the
  * teacher (or none with that token), so words are dropped instead. Their part-of-speech-guided
- * swap needs a tagger; a replacement word is drawn from the corpus's own words by frequency.
+ * swap needs a tagger; a replacement word is drawn from the corpus's own words by frequency —
+ * or, given a masked LM's substitutes (`mlm-substitutes.ts`), TinyBERT's replacement: a word the
+ * masked LM expects in that place.
  *
  * Variants that equal a text (or an earlier variant) are dropped, and so is every variant that is,
  * contains or is inside an `avoid` text (say the rows a student will be scored on), compared on a
@@ -20,6 +22,7 @@
  */
 import type { TextInput } from '../checkpoint/tokenizer.js';
 import { Rng } from '../util/rng.js';
+import type { WordSubstitutes } from './mlm-substitutes.js';
 
 export interface AugmentOptions {
   /** Variants drawn per text (0: none). */
@@ -27,6 +30,13 @@ export interface AugmentOptions {
   readonly seed: number;
   /** Texts no variant may be, contain or be inside (e.g. the scoring rows). */
   readonly avoid?: readonly string[];
+  /**
+   * Words a masked LM expects in each word's place, by text (`mlm-substitutes.ts`). When given, a
+   * variant replaces each word that has substitutes with probability 0.4 by one of them, drawn
+   * uniformly (TinyBERT's p_t and uniform draw from the top K), drops no word, and keeps Tang et
+   * al.'s n-gram step; a text missing from the map is varied by n-grams only.
+   */
+  readonly substitutes?: ReadonlyMap<string, WordSubstitutes>;
 }
 
 export interface Augmented {
@@ -45,6 +55,8 @@ const REPLACE = 0.1;
 /** Probability that only an n-gram of the variant is kept, and the longest such n-gram (p_ng, n). */
 const NGRAM = 0.25;
 const NGRAM_MAX = 5;
+/** Probability that a word with masked-LM substitutes is replaced by one (TinyBERT's p_t). */
+const SUBSTITUTE = 0.4;
 
 /** The form texts are compared on: lower case, PTB brackets undone, letters and digits only. */
 export function matchForm(text: string): string {
@@ -52,17 +64,29 @@ export function matchForm(text: string): string {
   return (s.match(/[\p{L}\p{N}]+/gu) ?? []).join('');
 }
 
-function words(text: string): string[] {
+/** A text's words as variants and substitutes count them: split on whitespace. */
+export function wordsOf(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
 
-/** One variant of a text: words dropped or replaced, then perhaps an n-gram of what is left. */
-function variantOf(text: string, rng: Rng, vocabulary: readonly string[], ngrams: boolean): string {
+/** Where a variant's replacement words come from: the corpus by frequency, or a masked LM's substitutes. */
+type Replacer = { readonly corpus: readonly string[] } | { readonly substitutes: ReadonlyMap<string, WordSubstitutes> };
+
+/** One variant of a text: words dropped or replaced (or substituted), then perhaps an n-gram of what is left. */
+function variantOf(text: string, rng: Rng, from: Replacer, ngrams: boolean): string {
   const out: string[] = [];
-  for (const w of words(text)) {
-    const u = rng.next();
-    if (u < DROP) continue;
-    out.push(u < DROP + REPLACE ? vocabulary[rng.int(vocabulary.length)]! : w);
+  if ('corpus' in from) {
+    for (const w of wordsOf(text)) {
+      const u = rng.next();
+      if (u < DROP) continue;
+      out.push(u < DROP + REPLACE ? from.corpus[rng.int(from.corpus.length)]! : w);
+    }
+  } else {
+    const subs = from.substitutes.get(text);
+    for (const [i, w] of wordsOf(text).entries()) {
+      const candidates = subs?.[i];
+      out.push(candidates && rng.next() < SUBSTITUTE ? candidates[rng.int(candidates.length)]! : w);
+    }
   }
   if (ngrams && out.length > 1 && rng.next() < NGRAM) {
     const n = 1 + rng.int(Math.min(NGRAM_MAX, out.length));
@@ -117,17 +141,17 @@ class Haystack {
 export function augmentTexts(texts: readonly TextInput[], opts: AugmentOptions): Augmented {
   if (!Number.isInteger(opts.variants) || opts.variants < 0) throw new RangeError(`variants must be a whole number ≥ 0, got ${opts.variants}`);
   const rng = new Rng(opts.seed);
-  const vocabulary = texts.flatMap((t) => [...words(t.text), ...(t.textPair ? words(t.textPair) : [])]);
+  const from: Replacer = opts.substitutes ? { substitutes: opts.substitutes } : { corpus: texts.flatMap((t) => [...wordsOf(t.text), ...(t.textPair ? wordsOf(t.textPair) : [])]) };
   // Each side's normalised form, computed once: the duplicate key and the avoid search both read it.
   const formsOf = (t: TextInput): string[] => (t.textPair ? [matchForm(t.text), matchForm(t.textPair)] : [matchForm(t.text)]);
   const seen = new Set(texts.map((t) => formsOf(t).join('\u0000')));
   const drawn: { x: TextInput; forms: string[] }[] = [];
   let duplicates = 0;
-  if (vocabulary.length > 0) {
+  if (!('corpus' in from) || from.corpus.length > 0) {
     for (const t of texts) {
       for (let v = 0; v < opts.variants; v++) {
-        const text = variantOf(t.text, rng, vocabulary, !t.textPair);
-        const x: TextInput = t.textPair ? { text, textPair: variantOf(t.textPair, rng, vocabulary, false) } : { text };
+        const text = variantOf(t.text, rng, from, !t.textPair);
+        const x: TextInput = t.textPair ? { text, textPair: variantOf(t.textPair, rng, from, false) } : { text };
         const forms = formsOf(x);
         const k = forms.join('\u0000');
         if (forms[0] === '' || seen.has(k)) duplicates++;

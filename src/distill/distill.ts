@@ -23,6 +23,7 @@ import { buildTrainingGraph, toCheckpointLayout } from '../train/training-graph.
 import { withTempDir } from '../util/atomic.js';
 import { seedFor } from '../util/rng.js';
 import { augmentTexts } from './augment.js';
+import { mlmSubstitutes, type WordSubstitutes } from './mlm-substitutes.js';
 import { correctness, gainRetention, type GainRetention } from './retention.js';
 import { loadStudent, type Student } from './student.js';
 import { merge } from '../merge/merge.js';
@@ -51,6 +52,11 @@ export interface DistillOptions {
    * teacher labels them, unlabelled); none is, contains or is inside an `evalData` row. Default 0.
    */
   readonly augment?: number;
+  /**
+   * A masked language model folder (…ForMaskedLM): the variants replace words by words it expects
+   * in their place (`mlm-substitutes.ts`, TinyBERT's augmentation) instead of corpus words.
+   */
+  readonly augmentMlm?: string;
   /** More texts no augmented variant may be, contain or be inside, besides the `evalData` rows (say other held-out or tuning rows). */
   readonly avoid?: readonly string[];
   /** Labelled transfer rows: their hard-label term has weight `alpha`. */
@@ -84,7 +90,7 @@ export interface DistillOptions {
   /** Continue from the checkpoint a previous (interrupted) run left beside `out`. */
   readonly resume?: boolean;
   readonly runtime?: RuntimeOptions;
-  readonly onProgress?: (stage: 'teacher' | 'train' | 'score', info: { done: number; total: number; step?: StepInfo }) => void;
+  readonly onProgress?: (stage: 'substitutes' | 'teacher' | 'train' | 'score', info: { done: number; total: number; step?: StepInfo }) => void;
 }
 
 export interface DistillOutcome {
@@ -132,6 +138,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
   let student: Student;
   try {
     if (opts.interpolate !== undefined) checkLambda(opts.interpolate);
+    if (opts.augmentMlm && !opts.augment) throw new BertfuseError('E_USAGE', `--augment-mlm ${opts.augmentMlm} draws the words of augmented variants: give --augment <n> too (variants per text)`);
     student = loadStudent(source.dir, opts.studentLayers);
     // Refused before any teacher run or training step, not after minutes of work.
     if (opts.interpolate !== undefined && opts.interpolate !== 1 && student.keptLayers !== null) {
@@ -158,7 +165,7 @@ export async function distill(opts: DistillOptions): Promise<DistillOutcome> {
     // The scoring rows are read (and checked) now: a bad --eval-data fails before the teacher runs
     // and the student trains, not minutes later after the student was written.
     const scoredRows = opts.evalData ? readLabelled(opts.evalData.path, { labels: dataLabels, labelMap, ...dataColumns(opts.evalData) }).inputs : [];
-    const { inputs, gold, augmented, avoided } = transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap, scoredRows);
+    const { inputs, gold, augmented, avoided } = await transferSet(opts, dataLabels, alignLabels(studentLabels, dataLabels, opts.student), labelMap, scoredRows, runtime);
     const soft = temperedTargets(await teacherTargets(teacher, inputs, toTeacher, opts.onProgress), toTeacher.length, o.temperature);
 
     // Building the training graph and its session takes a while before the first step: announced (no count yet).
@@ -255,13 +262,14 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
  * `toStudent[j]` for label j of `labels`), then the augmented variants of both, unlabelled: a
  * dropped or replaced word can turn a label, the teacher's probabilities cannot be wrong about it.
  */
-function transferSet(
+async function transferSet(
   opts: DistillOptions,
   labels: readonly string[],
   toStudent: readonly number[],
   labelMap: LabelMap,
   scored: readonly TextInput[],
-): { inputs: TextInput[]; gold: (number | null)[]; augmented: number; avoided: number } {
+  runtime: RuntimeOptions,
+): Promise<{ inputs: TextInput[]; gold: (number | null)[]; augmented: number; avoided: number }> {
   const inputs: TextInput[] = [];
   const gold: (number | null)[] = [];
   if (opts.texts) {
@@ -281,7 +289,13 @@ function transferSet(
   if (!opts.augment) return { inputs, gold, augmented: 0, avoided: 0 };
   // The scored rows are never trained on, not even as a variant of a transfer text.
   const avoid = [...scored.flatMap((t) => (t.textPair ? [t.text, t.textPair] : [t.text])), ...(opts.avoid ?? [])];
-  const aug = augmentTexts(inputs, { variants: opts.augment, seed: seedFor(opts.seed ?? DISTILL_DEFAULTS.seed, 'augment'), avoid });
+  let substitutes: Map<string, WordSubstitutes> | undefined;
+  if (opts.augmentMlm) {
+    const sides = [...new Set(inputs.flatMap((t) => (t.textPair ? [t.text, t.textPair] : [t.text])))];
+    const found = await mlmSubstitutes(opts.augmentMlm, sides, { runtime, onProgress: (done, total) => opts.onProgress?.('substitutes', { done, total }) });
+    substitutes = new Map(sides.map((t, i) => [t, found[i]!]));
+  }
+  const aug = augmentTexts(inputs, { variants: opts.augment, seed: seedFor(opts.seed ?? DISTILL_DEFAULTS.seed, 'augment'), avoid, ...(substitutes ? { substitutes } : {}) });
   for (const v of aug.variants) {
     inputs.push(v);
     gold.push(null);
@@ -355,7 +369,7 @@ async function writeStudent(
     tool: `bertfuse ${VERSION}`,
     teacher: { name: teacher.name, method: teacher.method, sources: o.teacher },
     student: { source: o.student, layers: student.config.numLayers, keptLayers: student.keptLayers },
-    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0, interpolate: o.interpolate ?? 1, augment: o.augment ?? 0 },
+    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0, interpolate: o.interpolate ?? 1, augment: o.augment ?? 0, ...(o.augment && o.augmentMlm ? { augmentMlm: o.augmentMlm } : {}) },
     steps: result.steps,
     plannedSteps: result.totalSteps,
     stoppedBy: result.stoppedBy,
@@ -365,7 +379,14 @@ async function writeStudent(
     '',
     `Distilled by bertfuse ${VERSION} from teacher \`${teacher.name}\` (${teacher.method}) into a ${student.config.numLayers}-layer student initialised from \`${o.student}\`${student.keptLayers ? ` (layers ${student.keptLayers.join(', ')})` : ''}.`,
     '',
-    ...(o.augment ? [`Transfer set: the texts plus ${o.augment} augmented variant(s) of each (words dropped or replaced, n-grams kept; Tang et al. 2019), labelled by the teacher.`, ''] : []),
+    ...(o.augment
+      ? [
+          o.augmentMlm
+            ? `Transfer set: the texts plus ${o.augment} augmented variant(s) of each (words replaced by words the masked LM \`${o.augmentMlm}\` expects in their place, TinyBERT; n-grams kept, Tang et al. 2019), labelled by the teacher.`
+            : `Transfer set: the texts plus ${o.augment} augmented variant(s) of each (words dropped or replaced, n-grams kept; Tang et al. 2019), labelled by the teacher.`,
+          '',
+        ]
+      : []),
     ...(o.interpolate !== undefined && o.interpolate !== 1 ? [`Weights: (1 − λ) · start + λ · distilled with λ = ${o.interpolate} (WiSE-FT interpolation with \`${o.student}\`).`, ''] : []),
     `Loss: α = ${o.alpha} cross-entropy on labelled rows + T² · KL(teacher ‖ student) at T = ${o.temperature}; AdamW, lr ${o.learningRate}, batch ${o.batchSize}, ${result.steps} steps (${result.stoppedBy}), seed ${o.seed}, ${dropout ? `dropout ${Object.entries(dropout).map(([kind, p]) => `${p} (${kind})`).join(' / ')}, masks drawn from the seed` : 'dropout off'}.`,
     '',

@@ -101,3 +101,24 @@ test('distill --augment: variants of the transfer texts join the set (none near 
   assert.ok(isOneLineError(bad), bad.stderr);
   assert.match(bad.stderr, /--augment/);
 });
+
+test('distill --augment-mlm: variants take words a masked LM expects (recorded in manifest and card); without --augment, or with a classifier as the masked LM, one line and nothing written', async () => {
+  const out = path.join(tmp, 'aug-mlm');
+  const r = await runCli(['distill', ...common, '--student-layers', '1', '--augment', '2', '--augment-mlm', fixture('base-mlm'), '--out', out, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout) as { transfer: { texts: number; augmented: number } };
+  assert.equal(o.transfer.texts, 48);
+  assert.ok(o.transfer.augmented > 48, JSON.stringify(o.transfer));
+  const manifest = JSON.parse(fs.readFileSync(path.join(out, 'bertfuse-distill.json'), 'utf8')) as { options: { augment: number; augmentMlm?: string } };
+  assert.equal(manifest.options.augment, 2);
+  assert.equal(manifest.options.augmentMlm, fixture('base-mlm'));
+  assert.match(fs.readFileSync(path.join(out, 'README.md'), 'utf8'), /words replaced by words the masked LM `.*base-mlm` expects in their place/);
+
+  const noAugment = await runCli(['distill', ...common, '--augment-mlm', fixture('base-mlm'), '--out', path.join(tmp, 'aug-mlm2')]);
+  assert.ok(isOneLineError(noAugment), noAugment.stderr);
+  assert.match(noAugment.stderr, /--augment-mlm .*base-mlm draws the words of augmented variants: give --augment <n> too/);
+  const notMlm = await runCli(['distill', ...common, '--augment', '2', '--augment-mlm', fixture('sst2-stranger-b'), '--out', path.join(tmp, 'aug-mlm3')]);
+  assert.ok(isOneLineError(notMlm), notMlm.stderr);
+  assert.match(notMlm.stderr, /sst2-stranger-b\/config\.json: BertForSequenceClassification is not a masked language model/);
+  for (const d of ['aug-mlm2', 'aug-mlm3']) assert.ok(!fs.existsSync(path.join(tmp, d)), `${d} was written`);
+});

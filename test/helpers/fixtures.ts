@@ -30,6 +30,7 @@ export interface ReferenceInput {
     position: number;
     masked_input_ids: number[];
     top5_ids: number[];
+    top5_tokens: string[];
     top5_logits: number[];
     logits_first8: number[];
     logit_of_original: number;

@@ -5,7 +5,7 @@ import { evalTable } from '../../eval/format.js';
 import { printJson, printLine, nonNegativeInt, positiveInt } from '../output.js';
 import { statusLine } from '../progress.js';
 
-const DISTILL_STAGE = { teacher: 'teacher probabilities', train: 'train student', score: 'score on --eval-data' } as const;
+const DISTILL_STAGE = { substitutes: 'masked-LM substitutes', teacher: 'teacher probabilities', train: 'train student', score: 'score on --eval-data' } as const;
 import { parseOptionFlags } from '../../eval/methods.js';
 import { addDataFlags, addMethodFlag, addOutFlag, addParamFlag, addRunFlags, collect, dataSpec, deprecatedOption, labelMapOf, paramValues, parseLabels, type DataFlags, type ParamFlags, type RunFlags } from '../flags.js';
 
@@ -18,6 +18,7 @@ interface DistillFlags extends DataFlags, RunFlags, ParamFlags {
   interpolate?: number;
   texts?: string;
   augment?: number;
+  augmentMlm?: string;
   alpha?: number;
   temperature?: number;
   epochs?: number;
@@ -60,7 +61,8 @@ export function register(program: Command): void {
     .option('--student-layers <n>', 'keep n of the student\'s layers, evenly spaced (half = every other layer, DistilBERT-style)', positiveInt('--student-layers'))
     .option('--interpolate <λ>', 'write (1 − λ) · start + λ · distilled weights (WiSE-FT), λ from 0 (the start) to 1 (default: the distilled student); not with --student-layers', fraction('--interpolate'))
     .option('--texts <file>', 'unlabelled transfer texts (JSONL with text/text_pair, or one text per line)')
-    .option('--augment <n>', 'also train on n variants of every transfer row (words dropped or replaced, n-grams kept), labelled by the teacher; none is, contains or is inside an --eval-data row (default 0)', nonNegativeInt('--augment'));
+    .option('--augment <n>', 'also train on n variants of every transfer row (words dropped or replaced, n-grams kept), labelled by the teacher; none is, contains or is inside an --eval-data row (default 0)', nonNegativeInt('--augment'))
+    .option('--augment-mlm <folder>', 'a masked language model (…ForMaskedLM folder): the --augment variants replace words by words it expects in their place (TinyBERT) instead of corpus words');
   addDataFlags(cmd, {
     data: 'labelled transfer rows (TSV, CSV or JSONL): adds α · cross-entropy on their labels',
     evalData: 'held-out labelled rows: the student is scored next to the teacher and members',
@@ -104,6 +106,7 @@ export function register(program: Command): void {
           ...(f.interpolate !== undefined ? { interpolate: f.interpolate } : {}),
           ...(f.texts ? { texts: f.texts } : {}),
           ...(f.augment ? { augment: f.augment } : {}),
+          ...(f.augmentMlm ? { augmentMlm: f.augmentMlm } : {}),
           ...(f.data ? { data: spec(f.data) } : {}),
           ...(f.evalData?.[0] !== undefined ? { evalData: spec(f.evalData[0]) } : {}),
           ...(labels ? { labels } : {}),
