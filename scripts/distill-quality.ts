@@ -6,7 +6,7 @@
  * script:
  *
  *   node --import tsx scripts/distill-quality.ts [--pair bert|roberta|siblings] [--out out/distill-quality]
- *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning] [--tune slice|slice-augment|slice-augment-subj|augment-subj-final]
+ *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning] [--tune slice|slice-augment|slice-augment-subj|slice-augment-mlm|augment-subj-final]
  *
  * `--tune slice` (BERT pair): every choice on data/sst2_slice_tune.tsv, rows drawn exactly like the
  * held-out slice (the textbook validation set), with a transfer set that leaves out every text
@@ -90,6 +90,8 @@ interface StudentSpec {
    * scoring row, a tuning row or an MR sentence one of them comes from (data/distill_avoid_sentences.txt).
    */
   readonly augment?: number;
+  /** `distill --augment-mlm`: the variants' replacement words come from this masked LM (TinyBERT). */
+  readonly augmentMlm?: string;
 }
 
 /** The settings a coordinate search chooses. */
@@ -198,6 +200,14 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
  * Variants of a pair chosen with `--tune <name>`: other tuning rows (and the transfer set they
  * need), in their own output folder `<pair>-tune-<name>`.
  */
+/** The BERT pair tuned on the slice twin: its rows, the transfer set without the texts near them, the mean teacher. */
+const BERT_ON_TWIN: Omit<PairSpec, 'students'> = {
+  ...PAIRS.bert!,
+  tune: 'data/sst2_slice_tune.tsv',
+  transferWithout: 'data/distill_transfer_twin_excluded.txt',
+  studentTeachers: ['mean'],
+};
+
 const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
   bert: {
     // Tuning rows drawn by the held-out slice's own rule from MR sentences no scoring row comes
@@ -206,10 +216,7 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
     // out from training as the slice's are. Both students search their own rate (from the BERT
     // pair's other settings), then λ; the weighted teacher is fitted on these rows too.
     slice: {
-      ...PAIRS.bert!,
-      tune: 'data/sst2_slice_tune.tsv',
-      transferWithout: 'data/distill_transfer_twin_excluded.txt',
-      studentTeachers: ['mean'],
+      ...BERT_ON_TWIN,
       students: [
         { name: 'from sibling-a', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4, 5e-4, 1e-3, 2e-3], interpolate: true, epochs: [1, 2] },
         { name: 'from stranger-b', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [2e-5, 5e-5, 1e-4, 2e-4, 5e-4], interpolate: true, epochs: [1, 2] },
@@ -219,10 +226,7 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
     // the teacher 3x closer on the transfer texts than on new rows, so more texts, not more
     // passes, should close the gap (5 passes over the texts alone did not).
     'slice-augment': {
-      ...PAIRS.bert!,
-      tune: 'data/sst2_slice_tune.tsv',
-      transferWithout: 'data/distill_transfer_twin_excluded.txt',
-      studentTeachers: ['mean'],
+      ...BERT_ON_TWIN,
       students: [
         { name: 'from sibling-a, augmented ×2', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4, 5e-4, 1e-3], interpolate: true, epochs: [1, 2, 3], augment: 2 },
         // Twice the variants, at the ×2 student's rate (and the one below it the grid adds).
@@ -236,11 +240,8 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
     // The ×4 student with more distinct texts instead of more variants of the same ones (×8 did not
     // pay): SUBJ's sentences that are no SST-2 train row or MR sentence (5,766, +17%), same rules.
     'slice-augment-subj': {
-      ...PAIRS.bert!,
-      tune: 'data/sst2_slice_tune.tsv',
-      transferWithout: 'data/distill_transfer_twin_excluded.txt',
+      ...BERT_ON_TWIN,
       transferExtra: 'data/distill_transfer_subj.txt',
-      studentTeachers: ['mean'],
       students: [
         { name: 'from sibling-a, augmented ×4, with SUBJ', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4 },
         // The larger member (1.24× cost) as the start, its own rate search as with ×2.
@@ -248,6 +249,15 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
         // The issue's smaller student (every other layer of sibling-a: 1 of 2, 0.50× cost) on the
         // same texts, its own rate and passes searched on the twin (no interpolation: no start of its shape).
         { name: 'from sibling-a, 1 of 2 layers, augmented ×4, with SUBJ', student: 'fixtures/sst2-sibling-a', layers: 1, seeds: 'all', learningRates: [2e-4, 5e-4, 1e-3], epochs: [1, 2, 3], augment: 4 },
+      ],
+    },
+    // The ×4 SUBJ student with TinyBERT's variants instead of Tang et al.'s: words replaced by words
+    // the members' masked-LM parent expects in their place (distill --augment-mlm), same search.
+    'slice-augment-mlm': {
+      ...BERT_ON_TWIN,
+      transferExtra: 'data/distill_transfer_subj.txt',
+      students: [
+        { name: 'from sibling-a, masked-LM variants ×4, with SUBJ', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4, augmentMlm: 'fixtures/base-mlm' },
       ],
     },
     // The final fit: the settings slice-augment-subj chose on the twin (lr 2e-4, 3 epochs, λ = 1),
@@ -338,13 +348,13 @@ interface Context {
 }
 
 async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: number, temperature: number, seed: number, dropout = false, epochs = EPOCHS): Promise<Run> {
-  const slug = `${(s.runsOf ?? s.name).replace(/[^a-z0-9]+/gi, '-')}-${teacher}-lr${lr}-T${temperature}${dropout ? '-dropout' : ''}${epochs !== EPOCHS ? `-e${epochs}` : ''}${s.augment ? `-aug${s.augment}` : ''}-seed${seed}`;
+  const slug = `${(s.runsOf ?? s.name).replace(/[^a-z0-9]+/gi, '-')}-${teacher}-lr${lr}-T${temperature}${dropout ? '-dropout' : ''}${epochs !== EPOCHS ? `-e${epochs}` : ''}${s.augment ? `-aug${s.augment}` : ''}${s.augmentMlm ? '-mlm' : ''}-seed${seed}`;
   const folder = path.join(cx.dir, slug);
   const record = path.join(cx.dir, `${slug}.run.json`);
   if (fs.existsSync(record) && fs.existsSync(folder)) return onTuning(cx, s, JSON.parse(fs.readFileSync(record, 'utf8')) as Run);
   fs.rmSync(folder, { recursive: true, force: true });
   fs.rmSync(`${path.resolve(folder)}.bertfuse-train.safetensors`, { force: true });
-  log(`train ${s.name}, ${teacher} teacher: lr ${lr}, T ${temperature}, dropout ${dropout ? 'on' : 'off'}, seed ${seed}, ${epochs} epoch(s)${s.augment ? `, ${s.augment} augmented variants per text` : ''}`);
+  log(`train ${s.name}, ${teacher} teacher: lr ${lr}, T ${temperature}, dropout ${dropout ? 'on' : 'off'}, seed ${seed}, ${epochs} epoch(s)${s.augment ? `, ${s.augment} augmented variants per text${s.augmentMlm ? ` (words from ${s.augmentMlm})` : ''}` : ''}`);
   const student = s.student.startsWith('merge:') ? `merge:${path.join(cx.dir, s.student.slice('merge:'.length))}` : s.student;
   const o = await distill({
     teacher: cx.teachers[teacher],
@@ -360,6 +370,7 @@ async function runOnce(cx: Context, s: StudentSpec, teacher: TeacherKind, lr: nu
     // distill's default is on; the tuning rows decide (off unless they prefer it).
     dropout,
     ...(s.augment ? { augment: s.augment, avoid: cx.avoid } : {}),
+    ...(s.augmentMlm ? { augmentMlm: s.augmentMlm } : {}),
     out: folder,
   });
   const run: Run = { teacher, lr, temperature, dropout, epochs, seed, folder, seconds: o.seconds, steps: o.train.steps, ...(await tuneScore(cx, folder, cx.pair.tune)) };
