@@ -140,7 +140,7 @@ function emitBert(g: GraphBuilder, w: ModelWeights, inputs: EncoderInputs, opts:
   const pooled = c.has(`${BERT_POOLER}.weight`) ? bertPooler(c, cls) : null;
   let logits: string | null = null;
   if (cfg.task === 'mlm') {
-    const t = c.linearAct(x, MLM_HEAD.transformDense, cfg.hiddenAct, 'mlm_dense', false);
+    const t = c.linearAct(opts.mlmRows?.(x) ?? x, MLM_HEAD.transformDense, cfg.hiddenAct, 'mlm_dense', false);
     const normed = c.layerNorm(t, MLM_HEAD.transformLn, false);
     // The decoder is tied to the word embeddings (not stored); only its bias is.
     const wordT = g.initializer(`${c.s}mlm_decoder_t`, transpose2d(c.tensor(BERT_EMBEDDINGS.word)), [cfg.hiddenSize, cfg.vocabSize]);

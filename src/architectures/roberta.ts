@@ -71,7 +71,7 @@ function robertaFamily(name: 'roberta' | 'xlm-roberta', prefixClass: 'Roberta' |
       if (cfg.task === 'classify') return { ...emitRobertaHead(c, { cls, hidden: x, attentionMask: inputs.attentionMask }), cls, hidden: x };
       if (cfg.task === 'mlm') {
         // HF's RobertaLMHead applies gelu whatever hidden_act says.
-        const t = c.linearAct(x, LM_HEAD.dense, 'gelu', 'mlm_dense', false);
+        const t = c.linearAct(opts.mlmRows?.(x) ?? x, LM_HEAD.dense, 'gelu', 'mlm_dense', false);
         const normed = c.layerNorm(t, LM_HEAD.norm, false);
         const wordT = g.initializer(`${c.s}mlm_decoder_t`, transpose2d(c.tensor(BERT_EMBEDDINGS.word)), [cfg.hiddenSize, cfg.vocabSize]);
         const logits = g.op('Add', [g.op('MatMul', [normed, wordT]), c.param(LM_HEAD.bias, false)], {}, { name: `${c.s}mlm_logits` });

@@ -127,6 +127,12 @@ export interface EmitOptions {
    * probabilities, each sub-layer's output before its residual add, the classifier's input.
    */
   readonly dropout?: DropoutHook;
+  /**
+   * Masked LMs only: maps the final hidden states [batch, sequence, hidden] to the rows the MLM
+   * head reads (say one masked position per row, [batch, hidden]), so the head — a vocabulary-wide
+   * product — runs on those rows alone instead of on every token.
+   */
+  readonly mlmRows?: (hidden: string) => string;
 }
 
 /**

@@ -10,9 +10,9 @@
  * more about the function the student must learn there. TinyBERT replaces multi-piece words by
  * GloVe neighbours; there is no word-vector file here, so those words are kept as they are.
  *
- * One graph does the work: the masked LM (encoder and head, emitted as for any model), the
- * logits at the mask (each row holds exactly one), and their TopK — onnxruntime hands back a few ids
- * per row instead of a vocabulary's worth of logits per token. Rows of one length are batched
+ * One graph does the work: the masked LM's encoder, its head on the hidden state at the mask only
+ * (each row holds exactly one; EmitOptions.mlmRows), and TopK of those logits — the vocabulary-wide
+ * product runs once per row, not per token, and onnxruntime hands back a few ids per row. Rows of one length are batched
  * together (every masked copy of a text has the text's length), so nothing is padded.
  */
 import path from 'node:path';
@@ -39,8 +39,8 @@ export interface SubstituteOptions {
 export const DEFAULT_TOP_K = 15;
 /** Extra predictions asked of the graph: some are word pieces, punctuation or the word itself. */
 const TOP_K_SLACK = 15;
-/** Masked rows per run (times their length in tokens stays small: the logits are [rows, length, vocabulary]). */
-const ROWS_PER_RUN = 64;
+/** Masked rows per run. */
+const ROWS_PER_RUN = 128;
 /** Texts whose masked copies are made and run together (bounds the memory the copies take). */
 const TEXTS_PER_CHUNK = 256;
 
@@ -75,11 +75,11 @@ function substituteGraph(w: BertWeights, maskId: number, k: number): Uint8Array 
   const inputIds = g.input('input_ids', 'int64', ['batch', 'sequence']);
   const attentionMask = g.input('attention_mask', 'int64', ['batch', 'sequence']);
   const tokenTypeIds = familyOf(w.config).tokenizer.tokenTypes ? g.input('token_type_ids', 'int64', ['batch', 'sequence']) : null;
-  const out = emitEncoder(g, w, { inputIds, attentionMask, tokenTypeIds });
-  // One mask per row: its logits are the sum over positions of (is mask) · logits.
+  // One mask per row: the head reads the hidden state there, the sum over positions of (is mask) · state.
   const isMask = g.op('Cast', [g.op('Equal', [inputIds, g.constInt64([maskId], [])])], { to: attr.int(1) });
-  const atMask = g.op('ReduceSum', [g.op('Mul', [out.logits!, g.op('Unsqueeze', [isMask, g.constInt64([2])])]), g.constInt64([1])], { keepdims: attr.int(0) });
-  const [, ids] = g.node('TopK', [atMask, g.constInt64([k])], { axis: attr.int(-1), largest: attr.int(1), sorted: attr.int(1) }, { outputs: ['top_values', 'top_ids'] });
+  const atMask = (hidden: string): string => g.op('ReduceSum', [g.op('Mul', [hidden, g.op('Unsqueeze', [isMask, g.constInt64([2])])]), g.constInt64([1])], { keepdims: attr.int(0) });
+  const out = emitEncoder(g, w, { inputIds, attentionMask, tokenTypeIds }, { mlmRows: atMask });
+  const [, ids] = g.node('TopK', [out.logits!, g.constInt64([k])], { axis: attr.int(-1), largest: attr.int(1), sorted: attr.int(1) }, { outputs: ['top_values', 'top_ids'] });
   g.output(ids!, 'substitute_ids', 'int64', ['batch', k]);
   return encodeModel(g.toModel());
 }
@@ -138,7 +138,10 @@ export async function mlmSubstitutes(folder: string, texts: readonly string[], o
         const dims = [batch.length, len];
         const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(ids, dims), attention_mask: int64Tensor(new BigInt64Array(ids.length).fill(1n), dims) };
         if (withTypes) feeds.token_type_ids = int64Tensor(new BigInt64Array(ids.length), dims);
-        const top = (await session.run(feeds, ['substitute_ids'])).substitute_ids!.data as BigInt64Array;
+        const res = (await session.run(feeds, ['substitute_ids'])).substitute_ids!;
+        // [rows, k]: a family whose MLM head ignored EmitOptions.mlmRows would give [rows, length, k].
+        if (res.dims.length !== 2) throw new Error(`${ckpt.config.architecture}: the MLM head did not read the masked rows (EmitOptions.mlmRows)`);
+        const top = res.data as BigInt64Array;
         batch.forEach((row, b) => {
           const original = words[row.text]![row.word]!.toLowerCase();
           const picked: string[] = [];
