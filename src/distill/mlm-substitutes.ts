@@ -119,14 +119,19 @@ export async function mlmSubstitutes(folder: string, texts: readonly string[], o
       const rows: MaskedRow[] = [];
       chunk.forEach((text, t) => {
         const full = tok.encode({ text }).inputIds.length;
+        // A text cut to the model's length: the lengths of cut sequences say nothing about a word's pieces.
+        const pieces = full < tok.maxLength ? null : tok.pieces(text).length;
         words[t]!.forEach((word, i) => {
           if (!LETTERS.test(word)) return;
           const masked = words[t]!.map((x, j) => (j === i ? mask.token : x)).join(' ');
           const ids = tok.encode({ text: masked }).inputIds;
-          // Same length as the text: the word was one piece (and was not cut off by truncation).
-          if (ids.length === full && ids.filter((id) => id === mask.id).length === 1) rows.push({ text: t, word: i, ids });
+          // The mask made it into the model's length (once: a text may hold the mask token itself),
+          // and the masked text is as long as the text: the word was one piece.
+          if (ids.filter((id) => id === mask.id).length !== 1) return;
+          if (pieces === null ? ids.length === full : tok.pieces(masked).length === pieces) rows.push({ text: t, word: i, ids });
         });
       });
+      // Every masked copy of a text has its length: rows of one length run together, unpadded.
       rows.sort((a, b) => a.ids.length - b.ids.length);
       for (let r = 0; r < rows.length; ) {
         const len = rows[r]!.ids.length;

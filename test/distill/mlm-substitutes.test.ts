@@ -71,6 +71,18 @@ test('mlm substitutes: only one-piece words of letters get them; each list is K 
   assert.deepEqual(again, [subs[3], subs[0], subs[3]]);
 });
 
+test('mlm substitutes: in a text longer than the model takes, a word of several pieces gets none, and so does every word cut off', async () => {
+  // "cliches" is three pieces; 300 more words run far past base-mlm's 128 tokens.
+  const text = `the cliches ${Array(300).fill('good').join(' ')}`;
+  assert.equal(tok.pieces('cliches').length, 3);
+  const [subs] = await mlmSubstitutes(MLM, [text]);
+  assert.ok(subs![0] && subs![2], 'one-piece words inside the model\'s length get substitutes');
+  assert.equal(subs![1], null, 'a three-piece word gets none, though the cut masked text is as long as the cut text');
+  let inside = -1;
+  subs!.forEach((s, i) => (inside = s === null ? inside : i));
+  assert.ok(inside > 100 && inside < 130, `last word with substitutes: ${inside}`);
+});
+
 test('mlm substitutes: a RoBERTa masked LM gives whole words, never a piece that continues the word before', async () => {
   const r = loadCheckpoint(ROBERTA_MLM);
   try {
