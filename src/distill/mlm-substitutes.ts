@@ -150,8 +150,8 @@ export async function mlmSubstitutes(folder: string, texts: readonly string[], o
         batch.forEach((row, b) => {
           const original = words[row.text]![row.word]!.toLowerCase();
           const picked: string[] = [];
-          for (const id of tok.tokens(Array.from(top.subarray(b * k, (b + 1) * k), Number))) {
-            const w = wordOfToken(id, spaceMarked, row.word === 0);
+          for (const token of tok.tokens(Array.from(top.subarray(b * k, (b + 1) * k), Number))) {
+            const w = wordOfToken(token, spaceMarked, row.word === 0);
             if (w === null || w.toLowerCase() === original || picked.includes(w)) continue;
             picked.push(w);
             if (picked.length === topK) break;
