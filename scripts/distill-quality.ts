@@ -196,10 +196,6 @@ const PAIRS: Readonly<Record<string, PairSpec>> = {
   },
 };
 
-/**
- * Variants of a pair chosen with `--tune <name>`: other tuning rows (and the transfer set they
- * need), in their own output folder `<pair>-tune-<name>`.
- */
 /** The BERT pair tuned on the slice twin: its rows, the transfer set without the texts near them, the mean teacher. */
 const BERT_ON_TWIN: Omit<PairSpec, 'students'> = {
   ...PAIRS.bert!,
@@ -208,6 +204,13 @@ const BERT_ON_TWIN: Omit<PairSpec, 'students'> = {
   studentTeachers: ['mean'],
 };
 
+/** The ×4 student with SUBJ's sentences: its search (rate 2e-4 and the one below, then 1–3 passes, then λ). */
+const X4_SUBJ: StudentSpec = { name: 'from sibling-a, augmented ×4, with SUBJ', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4 };
+
+/**
+ * Variants of a pair chosen with `--tune <name>`: other tuning rows (and the transfer set they
+ * need), in their own output folder `<pair>-tune-<name>`.
+ */
 const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
   bert: {
     // Tuning rows drawn by the held-out slice's own rule from MR sentences no scoring row comes
@@ -243,7 +246,7 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
       ...BERT_ON_TWIN,
       transferExtra: 'data/distill_transfer_subj.txt',
       students: [
-        { name: 'from sibling-a, augmented ×4, with SUBJ', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4 },
+        X4_SUBJ,
         // The larger member (1.24× cost) as the start, its own rate search as with ×2.
         { name: 'from stranger-b, augmented ×4, with SUBJ', student: 'fixtures/sst2-stranger-b', seeds: 'all', learningRates: [1e-4, 2e-4, 5e-4], interpolate: true, epochs: [1, 2], augment: 4 },
         // The issue's smaller student (every other layer of sibling-a: 1 of 2, 0.50× cost) on the
@@ -257,7 +260,7 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
       ...BERT_ON_TWIN,
       transferExtra: 'data/distill_transfer_subj.txt',
       students: [
-        { name: 'from sibling-a, masked-LM variants ×4, with SUBJ', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4, augmentMlm: 'fixtures/base-mlm' },
+        { ...X4_SUBJ, name: 'from sibling-a, masked-LM variants ×4, with SUBJ', augmentMlm: 'fixtures/base-mlm' },
       ],
     },
     // The final fit: the settings slice-augment-subj chose on the twin (lr 2e-4, 3 epochs, λ = 1),

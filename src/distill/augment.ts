@@ -64,6 +64,11 @@ export function matchForm(text: string): string {
   return (s.match(/[\p{L}\p{N}]+/gu) ?? []).join('');
 }
 
+/** The texts of an input: the text, and the second text of a pair. */
+export function sidesOf(t: TextInput): string[] {
+  return t.textPair ? [t.text, t.textPair] : [t.text];
+}
+
 /** A text's words as variants and substitutes count them: split on whitespace. */
 export function wordsOf(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
@@ -141,9 +146,9 @@ class Haystack {
 export function augmentTexts(texts: readonly TextInput[], opts: AugmentOptions): Augmented {
   if (!Number.isInteger(opts.variants) || opts.variants < 0) throw new RangeError(`variants must be a whole number ≥ 0, got ${opts.variants}`);
   const rng = new Rng(opts.seed);
-  const from: Replacer = opts.substitutes ? { substitutes: opts.substitutes } : { corpus: texts.flatMap((t) => [...wordsOf(t.text), ...(t.textPair ? wordsOf(t.textPair) : [])]) };
+  const from: Replacer = opts.substitutes ? { substitutes: opts.substitutes } : { corpus: texts.flatMap((t) => sidesOf(t).flatMap(wordsOf)) };
   // Each side's normalised form, computed once: the duplicate key and the avoid search both read it.
-  const formsOf = (t: TextInput): string[] => (t.textPair ? [matchForm(t.text), matchForm(t.textPair)] : [matchForm(t.text)]);
+  const formsOf = (t: TextInput): string[] => sidesOf(t).map(matchForm);
   const seen = new Set(texts.map((t) => formsOf(t).join('\u0000')));
   const drawn: { x: TextInput; forms: string[] }[] = [];
   let duplicates = 0;

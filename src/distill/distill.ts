@@ -22,7 +22,7 @@ import { dropoutRates, type DropoutRates } from '../train/dropout.js';
 import { buildTrainingGraph, toCheckpointLayout } from '../train/training-graph.js';
 import { withTempDir } from '../util/atomic.js';
 import { seedFor } from '../util/rng.js';
-import { augmentTexts } from './augment.js';
+import { augmentTexts, sidesOf } from './augment.js';
 import { mlmSubstitutes, type WordSubstitutes } from './mlm-substitutes.js';
 import { correctness, gainRetention, type GainRetention } from './retention.js';
 import { loadStudent, type Student } from './student.js';
@@ -288,10 +288,11 @@ async function transferSet(
   if (inputs.length === 0) throw new BertfuseError('E_BAD_DATA', 'the transfer set is empty: give --texts <file> and/or --data <labelled file> with at least one row');
   if (!opts.augment) return { inputs, gold, augmented: 0, avoided: 0 };
   // The scored rows are never trained on, not even as a variant of a transfer text.
-  const avoid = [...scored.flatMap((t) => (t.textPair ? [t.text, t.textPair] : [t.text])), ...(opts.avoid ?? [])];
+  const avoid = [...scored.flatMap(sidesOf), ...(opts.avoid ?? [])];
   let substitutes: Map<string, WordSubstitutes> | undefined;
   if (opts.augmentMlm) {
-    const sides = [...new Set(inputs.flatMap((t) => (t.textPair ? [t.text, t.textPair] : [t.text])))];
+    // Repeated texts are computed once inside mlmSubstitutes.
+    const sides = inputs.flatMap(sidesOf);
     const found = await mlmSubstitutes(opts.augmentMlm, sides, { runtime, onProgress: (done, total) => opts.onProgress?.('substitutes', { done, total }) });
     substitutes = new Map(sides.map((t, i) => [t, found[i]!]));
   }
@@ -369,7 +370,7 @@ async function writeStudent(
     tool: `bertfuse ${VERSION}`,
     teacher: { name: teacher.name, method: teacher.method, sources: o.teacher },
     student: { source: o.student, layers: student.config.numLayers, keptLayers: student.keptLayers },
-    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0, interpolate: o.interpolate ?? 1, augment: o.augment ?? 0, ...(o.augment && o.augmentMlm ? { augmentMlm: o.augmentMlm } : {}) },
+    options: { alpha: o.alpha, temperature: o.temperature, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: o.seed, dropout: dropout ?? 0, interpolate: o.interpolate ?? 1, augment: o.augment ?? 0, ...(o.augmentMlm ? { augmentMlm: o.augmentMlm } : {}) },
     steps: result.steps,
     plannedSteps: result.totalSteps,
     stoppedBy: result.stoppedBy,
