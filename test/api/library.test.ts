@@ -52,7 +52,7 @@ test('a consumer project type-checks against the built package with strict and s
     // The test runner has just built dist/ (declarations included) from this source.
     fs.symlinkSync(path.join(ROOT, 'dist'), path.join(pkg, 'dist'));
   } else {
-    const build = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--declaration', '--emitDeclarationOnly', '--outDir', path.join(pkg, 'dist')], { encoding: 'utf8' });
+    const build = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--declaration', '--emitDeclarationOnly', '--outDir', path.join(pkg, 'dist'), '--tsBuildInfoFile', path.join(pkg, 'build.tsbuildinfo')], { encoding: 'utf8' });
     assert.equal(build.status, 0, build.stdout + build.stderr);
   }
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
