@@ -13,6 +13,10 @@ writes
   data/distill_transfer_twin_excluded.txt
                              line numbers (1-based) of data/distill_transfer.txt that the runs tuned
                              on the twin leave out, so the twin is held out from their training
+  data/mr_heldout.tsv        MR sentences (MR's labels) neither sibling of a sibling pair was
+                             trained on: more held-out rows for those pairs than SST-2 dev's 872
+  data/distill_transfer_mr_heldout_excluded.txt
+                             line numbers of data/distill_transfer.txt the runs scored on them leave out
 
 The README section "Distillation quality, measured" says what each set is; the script prints the
 counts it quotes. numpy is needed only to rebuild the fixtures' sibling halves exactly
@@ -58,6 +62,8 @@ MIN_WORDS = 4
 SEED = 13
 TWIN_ROWS = 1000
 TWIN_SEED = 14
+# An MR sentence holding an SST-2 train row this long (share of its normalised length) is not held out.
+MR_HELDOUT_COVER = 0.3
 
 
 def norm(s):
@@ -274,6 +280,38 @@ def main():
         for t in subj_kept:
             f.write(t + '\n')
 
+    # Held-out rows for the sibling pairs (drawn last; every file above stays byte-identical): MR
+    # sentences in the transfer set — none is an SST-2 train row, so neither sibling (each trained
+    # on a half of SST-2 train) was trained on it — that are inside no SST-2 train row and contain
+    # none covering MR_HELDOUT_COVER or more of their normalised length (SST-2 cuts a multi-sentence
+    # snippet into sentences: a long train row inside means a sibling saw much of the text), and that
+    # are not, do not contain and are not inside a tuning row (the twin's too). Labels are MR's. The
+    # runs scored on them leave out every transfer text that is, contains or is inside one.
+    tune_all = sorted(tune_n | set(twin_n))
+    tune_rules = exclusions([n for _, n, _ in transfer], tune_all, [])
+    train_hay = Haystack(train_n)
+    mr_label = {}
+    for label, t in mr:
+        mr_label.setdefault(norm(t), (label, t))
+    cand = [k for k, (_, n, src) in enumerate(transfer) if src == 'mr' and n not in train_hay and not tune_rules[k]]
+    cand_hay = Haystack([transfer[k][1] for k in cand])
+    cover = [0] * len(cand)
+    for r in set(train_n):
+        for j in cand_hay.containing(r):
+            cover[j] = max(cover[j], len(r))
+    mr_held = [k for j, k in enumerate(cand) if cover[j] < MR_HELDOUT_COVER * len(transfer[k][1])]
+    mr_held_n = [transfer[k][1] for k in mr_held]
+    mr_held_rules = exclusions([n for _, n, _ in transfer], mr_held_n, [])
+    mr_held_out = [k + 1 for k, rule in enumerate(mr_held_rules) if rule]
+    with open(os.path.join(ROOT, 'data', 'mr_heldout.tsv'), 'w', encoding='utf8') as f:
+        f.write('label\tsentence\n')
+        for n in mr_held_n:
+            label, t = mr_label[n]
+            f.write(f'{label}\t{t}\n')
+    with open(os.path.join(ROOT, 'data', 'distill_transfer_mr_heldout_excluded.txt'), 'w', encoding='utf8') as f:
+        for k in mr_held_out:
+            f.write(f'{k}\n')
+
     count = lambda src: sum(1 for _, _, s in transfer if s == src)
     print(f'held-out slice: {len(held)} rows (sibling-b half, >= {MIN_WORDS} words, one per MR sentence; positive {sum(train[i][0] for i in held)})')
     print(f'  words per row: median {int(np.median([words(train[i][1]) for i in held]))}')
@@ -293,6 +331,10 @@ def main():
     print(f'SUBJ sentences for the twin runs (data/distill_transfer_subj.txt): {len(subj_kept)} of {len(subj)}')
     for k, v in subj_why.items():
         print(f'  excluded, {k}: {v}')
+    mr_in_transfer = count('mr')
+    print(f'MR held-out rows for the sibling pairs (data/mr_heldout.tsv): {len(mr_held)} of the {mr_in_transfer} MR transfer sentences (positive {sum(mr_label[n][0] for n in mr_held_n)}), words per row: median {int(np.median([words(mr_label[n][1]) for n in mr_held_n]))}')
+    print(f'  left out: near a tuning row {sum(1 for k, (_, _, src) in enumerate(transfer) if src == "mr" and tune_rules[k])}, inside an SST-2 train row {sum(1 for _, n, src in transfer if src == "mr" and n in train_hay)}, holding an SST-2 train row of >= {MR_HELDOUT_COVER:.0%} of its length {len(cand) - len(mr_held)}')
+    print(f'  transfer texts the runs scored on them leave out (data/distill_transfer_mr_heldout_excluded.txt): {len(mr_held_out)} of {len(transfer)}, {len(transfer) - len(mr_held_out)} remain')
 
 
 if __name__ == '__main__':

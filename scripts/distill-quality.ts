@@ -6,7 +6,7 @@
  * script:
  *
  *   node --import tsx scripts/distill-quality.ts [--pair bert|roberta|siblings] [--out out/distill-quality]
- *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning] [--tune slice|slice-augment|slice-augment-subj|slice-augment-mlm|augment-subj-final]
+ *        [--teachers mean,weighted] [--seeds 0,1,2] [--students 0,1] [--reuse-tuning] [--tune slice|slice-augment|slice-augment-subj|slice-augment-mlm|augment-subj-final|mr-heldout]
  *
  * `--tune slice` (BERT pair): every choice on data/sst2_slice_tune.tsv, rows drawn exactly like the
  * held-out slice (the textbook validation set), with a transfer set that leaves out every text
@@ -208,6 +208,18 @@ const BERT_ON_TWIN: Omit<PairSpec, 'students'> = {
 const X4_SUBJ: StudentSpec = { name: 'from sibling-a, augmented ×4, with SUBJ', student: 'fixtures/sst2-sibling-a', seeds: 'all', learningRates: [2e-4], interpolate: true, epochs: [1, 2, 3], augment: 4 };
 
 /**
+ * The sibling pairs scored on more held-out rows: SST-2 dev (872) and data/mr_heldout.tsv (2,891
+ * MR sentences neither sibling was trained on, MR's labels), the transfer set without every text
+ * that is, contains or is inside one of them. No new choice: the pair's recorded settings
+ * (`--reuse-tuning`; the tuning rows are unchanged).
+ */
+const onMrHeldout = (pair: PairSpec): PairSpec => ({
+  ...pair,
+  scoring: [...pair.scoring, 'data/mr_heldout.tsv'],
+  transferWithout: 'data/distill_transfer_mr_heldout_excluded.txt',
+});
+
+/**
  * Variants of a pair chosen with `--tune <name>`: other tuning rows (and the transfer set they
  * need), in their own output folder `<pair>-tune-<name>`.
  */
@@ -277,6 +289,9 @@ const TUNED_ON: Readonly<Record<string, Readonly<Record<string, PairSpec>>>> = {
       students: [{ name: 'from sibling-a, augmented ×4, with SUBJ, every transfer text', student: 'fixtures/sst2-sibling-a', seeds: 'all', augment: 4 }],
     },
   },
+  // Not other tuning rows but more scoring rows (run with --reuse-tuning): onMrHeldout.
+  siblings: { 'mr-heldout': onMrHeldout(PAIRS.siblings!) },
+  roberta: { 'mr-heldout': onMrHeldout(PAIRS.roberta!) },
 };
 
 const TRANSFER = 'data/distill_transfer.txt';

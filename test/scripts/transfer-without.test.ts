@@ -111,3 +111,62 @@ test('a list that does not fit the transfer file fails in one line naming it; th
   assert.equal(fs.readFileSync(out, 'utf8'), 'a\nc\nd\n', 'a changed set is rewritten');
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('the sibling pairs\' MR held-out rows: no sibling trained on them, MR\'s labels, apart from every tuning and scoring row (checked independently)', () => {
+  const held = fs.readFileSync('data/mr_heldout.tsv', 'utf8').trim().split('\n').slice(1).map((l) => {
+    const [label, text] = l.split('\t') as [string, string];
+    return { label: Number(label), text, n: norm(text) };
+  });
+  assert.ok(held.length > 2500, `${held.length} rows`);
+  assert.equal(new Set(held.map((h) => h.n)).size, held.length, 'no duplicates');
+  // Labels are MR's own: the file a sentence comes from.
+  const shared = path.join('..', 'shared', 'data');
+  const mr = new Map<string, number>();
+  for (const [file, label] of [['rt-polarity.pos', 1], ['rt-polarity.neg', 0]] as const) {
+    for (const line of fs.readFileSync(path.join(shared, file), 'latin1').split('\n')) if (line.trim()) mr.set(norm(line), label);
+  }
+  for (const h of held) assert.equal(mr.get(h.n), h.label, `"${h.text}" is not an MR sentence with label ${h.label}`);
+  // Neither sibling was trained on it: no SST-2 train row is the sentence or holds it (each sibling
+  // trained on a half of SST-2 train), and none inside it covers 30% of it or more.
+  const train = fs.readFileSync(path.join(shared, 'sst2_train.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => norm(l.split('\t')[1]!));
+  const inTrain = insideAny(train.filter((t) => t.length >= Math.min(...held.map((h) => h.n.length))));
+  const heldJoined = held.map((h) => h.n).join('\n');
+  for (const h of held) assert.ok(!inTrain(h.n), `"${h.text}" is an SST-2 train row or inside one`);
+  const longest = new Map<number, number>();
+  const starts: number[] = [];
+  let pos = 0;
+  for (const h of held) {
+    starts.push(pos);
+    pos += h.n.length + 1;
+  }
+  const rowAt = (i: number): number => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  for (const t of new Set(train)) {
+    if (t.length < 10) continue;
+    for (let i = heldJoined.indexOf(t); i >= 0; i = heldJoined.indexOf(t, i + 1)) {
+      const r = rowAt(i);
+      longest.set(r, Math.max(longest.get(r) ?? 0, t.length));
+    }
+  }
+  for (const [r, len] of longest) assert.ok(len < 0.3 * held[r]!.n.length, `"${held[r]!.text}" holds an SST-2 train row of ${len} of its ${held[r]!.n.length} characters`);
+  // Apart from the tuning rows (and the twin) and from the scoring rows of every pair.
+  const other = [...rows('data/sst2_tune.tsv'), ...rows('data/mr_tune.tsv'), ...rows(TWIN), ...rows('data/sst2_dev.tsv'), ...rows('data/sst2_heldout.tsv')].map(norm);
+  const inOther = insideAny(other);
+  for (const o of other) assert.ok(!heldJoined.includes(o), `a held-out MR row contains the tuning or scoring row "${o}"`);
+  for (const h of held) assert.ok(!inOther(h.n), `"${h.text}" is inside a tuning or scoring row`);
+  // The runs scored on them train on no text that is, contains or is inside one of them.
+  const { kept, removed } = transferWithout(TRANSFER, 'data/distill_transfer_mr_heldout_excluded.txt');
+  assert.ok(removed >= held.length, 'every held-out row was a transfer text, and is left out');
+  const inHeld = insideAny(held.map((h) => h.n));
+  const keptJoined = kept.map(norm).join('\n');
+  for (const h of held) assert.ok(!keptJoined.includes(h.n), `a kept transfer text contains the held-out row "${h.text}"`);
+  for (const t of kept) assert.ok(!inHeld(norm(t)), `the kept transfer text "${t}" is inside a held-out MR row`);
+});
