@@ -1,11 +1,13 @@
 /**
  * Where the BERT pair's teacher gains, and where its students fall short (issue #13). The scoring
- * rows are split by one fact: is the row, word for word, an MR sentence — a sentence
- * `sst2-stranger-b` was trained on — or not. On each part the members, the mean teacher and the
- * given students are scored with 95% paired-bootstrap intervals, and each student's gain retention
- * is computed two ways: against the part's own best member (re-chosen in every round), and against
- * stranger-b, the best member of the whole set, so the parts add up to the headline ratio: a
- * part's share of the teacher's gain over stranger-b is its rows' summed gain.
+ * rows are split by what `sst2-stranger-b` learnt of them: the row is, word for word, an MR
+ * sentence stranger-b was trained on with the label the row has; an MR sentence whose MR label is
+ * the other one (stranger-b memorised the opposite of the row's SST-2 label); or no MR sentence. On
+ * each part the members, the mean teacher and the given students are scored with 95%
+ * paired-bootstrap intervals, and each student's gain retention is computed two ways: against the
+ * part's own best member (re-chosen in every round), and against stranger-b, the best member of the
+ * whole set, so the parts add up to the headline ratio: a part's share of the teacher's gain over
+ * stranger-b is its rows' summed gain.
  *
  *   node --import tsx scripts/distill-split.ts [--data data/sst2_heldout.tsv,data/sst2_dev.tsv] <student folder>...
  *
@@ -30,21 +32,24 @@ const TEACHER = 'teacher (mean)';
 const RESAMPLES = 2000;
 const MR_FILES = ['rt-polarity.pos', 'rt-polarity.neg'];
 
-/** MR's sentences in match form. Latin-1 with stray 0x85 bytes: split on \n alone. */
-export function mrForms(dir: string): Set<string> {
-  const out = new Set<string>();
-  for (const f of MR_FILES) {
-    for (const line of fs.readFileSync(path.join(dir, f), 'latin1').split('\n')) if (line.trim()) out.add(matchForm(line.trim()));
-  }
+/** MR's sentences in match form → MR's label (1 positive, 0 negative). Latin-1 with stray 0x85 bytes: split on \n alone. */
+export function mrForms(dir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  MR_FILES.forEach((f, k) => {
+    const label = k === 0 ? 1 : 0;
+    for (const line of fs.readFileSync(path.join(dir, f), 'latin1').split('\n')) if (line.trim()) out.set(matchForm(line.trim()), label);
+  });
   return out;
 }
 
-/** Row indices of `texts` that are (in match form) a sentence of `sentences`, and the others. */
-export function splitRows(texts: readonly string[], sentences: ReadonlySet<string>): { inside: number[]; outside: number[] } {
-  const inside: number[] = [];
-  const outside: number[] = [];
-  texts.forEach((t, i) => (sentences.has(matchForm(t)) ? inside : outside).push(i));
-  return { inside, outside };
+/** Row indices of `texts` (labels `gold`) that are, in match form, an MR sentence with the same label, one with the other label, or none. */
+export function splitRows(texts: readonly string[], gold: ArrayLike<number>, sentences: ReadonlyMap<string, number>): { same: number[]; other: number[]; outside: number[] } {
+  const out = { same: [] as number[], other: [] as number[], outside: [] as number[] };
+  texts.forEach((t, i) => {
+    const label = sentences.get(matchForm(t));
+    (label === undefined ? out.outside : label === gold[i] ? out.same : out.other).push(i);
+  });
+  return out;
 }
 
 /** Rows `idx` of a [n, k] probability matrix. */
@@ -83,14 +88,21 @@ async function main(): Promise<void> {
     for (const [name, folder] of Object.entries(MEMBERS)) probs.set(name, await probsOf(folder, data.inputs, LABELS));
     probs.set(TEACHER, meanOf(memberNames.map((m) => probs.get(m)!)));
     for (const s of students) probs.set(path.basename(s), await probsOf(s, data.inputs, LABELS));
-    const { inside, outside } = splitRows(
+    const { same, other, outside } = splitRows(
       data.inputs.map((t) => t.text),
+      data.labels,
       mr,
     );
     const whole = [...data.inputs.keys()];
-    console.log(`\n${file}: ${data.inputs.length} rows, ${inside.length} of them an MR sentence ${MEMORISED_BY} was trained on (95% paired bootstrap, ${RESAMPLES} rounds, seed 0)`);
+    console.log(`\n${file}: ${data.inputs.length} rows, ${same.length + other.length} of them an MR sentence ${MEMORISED_BY} was trained on, ${other.length} of those with MR's other label (95% paired bootstrap, ${RESAMPLES} rounds, seed 0)`);
     const table: string[][] = [];
-    for (const [part, idx] of [['all rows', whole], ['an MR sentence', inside], ['not an MR sentence', outside]] as const) {
+    const parts = [
+      ['all rows', whole],
+      ['MR sentence, same label', same],
+      ['MR sentence, MR\'s other label', other],
+      ['no MR sentence', outside],
+    ] as const;
+    for (const [part, idx] of parts) {
       if (idx.length === 0) continue;
       const gold = idx.map((i) => data.labels[i]!);
       const sub = new Map([...probs].map(([name, p]) => [name, pickRows(p, idx, k)] as const));

@@ -13,16 +13,19 @@ test('MR is read as Latin-1 and split on \\n alone: a stray 0x85 byte stays insi
   fs.writeFileSync(path.join(dir, 'rt-polarity.neg'), 'dull .\n');
   const forms = mrForms(dir);
   assert.equal(forms.size, 3);
-  // é is a letter (kept); 0x85 is not (dropped), so the line is one form.
-  assert.ok(forms.has('acaféfilmstilloneline'));
-  assert.ok(forms.has('itdoesntquitework'));
-  assert.ok(forms.has('dull'));
+  // é is a letter (kept); 0x85 is not (dropped), so the line is one form. .pos is label 1, .neg 0.
+  assert.equal(forms.get('acaféfilmstilloneline'), 1);
+  assert.equal(forms.get('itdoesntquitework'), 1);
+  assert.equal(forms.get('dull'), 0);
 });
 
-test('rows are split by match form: case, spacing, punctuation and PTB brackets do not matter, words do', () => {
-  const mr = new Set(['itdoesntquitework', 'dull']);
+test('rows are split by match form and label: case, spacing, punctuation and PTB brackets do not matter, words and labels do', () => {
+  const mr = new Map([
+    ['itdoesntquitework', 1],
+    ['dull', 0],
+  ]);
   const texts = ["It does n't -LRB- quite -RRB- work .", 'dull', 'dull indeed', "it doesn't work", 'DULL!'];
-  assert.deepEqual(splitRows(texts, mr), { inside: [0, 1, 4], outside: [2, 3] });
+  assert.deepEqual(splitRows(texts, [1, 0, 0, 1, 1], mr), { same: [0, 1], other: [4], outside: [2, 3] });
 });
 
 test('pickRows takes whole rows of a [n, k] matrix in the order given', () => {
@@ -31,11 +34,24 @@ test('pickRows takes whole rows of a [n, k] matrix in the order given', () => {
   assert.equal(pickRows(p, [], 2).length, 0);
 });
 
-test('on the real files: 1,264 held-out slice rows and 731 dev rows are an MR sentence (the counts build-distill-data.py reports)', () => {
+test('on the real files: 1,264 held-out slice rows (69 with the other label) and 731 dev rows are an MR sentence (the counts build-distill-data.py and the README report)', () => {
   const shared = path.join(ROOT, '..', 'shared', 'data');
   const mr = mrForms(shared);
-  const count = (file: string): number => splitRows(readLabelled(path.join(DATA, file), { labels: ['negative', 'positive'] }).inputs.map((t) => t.text), mr).inside.length;
-  assert.equal(count('sst2_heldout.tsv'), 1264);
-  assert.equal(count('sst2_dev.tsv'), 731);
-  assert.equal(count('sst2_slice_tune.tsv'), 842);
+  const split = (file: string): ReturnType<typeof splitRows> => {
+    const d = readLabelled(path.join(DATA, file), { labels: ['negative', 'positive'] });
+    return splitRows(
+      d.inputs.map((t) => t.text),
+      d.labels,
+      mr,
+    );
+  };
+  const slice = split('sst2_heldout.tsv');
+  assert.equal(slice.same.length + slice.other.length, 1264);
+  // The README's "69 of which disagree with MR's" labels.
+  assert.equal(slice.other.length, 69);
+  assert.equal(slice.same.length + slice.other.length + slice.outside.length, 1500);
+  const dev = split('sst2_dev.tsv');
+  assert.equal(dev.same.length + dev.other.length, 731);
+  const twin = split('sst2_slice_tune.tsv');
+  assert.equal(twin.same.length + twin.other.length, 842);
 });
