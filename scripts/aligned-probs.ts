@@ -17,3 +17,10 @@ export async function probsOf(model: string, inputs: readonly TextInput[], label
     await c.close();
   }
 }
+
+/** The mean of several models' probabilities [n, k], entry by entry: the mean teacher's distribution. */
+export function meanOf(ps: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(ps[0]!.length);
+  for (const p of ps) for (let i = 0; i < out.length; i++) out[i] += p[i]! / ps.length;
+  return out;
+}

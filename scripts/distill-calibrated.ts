@@ -14,34 +14,26 @@ import { readLabelled } from '../src/data/labelled.js';
 import { scoreRetention } from '../src/distill/retention.js';
 import { bootstrap } from '../src/eval/bootstrap.js';
 import { accuracy, logLoss } from '../src/eval/metrics.js';
+import { logSoftmax } from '../src/fusion/log-probs.js';
 import { fitTemperature } from '../src/fusion/temperature.js';
 import { renderTable } from '../src/util/table.js';
-import { probsOf } from './aligned-probs.js';
+import { meanOf, probsOf } from './aligned-probs.js';
 
 const LABELS = ['negative', 'positive'];
 const TEACHER = 'teacher (mean)';
 const RESAMPLES = 2000;
 
+/** Log-probabilities, a zero clamped so that its log stays finite. */
+const logsOf = (p: Float64Array): Float64Array => p.map((x) => Math.log(Math.max(x, 1e-30)));
+
 /** Probabilities [n, k] rescaled at temperature T: softmax(log p / T). */
 export function atTemperature(p: Float64Array, k: number, t: number): Float64Array {
-  const out = new Float64Array(p.length);
-  for (let i = 0; i < p.length / k; i++) {
-    let m = -Infinity;
-    for (let j = 0; j < k; j++) m = Math.max(m, Math.log(Math.max(p[i * k + j]!, 1e-30)) / t);
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += out[i * k + j] = Math.exp(Math.log(Math.max(p[i * k + j]!, 1e-30)) / t - m);
-    for (let j = 0; j < k; j++) out[i * k + j]! /= sum;
-  }
-  return out;
+  return logSoftmax(logsOf(p), k, t).map(Math.exp);
 }
 
 /** The temperature minimising log-loss of softmax(log p / T) on labelled rows. */
 export function temperatureOf(p: Float64Array, gold: ArrayLike<number>, k: number): number {
-  return fitTemperature(
-    p.map((x) => Math.log(Math.max(x, 1e-30))),
-    gold,
-    k,
-  );
+  return fitTemperature(logsOf(p), gold, k);
 }
 
 async function main(): Promise<void> {
@@ -65,13 +57,8 @@ async function main(): Promise<void> {
     onTune.set(path.basename(m), await probsOf(m, tune.inputs, LABELS));
     onData.set(path.basename(m), await probsOf(m, data.inputs, LABELS));
   }
-  const mean = (set: Map<string, Float64Array>): Float64Array => {
-    const out = new Float64Array(set.get(path.basename(members[0]!))!.length);
-    for (const m of members) set.get(path.basename(m))!.forEach((v, i) => (out[i] += v / members.length));
-    return out;
-  };
-  onTune.set(TEACHER, mean(onTune));
-  onData.set(TEACHER, mean(onData));
+  onTune.set(TEACHER, meanOf(members.map((m) => onTune.get(path.basename(m))!)));
+  onData.set(TEACHER, meanOf(members.map((m) => onData.get(path.basename(m))!)));
   for (const s of students) {
     onTune.set(path.basename(s), await probsOf(s, tune.inputs, LABELS));
     onData.set(path.basename(s), await probsOf(s, data.inputs, LABELS));

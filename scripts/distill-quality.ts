@@ -50,7 +50,7 @@ import { datasetFlops } from '../src/architectures/flops.js';
 import { merge } from '../src/merge/merge.js';
 import { loadMergeRecipe } from '../src/recipe/merge.js';
 import { renderTable } from '../src/util/table.js';
-import { probsOf } from './aligned-probs.js';
+import { meanOf, probsOf } from './aligned-probs.js';
 import { transferLines, transferWithout, writeIfChanged } from './transfer-without.js';
 
 interface StudentSpec {
@@ -324,12 +324,6 @@ function flopsOf(model: string, inputs: readonly TextInput[], k: number): number
   } finally {
     ckpt.close();
   }
-}
-
-function meanOf(ps: readonly Float64Array[]): Float64Array {
-  const out = new Float64Array(ps[0]!.length);
-  for (const p of ps) for (let i = 0; i < out.length; i++) out[i] += p[i]! / ps.length;
-  return out;
 }
 
 interface Run {

@@ -23,7 +23,7 @@ import { accuracy, logLoss } from '../src/eval/metrics.js';
 import { merge } from '../src/merge/merge.js';
 import { loadMergeRecipe } from '../src/recipe/merge.js';
 import { renderTable } from '../src/util/table.js';
-import { probsOf } from './aligned-probs.js';
+import { meanOf, probsOf } from './aligned-probs.js';
 
 const LABELS = ['negative', 'positive'];
 const MEMBERS = ['fixtures/sst2-sibling-a', 'fixtures/sst2-stranger-b'];
@@ -70,12 +70,6 @@ async function soupOf(folders: readonly string[], dir: string): Promise<string> 
     fs.rmSync(out, { recursive: true, force: true });
     await merge({ ...loadMergeRecipe(file), onnx: false }, { out });
   }
-  return out;
-}
-
-function meanOf(ps: readonly Float64Array[]): Float64Array {
-  const out = new Float64Array(ps[0]!.length);
-  for (const p of ps) for (let i = 0; i < out.length; i++) out[i] += p[i]! / ps.length;
   return out;
 }
 

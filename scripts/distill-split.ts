@@ -23,7 +23,7 @@ import { scoreRetention, type ScoreRetention } from '../src/distill/retention.js
 import { bootstrap, scoreIntervals } from '../src/eval/bootstrap.js';
 import { accuracy, logLoss } from '../src/eval/metrics.js';
 import { renderTable } from '../src/util/table.js';
-import { probsOf } from './aligned-probs.js';
+import { meanOf, probsOf } from './aligned-probs.js';
 
 const LABELS = ['negative', 'positive'];
 const MEMBERS = { 'sst2-sibling-a': 'fixtures/sst2-sibling-a', 'sst2-stranger-b': 'fixtures/sst2-stranger-b' } as const;
@@ -56,12 +56,6 @@ export function splitRows(texts: readonly string[], gold: ArrayLike<number>, sen
 export function pickRows(p: Float64Array, idx: readonly number[], k: number): Float64Array {
   const out = new Float64Array(idx.length * k);
   idx.forEach((r, i) => out.set(p.subarray(r * k, r * k + k), i * k));
-  return out;
-}
-
-function meanOf(ps: readonly Float64Array[]): Float64Array {
-  const out = new Float64Array(ps[0]!.length);
-  for (const p of ps) for (let i = 0; i < out.length; i++) out[i] += p[i]! / ps.length;
   return out;
 }
 
